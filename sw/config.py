@@ -1,0 +1,214 @@
+"""The design configuration: one YAML file describes one IP layer.
+
+The schema is defined here, once, as frozen dataclasses. Every field carries
+its documentation and its check; :func:`load_config` walks the YAML against
+the dataclasses and refuses anything else with a :class:`ConfigError` whose
+message names the file, the key and the reason, in one line.
+
+Physical values carry their unit in the key name (``tau_th_ns``,
+``R_P_ohm``, ...), so a YAML file is unambiguous without a unit parser.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+__all__ = [
+    "ConfigError", "Device", "Layer", "Format", "FixedPointConfig", "Hardware",
+    "Config", "load_config", "parse_config", "config_hash",
+]
+
+
+class ConfigError(Exception):
+    """A configuration that cannot be built. The message is one line:
+    ``<file>: <key>: <reason>``."""
+
+
+def _positive(v):
+    return None if v > 0 else "must be > 0"
+
+
+def _non_negative(v):
+    return None if v >= 0 else "must be >= 0"
+
+
+def _between(lo, hi):
+    def check(v):
+        return None if lo <= v <= hi else f"must be between {lo} and {hi}"
+    return check
+
+
+def _one_of(*choices):
+    def check(v):
+        return None if v in choices else f"must be one of {', '.join(choices)}"
+    return check
+
+
+def _spec(doc, check=None, default=dataclasses.MISSING):
+    meta = {"doc": doc, "check": check}
+    if default is dataclasses.MISSING:
+        return field(metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+@dataclass(frozen=True)
+class Device:
+    """MTJ device card, in physical units. The shipped values are illustrative,
+    taken from typical published ranges, never measured."""
+    tau_th_ns: float = _spec("thermal time constant R_th*C_th", _positive)
+    dt_ns: float = _spec("time step (interval between input frames)", _positive)
+    pulse_ns: float = _spec("width of the current pulse that may switch the junction", _positive)
+    tau0_ns: float = _spec("attempt time of the Neel-Arrhenius law", _positive)
+    delta0: float = _spec("thermal stability factor E_b/(k_B T0) at ambient", _positive)
+    T0_K: float = _spec("ambient temperature", _positive)
+    Tc_K: float = _spec("Curie temperature (Bloch law M_s(T) = M_s0 (1-(T/Tc)^1.5))", _positive)
+    R_P_ohm: float = _spec("resistance in the parallel state", _positive)
+    tmr: float = _spec("tunnel magnetoresistance ratio, R_AP = R_P (1 + tmr)", _non_negative)
+    rest_state: str = _spec("state the neuron rests in while it integrates (P or AP)", _one_of("P", "AP"))
+    R_th_K_per_uW: float = _spec("thermal resistance junction to ambient", _positive)
+    I_c0_uA: float = _spec("critical switching current at 0 K (currents are normalised to it)", _positive)
+
+
+@dataclass(frozen=True)
+class Layer:
+    """The IP layer: M inputs, N thermal neurons, and where its weights come from."""
+    inputs: int = _spec("M, inputs per time step", _between(1, 4096))
+    neurons: int = _spec("N, thermal neurons", _between(1, 4096))
+    weight_seed: int = _spec("seed of the generator of the shipped illustrative weights", _non_negative)
+
+
+@dataclass(frozen=True)
+class Format:
+    """A fixed-point format: ``width`` bits, ``frac`` of them after the binary point."""
+    width: int = _spec("total bits", _between(1, 32))
+    frac: int = _spec("fraction bits (value = integer * 2**-frac)", _between(0, 40))
+
+
+@dataclass(frozen=True)
+class FixedPointConfig:
+    """Widths and modes of the integer datapath (see docs/fixed-point.md)."""
+    x: Format = _spec("input sample, signed")
+    w: Format = _spec("synaptic weight, signed")
+    b: Format = _spec("bias, signed")
+    i: Format = _spec("requantised input current (units of I_c0), signed")
+    theta: Format = _spec("thermal state (heat units), unsigned")
+    gamma: Format = _spec("threshold drop per heat unit, unsigned coefficient")
+    alpha_frac: int = _spec("fraction bits of the dissipation factor (multiply mode)", _between(1, 24))
+    z_width: int = _spec("pre-activation width; frac is that of i", _between(2, 14))
+    y_width: int = _spec("switching-probability LUT output width", _between(1, 16))
+    decay: str = _spec("dissipation: multiply (theta*a >> F) or shift (alpha = 1 - 2**-k)",
+                       _one_of("multiply", "shift"))
+    output: str = _spec("lut (probability), spike (z >= 0) or stochastic (lfsr < LUT[z])",
+                        _one_of("lut", "spike", "stochastic"))
+    lfsr_seed: int = _spec("nonzero seed of the 16-bit Galois LFSR", _between(1, 0xFFFF))
+
+
+@dataclass(frozen=True)
+class Hardware:
+    """Parameters of the generated emulator."""
+    lanes: int = _spec("P, MAC lanes; neurons are time-multiplexed over them", _between(1, 64))
+
+
+@dataclass(frozen=True)
+class Config:
+    """A complete design."""
+    name: str = _spec("design name, used for build folders and the Verilog top")
+    device: Device = _spec("MTJ device card")
+    layer: Layer = _spec("layer shape")
+    fixed_point: FixedPointConfig = _spec("integer datapath")
+    hardware: Hardware = _spec("emulator parameters")
+    source: str = field(default="<memory>", compare=False, metadata={"doc": "file it came from"})
+
+
+def _check_name(v):
+    ok = v and (v[0].isalpha()) and all(c.isalnum() or c == "_" for c in v)
+    return None if ok else "must be a Verilog identifier (letters, digits, _; starts with a letter)"
+
+
+def _build(cls, data, path, source):
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: {path or '<top>'}: must be a mapping, got {type(data).__name__}")
+    hints = typing.get_type_hints(cls)
+    known = {f.name: f for f in dataclasses.fields(cls) if f.name != "source"}
+    for key in data:
+        if key not in known:
+            where = f"{path}.{key}" if path else str(key)
+            raise ConfigError(f"{source}: {where}: unknown key (allowed: {', '.join(known)})")
+    values = {}
+    for name, f in known.items():
+        where = f"{path}.{name}" if path else name
+        if name not in data:
+            raise ConfigError(f"{source}: {where}: missing")
+        value = data[name]
+        typ = hints[name]
+        if dataclasses.is_dataclass(typ):
+            value = _build(typ, value, where, source)
+        else:
+            if typ is float and isinstance(value, int) and not isinstance(value, bool):
+                value = float(value)
+            if not isinstance(value, typ) or isinstance(value, bool):
+                raise ConfigError(f"{source}: {where}: must be {typ.__name__}, got {value!r}")
+            check = f.metadata.get("check")
+            reason = check(value) if check else None
+            if reason:
+                raise ConfigError(f"{source}: {where}: {reason}, got {value!r}")
+        values[name] = value
+    return cls(**values)
+
+
+def parse_config(data, source="<memory>"):
+    """Build a :class:`Config` from a parsed YAML mapping and check it.
+
+    Raises
+    ------
+    ConfigError
+        With one line naming ``source``, the key and the reason.
+    """
+    cfg = _build(Config, data, "", source)
+    reason = _check_name(cfg.name)
+    if reason:
+        raise ConfigError(f"{source}: name: {reason}, got {cfg.name!r}")
+    cfg = dataclasses.replace(cfg, source=source)
+    if cfg.layer.neurons % cfg.hardware.lanes:
+        raise ConfigError(
+            f"{source}: layer.neurons: must be a multiple of hardware.lanes "
+            f"({cfg.hardware.lanes}), got {cfg.layer.neurons}")
+    # Widths against coefficients and shifts are checked where they are derived.
+    from .fixed import derive_fixed_point
+    derive_fixed_point(cfg)
+    return cfg
+
+
+def load_config(path):
+    """Read and check a YAML design file."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else "?"
+        raise ConfigError(f"{path}: {where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    return parse_config(data, str(path))
+
+
+def config_to_dict(cfg):
+    d = dataclasses.asdict(cfg)
+    d.pop("source")
+    return d
+
+
+def config_hash(cfg):
+    """SHA-256 (first 16 hex digits) of the canonical JSON form of a config."""
+    blob = json.dumps(config_to_dict(cfg), sort_keys=True).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]

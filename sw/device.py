@@ -1,0 +1,77 @@
+"""From an MTJ device card in physical units to the network-level coefficients.
+
+One function, :func:`coefficients`, turns a :class:`~sw.config.Device` into the
+real-valued coefficients of the neuron model (docs/neuron-model.md):
+
+    theta_t = alpha * theta_{t-1} + I_t**2          heat units
+    thr_t   = thr0 - gamma * theta_{t-1}            units of I_c0
+    P_sw    = f(I_t - thr_t),  f(z) = 1 - exp(-ln2 * exp(delta0 * z))
+
+Heat is kept in *heat units*: one heat unit is the temperature rise that one
+step at I = I_c0 adds, ``kappa_K`` kelvin. So the Joule term needs no
+coefficient and the physical temperature rise is ``kappa_K * theta``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+__all__ = ["Coefficients", "coefficients", "switching_probability", "LN2"]
+
+LN2 = math.log(2.0)
+
+
+@dataclass(frozen=True)
+class Coefficients:
+    """Real-valued neuron coefficients derived from a device card."""
+    alpha: float     #: heat kept per step, exp(-dt / tau_th)
+    kappa_K: float   #: kelvin per heat unit, (1 - alpha) R_th R I_c0**2
+    thr0: float      #: 50 % switching current at ambient, units of I_c0
+    gamma: float     #: threshold drop per heat unit, units of I_c0
+    gamma_K: float   #: threshold drop per kelvin, units of I_c0
+    delta0: float    #: thermal stability at ambient; slope of f
+
+
+def _stability(dev, temperature):
+    """Delta(T) = Delta0 (T0/T) (M_s(T)/M_s(T0))**2 with the Bloch law for M_s."""
+    def m(t):
+        return 1.0 - (t / dev.Tc_K) ** 1.5
+    return dev.delta0 * (dev.T0_K / temperature) * (m(temperature) / m(dev.T0_K)) ** 2
+
+
+def _threshold(dev, temperature):
+    """Current (units of I_c0) that switches a pulse with probability 1/2."""
+    return 1.0 - math.log(dev.pulse_ns / (dev.tau0_ns * LN2)) / _stability(dev, temperature)
+
+
+def coefficients(dev):
+    """Turn a device card into :class:`Coefficients`.
+
+    Parameters
+    ----------
+    dev : sw.config.Device
+
+    Notes
+    -----
+    ``gamma_K`` is the slope of the 50 % threshold against temperature at T0
+    (central difference over +-0.5 K): the threshold is linearised around
+    ambient, as the network-level model requires.
+    """
+    alpha = math.exp(-dev.dt_ns / dev.tau_th_ns)
+    r_ohm = dev.R_P_ohm * (1.0 + dev.tmr if dev.rest_state == "AP" else 1.0)
+    power_w = (dev.I_c0_uA * 1e-6) ** 2 * r_ohm
+    kappa_k = (1.0 - alpha) * dev.R_th_K_per_uW * 1e6 * power_w
+    t0 = dev.T0_K
+    gamma_k = -(_threshold(dev, t0 + 0.5) - _threshold(dev, t0 - 0.5))
+    return Coefficients(alpha=alpha, kappa_K=kappa_k, thr0=_threshold(dev, t0),
+                        gamma=gamma_k * kappa_k, gamma_K=gamma_k, delta0=dev.delta0)
+
+
+def switching_probability(z, delta0, xp):
+    """f(z) = 1 - exp(-ln2 exp(delta0 z)), with f(0) = 1/2.
+
+    ``xp`` is ``numpy`` or ``torch``; ``z`` an array or tensor of that library
+    (units of I_c0). The exponent is clipped at 30, where f is already 1.
+    """
+    return 1.0 - xp.exp(-LN2 * xp.exp((delta0 * z).clip(max=30.0)))

@@ -1,0 +1,304 @@
+"""The fixed-point semantics of the MTJ thermal neuron: the one definition.
+
+Everything that computes a neuron update -- the integer reference
+(:mod:`sw.reference`, numpy int64), the float model (:mod:`sw.model`, torch),
+the Amaranth generator (:mod:`hw.neuron_unit`) and through it the cocotb
+reference -- calls the functions of this module. They are written once
+against a small *ops* backend (``sat``, ``shr``, ``shr_ceil``), so the same
+expression becomes a numpy computation, a torch computation without rounding,
+or Amaranth hardware:
+
+    acc   = sum_m w[n,m] x[m] + (b[n] << bias_shift)    exact, acc_width bits
+    i     = sat_s(i_width)(acc >> i_shift)               requantise
+    h     = sat_u(theta_width)((i*i) >> heat_shift)      Joule heat
+    thr   = thr0 - ((gamma*theta) >> gamma_shift)        warm junction switches sooner
+    z     = sat_s(z_width)(i - thr)                      pre-activation
+    out   = LUT[z] | z >= 0 | r < LUT[z]                 lut | spike | stochastic
+    theta = sat_u(theta_width)(cool(theta) + h)          dissipate, then heat
+
+``>>`` is an arithmetic shift (floor). ``cool`` is floor(alpha * theta) in
+both dissipation modes: ``(theta * a) >> F`` or ``theta - ceil(theta / 2**k)``.
+Since alpha < 1, floor(alpha theta) < theta for every theta > 0: a silent
+neuron cools to exactly 0 (docs/fixed-point.md).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .config import ConfigError
+from .device import coefficients, switching_probability
+
+__all__ = [
+    "FixedPoint", "derive_fixed_point", "IntOps", "INT_OPS",
+    "requantise", "joule_heat", "threshold", "preactivation", "cool", "warm",
+    "lut_index", "fire", "bias_term", "lfsr_next", "lfsr_sequence",
+    "LFSR_TAPS", "LFSR_PERIOD", "quantise",
+]
+
+LFSR_TAPS = 0xB400      # x^16 + x^14 + x^13 + x^11 + 1, maximal length
+LFSR_PERIOD = 0xFFFF
+
+
+@dataclass(frozen=True)
+class FixedPoint:
+    """Every integer constant, width and shift of one layer."""
+    inputs: int          #: M
+    neurons: int         #: N
+    lanes: int           #: P
+    x_width: int
+    x_frac: int
+    w_width: int
+    w_frac: int
+    b_width: int
+    b_frac: int
+    bias_shift: int      #: b is aligned to the accumulator: b << bias_shift
+    acc_width: int       #: holds any sum exactly (derived from M and the widths)
+    i_width: int
+    i_frac: int
+    i_shift: int
+    theta_width: int
+    theta_frac: int
+    heat_shift: int
+    thr0: int
+    gamma: int
+    gamma_width: int
+    gamma_shift: int
+    decay: str
+    alpha_mult: int      #: a, multiply mode
+    alpha_frac: int      #: F, multiply mode
+    decay_k: int         #: k, shift mode
+    z_width: int
+    y_width: int
+    output: str
+    lfsr_seed: int
+    delta0: float        #: slope of the switching curve, for the LUT and the float model
+    lut: tuple           #: 2**z_width entries, index lut_index(z)
+    quantisation: tuple  #: rows (name, device value, fixed-point value, relative error)
+
+    @property
+    def groups(self):
+        """G = N / P: neurons handled by one lane in one time step."""
+        return self.neurons // self.lanes
+
+    @property
+    def alpha(self):
+        """The dissipation factor the integer datapath realises."""
+        if self.decay == "shift":
+            return 1.0 - 2.0 ** -self.decay_k
+        return self.alpha_mult / 2 ** self.alpha_frac
+
+    @property
+    def y_out_width(self):
+        """Bits of one neuron output: the LUT value, or one spike bit."""
+        return self.y_width if self.output == "lut" else 1
+
+    def range_s(self, width):
+        return -(1 << (width - 1)), (1 << (width - 1)) - 1
+
+    def range_u(self, width):
+        return 0, (1 << width) - 1
+
+
+def _fail(cfg, key, reason):
+    raise ConfigError(f"{cfg.source}: {key}: {reason}")
+
+
+def derive_fixed_point(cfg):
+    """Derive the integer constants of a :class:`~sw.config.Config`.
+
+    Raises
+    ------
+    ConfigError
+        When a width cannot hold its coefficient or a shift would be negative.
+    """
+    fp = cfg.fixed_point
+    coef = coefficients(cfg.device)
+    fx, fw, fb, fi, ft, fg = fp.x.frac, fp.w.frac, fp.b.frac, fp.i.frac, fp.theta.frac, fp.gamma.frac
+    m = cfg.layer.inputs
+
+    shifts = {
+        "fixed_point.b.frac": ("bias_shift", fx + fw - fb, "must be <= x.frac + w.frac"),
+        "fixed_point.i.frac": ("i_shift", fx + fw - fi, "must be <= x.frac + w.frac"),
+        "fixed_point.theta.frac": ("heat_shift", 2 * fi - ft, "must be <= 2 * i.frac"),
+    }
+    derived = {}
+    for key, (name, value, why) in shifts.items():
+        if value < 0:
+            _fail(cfg, key, f"{why} (shift {name} would be {value})")
+        derived[name] = value
+    gamma_shift = fg + ft - fi
+    if gamma_shift < 0:
+        _fail(cfg, "fixed_point.gamma.frac", f"must be >= i.frac - theta.frac (got {fg})")
+
+    max_sum = m * (1 << (fp.x.width - 1)) * (1 << (fp.w.width - 1)) \
+        + (1 << (fp.b.width - 1)) * (1 << derived["bias_shift"])
+    acc_width = max_sum.bit_length() + 1
+    if acc_width > 52:
+        _fail(cfg, "layer.inputs", f"accumulator would need {acc_width} bits (> 52)")
+    for key, bits in (("fixed_point.theta.width", fp.theta.width + fp.gamma.width),
+                      ("fixed_point.alpha_frac", fp.theta.width + fp.alpha_frac),
+                      ("fixed_point.i.width", 2 * fp.i.width)):
+        if bits > 62:
+            _fail(cfg, key, f"products would need {bits} bits (> 62)")
+
+    thr0 = round(coef.thr0 * 2 ** fi)
+    if not -(1 << (fp.i.width - 1)) <= thr0 < (1 << (fp.i.width - 1)):
+        _fail(cfg, "fixed_point.i.width",
+              f"too small to hold thr0 = {coef.thr0:.4g} ({thr0} at i.frac {fi})")
+    gamma = round(coef.gamma * 2 ** fg)
+    if gamma >= (1 << fp.gamma.width):
+        _fail(cfg, "fixed_point.gamma.width",
+              f"too small to hold gamma = {coef.gamma:.4g} ({gamma} at gamma.frac {fg})")
+    if gamma == 0:
+        _fail(cfg, "fixed_point.gamma.frac",
+              f"too few fraction bits: gamma = {coef.gamma:.4g} rounds to 0")
+
+    alpha_mult = round(coef.alpha * 2 ** fp.alpha_frac)
+    decay_k = max(1, round(-math.log2(1.0 - coef.alpha)))
+    if fp.decay == "multiply":
+        if alpha_mult >= 1 << fp.alpha_frac:
+            _fail(cfg, "fixed_point.alpha_frac",
+                  f"too few fraction bits: alpha = {coef.alpha:.6g} rounds to 1 (no dissipation)")
+        if alpha_mult == 0:
+            _fail(cfg, "fixed_point.alpha_frac",
+                  f"too few fraction bits: alpha = {coef.alpha:.6g} rounds to 0")
+    elif decay_k >= fp.theta.width:
+        _fail(cfg, "fixed_point.theta.width",
+              f"too small for shift dissipation k = {decay_k} (alpha = {coef.alpha:.6g})")
+
+    zw, yw = fp.z_width, fp.y_width
+    z = np.arange(1 << zw, dtype=np.int64) - (1 << (zw - 1))   # index order: z = idx - 2**(zw-1)
+    p = switching_probability(z / 2.0 ** fi, coef.delta0, np)
+    lut = tuple(int(v) for v in np.round(p * ((1 << yw) - 1)).astype(np.int64))
+
+    alpha_q = (1.0 - 2.0 ** -decay_k) if fp.decay == "shift" else alpha_mult / 2 ** fp.alpha_frac
+
+    def row(name, real, quant):
+        return (name, real, quant, abs(quant - real) / abs(real) if real else 0.0)
+
+    quant = (
+        row("alpha", coef.alpha, alpha_q),
+        row("thr0 [I_c0]", coef.thr0, thr0 / 2 ** fi),
+        row("gamma [I_c0/heat unit]", coef.gamma, gamma / 2 ** fg),
+    )
+    return FixedPoint(
+        inputs=m, neurons=cfg.layer.neurons, lanes=cfg.hardware.lanes,
+        x_width=fp.x.width, x_frac=fx, w_width=fp.w.width, w_frac=fw,
+        b_width=fp.b.width, b_frac=fb, bias_shift=derived["bias_shift"], acc_width=acc_width,
+        i_width=fp.i.width, i_frac=fi, i_shift=derived["i_shift"],
+        theta_width=fp.theta.width, theta_frac=ft, heat_shift=derived["heat_shift"],
+        thr0=thr0, gamma=gamma, gamma_width=fp.gamma.width, gamma_shift=gamma_shift,
+        decay=fp.decay, alpha_mult=alpha_mult, alpha_frac=fp.alpha_frac, decay_k=decay_k,
+        z_width=zw, y_width=yw, output=fp.output, lfsr_seed=fp.lfsr_seed,
+        delta0=coef.delta0, lut=lut, quantisation=quant,
+    )
+
+
+# -- ops backends ---------------------------------------------------------------------------------
+
+class IntOps:
+    """numpy int64 backend: exact integers, floor shifts, saturation by clipping."""
+
+    @staticmethod
+    def sat(x, width, signed):
+        lo, hi = (-(1 << (width - 1)), (1 << (width - 1)) - 1) if signed else (0, (1 << width) - 1)
+        return np.clip(x, lo, hi)
+
+    @staticmethod
+    def shr(x, k):
+        return x >> k
+
+    @staticmethod
+    def shr_ceil(x, k):
+        return (x + ((1 << k) - 1)) >> k
+
+
+INT_OPS = IntOps()
+
+
+# -- the neuron update, one function per datapath step ---------------------------------------------
+
+def bias_term(ops, fp, b):
+    """Bias aligned to the accumulator's binary point."""
+    return b * (1 << fp.bias_shift)
+
+
+def requantise(ops, fp, acc):
+    """i = sat_s(i_width)(acc >> i_shift): the input current in units of I_c0."""
+    return ops.sat(ops.shr(acc, fp.i_shift), fp.i_width, True)
+
+
+def joule_heat(ops, fp, i):
+    """h = sat_u(theta_width)((i*i) >> heat_shift): heat units added this step."""
+    return ops.sat(ops.shr(i * i, fp.heat_shift), fp.theta_width, False)
+
+
+def threshold(ops, fp, theta):
+    """thr = thr0 - ((gamma*theta) >> gamma_shift), from the heat of earlier steps."""
+    return fp.thr0 - ops.shr(theta * fp.gamma, fp.gamma_shift)
+
+
+def preactivation(ops, fp, i, thr):
+    """z = sat_s(z_width)(i - thr)."""
+    return ops.sat(i - thr, fp.z_width, True)
+
+
+def cool(ops, fp, theta):
+    """floor(alpha * theta): dissipation in either mode; < theta whenever theta > 0."""
+    if fp.decay == "shift":
+        return theta - ops.shr_ceil(theta, fp.decay_k)
+    return ops.shr(theta * fp.alpha_mult, fp.alpha_frac)
+
+
+def warm(ops, fp, cooled, heat):
+    """theta' = sat_u(theta_width)(cooled + heat)."""
+    return ops.sat(cooled + heat, fp.theta_width, False)
+
+
+def lut_index(fp, z):
+    """Address of z in the switching-probability LUT: z + 2**(z_width-1)."""
+    return z + (1 << (fp.z_width - 1))
+
+
+def fire(fp, z, p, r):
+    """The neuron output from z, its LUT value p and the random word r.
+
+    Works for numpy arrays and for Amaranth values alike.
+    """
+    if fp.output == "lut":
+        return p
+    if fp.output == "spike":
+        return z >= 0
+    return r < p
+
+
+def lfsr_next(s):
+    """One step of the 16-bit Galois LFSR (right shift, taps LFSR_TAPS).
+
+    Select-free, so it is the same expression for Python ints, numpy arrays
+    and Amaranth values (the hardware truncates the result to 16 bits).
+    """
+    return (s >> 1) ^ ((s & 1) * LFSR_TAPS)
+
+
+@functools.lru_cache(maxsize=8)
+def lfsr_sequence(seed):
+    """All LFSR states from ``seed``: element k is the state after k steps."""
+    out = np.empty(LFSR_PERIOD, dtype=np.int64)
+    s = seed
+    for k in range(LFSR_PERIOD):
+        out[k] = s
+        s = lfsr_next(s)
+    out.setflags(write=False)
+    return out
+
+
+def quantise(values, width, frac):
+    """Round real values to signed fixed point, saturating (numpy int64)."""
+    q = np.round(np.asarray(values, dtype=np.float64) * 2.0 ** frac).astype(np.int64)
+    return INT_OPS.sat(q, width, True)

@@ -1,0 +1,143 @@
+"""Float PyTorch model of the IP layer: differentiable, batched over sequences.
+
+It evaluates the very functions of :mod:`sw.fixed` with a torch backend in
+which shifts are exact divisions and saturations are clamps: the integer
+datapath with its rounding removed. So it agrees with the integer reference
+within :func:`float_error_bound` (derived in docs/fixed-point.md), and a
+network trained with it maps onto the hardware by rounding its weights.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from .device import switching_probability
+from .fixed import (bias_term, cool, joule_heat, preactivation, requantise, threshold, warm)
+
+__all__ = ["TorchOps", "ThermalLayer", "FloatTrace", "float_error_bound", "spike_surrogate"]
+
+
+class TorchOps:
+    """Real-valued backend: no rounding; saturation clamps to the same integer range."""
+
+    @staticmethod
+    def sat(x, width, signed):
+        lo, hi = (-(1 << (width - 1)), (1 << (width - 1)) - 1) if signed else (0, (1 << width) - 1)
+        return x.clamp(lo, hi)
+
+    @staticmethod
+    def shr(x, k):
+        return x * 2.0 ** -k
+
+    shr_ceil = shr
+
+
+TORCH_OPS = TorchOps()
+
+
+class _Spike(torch.autograd.Function):
+    """Heaviside forward, fast-sigmoid surrogate gradient backward."""
+
+    @staticmethod
+    def forward(ctx, z, scale):
+        ctx.save_for_backward(z)
+        ctx.scale = scale
+        return (z >= 0).to(z.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (z,) = ctx.saved_tensors
+        return grad / (1.0 + ctx.scale * z.abs()) ** 2, None
+
+
+def spike_surrogate(z, scale=10.0):
+    """1 where z >= 0, with gradient 1/(1 + scale |z|)**2."""
+    return _Spike.apply(z, scale)
+
+
+@dataclass
+class FloatTrace:
+    """Outputs of :meth:`ThermalLayer.forward`, each (B, T, N), in real units."""
+    y: torch.Tensor       #: probability (lut), spike (spike, stochastic)
+    theta: torch.Tensor   #: heat after the step, heat units
+    z: torch.Tensor       #: pre-activation, units of I_c0
+
+
+class ThermalLayer(nn.Module):
+    """Synapses W x + b followed by N MTJ thermal neurons.
+
+    Parameters
+    ----------
+    fp : sw.fixed.FixedPoint
+        The design; its constants and ranges are used unrounded.
+    weight, bias : Tensor, optional
+        Real-valued (N, M) and (N,). Default: zeros.
+    """
+
+    def __init__(self, fp, weight=None, bias=None, dtype=torch.float32):
+        super().__init__()
+        self.fp = fp
+        n, m = fp.neurons, fp.inputs
+        self.weight = nn.Parameter(torch.zeros(n, m, dtype=dtype) if weight is None
+                                   else torch.as_tensor(weight, dtype=dtype).clone())
+        self.bias = nn.Parameter(torch.zeros(n, dtype=dtype) if bias is None
+                                 else torch.as_tensor(bias, dtype=dtype).clone())
+
+    @classmethod
+    def from_integers(cls, fp, weights, biases, dtype=torch.float64):
+        """The float layer whose real weights are exactly the integer ones."""
+        w = torch.as_tensor(weights, dtype=dtype) * 2.0 ** -fp.w_frac
+        b = torch.as_tensor(biases, dtype=dtype) * 2.0 ** -fp.b_frac
+        return cls(fp, w, b, dtype=dtype)
+
+    def forward(self, x, generator=None):
+        """Run sequences ``x`` (B, T, M), real-valued, from ambient temperature.
+
+        In stochastic mode the spike is a Bernoulli sample of the switching
+        probability with a straight-through gradient (``generator`` seeds it).
+        """
+        fp, ops = self.fp, TORCH_OPS
+        x_l = x * 2.0 ** fp.x_frac
+        acc = x_l @ (self.weight * 2.0 ** fp.w_frac).T \
+            + bias_term(ops, fp, self.bias * 2.0 ** fp.b_frac)
+        theta = torch.zeros(x.shape[0], fp.neurons, dtype=acc.dtype, device=acc.device)
+        ys, thetas, zs = [], [], []
+        for t in range(x.shape[1]):
+            i = requantise(ops, fp, acc[:, t])
+            heat = joule_heat(ops, fp, i)
+            z = preactivation(ops, fp, i, threshold(ops, fp, theta)) * 2.0 ** -fp.i_frac
+            p = switching_probability(z, fp.delta0, torch)
+            if fp.output == "lut":
+                y = p
+            elif fp.output == "spike":
+                y = spike_surrogate(z)
+            else:
+                y = torch.bernoulli(p.detach(), generator=generator) + p - p.detach()
+            theta = warm(ops, fp, cool(ops, fp, theta), heat)
+            ys.append(y)
+            zs.append(z)
+            thetas.append(theta * 2.0 ** -fp.theta_frac)
+        return FloatTrace(y=torch.stack(ys, 1), theta=torch.stack(thetas, 1), z=torch.stack(zs, 1))
+
+
+def float_error_bound(fp):
+    """Worst-case |float - integer| after any number of steps, in real units.
+
+    Returns
+    -------
+    dict
+        ``theta`` (heat units), ``z`` (units of I_c0) and ``y`` (probability,
+        lut mode). The derivation is in docs/fixed-point.md.
+    """
+    e_i = 1.0
+    e_h = e_i * 2 ** fp.i_width / 2 ** fp.heat_shift + 1.0
+    e_theta = (1.0 + e_h) / (1.0 - fp.alpha)
+    e_thr = fp.gamma * e_theta / 2 ** fp.gamma_shift + 1.0
+    e_z = e_i + e_thr
+    slope = fp.delta0 / math.e    # max of f'(z)
+    e_y = slope * e_z * 2.0 ** -fp.i_frac + 0.5 / ((1 << fp.y_width) - 1)
+    return {"theta": e_theta * 2.0 ** -fp.theta_frac, "z": e_z * 2.0 ** -fp.i_frac, "y": e_y}
