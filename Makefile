@@ -1,0 +1,49 @@
+# IPNet MTJ thermal-neuron emulator: config -> sw -> gen -> hw -> sim.
+# `make sim` and `make test` do all set-up on a fresh clone.
+
+CONFIG ?= configs/default.yaml
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: all sim test verilog lint synth bitstream bench clean system-deps
+
+all: sim
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -e .
+	@touch $@
+
+# Icarus Verilog comes from Debian; without it the Icarus runs are skipped (one line says so).
+system-deps:
+	@command -v iverilog >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get update -qq && apt-get install -y -qq iverilog) >/dev/null 2>&1 \
+	      || echo "note: could not install iverilog; Icarus runs will be skipped"; \
+	  else echo "note: iverilog not found and not root; Icarus runs will be skipped"; fi; }
+
+verilog: $(STAMP)
+	$(PY) -m gen $(CONFIG)
+
+lint: $(STAMP)
+	$(PY) -m gen.lint $(CONFIG)
+
+sim: $(STAMP) system-deps
+	$(PY) -m sim $(CONFIG)
+
+test: $(STAMP) system-deps
+	$(PY) -m pytest
+
+synth: $(STAMP)
+	$(PY) -m gen.synth $(CONFIG)
+
+bitstream: $(STAMP)
+	$(PY) -m gen.synth $(CONFIG) --bitstream
+
+bench: $(STAMP) system-deps
+	$(PY) -m sim.bench $(CONFIG)
+
+clean:
+	rm -rf build .pytest_cache
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

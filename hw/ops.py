@@ -1,0 +1,36 @@
+"""Amaranth backend of the fixed-point ops of :mod:`sw.fixed`.
+
+With it, the functions of :mod:`sw.fixed` build hardware expressions: the
+generator does not restate the arithmetic, it evaluates the one definition.
+"""
+
+from amaranth.hdl import Mux
+
+__all__ = ["HwOps", "HW_OPS", "index_shape"]
+
+
+class HwOps:
+    """Saturation as a pair of comparators; shifts as wiring (arithmetic for signed values)."""
+
+    @staticmethod
+    def sat(x, width, signed):
+        lo, hi = (-(1 << (width - 1)), (1 << (width - 1)) - 1) if signed else (0, (1 << width) - 1)
+        clamped = Mux(x < lo, lo, Mux(x > hi, hi, x))[:width]
+        return clamped.as_signed() if signed else clamped
+
+    @staticmethod
+    def shr(x, k):
+        return x >> k
+
+    @staticmethod
+    def shr_ceil(x, k):
+        return (x + ((1 << k) - 1)) >> k
+
+
+HW_OPS = HwOps()
+
+
+def index_shape(count):
+    """Unsigned shape that indexes ``count`` items (at least one bit)."""
+    from amaranth.hdl import unsigned
+    return unsigned(max(1, (count - 1).bit_length()))
