@@ -27,7 +27,7 @@ class MacArray(wiring.Component):
     one bank of a two-bank buffer while the array works on the other bank.
     For each group g of P neurons the lanes walk the M inputs (one MAC per
     lane per cycle) and emit the group's accumulators on ``acc``. The array
-    stalls only if the previous group's accumulators have not been taken.
+    stalls only while the previous group's accumulators have not been taken.
 
     Pipeline: issue (buffer/ROM addresses) -> read data, multiply ->
     accumulate; cycles per step G*M plus a 3-cycle tail.
@@ -132,12 +132,16 @@ class MacArray(wiring.Component):
                              bias[lane].eq(bias_term(HW_OPS, fp, b_rd[lane].data))]
 
         # -- accumulate; hand the finished group over
-        m.d.comb += stall.eq(vc & lastc & self.acc.valid & ~self.acc.ready)
+        # Stall on the registered ``acc.valid`` alone, not on ``acc.ready``: a group that
+        # finishes in the very cycle its predecessor is taken waits one cycle, and the
+        # neurons' ready stays off this path (it limited UP5K Fmax to 43 MHz).
+        m.d.comb += stall.eq(vc & lastc & self.acc.valid)
         with m.If(self.acc.valid & self.acc.ready):
             m.d.sync += self.acc.valid.eq(0)
         with m.If(vc & ~stall):
             for lane in range(P):
-                total = Mux(firstc, bias[lane], acc[lane]) + prod[lane]
+                # two adders and a mux after them: the carry chains start at registers
+                total = Mux(firstc, bias[lane] + prod[lane], acc[lane] + prod[lane])
                 m.d.sync += acc[lane].eq(total)
                 with m.If(lastc):
                     m.d.sync += self.acc.payload.lanes[lane].eq(total)

