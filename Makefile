@@ -5,6 +5,7 @@ CONFIG ?= configs/default.yaml
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
+export PATH := $(abspath $(VENV))/bin:$(PATH)
 
 .PHONY: all sim test verilog lint synth bitstream bench clean system-deps
 

