@@ -4,7 +4,9 @@ With it, the functions of :mod:`sw.fixed` build hardware expressions: the
 generator does not restate the arithmetic, it evaluates the one definition.
 """
 
-from amaranth.hdl import Mux
+from amaranth.hdl import Mux, unsigned
+
+from sw.fixed import sat_range
 
 __all__ = ["HwOps", "HW_OPS", "index_shape"]
 
@@ -14,7 +16,7 @@ class HwOps:
 
     @staticmethod
     def sat(x, width, signed):
-        lo, hi = (-(1 << (width - 1)), (1 << (width - 1)) - 1) if signed else (0, (1 << width) - 1)
+        lo, hi = sat_range(width, signed)
         clamped = Mux(x < lo, lo, Mux(x > hi, hi, x))[:width]
         return clamped.as_signed() if signed else clamped
 
@@ -32,5 +34,4 @@ HW_OPS = HwOps()
 
 def index_shape(count):
     """Unsigned shape that indexes ``count`` items (at least one bit)."""
-    from amaranth.hdl import unsigned
     return unsigned(max(1, (count - 1).bit_length()))

@@ -60,7 +60,7 @@ def main(argv):
         print(f"{sim}: building and running {steps} steps ...", flush=True)
         started = time.perf_counter()
         try:
-            report = run_bench(sim, out, args.config, steps, args.seed, out / "sim")
+            report = run_bench(sim, out, args.config, steps, args.seed, out / "sim", show_progress=True)
         except RuntimeError as exc:
             raise UsageError(str(exc)) from None
         print(f"{sim}: done in {time.perf_counter() - started:.0f} s", flush=True)

@@ -20,6 +20,7 @@ import numpy as np  # noqa: E402
 from gen.design import generate, load_design  # noqa: E402
 from sw import reference  # noqa: E402
 from sw.cli import run_cli  # noqa: E402
+from sw.fixed import sat_range  # noqa: E402
 
 from .runner import SIMULATORS, run_bench, simulator_available  # noqa: E402
 
@@ -38,8 +39,8 @@ def _rate(fn, neuron_steps, repeat=3):
 
 def integer_rate(design, batch, steps, seed=0):
     fp = design.fp
-    x = np.random.default_rng(seed).integers(-(1 << (fp.x_width - 1)), 1 << (fp.x_width - 1),
-                                             size=(batch, steps, fp.inputs))
+    lo, hi = sat_range(fp.x_width, True)
+    x = np.random.default_rng(seed).integers(lo, hi + 1, size=(batch, steps, fp.inputs))
     return _rate(lambda: reference.run(fp, design.weights, design.biases, x),
                  batch * steps * fp.neurons)
 
@@ -56,6 +57,26 @@ def float_rate(design, batch, steps, seed=0):
         with torch.no_grad():
             layer(x)
     return _rate(run, batch * steps * fp.neurons)
+
+
+def float_error(design, batch=8, steps=300, seed=1):
+    """Measured max |float - integer| of heat and pre-activation (float64), beside the bound."""
+    import torch
+    from sw.model import ThermalLayer, float_error_bound
+    fp = design.fp
+    lo, hi = sat_range(fp.x_width, True)
+    x = np.random.default_rng(seed).integers(lo, hi + 1, size=(batch, steps, fp.inputs))
+    x[:, steps // 3: steps // 2] = hi
+    x[:, steps // 2:] = 0
+    ref = reference.run(fp, design.weights, design.biases, x)
+    with torch.no_grad():
+        flt = ThermalLayer.from_integers(fp, design.weights, design.biases)(
+            torch.tensor(x * 2.0 ** -fp.x_frac))
+    bound = float_error_bound(fp)
+    return {
+        "theta": (np.abs(flt.theta.numpy() - ref.theta * 2.0 ** -fp.theta_frac).max(), bound["theta"]),
+        "z": (np.abs(flt.z.numpy() - ref.z * 2.0 ** -fp.i_frac).max(), bound["z"]),
+    }
 
 
 def main(argv):
@@ -78,6 +99,9 @@ def main(argv):
     print("float model ...", flush=True)
     f = float_rate(design, 256, 200)
     rows.append(("float model (torch f32), B=256, 1 thread", f, "upd/s", None, f / r))
+    for name, (err, bound) in float_error(design).items():
+        unit = "heat u." if name == "theta" else "I_c0"
+        rows.append((f"float vs integer max |d{name}| (bound)", err, unit, bound, err / bound))
     out = generate(design, args.out)
     for sim in SIMULATORS:
         ok, why = simulator_available(sim)
@@ -101,7 +125,7 @@ def main(argv):
         rat = f"{ratio:.3g}x" if ratio is not None else "-"
         print(f"{name:<48}{value:>12.4g} {unit:<7}{tgt:>10}{rat:>12}")
     print("ratios: integer rate / 10M target; float and cocotb rates / integer rate (B=256); "
-          "cycles / lower bound (target <= 1.1)")
+          "float error / its bound (must be <= 1); cycles / lower bound (target <= 1.1)")
     (out / "bench.json").write_text(json.dumps(
         [dict(zip(("name", "value", "unit", "target", "ratio"), row)) for row in rows], indent=2) + "\n")
 

@@ -24,6 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sw.fixed import sat_range
+
 __all__ = ["Segment", "make_plan", "SCENARIOS"]
 
 SCENARIOS = ("random", "events", "saturating", "max-heat", "silence")
@@ -40,13 +42,13 @@ class Segment:
 
 def _aligned(fp, weights):
     """Samples at +-max whose signs follow each input's summed weight: large positive current."""
-    hi, lo = (1 << (fp.x_width - 1)) - 1, -(1 << (fp.x_width - 1))
+    lo, hi = sat_range(fp.x_width, True)
     return np.where(np.asarray(weights).sum(axis=0) >= 0, hi, lo).astype(np.int64)
 
 
 def _inputs(scenario, fp, weights, steps, rng):
     m = fp.inputs
-    hi, lo = (1 << (fp.x_width - 1)) - 1, -(1 << (fp.x_width - 1))
+    lo, hi = sat_range(fp.x_width, True)
     if scenario == "random":
         return rng.integers(lo, hi + 1, size=(steps, m))
     if scenario == "events":

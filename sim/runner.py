@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import sys
+import threading
 from pathlib import Path
 
 __all__ = ["SIMULATORS", "simulator_available", "run_bench"]
@@ -46,7 +47,21 @@ def simulator_available(sim):
     raise ValueError(sim)
 
 
-def run_bench(sim, design_dir, config_path, steps, seed, work_dir):
+def _show_progress(sim, path, stop, show):
+    """Print the bench's progress (segments done, values compared) every few seconds."""
+    last = None
+    while not stop.wait(3.0):
+        try:
+            done, total, compared, bad = path.read_text().split()
+        except (OSError, ValueError):
+            continue
+        if show and done != last:
+            print(f"  {sim}: segment {done}/{total}, {compared} values compared, {bad} mismatches",
+                  flush=True)
+            last = done
+
+
+def run_bench(sim, design_dir, config_path, steps, seed, work_dir, show_progress=False):
     """Run :mod:`sim.tb_layer` on ``sim``; return its report (dict).
 
     Raises
@@ -83,12 +98,22 @@ def run_bench(sim, design_dir, config_path, steps, seed, work_dir):
         "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parent.parent)]
                                       + [p for p in sys.path if p]),
     }
+    progress = work / "progress.txt"
+    progress.unlink(missing_ok=True)
+    env["IPNET_PROGRESS"] = str(progress)
+    stop = threading.Event()
+    watcher = threading.Thread(target=_show_progress, args=(sim, progress, stop, show_progress),
+                               daemon=True)
+    watcher.start()
     try:
         runner.test(test_module="sim.tb_layer", hdl_toplevel=top, extra_env=env,
                     build_dir=work / "build", test_dir=work, results_xml=str(work / "results.xml"),
                     log_file=work / "test.log")
     except SystemExit:      # cocotb_tools exits when a test fails; say so as an error
         raise RuntimeError(f"{sim}: cocotb test failed; see {work / 'test.log'}") from None
+    finally:
+        stop.set()
+        watcher.join()
     if not report_path.exists():
         raise RuntimeError(f"{sim}: the bench wrote no report; see {work / 'test.log'}")
     report = json.loads(report_path.read_text())

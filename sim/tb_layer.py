@@ -8,7 +8,8 @@ compares them as they arrive. One clock loop calls driver and monitor, so
 the Python cost per simulated cycle stays low.
 
 Environment (set by :mod:`sim.runner`): IPNET_CONFIG, IPNET_WEIGHTS (the
-exported .npz), IPNET_STEPS, IPNET_SEED, IPNET_REPORT (JSON written here).
+exported .npz), IPNET_STEPS, IPNET_SEED, IPNET_REPORT (JSON written here) and
+optionally IPNET_PROGRESS (a file rewritten after each segment).
 """
 
 from __future__ import annotations
@@ -132,6 +133,7 @@ async def layer_matches_integer_reference(dut):
     cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
     await reset(dut)
 
+    progress = os.environ.get("IPNET_PROGRESS")
     started = time.perf_counter()
     cycles = 0
     scenario_steps = {}
@@ -166,6 +168,9 @@ async def layer_matches_integer_reference(dut):
         await reset(dut)
         cycles += spent + 2
         scenario_steps[segment.scenario] = scenario_steps.get(segment.scenario, 0) + steps
+        if progress:
+            with open(progress, "w") as fh:
+                fh.write(f"{index + 1} {len(plan)} {board.outputs + board.states} {board.mismatches}\n")
 
     neuron_steps = sum(len(s.x) for s in plan) * fp.neurons
     report = {

@@ -34,7 +34,7 @@ from .config import ConfigError
 from .device import coefficients, switching_probability
 
 __all__ = [
-    "FixedPoint", "derive_fixed_point", "IntOps", "INT_OPS",
+    "FixedPoint", "derive_fixed_point", "IntOps", "INT_OPS", "sat_range",
     "requantise", "joule_heat", "threshold", "preactivation", "cool", "warm",
     "lut_index", "fire", "bias_term", "lfsr_next", "lfsr_sequence",
     "LFSR_TAPS", "LFSR_PERIOD", "quantise",
@@ -96,12 +96,6 @@ class FixedPoint:
     def y_out_width(self):
         """Bits of one neuron output: the LUT value, or one spike bit."""
         return self.y_width if self.output == "lut" else 1
-
-    def range_s(self, width):
-        return -(1 << (width - 1)), (1 << (width - 1)) - 1
-
-    def range_u(self, width):
-        return 0, (1 << width) - 1
 
 
 def _fail(cfg, key, reason):
@@ -201,13 +195,17 @@ def derive_fixed_point(cfg):
 
 # -- ops backends ---------------------------------------------------------------------------------
 
+def sat_range(width, signed):
+    """(lowest, highest) integer of a ``width``-bit format; every backend saturates to it."""
+    return (-(1 << (width - 1)), (1 << (width - 1)) - 1) if signed else (0, (1 << width) - 1)
+
+
 class IntOps:
     """numpy int64 backend: exact integers, floor shifts, saturation by clipping."""
 
     @staticmethod
     def sat(x, width, signed):
-        lo, hi = (-(1 << (width - 1)), (1 << (width - 1)) - 1) if signed else (0, (1 << width) - 1)
-        return np.clip(x, lo, hi)
+        return np.clip(x, *sat_range(width, signed))
 
     @staticmethod
     def shr(x, k):

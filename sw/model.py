@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from .device import switching_probability
-from .fixed import (bias_term, cool, joule_heat, preactivation, requantise, threshold, warm)
+from .fixed import (sat_range, bias_term, cool, joule_heat, preactivation, requantise, threshold, warm)
 
 __all__ = ["TorchOps", "ThermalLayer", "FloatTrace", "float_error_bound", "spike_surrogate"]
 
@@ -26,8 +26,7 @@ class TorchOps:
 
     @staticmethod
     def sat(x, width, signed):
-        lo, hi = (-(1 << (width - 1)), (1 << (width - 1)) - 1) if signed else (0, (1 << width) - 1)
-        return x.clamp(lo, hi)
+        return x.clamp(*sat_range(width, signed))
 
     @staticmethod
     def shr(x, k):
