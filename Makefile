@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: all sim test verilog lint synth bitstream bench clean system-deps
+.PHONY: all sim test verilog lint synth bitstream bench results clean system-deps
 
 all: sim
 
@@ -44,6 +44,10 @@ bitstream: $(STAMP)
 
 bench: $(STAMP) system-deps
 	$(PY) -m sim.bench $(CONFIG)
+
+# The benchmark table (docs/results.*): data, training of every model on every task, 3 seeds.
+results: $(STAMP)
+	$(VENV)/bin/ipnet results configs/results.yaml
 
 clean:
 	rm -rf build .pytest_cache

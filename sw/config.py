@@ -132,7 +132,7 @@ def _check_name(v):
     return None if ok else "must be a Verilog identifier (letters, digits, _; starts with a letter)"
 
 
-def _build(cls, data, path, source):
+def build_dataclass(cls, data, path, source):
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: {path or '<top>'}: must be a mapping, got {type(data).__name__}")
     hints = typing.get_type_hints(cls)
@@ -149,7 +149,7 @@ def _build(cls, data, path, source):
         value = data[name]
         typ = hints[name]
         if dataclasses.is_dataclass(typ):
-            value = _build(typ, value, where, source)
+            value = build_dataclass(typ, value, where, source)
         else:
             if typ is float and isinstance(value, int) and not isinstance(value, bool):
                 value = float(value)
@@ -171,7 +171,7 @@ def parse_config(data, source="<memory>"):
     ConfigError
         With one line naming ``source``, the key and the reason.
     """
-    cfg = _build(Config, data, "", source)
+    cfg = build_dataclass(Config, data, "", source)
     reason = _check_name(cfg.name)
     if reason:
         raise ConfigError(f"{source}: name: {reason}, got {cfg.name!r}")

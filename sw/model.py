@@ -18,7 +18,8 @@ from torch import nn
 from .device import switching_probability
 from .fixed import (sat_range, bias_term, cool, joule_heat, preactivation, requantise, threshold, warm)
 
-__all__ = ["TorchOps", "ThermalLayer", "FloatTrace", "float_error_bound", "spike_surrogate"]
+__all__ = ["TorchOps", "ThermalLayer", "FloatTrace", "float_error_bound", "spike_surrogate",
+           "thermal_sequence"]
 
 
 class TorchOps:
@@ -100,27 +101,71 @@ class ThermalLayer(nn.Module):
         probability with a straight-through gradient (``generator`` seeds it).
         """
         fp, ops = self.fp, TORCH_OPS
-        x_l = x * 2.0 ** fp.x_frac
-        acc = x_l @ (self.weight * 2.0 ** fp.w_frac).T \
+        acc = (x * 2.0 ** fp.x_frac) @ (self.weight * 2.0 ** fp.w_frac).T \
             + bias_term(ops, fp, self.bias * 2.0 ** fp.b_frac)
-        theta = torch.zeros(x.shape[0], fp.neurons, dtype=acc.dtype, device=acc.device)
-        ys, thetas, zs = [], [], []
-        for t in range(x.shape[1]):
-            i = requantise(ops, fp, acc[:, t])
-            heat = joule_heat(ops, fp, i)
-            z = preactivation(ops, fp, i, threshold(ops, fp, theta)) * 2.0 ** -fp.i_frac
+        return thermal_sequence(fp, acc, generator=generator)
+
+
+class _Switch(torch.autograd.Function):
+    """Forward: the device's switching curve f(z). Backward: a logistic of width ``width``.
+
+    f is as steep as the device (width ~1/delta0 of I_c0); its exact gradient
+    vanishes a few hundredths of I_c0 away from threshold. Training uses the
+    softer surrogate; the forward value is the one the hardware computes.
+    """
+
+    @staticmethod
+    def forward(ctx, z, delta0, width):
+        ctx.save_for_backward(z)
+        ctx.width = width
+        return switching_probability(z, delta0, torch)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (z,) = ctx.saved_tensors
+        s = torch.sigmoid(z / ctx.width)
+        return grad * s * (1 - s) / ctx.width, None, None
+
+
+def thermal_sequence(fp, acc, generator=None, surrogate_width=None):
+    """The thermal neurons over time, for currents of any shape.
+
+    Parameters
+    ----------
+    fp : sw.fixed.FixedPoint
+    acc : Tensor, (B, T, ...)
+        Accumulated input current in accumulator LSBs (real-valued); a current
+        I in units of I_c0 is ``I * 2**(i_frac + i_shift)``.
+    surrogate_width : float, optional
+        If given, the LUT output's gradient is that of a logistic of this
+        width (units of I_c0), and spikes use the fast-sigmoid surrogate.
+
+    Returns
+    -------
+    FloatTrace
+    """
+    ops = TORCH_OPS
+    theta = torch.zeros_like(acc[:, 0])
+    ys, thetas, zs = [], [], []
+    for t in range(acc.shape[1]):
+        i = requantise(ops, fp, acc[:, t])
+        heat = joule_heat(ops, fp, i)
+        z = preactivation(ops, fp, i, threshold(ops, fp, theta)) * 2.0 ** -fp.i_frac
+        if surrogate_width is None:
             p = switching_probability(z, fp.delta0, torch)
-            if fp.output == "lut":
-                y = p
-            elif fp.output == "spike":
-                y = spike_surrogate(z)
-            else:
-                y = torch.bernoulli(p.detach(), generator=generator) + p - p.detach()
-            theta = warm(ops, fp, cool(ops, fp, theta), heat)
-            ys.append(y)
-            zs.append(z)
-            thetas.append(theta * 2.0 ** -fp.theta_frac)
-        return FloatTrace(y=torch.stack(ys, 1), theta=torch.stack(thetas, 1), z=torch.stack(zs, 1))
+        else:
+            p = _Switch.apply(z, fp.delta0, surrogate_width)
+        if fp.output == "lut":
+            y = p
+        elif fp.output == "spike":
+            y = spike_surrogate(z, 1.0 / (surrogate_width or 0.1))
+        else:
+            y = torch.bernoulli(p.detach(), generator=generator) + p - p.detach()
+        theta = warm(ops, fp, cool(ops, fp, theta), heat)
+        ys.append(y)
+        zs.append(z)
+        thetas.append(theta * 2.0 ** -fp.theta_frac)
+    return FloatTrace(y=torch.stack(ys, 1), theta=torch.stack(thetas, 1), z=torch.stack(zs, 1))
 
 
 def float_error_bound(fp):

@@ -8,6 +8,7 @@ on numpy int64.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,7 +16,7 @@ import numpy as np
 from .fixed import (INT_OPS, LFSR_PERIOD, bias_term, cool, fire, joule_heat, lfsr_sequence,
                     lut_index, preactivation, requantise, threshold, warm)
 
-__all__ = ["LayerState", "Trace", "initial_state", "currents", "step", "run"]
+__all__ = ["LayerState", "Trace", "initial_state", "currents", "step", "run", "run_currents"]
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,29 @@ def step(fp, acc, state):
     return y, z, LayerState(theta=theta, updates=state.updates + n)
 
 
+def run_currents(fp, acc, state=None):
+    """Run the neurons on accumulated currents ``acc`` (B, T, ...) of any neuron shape.
+
+    The neurons are the trailing axes flattened, updated in C order (the
+    order the LFSR sees them in stochastic mode).
+    """
+    acc = np.asarray(acc, dtype=np.int64)
+    b, t = acc.shape[:2]
+    shape = acc.shape[2:]
+    n = int(np.prod(shape))
+    if n != fp.neurons:
+        fp = dataclasses.replace(fp, neurons=n)
+    flat = acc.reshape(b, t, n)
+    state = initial_state(fp, b) if state is None else state
+    ys = np.empty((b, t, n), dtype=np.int64)
+    thetas = np.empty_like(ys)
+    zs = np.empty_like(ys)
+    for k in range(t):
+        ys[:, k], zs[:, k], state = step(fp, flat[:, k], state)
+        thetas[:, k] = state.theta
+    return Trace(y=ys.reshape(acc.shape), theta=thetas.reshape(acc.shape), z=zs.reshape(acc.shape))
+
+
 def run(fp, weights, biases, x, state=None):
     """Run sequences ``x`` (B, T, M) from ``state`` (default: reset).
 
@@ -91,14 +115,4 @@ def run(fp, weights, biases, x, state=None):
     Trace
         Outputs, post-step heat and pre-activations, each (B, T, N).
     """
-    x = np.asarray(x, dtype=np.int64)
-    b, t = x.shape[:2]
-    state = initial_state(fp, b) if state is None else state
-    acc = currents(fp, weights, biases, x)
-    ys = np.empty((b, t, fp.neurons), dtype=np.int64)
-    thetas = np.empty_like(ys)
-    zs = np.empty_like(ys)
-    for k in range(t):
-        ys[:, k], zs[:, k], state = step(fp, acc[:, k], state)
-        thetas[:, k] = state.theta
-    return Trace(y=ys, theta=thetas, z=zs)
+    return run_currents(fp, currents(fp, weights, biases, x), state)

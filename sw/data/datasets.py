@@ -1,0 +1,128 @@
+"""The benchmark tasks: generated offline, deterministic per seed, cached on disk.
+
+Every sample has its own generator, seeded by (seed, task, split, index),
+so a sample does not depend on how many others are made, and a cache file is
+regenerated identically. Classification sets are balanced: label = index mod
+classes.
+
+| task | input | target | metric |
+|---|---|---|---|
+| gestures11 | events of a gesture | 11 classes | accuracy |
+| gestures22 | the 11 and their time reversals | 22 classes | accuracy |
+| digits | a moving handwritten digit | 10 classes | accuracy |
+| digits_ahead | the same videos | glyph centre `ahead` steps after the last frame | error, pixels |
+| steering | a road from a moving car | steering per frame | RMSE |
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import digits, gestures, steering
+from .dvs import SensorNoise, bin_events, video_to_events
+
+__all__ = ["TASKS", "Task", "DataConfig", "make_split", "load_split", "gesture_video"]
+
+
+@dataclass(frozen=True)
+class Task:
+    name: str
+    kind: str          #: "class", "point" (one 2-D position) or "sequence" (a value per frame)
+    outputs: int
+    metric: str
+
+
+TASKS = {
+    "gestures11": Task("gestures11", "class", 11, "accuracy"),
+    "gestures22": Task("gestures22", "class", 22, "accuracy"),
+    "digits": Task("digits", "class", 10, "accuracy"),
+    "digits_ahead": Task("digits_ahead", "point", 2, "error_px"),
+    "steering": Task("steering", "sequence", 1, "rmse"),
+}
+_SPLITS = {"train": 0, "test": 1}
+_DIGIT_SPLIT = 1300     # glyphs below this index train, the rest test: unseen writers at test
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    size: int = 32          #: frame side, pixels
+    steps: int = 16         #: frames per sample
+    substeps: int = 3       #: camera sub-steps per frame
+    train: int = 600
+    test: int = 200
+    ahead: int = 4          #: digits_ahead: frames after the last one
+    seed: int = 0
+    noise: SensorNoise = field(default_factory=SensorNoise)
+
+    def key(self, task, split):
+        blob = json.dumps({"task": task, "split": split, **asdict(self)}, sort_keys=True)
+        return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+
+def _rng(cfg, task, split, index):
+    return np.random.default_rng([cfg.seed, list(TASKS).index(task), _SPLITS[split], index])
+
+
+def gesture_video(cls22, params, size, frames):
+    """Class 0..10: the gesture; 11..21: gesture cls22 - 11 played backwards."""
+    video = gestures.render(cls22 % 11, params, size, frames)
+    return video[::-1].copy() if cls22 >= 11 else video
+
+
+def _sample(task, cfg, split, index, glyphs):
+    rng = _rng(cfg, task, split, index)
+    frames = cfg.steps * cfg.substeps
+    if task in ("gestures11", "gestures22"):
+        label = index % TASKS[task].outputs
+        video = gesture_video(label, gestures.sample_params(rng), cfg.size, frames)
+        target = label
+    elif task in ("digits", "digits_ahead"):
+        images, labels = glyphs
+        lo, hi = (0, _DIGIT_SPLIT) if split == "train" else (_DIGIT_SPLIT, len(images))
+        pool = np.flatnonzero((labels[lo:hi] == index % 10)) + lo
+        pick = pool[rng.integers(len(pool))]
+        params = digits.sample_params(rng, cfg.size)
+        video = digits.render(images[pick], params, cfg.size, frames)
+        if task == "digits":
+            target = int(labels[pick])
+        else:
+            corner = digits.trajectory(params, cfg.size, frames + cfg.ahead * cfg.substeps)[-1]
+            target = (corner + digits.GLYPH / 2).astype(np.float32)
+    else:
+        video, steer = steering.render(steering.sample_params(rng), cfg.size, frames)
+        target = steer[cfg.substeps - 1::cfg.substeps]
+    x = bin_events(video_to_events(video, cfg.noise, rng), cfg.steps)
+    return x, target
+
+
+def make_split(task, cfg, split):
+    """Generate one split: (x (S, T, 2, H, W) float32, y)."""
+    if task not in TASKS:
+        raise KeyError(task)
+    count = cfg.train if split == "train" else cfg.test
+    glyphs = digits.load_glyphs() if task.startswith("digits") else None
+    xs, ys = zip(*(_sample(task, cfg, split, i, glyphs) for i in range(count)))
+    return np.stack(xs), np.stack([np.asarray(y) for y in ys])
+
+
+def load_split(task, cfg, split, cache_dir):
+    """:func:`make_split` through a cache file (written atomically)."""
+    cache_dir = Path(cache_dir)
+    path = cache_dir / f"{task}-{split}-{cfg.key(task, split)}.npz"
+    if path.exists():
+        with np.load(path) as z:
+            return z["x"], z["y"]
+    x, y = make_split(task, cfg, split)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=cache_dir, suffix=".npz")
+    os.close(fd)
+    np.savez_compressed(tmp, x=x, y=y)
+    os.replace(tmp, path)
+    return x, y

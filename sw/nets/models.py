@@ -1,0 +1,198 @@
+"""The compared models: identical backbone and readout, only the memory differs.
+
+| name | memory |
+|---|---|
+| framesum | none: features of each frame, averaged over time by the readout |
+| ipnet | MTJ thermal neurons replace the activation at one depth (default 1, the sensing frontier) |
+| rnn, lstm, gru | a recurrent cell on the dense features (depth 3) |
+| cnn2p1d | (2+1)D: each convolution followed by a causal temporal convolution (kernel 3) |
+| cnn3d | 3D: both convolutions are causal spatio-temporal (kernel 3 in time) |
+| resnet_lstm | a residual block after conv2, then an LSTM (the steering baseline) |
+
+Every model maps (B, T, 2, H, W) to per-frame features (B, T, F) causally;
+:class:`TaskHead` turns them into the task's output the same way for all.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from sw.model import thermal_sequence
+
+from .backbone import Backbone
+
+__all__ = ["MODELS", "build_model", "count_parameters", "TaskHead"]
+
+
+class TaskHead(nn.Module):
+    """Readout shared by all models: mean over time (class), last frame (point), every frame."""
+
+    def __init__(self, kind):
+        super().__init__()
+        self.kind = kind
+
+    def forward(self, per_frame):
+        if self.kind == "class":
+            return per_frame.mean(1)
+        if self.kind == "point":
+            return per_frame[:, -1]
+        return per_frame.squeeze(-1)
+
+
+class _Model(nn.Module):
+    def __init__(self, task, features=64, channels=(8, 16)):
+        super().__init__()
+        self.backbone = Backbone(channels, features, task.outputs)
+        self.head = TaskHead(task.kind)
+
+    def features(self, x):
+        raise NotImplementedError
+
+    def forward(self, x):
+        return self.head(self.backbone.frames(self.backbone.readout, self.features(x)))
+
+
+class FrameSum(_Model):
+    def features(self, x):
+        bb = self.backbone
+        h = F.relu(bb.stage(1, x))
+        h = F.relu(bb.stage(2, h))
+        return F.relu(bb.stage(3, h))
+
+
+class IPNet(_Model):
+    """Thermal neurons at ``depth``: their switching probability replaces the ReLU there.
+
+    The stage's pre-activation is the input current in units of I_c0 (times a
+    learned gain, so that one network fits the device's threshold near 1).
+    """
+
+    def __init__(self, task, fp, depth=1, surrogate_width=0.25, **kw):
+        super().__init__(task, **kw)
+        self.fp, self.depth, self.surrogate_width = fp, depth, surrogate_width
+        self.gain = nn.Parameter(torch.tensor(1.0))
+        self.offset = nn.Parameter(torch.tensor(fp.thr0 / 2 ** fp.i_frac))
+        self.record = None      # set to a list to collect the mean squared current per call
+
+    def thermal_neurons(self):
+        """Neurons of the thermal layer per frame (for the energy model)."""
+        c1, c2 = self.backbone.channels
+        return {1: c1 * 16 * 16, 2: c2 * 16, 3: self.backbone.features}[self.depth]
+
+    def current(self, pre):
+        """Stage pre-activation -> current in units of I_c0."""
+        return self.gain * pre + self.offset
+
+    def features(self, x):
+        bb, fp = self.backbone, self.fp
+        h = x
+        for depth in (1, 2, 3):
+            pre = bb.stage(depth, h)
+            if depth == self.depth:
+                current = self.current(pre)
+                if self.record is not None:
+                    self.record.append((current.detach() ** 2).mean().item())
+                acc = current * 2.0 ** (fp.i_frac + fp.i_shift)
+                h = thermal_sequence(fp, acc, surrogate_width=self.surrogate_width).y
+            else:
+                h = F.relu(pre)
+        return h
+
+
+class Recurrent(_Model):
+    def __init__(self, task, cell, **kw):
+        super().__init__(task, **kw)
+        f = self.backbone.features
+        self.rnn = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[cell](f, f, batch_first=True)
+
+    def frame_features(self, x):
+        bb = self.backbone
+        return F.relu(bb.stage(3, F.relu(bb.stage(2, F.relu(bb.stage(1, x))))))
+
+    def features(self, x):
+        return self.rnn(self.frame_features(x))[0]
+
+
+class ResNetLSTM(Recurrent):
+    def __init__(self, task, **kw):
+        super().__init__(task, "lstm", **kw)
+        c2 = self.backbone.channels[1]
+        self.res = nn.Sequential(nn.Conv2d(c2, c2, 3, padding=1), nn.ReLU(), nn.Conv2d(c2, c2, 3, padding=1))
+
+    def frame_features(self, x):
+        bb = self.backbone
+        h = F.relu(bb.stage(1, x))
+        h = F.relu(bb.stage(2, h))
+        h = F.relu(h + bb.frames(self.res, h))
+        return F.relu(bb.stage(3, h))
+
+
+class _CausalTime(nn.Module):
+    """Temporal convolution over (B, T, C, H, W), causal: frame t sees t-k+1..t."""
+
+    def __init__(self, channels, k=3):
+        super().__init__()
+        self.k = k
+        self.conv = nn.Conv3d(channels, channels, (k, 1, 1))
+
+    def forward(self, h):
+        v = h.permute(0, 2, 1, 3, 4)                         # B, C, T, H, W
+        v = F.pad(v, (0, 0, 0, 0, self.k - 1, 0))
+        return self.conv(v).permute(0, 2, 1, 3, 4)
+
+
+class CNN2p1D(_Model):
+    def __init__(self, task, **kw):
+        super().__init__(task, **kw)
+        c1, c2 = self.backbone.channels
+        self.t1, self.t2 = _CausalTime(c1), _CausalTime(c2)
+
+    def features(self, x):
+        bb = self.backbone
+        h = F.relu(self.t1(F.relu(bb.stage(1, x))))
+        h = F.relu(self.t2(F.relu(bb.stage(2, h))))
+        return F.relu(bb.stage(3, h))
+
+
+class CNN3D(_Model):
+    """Both convolutions spatio-temporal: the backbone's 2-D kernels get a time axis of 3."""
+
+    def __init__(self, task, k=3, **kw):
+        super().__init__(task, **kw)
+        bb = self.backbone
+        c1, c2 = bb.channels
+        self.k = k
+        self.conv1 = nn.Conv3d(2, c1, (k, 5, 5), stride=(1, 2, 2), padding=(0, 2, 2))
+        self.conv2 = nn.Conv3d(c1, c2, (k, 3, 3), stride=(1, 2, 2), padding=(0, 1, 1))
+        del bb.conv1, bb.conv2                                # replaced, not kept unused
+
+    def _conv(self, conv, h):
+        v = F.pad(h.permute(0, 2, 1, 3, 4), (0, 0, 0, 0, self.k - 1, 0))
+        return conv(v).permute(0, 2, 1, 3, 4)
+
+    def features(self, x):
+        bb = self.backbone
+        h = F.relu(self._conv(self.conv1, x))
+        h = F.relu(bb.frames(bb.pool, self._conv(self.conv2, h)))
+        return F.relu(bb.stage(3, h))
+
+
+MODELS = ("ipnet", "rnn", "lstm", "gru", "cnn2p1d", "cnn3d", "framesum", "resnet_lstm")
+
+
+def build_model(name, task, fp=None, depth=1, **kw):
+    """A model by name for ``task`` (sw.data.datasets.Task); ``fp`` is needed for ipnet."""
+    if name == "ipnet":
+        if fp is None:
+            raise ValueError("ipnet needs the fixed-point design (fp) of its thermal neurons")
+        return IPNet(task, fp, depth=depth, **kw)
+    if name in ("rnn", "lstm", "gru"):
+        return Recurrent(task, name, **kw)
+    return {"cnn2p1d": CNN2p1D, "cnn3d": CNN3D, "framesum": FrameSum,
+            "resnet_lstm": ResNetLSTM}[name](task, **kw)
+
+
+def count_parameters(model):
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)

@@ -1,0 +1,1 @@
+"""Training, evaluation and the results table of the dynamic-vision benchmarks."""

@@ -1,0 +1,157 @@
+"""``ipnet``: train, evaluate and tabulate the dynamic-vision benchmarks.
+
+    ipnet data    CONFIG [--task T]                 generate (and cache) the data sets
+    ipnet params  CONFIG                            parameter counts, side by side
+    ipnet train   CONFIG --task T --model M [--seed S] [--depth D] [--epochs E] [--fresh]
+    ipnet eval    CONFIG --task T --model M [--seed S] [--depth D]
+    ipnet results CONFIG [--workers 2] [--out docs]
+
+CONFIG is an experiment YAML such as configs/results.yaml. Runs, checkpoints
+and cached data live under --runs (default build/runs). Training resumes from
+its checkpoint unless --fresh is given. CPU only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+from sw.cli import UsageError, run_cli
+
+__all__ = ["main"]
+
+
+def _common(p):
+    p.add_argument("config", help="experiment YAML, e.g. configs/results.yaml")
+    p.add_argument("--runs", default="build/runs", help="runs, checkpoints and data cache")
+
+
+def _spec_args(p):
+    p.add_argument("--task", required=True)
+    p.add_argument("--model", required=True)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--depth", type=int, default=1, help="ipnet: depth of the thermal layer (1-3)")
+
+
+def _parser():
+    parser = argparse.ArgumentParser(prog="ipnet", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("data", help="generate and cache the data sets")
+    _common(p)
+    p.add_argument("--task", action="append", help="only this task (repeatable)")
+    p = sub.add_parser("params", help="parameter counts of every model")
+    _common(p)
+    p = sub.add_parser("train", help="train one run (resumes from its checkpoint)")
+    _common(p)
+    _spec_args(p)
+    p.add_argument("--epochs", type=int, help="override train.epochs")
+    p.add_argument("--fresh", action="store_true", help="ignore an existing checkpoint")
+    p = sub.add_parser("eval", help="evaluate a trained run")
+    _common(p)
+    _spec_args(p)
+    p = sub.add_parser("results", help="all runs -> docs/results.{md,json,png}")
+    _common(p)
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--out", default="docs")
+    return parser
+
+
+def _check_spec(exp, args):
+    from sw.data.datasets import TASKS
+    from sw.nets import MODELS
+    from .trainer import RunSpec
+    if args.task not in TASKS:
+        raise UsageError(f"--task: unknown task {args.task!r} (choose from {', '.join(TASKS)})")
+    if args.model not in MODELS:
+        raise UsageError(f"--model: unknown model {args.model!r} (choose from {', '.join(MODELS)})")
+    if args.depth not in (1, 2, 3):
+        raise UsageError(f"--depth: must be 1, 2 or 3, got {args.depth}")
+    if args.seed < 0:
+        raise UsageError(f"--seed: must be >= 0, got {args.seed}")
+    return RunSpec(args.task, args.model, args.seed, args.depth if args.model == "ipnet" else 1)
+
+
+class _Bar:
+    """A one-line progress bar on stderr (no dependency)."""
+
+    def __init__(self, label):
+        self.label, self.began = label, time.perf_counter()
+
+    def __call__(self, epoch, step, steps, loss):
+        width = 24
+        fill = int(width * step / steps)
+        sys.stderr.write(f"\r{self.label} epoch {epoch + 1}: [{'#' * fill}{'.' * (width - fill)}] "
+                         f"{step}/{steps} loss {loss:.4f} {time.perf_counter() - self.began:.0f} s")
+        if step == steps:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+
+def main(argv):
+    args = _parser().parse_args(argv)
+    from .experiment import load_experiment
+    exp, design, fp = load_experiment(args.config)
+
+    if args.command == "data":
+        from sw.data.datasets import TASKS, load_split
+        from .runs import data_dir
+        tasks = args.task or exp.tasks
+        for t in tasks:
+            if t not in TASKS:
+                raise UsageError(f"--task: unknown task {t!r} (choose from {', '.join(TASKS)})")
+            for split in ("train", "test"):
+                began = time.perf_counter()
+                x, y = load_split(t, exp.data_config(), split, data_dir(args.runs))
+                print(f"{t} {split}: x {tuple(x.shape)}, {x.sum() / len(x):.0f} events per sample, "
+                      f"y {tuple(y.shape)} ({time.perf_counter() - began:.1f} s)")
+        return 0
+
+    if args.command == "params":
+        from sw.data.datasets import TASKS
+        from sw.nets import MODELS, build_model, count_parameters
+        tasks = list(exp.tasks)
+        print(f"{'model':<13}" + "".join(f"{t:>14}" for t in tasks))
+        for m in MODELS:
+            counts = [count_parameters(build_model(m, TASKS[t], fp=fp, features=exp.train.features))
+                      for t in tasks]
+            print(f"{m:<13}" + "".join(f"{c:>14}" for c in counts))
+        return 0
+
+    if args.command in ("train", "eval"):
+        spec = _check_spec(exp, args)
+        from .runs import execute, run_paths
+        if args.command == "train":
+            if args.epochs is not None and args.epochs < 1:
+                raise UsageError(f"--epochs: must be >= 1, got {args.epochs}")
+            metrics = execute(args.config, spec, args.runs, epochs=args.epochs,
+                              resume=not args.fresh, progress=_Bar(spec.name))
+        else:
+            path = run_paths(args.runs, spec)[1]
+            if not path.exists():
+                raise UsageError(f"{path}: no such run; train it first (ipnet train ...)")
+            metrics = json.loads(path.read_text())
+        extra = f" (integer datapath: {metrics['integer_metric']:.4g})" if "integer_metric" in metrics else ""
+        print(f"{spec.name}: {metrics['metric_name']} {metrics['metric']:.4g}{extra}, "
+              f"{metrics['parameters']} parameters")
+        return 0
+
+    from .results import run_grid, write_outputs
+    if args.workers < 1:
+        raise UsageError(f"--workers: must be >= 1, got {args.workers}")
+    began = time.perf_counter()
+    done = run_grid(args.config, args.runs, workers=args.workers)
+    write_outputs(args.config, done, args.out, time.perf_counter() - began)
+    print(f"wrote {args.out}/results.md, results.json, results.png "
+          f"({(time.perf_counter() - began) / 60:.1f} min)")
+    return 0
+
+
+def entry():
+    run_cli(main)
+
+
+if __name__ == "__main__":
+    entry()

@@ -1,0 +1,86 @@
+"""Post-training quantisation of IPNet's thermal layer into the design's integer formats.
+
+The thermal layer's synapses (the convolution or dense stage at the chosen
+depth, with IPNet's gain and offset folded in) become integer weights and
+biases in the design's w and b formats. The layer's input becomes integers in
+the x format, with one scale calibrated on the training set. The neurons then
+run on the integer reference (:func:`sw.reference.run_currents`): the same
+arithmetic the hardware does. Their LUT outputs, as probabilities, feed the
+rest of the network, which stays in float. The integer accuracy is printed
+beside the float one.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from sw import reference
+from sw.fixed import quantise, sat_range
+
+__all__ = ["QuantisedIPNet", "quantise_ipnet"]
+
+
+class QuantisedIPNet(torch.nn.Module):
+    """An :class:`~sw.nets.models.IPNet` whose thermal layer runs in integers."""
+
+    def __init__(self, net, x_scale):
+        super().__init__()
+        self.net, self.x_scale = net, x_scale
+        fp, bb = net.fp, net.backbone
+        stage = {1: bb.conv1, 2: bb.conv2, 3: bb.fc}[net.depth]
+        to_acc = 2.0 ** (fp.i_frac + fp.i_shift)         # I_c0 -> accumulator LSB
+        w_eff = (net.gain * stage.weight).detach().double() / x_scale
+        if net.depth == 2:       # fold the 2x2 average pooling into the weights: sum-pool below
+            w_eff = w_eff / 4
+        b_eff = (net.gain * stage.bias + net.offset).detach().double()
+        self.w_int = quantise(w_eff * to_acc, fp.w_width, 0)
+        self.b_int = quantise(b_eff * to_acc / 2.0 ** fp.bias_shift, fp.b_width, 0)
+        self.w_clipped = float(np.mean(np.abs(w_eff.numpy() * to_acc) > sat_range(fp.w_width, True)[1]))
+        self.stage = stage
+
+    def _acc(self, h):
+        """Exact integer accumulation of the thermal stage (float64 holds it exactly)."""
+        fp, bb, depth = self.net.fp, self.net.backbone, self.net.depth
+        lo, hi = sat_range(fp.x_width, True)
+        x_int = np.clip(np.round(h.detach().double().numpy() * self.x_scale), lo, hi)
+        w = torch.as_tensor(self.w_int, dtype=torch.float64)
+        xt = torch.as_tensor(x_int)
+        if depth == 1:
+            acc = bb.frames(lambda v: F.conv2d(v, w, stride=2, padding=2), xt)
+        elif depth == 2:
+            acc = bb.frames(lambda v: bb.pool(F.conv2d(v, w, stride=2, padding=1)) * 4, xt)
+        else:
+            acc = bb.frames(lambda v: v.flatten(1) @ w.T, xt)
+        bias = torch.as_tensor(self.b_int * (1 << fp.bias_shift), dtype=torch.float64)
+        shape = (1, 1, -1) + (1,) * (acc.dim() - 3)
+        return np.round((acc + bias.view(shape)).numpy()).astype(np.int64)
+
+    @torch.no_grad()
+    def forward(self, x):
+        net, bb, fp = self.net, self.net.backbone, self.net.fp
+        h = x
+        for depth in (1, 2, 3):
+            if depth == net.depth:
+                trace = reference.run_currents(fp, self._acc(h))
+                h = torch.as_tensor(trace.y / ((1 << fp.y_width) - 1), dtype=torch.float32)
+            else:
+                h = F.relu(bb.stage(depth, h))
+        return net.head(bb.frames(bb.readout, h))
+
+
+def quantise_ipnet(net, x_train, percentile=99.9):
+    """Calibrate the input scale on training data and build the integer model.
+
+    The thermal stage's input (event counts at depth 1, ReLU activations deeper)
+    is scaled so that its ``percentile`` maps to the largest x code.
+    """
+    bb = net.backbone
+    with torch.no_grad():
+        h = torch.as_tensor(x_train[:200])
+        for depth in range(1, net.depth):
+            h = F.relu(bb.stage(depth, h))
+    top = float(np.percentile(h.numpy(), percentile)) or 1.0
+    hi = sat_range(net.fp.x_width, True)[1]
+    return QuantisedIPNet(net, hi / top)

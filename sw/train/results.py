@@ -1,0 +1,278 @@
+"""The results table: every (task, model, seed) run, aggregated into Markdown, JSON and a plot.
+
+Runs go through a pool of worker processes (one torch thread each). Finished
+runs are read back from their metrics files, and unfinished ones resume from
+their checkpoints, so an interrupted ``make results`` continues where it
+stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+
+import numpy as np
+
+from sw.config import config_hash
+from sw.data.datasets import TASKS, load_split
+
+from .energy import SOURCE, digital_memory, thermal_joule_pj
+from .experiment import load_experiment
+from .runs import data_dir, execute, run_paths
+from .trainer import RunSpec
+
+__all__ = ["grid", "run_grid", "aggregate", "write_outputs"]
+
+LOWER_IS_BETTER = {"error_px", "rmse"}
+
+
+def grid(exp):
+    """All runs of an experiment: models x tasks x seeds, steering-only models, ablation depths."""
+    specs = []
+    for task in exp.tasks:
+        models = list(exp.models) + (list(exp.steering_only) if task == "steering" else [])
+        specs += [RunSpec(task, m, s) for m in models for s in exp.train.seeds]
+    specs += [RunSpec(exp.ablation.task, "ipnet", s, d) for d in exp.ablation.depths if d != 1
+              for s in exp.train.seeds]
+    return specs
+
+
+def _data_job(exp_path, task, split, runs_dir):
+    exp, _, _ = load_experiment(exp_path)
+    load_split(task, exp.data_config(), split, data_dir(runs_dir))
+    return task, split
+
+
+def _run_job(exp_path, spec, runs_dir):
+    return execute(exp_path, spec, runs_dir)
+
+
+def run_grid(exp_path, runs_dir, workers=2, log=print):
+    """Generate data and run every missing run; return {spec: metrics}."""
+    exp, _, _ = load_experiment(exp_path)
+    specs = grid(exp)
+    done = {}
+    todo = []
+    for spec in specs:
+        path = run_paths(runs_dir, spec)[1]
+        if path.exists():
+            metrics = json.loads(path.read_text())
+            if metrics.get("finished"):
+                done[spec] = metrics
+                continue
+        todo.append(spec)
+    log(f"{len(specs)} runs: {len(done)} done, {len(todo)} to run, {workers} workers")
+    began = time.perf_counter()
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        tasks = sorted({s.task for s in todo})
+        jobs = [pool.submit(_data_job, exp_path, t, split, runs_dir) for t in tasks for split in ("train", "test")]
+        for k, job in enumerate(as_completed(jobs), 1):
+            task, split = job.result()
+            log(f"  data {k}/{len(jobs)}: {task} {split} ({time.perf_counter() - began:.0f} s)")
+        jobs = {pool.submit(_run_job, exp_path, spec, runs_dir): spec for spec in todo}
+        for k, job in enumerate(as_completed(jobs), 1):
+            spec = jobs[job]
+            metrics = job.result()
+            done[spec] = metrics
+            extra = f", integer {metrics['integer_metric']:.4g}" if "integer_metric" in metrics else ""
+            log(f"  [{k}/{len(todo)}] {spec.name}: {metrics['metric_name']} {metrics['metric']:.4g}"
+                f"{extra} ({metrics['wall_s']:.0f} s; total {time.perf_counter() - began:.0f} s)")
+    return done
+
+
+def _stats(values):
+    a = np.asarray(values, dtype=float)
+    return {"mean": float(a.mean()), "std": float(a.std(ddof=1)) if len(a) > 1 else 0.0,
+            "n": int(len(a)), "values": [float(v) for v in a]}
+
+
+def aggregate(exp, design, fp, done):
+    """Tables as data: metrics per task and model, ablation, quantisation, memory energy."""
+    table = {}
+    for spec, m in done.items():
+        if spec.model == "ipnet" and spec.depth != 1:
+            continue
+        table.setdefault(spec.task, {}).setdefault(spec.model, []).append(m)
+    results = {"tasks": {}, "ablation": {}, "quantisation": {}, "energy": {}, "parameters": {}}
+    for task, models in table.items():
+        results["tasks"][task] = {"metric": TASKS[task].metric,
+                                  "models": {k: _stats([m["metric"] for m in v]) for k, v in models.items()}}
+        for k, v in models.items():
+            results["parameters"].setdefault(k, {})[task] = v[0]["parameters"]
+        if "ipnet" in models:
+            runs = models["ipnet"]
+            results["quantisation"][task] = {"float": _stats([m["metric"] for m in runs]),
+                                             "integer": _stats([m["integer_metric"] for m in runs]),
+                                             "weights_clipped": float(np.mean([m["weights_clipped"] for m in runs]))}
+    for spec, m in done.items():
+        if spec.task == exp.ablation.task and spec.model == "ipnet":
+            results["ablation"].setdefault(str(spec.depth), []).append(m["metric"])
+    results["ablation"] = {d: _stats(v) for d, v in sorted(results["ablation"].items())}
+    # memory energy per inference (one sample of `steps` frames)
+    steps = exp.data.steps
+    ipnet_runs = [m for s, m in done.items() if s.model == "ipnet" and s.depth == 1]
+    msq = float(np.mean([m["mean_square_current"] for m in ipnet_runs])) if ipnet_runs else float("nan")
+    neurons = ipnet_runs[0]["thermal_neurons"] if ipnet_runs else 0
+    ipnet_pj = thermal_joule_pj(msq, neurons, steps, design.device)
+    models = sorted({s.model for s in done})
+    for name in models:
+        if name == "ipnet":
+            results["energy"][name] = {"pj": ipnet_pj, "marginal_pj": 0.0, "bits": 0,
+                                       "model": f"Joule heat of {neurons} MTJs, mean (I/I_c0)^2 = {msq:.3g}"}
+        else:
+            e = digital_memory(name, steps, exp.train.features, (8, 16), exp.data.size)
+            e["ratio_vs_ipnet"] = e["pj"] / ipnet_pj if ipnet_pj else float("inf")
+            results["energy"][name] = e
+    return results
+
+
+def _fmt(stats, metric):
+    scale = 100 if metric == "accuracy" else 1
+    return f"{stats['mean'] * scale:.2f} ± {stats['std'] * scale:.2f}"
+
+
+def _commit():
+    try:
+        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                             text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True).stdout.strip()
+        return rev + ("+dirty" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def _markdown(exp, design, results, meta):
+    tasks = [t for t in exp.tasks if t in results["tasks"]]
+    models = sorted({m for t in tasks for m in results["tasks"][t]["models"]},
+                    key=lambda m: (m != "ipnet", m))
+    units = {"accuracy": "acc. %", "error_px": "error px", "rmse": "RMSE"}
+    lines = [
+        "# IPNet and baselines on the generated dynamic-vision benchmarks",
+        "",
+        f"Made by `make results` (`ipnet results {meta['config']}`) at commit `{meta['commit']}`, "
+        f"experiment config hash `{meta['config_hash']}`, design `{meta['design']}` "
+        f"(hash `{meta['design_hash']}`), {meta['date']}, {meta['wall_min']:.1f} min on "
+        f"{meta['cores']} cores. Mean ± sample standard deviation over seeds {exp.train.seeds}. "
+        f"Data: {exp.data.train} training and {exp.data.test} test samples per task, "
+        f"{exp.data.steps} frames of {exp.data.size}x{exp.data.size}; {exp.train.epochs} epochs. "
+        "The data sets are generated offline (docs/results-method.md); these are not DVS Gesture or "
+        "DDD-20 figures and are not comparable with the paper's.",
+        "",
+        "| model | params | " + " | ".join(f"{t} ({units[TASKS[t].metric]})" for t in tasks)
+        + " | memory energy / inference | vs IPNet |",
+        "|---|---:|" + "---:|" * len(tasks) + "---:|---:|",
+    ]
+    for m in models:
+        cells = []
+        for t in tasks:
+            entry = results["tasks"][t]["models"].get(m)
+            if entry is None:
+                cells.append("–")
+                continue
+            metric = results["tasks"][t]["metric"]
+            best = (min if metric in LOWER_IS_BETTER else max)(
+                results["tasks"][t]["models"].values(), key=lambda s: s["mean"])
+            text = _fmt(entry, metric)
+            cells.append(f"**{text}**" if entry is best else text)
+        e = results["energy"][m]
+        energy = f"{e['pj']:.3g} pJ"
+        ratio = "1 (marginal 0)" if m == "ipnet" else f"{e['ratio_vs_ipnet']:.3g}x"
+        params = results["parameters"][m].get(tasks[0]) or next(iter(results["parameters"][m].values()))
+        lines.append(f"| {m} | {params} | " + " | ".join(cells) + f" | {energy} | {ratio} |")
+    lines += ["", "Best mean per task in bold. Where IPNet stands, task by task:", ""]
+    for t in tasks:
+        ms = results["tasks"][t]["models"]
+        if "ipnet" not in ms:
+            continue
+        metric = results["tasks"][t]["metric"]
+        lower = metric in LOWER_IS_BETTER
+        others = {k: v for k, v in ms.items() if k != "ipnet"}
+        best_name = (min if lower else max)(others, key=lambda k: others[k]["mean"])
+        ip, bb = ms["ipnet"]["mean"], others[best_name]["mean"]
+        wins = ip < bb if lower else ip > bb
+        verb = "beats" if wins else "**loses to**"
+        if lower:
+            change = (ip - bb) / bb * 100
+            diff_text = f"error {abs(change):.1f} % {'lower' if change < 0 else 'higher'}"
+        else:
+            diff_text = f"{(ip - bb) * 100:+.2f} points"
+        lines.append(f"- {t}: IPNet {verb} the best baseline ({best_name}): {diff_text}.")
+    lines += ["", "## Memory at the frontier (thermal layer depth, " + exp.ablation.task + ")", "",
+              "| depth | where | " + units[TASKS[exp.ablation.task].metric] + " |", "|---:|---|---:|"]
+    where = {"1": "first convolution (sensing frontier)", "2": "second convolution", "3": "dense features"}
+    for d, st in results["ablation"].items():
+        lines.append(f"| {d} | {where[d]} | {_fmt(st, TASKS[exp.ablation.task].metric)} |")
+    lines += ["", "## Quantisation: IPNet float vs its thermal layer in the integer datapath", "",
+              "| task | float | integer | weights saturated |", "|---|---:|---:|---:|"]
+    for t, q in results["quantisation"].items():
+        metric = TASKS[t].metric
+        lines.append(f"| {t} | {_fmt(q['float'], metric)} | {_fmt(q['integer'], metric)} | "
+                     f"{q['weights_clipped'] * 100:.1f} % |")
+    e_ip = results["energy"].get("ipnet", {})
+    lines += ["", "## Memory energy model", "",
+              f"Per inference ({exp.data.steps} frames). Digital memories: 16-bit words of state, gate "
+              f"values, recurrent weights or buffered maps, times the energy of a 64-bit access for the "
+              f"smallest memory that holds the footprint ({SOURCE}: 8 KB SRAM 10 pJ, 32 KB 20 pJ, "
+              "1 MB 100 pJ, DRAM 2 nJ). IPNet's state is the junctions' heat: it reads and writes no bit, "
+              "so its marginal memory energy is 0. The table charges it, conservatively, with all the "
+              f"Joule heat of its thermal layer ({e_ip.get('model', '')}), which the neurons spend on "
+              "computing anyway. Details: sw/train/energy.py.", "",
+              "| model | bits read+written | footprint | pJ per 64-bit access | energy |",
+              "|---|---:|---:|---:|---:|"]
+    for m in models:
+        e = results["energy"][m]
+        if m == "ipnet":
+            lines.append(f"| ipnet | 0 | 0 | – | {e['pj']:.3g} pJ (Joule heat; marginal 0) |")
+        else:
+            lines.append(f"| {m} | {e['bits']:,} | {e['footprint_bytes']:,.0f} B | {e['pj_per_64b']:g} | "
+                         f"{e['pj']:.3g} pJ |")
+    lines += ["", "![results](results.png)", ""]
+    return "\n".join(lines)
+
+
+def _plot(exp, results, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    tasks = [t for t in exp.tasks if t in results["tasks"]]
+    fig, axes = plt.subplots(1, len(tasks), figsize=(3.2 * len(tasks), 3.4))
+    for ax, t in zip(np.atleast_1d(axes), tasks):
+        ms = results["tasks"][t]["models"]
+        names = sorted(ms, key=lambda m: (m != "ipnet", m))
+        scale = 100 if results["tasks"][t]["metric"] == "accuracy" else 1
+        means = [ms[n]["mean"] * scale for n in names]
+        stds = [ms[n]["std"] * scale for n in names]
+        colors = ["tab:red" if n == "ipnet" else "tab:gray" for n in names]
+        ax.bar(range(len(names)), means, yerr=stds, color=colors, capsize=3)
+        ax.set_xticks(range(len(names)), names, rotation=60, ha="right", fontsize=8)
+        ax.set_title(f"{t} ({results['tasks'][t]['metric']})", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def write_outputs(exp_path, done, out_dir, wall_s):
+    """docs/results.md, docs/results.json, docs/results.png."""
+    exp, design, fp = load_experiment(exp_path)
+    results = aggregate(exp, design, fp, done)
+    meta = {"config": str(exp_path), "commit": _commit(), "config_hash": _hash_file(exp_path),
+            "design": str(exp.design_path()), "design_hash": config_hash(design),
+            "date": time.strftime("%Y-%m-%d"), "wall_min": wall_s / 60, "cores": os.cpu_count()}
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(json.dumps({"meta": meta, **results}, indent=2,
+                                                 default=float) + "\n")
+    (out / "results.md").write_text(_markdown(exp, design, results, meta))
+    _plot(exp, results, out / "results.png")
+    return results
+
+
+def _hash_file(path):
+    import hashlib
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]

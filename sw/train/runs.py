@@ -1,0 +1,65 @@
+"""One training run end to end: data, model, training (resumable), evaluation, metrics file."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from sw.data.datasets import TASKS, load_split
+from sw.nets import build_model, count_parameters
+
+from .experiment import load_experiment
+from .quantise import quantise_ipnet
+from .trainer import RunSpec, evaluate, train_run
+
+__all__ = ["run_paths", "build_for", "execute", "data_dir"]
+
+
+def data_dir(runs_dir):
+    return Path(runs_dir) / "data"
+
+
+def run_paths(runs_dir, spec):
+    base = Path(runs_dir) / spec.name
+    return base.with_suffix(".pt"), base.with_suffix(".json")
+
+
+def build_for(exp, fp, spec):
+    torch.manual_seed(spec.seed)
+    return build_model(spec.model, TASKS[spec.task], fp=fp, depth=spec.depth,
+                       features=exp.train.features)
+
+
+def execute(exp_path, spec, runs_dir, epochs=None, resume=True, progress=None, quantised=True):
+    """Train (or resume) ``spec`` and write its metrics JSON; return the metrics."""
+    torch.set_num_threads(1)
+    exp, design, fp = load_experiment(exp_path)
+    dc = exp.data_config()
+    task = TASKS[spec.task]
+    train = load_split(spec.task, dc, "train", data_dir(runs_dir))
+    test = load_split(spec.task, dc, "test", data_dir(runs_dir))
+    model = build_for(exp, fp, spec)
+    ckpt, out = run_paths(runs_dir, spec)
+    began = time.perf_counter()
+    result = train_run(model, task, train, test, dc.size, epochs or exp.train.epochs, exp.train.batch,
+                       exp.train.lr, spec.seed, ckpt, resume=resume, progress=progress)
+    metrics = {"task": spec.task, "model": spec.model, "seed": spec.seed, "depth": spec.depth,
+               "metric_name": task.metric, "metric": result["metric"], "history": result["history"],
+               "parameters": count_parameters(model), "finished": result["finished"]}
+    if spec.model == "ipnet":
+        model.record = []
+        evaluate(model, task, *test, dc.size)
+        metrics["mean_square_current"] = float(np.mean(model.record))
+        metrics["thermal_neurons"] = model.thermal_neurons()
+        model.record = None
+        if quantised:
+            qnet = quantise_ipnet(model, train[0])
+            metrics["integer_metric"] = evaluate(qnet, task, *test, dc.size)
+            metrics["weights_clipped"] = qnet.w_clipped
+    metrics["wall_s"] = time.perf_counter() - began
+    out.write_text(json.dumps(metrics, indent=2) + "\n")
+    return metrics
