@@ -2,8 +2,10 @@
 
 The figure is a torso, a head and two two-link arms. Each class prescribes
 the hands' trajectories relative to the shoulders; the elbows follow by
-two-link inverse kinematics (elbows bend outwards). Per sample, the cycle
-count, amplitude, body size, position and phase vary.
+two-link inverse kinematics (elbows bend outwards). Gestures start from
+rest and their strokes are fast one way, slow the other, as human gestures
+are. Per sample, the cycle count, amplitude, body size, position and phase
+vary.
 
 Gestures-22 adds, for each class c, class c + 11: the same sample played
 backwards, i.e. the intensity video reversed in time before the event
@@ -39,9 +41,28 @@ def sample_params(rng):
     }
 
 
+ONSET = 0.3       # fraction of the clip over which the hands leave the rest pose
+SKEW = 0.7        # phase skew: strokes are fast one way and slow the other
+
+
 def _hands(cls, t, p):
-    """Right and left hand positions relative to their shoulders, (F, 2) each (body scale 1)."""
-    phi = 2 * np.pi * p["cycles"] * t + p["phase"]
+    """Right and left hand positions relative to their shoulders, (F, 2) each (body scale 1).
+
+    Like a person, the figure starts from rest (the hands blend from the rest
+    pose into the gesture over the first ONSET of the clip), and each stroke is
+    fast one way and slow the other (the phase runs at 1 + SKEW cos(phase)).
+    Both make a gesture and its time reversal distinguishable.
+    """
+    right, left = _gesture(cls, t, p)
+    w = np.clip(t / ONSET, 0, 1)[:, None]
+    w = w * w * (3 - 2 * w)                              # smoothstep
+    rest = np.broadcast_to(REST, (len(t), 2))
+    return rest + w * (right - rest), rest * [-1, 1] + w * (left - rest * [-1, 1])
+
+
+def _gesture(cls, t, p):
+    theta = 2 * np.pi * p["cycles"] * t + p["phase"]
+    phi = theta + SKEW * np.sin(theta)
     a = p["amp"]
     rest_r = np.broadcast_to(REST, (len(t), 2)).copy()
     rest_l = rest_r * [-1, 1]

@@ -18,7 +18,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-__all__ = ["RunSpec", "train_run", "evaluate", "metric_of"]
+__all__ = ["RunSpec", "train_run", "evaluate", "metric_of", "CLIP_NORM"]
+
+CLIP_NORM = 1.0     # gradient-norm clipping, the same for every model
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,7 @@ def train_run(model, task, train, test, size, epochs, batch, lr, seed, checkpoin
             loss = _loss(task.kind, model(x_train[idx]), y_train[idx], size)
             opt.zero_grad()
             loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), CLIP_NORM)
             opt.step()
             total += loss.item()
             if progress:

@@ -1,0 +1,168 @@
+"""Models, training, checkpoints, quantisation, energy model and the ipnet CLI."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+import yaml
+
+from helpers import ROOT, make_fp
+from sw.data.datasets import TASKS
+from sw.nets import MODELS, build_model
+from sw.train.energy import digital_memory, thermal_joule_pj
+from sw.train.quantise import quantise_ipnet
+from sw.train.trainer import evaluate, train_run
+
+FP = make_fp()
+
+
+def batch(task, n=4, steps=6, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.poisson(torch.rand(n, steps, 2, 32, 32, generator=g) * 0.3)
+    kind = TASKS[task].kind
+    if kind == "class":
+        y = torch.arange(n) % TASKS[task].outputs
+    elif kind == "point":
+        y = torch.rand(n, 2, generator=g) * 32
+    else:
+        y = torch.rand(n, steps, generator=g) - 0.5
+    return x, y
+
+
+@pytest.mark.parametrize("task", list(TASKS))
+@pytest.mark.parametrize("model", MODELS)
+def test_every_model_runs_forward_on_every_task(task, model):
+    net = build_model(model, TASKS[task], fp=FP, features=16)
+    x, y = batch(task)
+    out = net(x)
+    assert out.shape == y.shape if TASKS[task].kind != "class" else out.shape == (4, TASKS[task].outputs)
+    assert torch.isfinite(out).all()
+
+
+def test_models_are_causal():
+    """Frame t's output does not depend on later frames (steering needs it)."""
+    for model in MODELS:
+        net = build_model(model, TASKS["steering"], fp=FP, features=16).eval()
+        x, _ = batch("steering")
+        x2 = x.clone()
+        x2[:, 4:] = torch.rand_like(x2[:, 4:])
+        with torch.no_grad():
+            assert torch.allclose(net(x)[:, :4], net(x2)[:, :4], atol=1e-6), model
+
+
+@pytest.mark.parametrize("model", ["ipnet", "lstm"])
+def test_tiny_training_lowers_the_loss(model, tmp_path):
+    task = TASKS["gestures11"]
+    x, y = batch("gestures11", n=22, seed=1)
+    for k, label in enumerate(y.tolist()):          # a learnable cue: a block per class
+        x[k, :, 0, 2 * label:2 * label + 4, 4:12] += 2.0
+    torch.manual_seed(0)
+    net = build_model(model, task, fp=FP, features=16)
+    r = train_run(net, task, (x.numpy(), y.numpy()), (x.numpy(), y.numpy()), 32, 12, 11, 1e-2, 0,
+                  tmp_path / "c.pt")
+    losses = [h["loss"] for h in r["history"]]
+    assert losses[-1] < losses[0] - 0.05 and min(losses[-3:]) < min(losses[:3])
+
+
+def test_checkpoints_resume_to_the_same_weights(tmp_path):
+    task = TASKS["digits"]
+    x, y = batch("digits", n=12, seed=2)
+    data = (x.numpy(), y.numpy())
+
+    def fresh():
+        torch.manual_seed(0)
+        return build_model("gru", task, features=16)
+
+    whole = fresh()
+    train_run(whole, task, data, data, 32, 3, 4, 1e-2, 5, tmp_path / "whole.pt")
+    part = fresh()
+    first = train_run(part, task, data, data, 32, 3, 4, 1e-2, 5, tmp_path / "part.pt", stop_after=1)
+    assert not first["finished"]
+    resumed = fresh()
+    r = train_run(resumed, task, data, data, 32, 3, 4, 1e-2, 5, tmp_path / "part.pt")
+    assert r["finished"] and len(r["history"]) == 3
+    for a, b in zip(whole.state_dict().values(), resumed.state_dict().values()):
+        assert torch.equal(a, b)
+
+
+def test_quantised_ipnet_runs_the_integer_datapath():
+    task = TASKS["gestures11"]
+    torch.manual_seed(0)
+    net = build_model("ipnet", task, fp=FP, features=16).eval()
+    x, y = batch("gestures11", n=11)
+    q = quantise_ipnet(net, x.numpy())
+    acc = q._acc(x)
+    assert acc.dtype == np.int64 and acc.shape == (11, 6, 8, 16, 16)
+    w = torch.as_tensor(q.w_int, dtype=torch.float64)
+    xi = np.clip(np.round(x.double().numpy() * q.x_scale), -128, 127)
+    manual = torch.nn.functional.conv2d(torch.as_tensor(xi[:, 0]), w, stride=2, padding=2)
+    manual += torch.as_tensor(q.b_int * (1 << FP.bias_shift), dtype=torch.float64).view(1, -1, 1, 1)
+    assert np.array_equal(acc[:, 0], manual.numpy().astype(np.int64))
+    with torch.no_grad():
+        fl, it = net(x), q(x)
+    assert it.shape == fl.shape and torch.isfinite(it).all()
+    assert 0 <= evaluate(q, task, x.numpy(), y.numpy(), 32) <= 1
+
+
+def test_energy_model():
+    lstm = digital_memory("lstm", 16, 64, (8, 16))
+    assert lstm["bits"] == 16 * 16 * (2 * 64 + 4 * 64 * 64 + 8 * 64 + 2 * 64)
+    assert digital_memory("rnn", 16, 64, (8, 16))["pj"] < lstm["pj"]
+    from sw.config import load_config
+    dev = load_config(ROOT / "configs" / "default.yaml").device
+    # one MTJ at I_c0 for one pulse: (100 uA)^2 * 6250 ohm * 10 ns = 0.625 pJ
+    assert thermal_joule_pj(1.0, 1, 1, dev) == pytest.approx(0.625)
+
+
+def run_ipnet(*args, cwd=ROOT):
+    return subprocess.run([sys.executable, "-m", "sw.train.cli", *args], capture_output=True,
+                          text=True, cwd=cwd)
+
+
+def test_cli_bad_arguments_get_one_line(tmp_path):
+    cfg = str(ROOT / "configs" / "results.yaml")
+    for args, message in (
+            (["train", cfg, "--task", "nope", "--model", "lstm"],
+             "error: --task: unknown task 'nope' (choose from gestures11, gestures22, digits, "
+             "digits_ahead, steering)\n"),
+            (["train", cfg, "--task", "digits", "--model", "transformer"],
+             "error: --model: unknown model 'transformer' (choose from ipnet, rnn, lstm, gru, "
+             "cnn2p1d, cnn3d, framesum, resnet_lstm)\n"),
+            (["eval", cfg, "--task", "digits", "--model", "lstm", "--runs", str(tmp_path)],
+             f"error: {tmp_path}/digits-lstm-s0.json: no such run; train it first (ipnet train ...)\n")):
+        proc = run_ipnet(*args)
+        assert proc.returncode == 2 and proc.stderr == message
+
+
+def test_cli_bad_experiment_config_gets_one_line(tmp_path):
+    data = yaml.safe_load((ROOT / "configs" / "results.yaml").read_text())
+    data["train"]["lr"] = -1.0
+    (tmp_path / "default.yaml").write_text((ROOT / "configs" / "default.yaml").read_text())
+    bad = tmp_path / "exp.yaml"
+    bad.write_text(yaml.safe_dump(data))
+    proc = run_ipnet("params", str(bad))
+    assert proc.returncode == 2
+    assert proc.stderr == f"error: {bad}: train.lr: must be > 0, got -1.0\n"
+    data["train"]["lr"] = 0.01
+    data["models"] = ["lstm", "mamba"]
+    bad.write_text(yaml.safe_dump(data))
+    proc = run_ipnet("params", str(bad))
+    assert proc.stderr.startswith(f"error: {bad}: models: unknown 'mamba' (allowed: ipnet, ")
+
+
+def test_cli_trains_and_evaluates(tmp_path):
+    data = yaml.safe_load((ROOT / "configs" / "results.yaml").read_text())
+    data["data"].update(train=11, test=11, steps=4, substeps=2)
+    data["train"]["epochs"] = 1
+    (tmp_path / "default.yaml").write_text((ROOT / "configs" / "default.yaml").read_text())
+    cfg = tmp_path / "exp.yaml"
+    cfg.write_text(yaml.safe_dump(data))
+    runs = str(tmp_path / "runs")
+    proc = run_ipnet("train", str(cfg), "--task", "gestures11", "--model", "ipnet", "--runs", runs)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("gestures11-ipnet-d1-s0: accuracy ") and "integer datapath" in proc.stdout
+    assert "epoch 1: [" in proc.stderr                   # progress bar
+    proc = run_ipnet("eval", str(cfg), "--task", "gestures11", "--model", "ipnet", "--runs", runs)
+    assert proc.returncode == 0 and proc.stdout.startswith("gestures11-ipnet-d1-s0: accuracy ")
