@@ -6,27 +6,20 @@ generator does not restate the arithmetic, it evaluates the one definition.
 
 from amaranth.hdl import Mux, unsigned
 
-from sw.fixed import sat_range
+from sw.fixed import IntOps, sat_range
 
 __all__ = ["HwOps", "HW_OPS", "index_shape"]
 
 
-class HwOps:
-    """Saturation as a pair of comparators; shifts as wiring (arithmetic for signed values)."""
+class HwOps(IntOps):
+    """Saturation as a pair of comparators. The shifts are IntOps' own: Python's ``>>`` is
+    an arithmetic shift on Amaranth signed values too, so they become wiring."""
 
     @staticmethod
     def sat(x, width, signed):
         lo, hi = sat_range(width, signed)
         clamped = Mux(x < lo, lo, Mux(x > hi, hi, x))[:width]
         return clamped.as_signed() if signed else clamped
-
-    @staticmethod
-    def shr(x, k):
-        return x >> k
-
-    @staticmethod
-    def shr_ceil(x, k):
-        return (x + ((1 << k) - 1)) >> k
 
 
 HW_OPS = HwOps()

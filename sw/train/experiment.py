@@ -12,21 +12,13 @@ from pathlib import Path
 
 import yaml
 
-from sw.config import ConfigError, build_dataclass, load_config
+from sw.config import ConfigError, _positive, _spec, build_dataclass, load_config
 from sw.data.datasets import TASKS, DataConfig
 from sw.data.dvs import SensorNoise
 from sw.fixed import derive_fixed_point
 from sw.nets import MODELS
 
 __all__ = ["Experiment", "load_experiment"]
-
-
-def _spec(doc, check=None):
-    return field(metadata={"doc": doc, "check": check})
-
-
-def _positive(v):
-    return None if v > 0 else "must be > 0"
 
 
 def _names(allowed):
