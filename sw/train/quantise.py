@@ -3,7 +3,8 @@
 The thermal layer's synapses (the convolution or dense stage at the chosen
 depth, with IPNet's gain and offset folded in) become integer weights and
 biases in the design's w and b formats. The layer's input becomes integers in
-the x format, with one scale calibrated on the training set. The neurons then
+the x format, with one scale calibrated on training data (see
+:func:`quantise_ipnet`). The neurons then
 run on the integer reference (:func:`sw.reference.run_currents`): the same
 arithmetic the hardware does. Their LUT outputs, as probabilities, feed the
 rest of the network, which stays in float. The integer accuracy is printed
@@ -70,17 +71,40 @@ class QuantisedIPNet(torch.nn.Module):
         return net.head(bb.frames(bb.readout, h))
 
 
-def quantise_ipnet(net, x_train, percentile=99.9):
-    """Calibrate the input scale on training data and build the integer model.
-
-    The thermal stage's input (event counts at depth 1, ReLU activations deeper)
-    is scaled so that its ``percentile`` maps to the largest x code.
-    """
+def _stage_input(net, x):
     bb = net.backbone
     with torch.no_grad():
-        h = torch.as_tensor(x_train[:200])
+        h = torch.as_tensor(x)
         for depth in range(1, net.depth):
             h = F.relu(bb.stage(depth, h))
-    top = float(np.percentile(h.numpy(), percentile)) or 1.0
-    hi = sat_range(net.fp.x_width, True)[1]
-    return QuantisedIPNet(net, hi / top)
+    return h
+
+
+def quantise_ipnet(net, x_train, calibration=64, candidates=25):
+    """Calibrate the input scale on training data and build the integer model.
+
+    The scale trades input saturation (too large) against weight saturation
+    and input rounding (too small). Candidates span from "the stage input's
+    maximum maps to the largest x code" down to "the largest weight maps to the
+    largest w code" and beyond; the one whose integer currents are closest (mean
+    squared error, in accumulator LSBs) to the float currents on ``calibration``
+    training samples wins.
+    """
+    fp, bb = net.fp, net.backbone
+    x = x_train[:calibration]
+    h = _stage_input(net, x)
+    with torch.no_grad():
+        want = (net.current(bb.stage(net.depth, h)) * 2.0 ** (fp.i_frac + fp.i_shift)).double().numpy()
+    x_hi, w_hi = sat_range(fp.x_width, True)[1], sat_range(fp.w_width, True)[1]
+    stage = {1: bb.conv1, 2: bb.conv2, 3: bb.fc}[net.depth]
+    w_max = float((net.gain * stage.weight).detach().abs().max()) / (4 if net.depth == 2 else 1)
+    by_input = x_hi / max(float(h.max()), 1e-9)
+    by_weight = w_max * 2.0 ** (fp.i_frac + fp.i_shift) / w_hi
+    lo, hi = sorted((by_input, by_weight))
+    best = None
+    for scale in np.geomspace(lo / 4, hi * 4, candidates):
+        q = QuantisedIPNet(net, float(scale))
+        err = float(np.mean((q._acc(h) - want) ** 2))
+        if best is None or err < best[0]:
+            best = (err, q)
+    return best[1]
