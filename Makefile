@@ -2,6 +2,7 @@
 # `make sim` and `make test` do all set-up on a fresh clone.
 
 CONFIG ?= configs/default.yaml
+EXPERIMENT ?= configs/results.yaml
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
@@ -47,7 +48,7 @@ bench: $(STAMP) system-deps
 
 # The benchmark table (docs/results.*): data, training of every model on every task, 3 seeds.
 results: $(STAMP)
-	$(VENV)/bin/ipnet results configs/results.yaml
+	$(VENV)/bin/ipnet results $(EXPERIMENT)
 
 clean:
 	rm -rf build .pytest_cache
