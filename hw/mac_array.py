@@ -1,6 +1,6 @@
 """P-lane multiply-accumulate array with a ping-pong input buffer and weight ROMs."""
 
-from amaranth.hdl import Module, Mux, Signal, signed, unsigned
+from amaranth.hdl import Module, Mux, Signal, signed
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out

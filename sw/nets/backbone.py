@@ -11,7 +11,6 @@ A memory is inserted after one depth. Frame-wise stages run on all T frames
 at once as a batch of B*T images.
 """
 
-import torch
 from torch import nn
 
 __all__ = ["Backbone"]

@@ -9,7 +9,6 @@ stopped.
 from __future__ import annotations
 
 import json
-import math
 import os
 import subprocess
 import time

@@ -14,7 +14,7 @@ from sw.nets import build_model, count_parameters
 
 from .experiment import load_experiment
 from .quantise import quantise_ipnet
-from .trainer import RunSpec, evaluate, train_run
+from .trainer import evaluate, train_run
 
 __all__ = ["run_paths", "build_for", "execute", "data_dir"]
 
