@@ -13,11 +13,13 @@ at once as a batch of B*T images.
 
 from torch import nn
 
-__all__ = ["Backbone"]
+__all__ = ["Backbone", "CHANNELS"]
+
+CHANNELS = (8, 16)     #: output channels of conv1 and conv2
 
 
 class Backbone(nn.Module):
-    def __init__(self, channels=(8, 16), features=64, outputs=10, in_channels=2):
+    def __init__(self, channels=CHANNELS, features=64, outputs=10, in_channels=2):
         super().__init__()
         c1, c2 = channels
         self.conv1 = nn.Conv2d(in_channels, c1, 5, stride=2, padding=2)

@@ -21,7 +21,7 @@ from torch import nn
 
 from sw.model import thermal_sequence
 
-from .backbone import Backbone
+from .backbone import CHANNELS, Backbone
 
 __all__ = ["MODELS", "build_model", "count_parameters", "TaskHead"]
 
@@ -42,7 +42,7 @@ class TaskHead(nn.Module):
 
 
 class _Model(nn.Module):
-    def __init__(self, task, features=64, channels=(8, 16)):
+    def __init__(self, task, features=64, channels=CHANNELS):
         super().__init__()
         self.backbone = Backbone(channels, features, task.outputs)
         self.head = TaskHead(task.kind)

@@ -23,14 +23,20 @@ from sw.fixed import quantise, sat_range
 __all__ = ["QuantisedIPNet", "quantise_ipnet"]
 
 
+def _thermal_stage(net):
+    """The convolution or dense layer whose output feeds IPNet's thermal neurons."""
+    bb = net.backbone
+    return {1: bb.conv1, 2: bb.conv2, 3: bb.fc}[net.depth]
+
+
 class QuantisedIPNet(torch.nn.Module):
     """An :class:`~sw.nets.models.IPNet` whose thermal layer runs in integers."""
 
     def __init__(self, net, x_scale):
         super().__init__()
         self.net, self.x_scale = net, x_scale
-        fp, bb = net.fp, net.backbone
-        stage = {1: bb.conv1, 2: bb.conv2, 3: bb.fc}[net.depth]
+        fp = net.fp
+        stage = _thermal_stage(net)
         to_acc = 2.0 ** (fp.i_frac + fp.i_shift)         # I_c0 -> accumulator LSB
         w_eff = (net.gain * stage.weight).detach().double() / x_scale
         if net.depth == 2:       # fold the 2x2 average pooling into the weights: sum-pool below
@@ -39,7 +45,6 @@ class QuantisedIPNet(torch.nn.Module):
         self.w_int = quantise(w_eff * to_acc, fp.w_width, 0)
         self.b_int = quantise(b_eff * to_acc / 2.0 ** fp.bias_shift, fp.b_width, 0)
         self.w_clipped = float(np.mean(np.abs(w_eff.numpy() * to_acc) > sat_range(fp.w_width, True)[1]))
-        self.stage = stage
 
     def _acc(self, h):
         """Exact integer accumulation of the thermal stage (float64 holds it exactly)."""
@@ -96,8 +101,7 @@ def quantise_ipnet(net, x_train, calibration=64, candidates=25):
     with torch.no_grad():
         want = (net.current(bb.stage(net.depth, h)) * 2.0 ** (fp.i_frac + fp.i_shift)).double().numpy()
     x_hi, w_hi = sat_range(fp.x_width, True)[1], sat_range(fp.w_width, True)[1]
-    stage = {1: bb.conv1, 2: bb.conv2, 3: bb.fc}[net.depth]
-    w_max = float((net.gain * stage.weight).detach().abs().max()) / (4 if net.depth == 2 else 1)
+    w_max = float((net.gain * _thermal_stage(net).weight).detach().abs().max()) / (4 if net.depth == 2 else 1)
     by_input = x_hi / max(float(h.max()), 1e-9)
     by_weight = w_max * 2.0 ** (fp.i_frac + fp.i_shift) / w_hi
     lo, hi = sorted((by_input, by_weight))

@@ -19,6 +19,7 @@ import numpy as np
 
 from sw.config import config_hash
 from sw.data.datasets import TASKS, load_split
+from sw.nets.backbone import CHANNELS
 
 from .energy import SOURCE, digital_memory, thermal_joule_pj
 from .experiment import load_experiment
@@ -90,9 +91,10 @@ def _stats(values):
             "n": int(len(a)), "values": [float(v) for v in a]}
 
 
-def aggregate(exp, design, fp, done):
+def aggregate(exp, design, done):
     """Tables as data: metrics per task and model, ablation, quantisation, memory energy."""
-    table = {}
+    done = dict(sorted(done.items(), key=lambda kv: (kv[0].task, kv[0].model, kv[0].depth, kv[0].seed)))
+    table = {}                      # per-seed values in seed order, whatever order runs finished in
     for spec, m in done.items():
         if spec.model == "ipnet" and spec.depth != 1:
             continue
@@ -124,7 +126,7 @@ def aggregate(exp, design, fp, done):
             results["energy"][name] = {"pj": ipnet_pj, "marginal_pj": 0.0, "bits": 0,
                                        "model": f"Joule heat of {neurons} MTJs, mean (I/I_c0)^2 = {msq:.3g}"}
         else:
-            e = digital_memory(name, steps, exp.train.features, (8, 16), exp.data.size)
+            e = digital_memory(name, steps, exp.train.features, CHANNELS, exp.data.size)
             e["ratio_vs_ipnet"] = e["pj"] / ipnet_pj if ipnet_pj else float("inf")
             results["energy"][name] = e
     return results
@@ -258,8 +260,8 @@ def _plot(exp, results, path):
 
 def write_outputs(exp_path, done, out_dir, wall_s):
     """docs/results.md, docs/results.json, docs/results.png."""
-    exp, design, fp = load_experiment(exp_path)
-    results = aggregate(exp, design, fp, done)
+    exp, design, _ = load_experiment(exp_path)
+    results = aggregate(exp, design, done)
     meta = {"config": str(exp_path), "commit": _commit(), "config_hash": _hash_file(exp_path),
             "design": str(exp.design_path()), "design_hash": config_hash(design),
             "date": time.strftime("%Y-%m-%d"), "wall_min": wall_s / 60, "cores": os.cpu_count()}
