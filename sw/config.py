@@ -145,6 +145,9 @@ def build_dataclass(cls, data, path, source):
     for name, f in known.items():
         where = f"{path}.{name}" if path else name
         if name not in data:
+            if f.default is not dataclasses.MISSING:
+                values[name] = f.default
+                continue
             raise ConfigError(f"{source}: {where}: missing")
         value = data[name]
         typ = hints[name]

@@ -37,7 +37,8 @@ __all__ = [
     "FixedPoint", "derive_fixed_point", "IntOps", "INT_OPS", "sat_range",
     "requantise", "joule_heat", "threshold", "preactivation", "cool", "warm",
     "lut_index", "fire", "bias_term", "lfsr_next", "lfsr_sequence",
-    "LFSR_TAPS", "LFSR_PERIOD", "quantise",
+    "LFSR_TAPS", "LFSR_PERIOD", "quantise", "aligned_bias", "requantise_output",
+    "accumulate_score",
 ]
 
 LFSR_TAPS = 0xB400      # x^16 + x^14 + x^13 + x^11 + 1, maximal length
@@ -294,6 +295,26 @@ def lfsr_sequence(seed):
         s = lfsr_next(s)
     out.setflags(write=False)
     return out
+
+
+# -- the layers around the thermal neurons (docs/network.md) --------------------------------------
+
+def aligned_bias(b, shift):
+    """A layer's bias aligned to its accumulator: b << shift (shift includes the pooling)."""
+    return b * (1 << shift)
+
+
+def requantise_output(ops, acc, shift, width, signed):
+    """A layer's output from its exact accumulator: sat(width)(acc >> shift).
+
+    Unsigned saturation is the ReLU: negative sums become 0. Signed is a logit.
+    """
+    return ops.sat(ops.shr(acc, shift), width, signed)
+
+
+def accumulate_score(ops, score, logit, width):
+    """The class head: score' = sat_s(width)(score + logit), summed over the frames since reset."""
+    return ops.sat(score + logit, width, True)
 
 
 def quantise(values, width, frac):

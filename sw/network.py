@@ -1,0 +1,393 @@
+"""The network description: one YAML file describes a whole IPNet for training and hardware.
+
+The schema is defined here, once, as frozen dataclasses checked by
+:func:`sw.config.build_dataclass` (one error line: file, key, reason).
+:func:`derive_network` turns a description into :class:`NetFixed`: every
+layer's shapes, formats, shifts and accumulator width, and for the thermal
+layer the :class:`~sw.fixed.FixedPoint` of its neurons, derived from the
+named design YAML exactly as for the single-layer emulator.
+
+A network is a chain of layers over event frames (C x H x W counts):
+
+    conv   out = conv2d(x, w, stride, padding), then sum pooling pool x pool
+    dense  out = w @ flatten(x)   (a conv whose kernel covers its whole input)
+
+and each layer ends in one activation:
+
+    relu     a = sat_u(out.width)(acc >> out_shift)              next layer's input
+    thermal  MTJ thermal neurons of the design (sw/fixed.py)       y = LUT[z] (or a spike)
+    none     logit = sat_s(out.width)(acc >> out_shift)          last layer only
+
+The class head sums the logits of every frame since reset,
+``score = sat_s(score_width)(score + logit)``, and the class is the first
+index of the largest score (docs/network.md).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from .config import (ConfigError, Format, _between, _non_negative, _one_of, _positive, _spec,
+                     build_dataclass, load_config)
+from .fixed import derive_fixed_point
+
+__all__ = ["InputSpec", "LayerSpec", "NetHardware", "NetTraining", "NetworkConfig",
+           "LayerFixed", "NetFixed", "load_network", "parse_network", "derive_network",
+           "SCORE_EXTRA_BITS"]
+
+SCORE_EXTRA_BITS = 8    #: the head's score holds 2**8 frames of full-scale logits before saturating
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """Event frames: unsigned event counts per channel and pixel."""
+    channels: int = _spec("channels per frame (2: ON and OFF events)", _between(1, 64))
+    size: int = _spec("frame side, pixels (frames are size x size)", _between(1, 1024))
+    width: int = _spec("bits of one event count; larger counts saturate", _between(1, 16))
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """One layer: a convolution (with optional sum pooling) or a dense layer, then an activation."""
+    name: str = _spec("layer name (a Python identifier)")
+    kind: str = _spec("conv or dense", _one_of("conv", "dense"))
+    outputs: int = _spec("output channels (conv) or features (dense)", _between(1, 4096))
+    activation: str = _spec("relu, thermal (MTJ neurons of the design) or none (logits, last layer)",
+                            _one_of("relu", "thermal", "none"))
+    weight: Format = _spec("weight format, signed")
+    bias: Format = _spec("bias format, signed")
+    out: Format = _spec("output format: unsigned after relu, signed logits after none; "
+                        "absent for thermal (the design's LUT output)", default=None)
+    kernel: int = _spec("conv: square kernel side", _between(1, 15), default=1)
+    stride: int = _spec("conv: stride", _between(1, 8), default=1)
+    padding: int = _spec("conv: zero padding on every side", _between(0, 7), default=0)
+    pool: int = _spec("conv: sum pooling pool x pool, stride pool (average pooling in float); "
+                      "a power of 2", _between(1, 8), default=1)
+
+
+@dataclass(frozen=True)
+class NetHardware:
+    """Parameters of the generated accelerator."""
+    lanes: int = _spec("P, MAC lanes: output channels computed in parallel", _between(1, 64))
+
+
+@dataclass(frozen=True)
+class NetTraining:
+    """How ``ipnet net-train`` trains the network (float epochs, then quantisation-aware)."""
+    experiment: str = _spec("experiment YAML whose data section generates the task's data, "
+                            "relative to this file")
+    task: str = _spec("task the network is trained for (a class task)")
+    epochs: int = _spec("float epochs", _positive)
+    qat_epochs: int = _spec("quantisation-aware epochs after the float ones", _non_negative)
+    batch: int = _spec("batch size", _positive)
+    lr: float = _spec("Adam learning rate of the float epochs", _positive)
+    qat_lr: float = _spec("Adam learning rate of the quantisation-aware epochs", _positive)
+    seed: int = _spec("seed of initialisation and data order", _non_negative)
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    """A complete network description."""
+    name: str = _spec("network name, used for build folders and the Verilog top")
+    design: str = _spec("design YAML of the thermal neurons (device card, i/theta/gamma/LUT "
+                        "formats, modes), relative to this file")
+    input: InputSpec = _spec("event frames")
+    layers: list = _spec("the layers, input to output")
+    hardware: NetHardware = _spec("accelerator parameters")
+    training: NetTraining = _spec("training recipe")
+    source: str = field(default="<memory>", compare=False, metadata={"doc": "file it came from"})
+
+    def design_path(self):
+        return Path(self.source).parent / self.design
+
+    def experiment_path(self):
+        return Path(self.source).parent / self.training.experiment
+
+
+@dataclass(frozen=True)
+class LayerFixed:
+    """Every integer constant of one layer (docs/network.md)."""
+    index: int
+    name: str
+    kind: str
+    activation: str
+    in_shape: tuple          #: (C, H, W) of the input
+    conv_shape: tuple        #: (C, H, W) before pooling
+    out_shape: tuple         #: (C, H, W) of the output
+    kernel: tuple            #: (kh, kw); a dense layer's kernel is its input's (H, W)
+    stride: int
+    padding: int
+    pool: int
+    pool_shift: int          #: log2(pool * pool): sum pooling is average pooling times 2**pool_shift
+    x_width: int
+    x_frac: int
+    x_signed: bool
+    w_width: int
+    w_frac: int
+    b_width: int
+    b_frac: int
+    bias_shift: int          #: acc gets b << bias_shift
+    acc_width: int           #: holds every sum exactly
+    out_width: int
+    out_frac: int
+    out_signed: bool
+    out_shift: int           #: relu/none: out = sat(acc >> out_shift); thermal: unused (-1)
+    fp: object = None        #: thermal: the neurons' FixedPoint; else None
+
+    @property
+    def fan_in(self):
+        """Products per output value before pooling: C_in * kh * kw."""
+        return self.in_shape[0] * self.kernel[0] * self.kernel[1]
+
+    @property
+    def window(self):
+        """Products per output value: fan_in * pool * pool."""
+        return self.fan_in * self.pool * self.pool
+
+    @property
+    def macs(self):
+        """Multiply-accumulates per frame (padding positions included)."""
+        c, h, w = self.out_shape
+        return c * h * w * self.window
+
+    @property
+    def outputs(self):
+        c, h, w = self.out_shape
+        return c * h * w
+
+    @property
+    def weight_shape(self):
+        """The torch layout of the weights: (C_out, C_in, kh, kw) or (C_out, C_in*H*W)."""
+        c_in, h, w = self.in_shape
+        if self.kind == "dense":
+            return (self.out_shape[0], c_in * h * w)
+        return (self.out_shape[0], c_in, *self.kernel)
+
+
+@dataclass(frozen=True)
+class NetFixed:
+    """A derived network: its layers, the thermal one, the head."""
+    name: str
+    input_width: int
+    input_shape: tuple
+    layers: tuple
+    lanes: int
+    classes: int
+    score_width: int
+    design: object           #: the design Config of the thermal neurons
+
+    @property
+    def thermal(self):
+        """The thermal layer (a LayerFixed)."""
+        return next(lf for lf in self.layers if lf.activation == "thermal")
+
+    @property
+    def macs(self):
+        return sum(lf.macs for lf in self.layers)
+
+
+def _fail(source, key, reason):
+    raise ConfigError(f"{source}: {key}: {reason}")
+
+
+def _check_identifier(source, key, value):
+    if not (value and value[0].isalpha() and all(c.isalnum() or c == "_" for c in value)):
+        _fail(source, key, f"must be an identifier (letters, digits, _; starts with a letter), "
+                           f"got {value!r}")
+
+
+def parse_network(data, source="<memory>"):
+    """Build a :class:`NetworkConfig` from a parsed YAML mapping and check it.
+
+    Raises
+    ------
+    ConfigError
+        With one line naming ``source``, the key and the reason.
+    """
+    cfg = build_dataclass(NetworkConfig, data, "", source)
+    _check_identifier(source, "name", cfg.name)
+    if not isinstance(cfg.layers, list) or not cfg.layers:
+        _fail(source, "layers", "must be a non-empty list of layers")
+    layers = tuple(build_dataclass(LayerSpec, item, f"layers[{k}]", source)
+                   for k, item in enumerate(cfg.layers))
+    cfg = dataclasses.replace(cfg, layers=layers, source=source)
+    derive_network(cfg)
+    return cfg
+
+
+def load_network(path):
+    """Read and check a network YAML."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not a text file (not UTF-8)") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else "?"
+        raise ConfigError(f"{path}: {where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    return parse_network(data, str(path))
+
+
+def _thermal_fixed_point(cfg, design, spec, key, x, fan_in, neurons, pool_shift):
+    """The neurons' FixedPoint: the design's device card and neuron formats, this layer's
+    input, weight and bias formats, fan-in and neuron count, the network's lanes.
+
+    Sum pooling is folded into the input's binary point (x.frac + pool_shift), so the
+    design's i_shift and bias_shift include the average's division.
+    """
+    x_width, x_frac, x_signed = x
+    fpc = design.fixed_point
+    layer_fp = dataclasses.replace(
+        fpc,
+        x=Format(width=x_width + (0 if x_signed else 1), frac=x_frac + pool_shift),
+        w=spec.weight, b=spec.bias)
+    sub = dataclasses.replace(
+        design, fixed_point=layer_fp,
+        layer=dataclasses.replace(design.layer, inputs=fan_in, neurons=neurons),
+        hardware=dataclasses.replace(design.hardware, lanes=cfg.hardware.lanes),
+        source=f"{cfg.source}: {key} (design {design.source})")
+    return derive_fixed_point(sub)
+
+
+def derive_network(cfg):
+    """Derive every layer's integer constants from a :class:`NetworkConfig`.
+
+    Raises
+    ------
+    ConfigError
+        When shapes do not chain, a shift would be negative, or the thermal layer
+        or the head is not as the hardware needs it.
+    """
+    src = cfg.source
+    try:
+        design = load_config(cfg.design_path())
+    except ConfigError as exc:
+        raise ConfigError(f"{src}: design: {exc}") from None
+    names = set()
+    shape = (cfg.input.channels, cfg.input.size, cfg.input.size)
+    x = (cfg.input.width, 0, False)
+    layers = []
+    thermal = [k for k, s in enumerate(cfg.layers) if s.activation == "thermal"]
+    if len(thermal) != 1:
+        _fail(src, "layers", f"needs exactly one layer with activation thermal, got {len(thermal)}")
+    last = len(cfg.layers) - 1
+    for k, spec in enumerate(cfg.layers):
+        key = f"layers[{k}]"
+        _check_identifier(src, f"{key}.name", spec.name)
+        if spec.name in names:
+            _fail(src, f"{key}.name", f"duplicate layer name {spec.name!r}")
+        names.add(spec.name)
+        if (spec.activation == "none") != (k == last):
+            _fail(src, f"{key}.activation",
+                  "none (logits) must be the last layer's activation, and only its")
+        if spec.activation == "thermal" and spec.out is not None:
+            _fail(src, f"{key}.out", "must be absent: a thermal layer's output is the design's LUT "
+                                     "(or spike) format")
+        if spec.activation != "thermal" and spec.out is None:
+            _fail(src, f"{key}.out", f"missing (needed after activation {spec.activation})")
+        c_in, h, w = shape
+        if spec.kind == "dense":
+            for opt, default in (("kernel", 1), ("stride", 1), ("padding", 0), ("pool", 1)):
+                if getattr(spec, opt) != default:
+                    _fail(src, f"{key}.{opt}", f"not used by a dense layer (leave it out), "
+                                               f"got {getattr(spec, opt)}")
+            kernel, stride, pad, pool = (h, w), 1, 0, 1
+        else:
+            kernel, stride, pad, pool = (spec.kernel, spec.kernel), spec.stride, spec.padding, spec.pool
+        hc = (h + 2 * pad - kernel[0]) // stride + 1
+        wc = (w + 2 * pad - kernel[1]) // stride + 1
+        if hc < 1 or wc < 1:
+            _fail(src, f"{key}.kernel", f"kernel {kernel[0]} does not fit the {h} x {w} input "
+                                        f"with padding {pad}")
+        if pool & (pool - 1):
+            _fail(src, f"{key}.pool", f"must be a power of 2, got {pool}")
+        if hc % pool or wc % pool:
+            _fail(src, f"{key}.pool", f"must divide the {hc} x {wc} convolution output, got {pool}")
+        pool_shift = 2 * (pool.bit_length() - 1)
+        conv_shape = (spec.outputs, hc, wc)
+        out_shape = (spec.outputs, hc // pool, wc // pool)
+        x_width, x_frac, x_signed = x
+        fx = x_frac + pool_shift
+        fw, fb = spec.weight.frac, spec.bias.frac
+        if fb > fx - pool_shift + fw:
+            _fail(src, f"{key}.bias.frac", f"must be <= input frac + weight.frac "
+                                           f"({x_frac} + {fw}), got {fb}")
+        bias_shift = fx + fw - fb
+        fan_in = c_in * kernel[0] * kernel[1]
+        window = fan_in * pool * pool
+        x_max = (1 << (x_width - 1)) if x_signed else (1 << x_width) - 1
+        max_sum = window * x_max * (1 << (spec.weight.width - 1)) \
+            + (1 << (spec.bias.width - 1)) * (1 << bias_shift)
+        acc_width = max_sum.bit_length() + 1
+        if acc_width > 52:
+            _fail(src, f"{key}.weight.width", f"accumulator would need {acc_width} bits (> 52)")
+        fp = None
+        if spec.activation == "thermal":
+            if spec.outputs % cfg.hardware.lanes:
+                _fail(src, f"{key}.outputs", f"a thermal layer's channels must be a multiple of "
+                                             f"hardware.lanes ({cfg.hardware.lanes}), got {spec.outputs}")
+            fp = _thermal_fixed_point(cfg, design, spec, key, x, window,
+                                      out_shape[0] * out_shape[1] * out_shape[2], pool_shift)
+            acc_width = max(acc_width, fp.acc_width)
+            out = (fp.y_out_width, fp.y_width if fp.output == "lut" else 0, False)
+            out_shift = -1
+        else:
+            out = (spec.out.width, spec.out.frac, spec.activation == "none")
+            out_shift = fx + fw - spec.out.frac
+            if out_shift < 0:
+                _fail(src, f"{key}.out.frac", f"must be <= input frac + weight.frac "
+                                              f"({x_frac} + {fw}), got {spec.out.frac}")
+        layers.append(LayerFixed(
+            index=k, name=spec.name, kind=spec.kind, activation=spec.activation,
+            in_shape=shape, conv_shape=conv_shape, out_shape=out_shape, kernel=kernel,
+            stride=stride, padding=pad, pool=pool, pool_shift=pool_shift,
+            x_width=x_width, x_frac=x_frac, x_signed=x_signed,
+            w_width=spec.weight.width, w_frac=fw, b_width=spec.bias.width, b_frac=fb,
+            bias_shift=bias_shift, acc_width=acc_width,
+            out_width=out[0], out_frac=out[1], out_signed=out[2], out_shift=out_shift, fp=fp))
+        shape = out_shape
+        x = out
+    if shape[1:] != (1, 1):
+        _fail(src, f"layers[{last}]", f"the last layer must give a vector (a dense layer), "
+                                      f"got shape {shape}")
+    from .data.datasets import TASKS
+    task = TASKS.get(cfg.training.task)
+    if task is None:
+        _fail(src, "training.task", f"unknown task {cfg.training.task!r} "
+                                    f"(allowed: {', '.join(TASKS)})")
+    if task.kind != "class":
+        _fail(src, "training.task", f"the hardware head classifies; {task.name} is a "
+                                    f"{task.kind} task")
+    if task.outputs != shape[0]:
+        _fail(src, f"layers[{last}].outputs", f"must equal the classes of {task.name} "
+                                              f"({task.outputs}), got {shape[0]}")
+    return NetFixed(name=cfg.name, input_width=cfg.input.width, input_shape=
+                    (cfg.input.channels, cfg.input.size, cfg.input.size), layers=tuple(layers),
+                    lanes=cfg.hardware.lanes, classes=shape[0],
+                    score_width=layers[-1].out_width + SCORE_EXTRA_BITS, design=design)
+
+
+def describe(net):
+    """Lines describing every layer: shapes, formats, shifts, MACs."""
+    lines = [f"{'layer':<10}{'kind':<7}{'act':<9}{'in':>13}{'out':>13}{'k/s/p/pool':>12}"
+             f"{'x':>8}{'w':>7}{'out':>8}{'acc':>5}{'MACs':>9}"]
+    for lf in net.layers:
+        fmt = lambda w, f, s: f"{'s' if s else 'u'}{w}.{f}"  # noqa: E731
+        lines.append(
+            f"{lf.name:<10}{lf.kind:<7}{lf.activation:<9}{'x'.join(map(str, lf.in_shape)):>13}"
+            f"{'x'.join(map(str, lf.out_shape)):>13}"
+            f"{f'{lf.kernel[0]}/{lf.stride}/{lf.padding}/{lf.pool}':>12}"
+            f"{fmt(lf.x_width, lf.x_frac, lf.x_signed):>8}{fmt(lf.w_width, lf.w_frac, True):>7}"
+            f"{fmt(lf.out_width, lf.out_frac, lf.out_signed):>8}{lf.acc_width:>5}{lf.macs:>9}")
+    lines.append(f"total MACs per frame: {net.macs}; head: {net.classes} classes, "
+                 f"score s{net.score_width}; lanes {net.lanes}")
+    return lines
