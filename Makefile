@@ -8,7 +8,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: all sim test verilog lint synth bitstream bench results clean system-deps
+.PHONY: all sim test verilog lint synth bitstream bench results network clean system-deps
 
 all: sim
 
@@ -49,6 +49,11 @@ bench: $(STAMP) system-deps
 # The benchmark table (docs/results.*): data, training of every model on every task, 3 seeds.
 results: $(STAMP)
 	$(VENV)/bin/ipnet results $(EXPERIMENT)
+
+# The trained default network (configs/trained/<name>.npz and .json): float, then QAT epochs.
+NETWORK ?= configs/network.yaml
+network: $(STAMP)
+	$(VENV)/bin/ipnet net-train $(NETWORK) --fresh
 
 clean:
 	rm -rf build .pytest_cache

@@ -18,8 +18,8 @@ from torch import nn
 from .device import switching_probability
 from .fixed import (sat_range, bias_term, cool, joule_heat, preactivation, requantise, threshold, warm)
 
-__all__ = ["TorchOps", "ThermalLayer", "FloatTrace", "float_error_bound", "spike_surrogate",
-           "thermal_sequence"]
+__all__ = ["TorchOps", "TORCH_OPS", "QatOps", "QAT_OPS", "round_ste", "ThermalLayer", "FloatTrace",
+           "float_error_bound", "spike_surrogate", "thermal_sequence"]
 
 
 class TorchOps:
@@ -37,6 +37,54 @@ class TorchOps:
 
 
 TORCH_OPS = TorchOps()
+
+
+class _FloorSTE(torch.autograd.Function):
+    """floor forward, identity gradient (straight-through)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return torch.floor(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad
+
+
+class _RoundSTE(torch.autograd.Function):
+    """round-half-to-even forward (as numpy's), identity gradient (straight-through)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return torch.round(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad
+
+
+def round_ste(x):
+    """Round to the nearest integer (ties to even), with a straight-through gradient."""
+    return _RoundSTE.apply(x)
+
+
+class QatOps(TorchOps):
+    """Quantisation-aware backend: the integer datapath's floors and clamps, evaluated on
+    float tensors holding integers, with straight-through gradients. On values that float64
+    holds exactly it computes what :class:`sw.fixed.IntOps` computes."""
+
+    exact = True
+
+    @staticmethod
+    def shr(x, k):
+        return _FloorSTE.apply(x * 2.0 ** -k)
+
+    @staticmethod
+    def shr_ceil(x, k):
+        return -_FloorSTE.apply(-x * 2.0 ** -k)
+
+
+QAT_OPS = QatOps()
 
 
 class _Spike(torch.autograd.Function):
@@ -127,7 +175,7 @@ class _Switch(torch.autograd.Function):
         return grad * s * (1 - s) / ctx.width, None, None
 
 
-def thermal_sequence(fp, acc, generator=None, surrogate_width=None):
+def thermal_sequence(fp, acc, generator=None, surrogate_width=None, ops=TORCH_OPS):
     """The thermal neurons over time, for currents of any shape.
 
     Parameters
@@ -139,22 +187,32 @@ def thermal_sequence(fp, acc, generator=None, surrogate_width=None):
     surrogate_width : float, optional
         If given, the LUT output's gradient is that of a logistic of this
         width (units of I_c0), and spikes use the fast-sigmoid surrogate.
+    ops : TorchOps or QatOps
+        ``QAT_OPS`` floors like the hardware (straight-through gradients), and the
+        lut output's forward value is then the LUT word itself, ``LUT[z] / (2**y_width - 1)``:
+        with float64 currents this is the integer neuron. Default: no rounding.
 
     Returns
     -------
     FloatTrace
     """
-    ops = TORCH_OPS
+    exact = getattr(ops, "exact", False)
+    if exact:
+        lut = torch.as_tensor(fp.lut, dtype=acc.dtype, device=acc.device) / ((1 << fp.y_width) - 1)
     theta = torch.zeros_like(acc[:, 0])
     ys, thetas, zs = [], [], []
     for t in range(acc.shape[1]):
         i = requantise(ops, fp, acc[:, t])
         heat = joule_heat(ops, fp, i)
-        z = preactivation(ops, fp, i, threshold(ops, fp, theta)) * 2.0 ** -fp.i_frac
+        z_lsb = preactivation(ops, fp, i, threshold(ops, fp, theta))
+        z = z_lsb * 2.0 ** -fp.i_frac
         if surrogate_width is None:
             p = switching_probability(z, fp.delta0, torch)
         else:
             p = _Switch.apply(z, fp.delta0, surrogate_width)
+        if exact:
+            word = lut[(z_lsb.detach() + (1 << (fp.z_width - 1))).long()]
+            p = p + (word - p).detach()
         if fp.output == "lut":
             y = p
         elif fp.output == "spike":

@@ -5,6 +5,8 @@
     ipnet train   CONFIG --task T --model M [--seed S] [--depth D] [--epochs E] [--fresh]
     ipnet eval    CONFIG --task T --model M [--seed S] [--depth D]
     ipnet results CONFIG [--workers 2] [--out docs]
+    ipnet net-train NETWORK [--fresh] [--out PATH]   train a described network (float, then QAT)
+    ipnet net-eval  NETWORK [--weights PATH]         float, QAT and integer accuracy of its weights
 
 CONFIG is an experiment YAML such as configs/results.yaml. Runs, checkpoints
 and cached data live under --runs (default build/runs). Training resumes from
@@ -17,6 +19,7 @@ import argparse
 import json
 import sys
 import time
+from pathlib import Path
 
 from sw.cli import UsageError, run_cli
 
@@ -56,7 +59,46 @@ def _parser():
     _common(p)
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--out", default="docs")
+    p = sub.add_parser("net-train", help="train a described network; save its integer weights")
+    p.add_argument("network", help="network YAML, e.g. configs/network.yaml")
+    p.add_argument("--runs", default="build/networks", help="checkpoints and data cache")
+    p.add_argument("--out", help="weights path without suffix (default <yaml dir>/trained/<name>)")
+    p.add_argument("--fresh", action="store_true", help="ignore existing checkpoints")
+    p.add_argument("--epochs", type=int, help="override training.epochs")
+    p.add_argument("--qat-epochs", type=int, help="override training.qat_epochs")
+    p = sub.add_parser("net-eval", help="accuracy of a trained network: float, QAT, integer")
+    p.add_argument("network", help="network YAML, e.g. configs/network.yaml")
+    p.add_argument("--weights", help="trained .npz (default <yaml dir>/trained/<name>.npz)")
+    p.add_argument("--runs", default="build/networks", help="data cache")
     return parser
+
+
+def _network_command(args):
+    from .network_train import train_network
+    if args.command == "net-train":
+        for name in ("epochs", "qat_epochs"):
+            value = getattr(args, name)
+            if value is not None and value < (1 if name == "epochs" else 0):
+                raise UsageError(f"--{name.replace('_', '-')}: must be >= "
+                                 f"{1 if name == 'epochs' else 0}, got {value}")
+        info = train_network(args.network, args.runs, fresh=args.fresh, out=args.out,
+                             epochs=args.epochs, qat_epochs=args.qat_epochs,
+                             progress=lambda phase: _Bar(f"{Path(args.network).stem} {phase}"))
+    else:
+        from .network_train import evaluate_trained
+        info = evaluate_trained(args.network, args.weights, args.runs)
+    acc, phys = info["accuracy"], info["physics"]
+    print(f"{info['network']} on {info['task']}: float {acc['float']:.4f}, QAT {acc['qat']:.4f}, "
+          f"integer {acc['integer']:.4f} ({info['qat_integer_agreement']:.4f} of predictions "
+          f"equal QAT's)")
+    print(f"thermal layer: max |I| {phys['max_current_ic0']:.3f} I_c0 "
+          f"({100 * phys['current_saturated']:.2f} % saturated), max heat "
+          f"{phys['max_heat_units']:.2f} units = {phys['max_temperature_K']:.0f} K "
+          f"(p99 {phys['p99_temperature_K']:.0f} K; Tc {phys['Tc_K']:.0f} K; bound of the "
+          f"formats {phys['temperature_bound_K']:.0f} K)")
+    if args.command == "net-train":
+        print(f"wrote {info['weights_path']} and its .json")
+    return 0
 
 
 def _check_spec(exp, args):
@@ -92,6 +134,8 @@ class _Bar:
 
 def main(argv):
     args = _parser().parse_args(argv)
+    if args.command.startswith("net-"):
+        return _network_command(args)
     from .experiment import load_experiment
     exp, design, fp = load_experiment(args.config)
 

@@ -1,0 +1,155 @@
+"""The trainable IPNet of a network description, in float or quantisation-aware mode.
+
+:class:`DescribedIPNet` builds one torch layer per described layer and runs
+every layer's arithmetic through the functions of :mod:`sw.fixed`, like the
+integer reference and the hardware do, with a torch backend chosen by mode:
+
+float
+    ``TorchOps``: no rounding; weights, biases and activations keep the
+    saturation ranges of their formats (the datapath with its rounding
+    removed). The "float accuracy" of a network.
+quantised (QAT)
+    ``QatOps``: weights and biases rounded and saturated to their formats,
+    every shift a floor, the thermal neurons' LUT read exactly; gradients pass
+    straight through the roundings. On the integers it computes what the
+    integer reference (:mod:`sw.netref`) computes, frame for frame.
+
+The thermal layer's current is ``gain * (conv(x) + b) + offset`` in units of
+I_c0 (a learned gain and offset, so one network fits the device threshold);
+they fold into the integer weights and biases (:meth:`effective`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from sw.fixed import aligned_bias, quantise, requantise_output, sat_range
+from sw.model import QAT_OPS, TORCH_OPS, round_ste, thermal_sequence
+
+__all__ = ["DescribedIPNet"]
+
+
+class DescribedIPNet(nn.Module):
+    """An IPNet built from a :class:`sw.network.NetFixed`.
+
+    Parameters
+    ----------
+    net : sw.network.NetFixed
+    surrogate_width : float
+        Width (I_c0) of the logistic whose gradient stands in for the switching curve's.
+    """
+
+    def __init__(self, net, surrogate_width=0.25):
+        super().__init__()
+        self.net, self.surrogate_width = net, surrogate_width
+        self.quantised = False
+        mods = []
+        for lf in net.layers:
+            c_in, h, w = lf.in_shape
+            if lf.kind == "dense":
+                mods.append(nn.Linear(c_in * h * w, lf.out_shape[0]))
+            else:
+                mods.append(nn.Conv2d(c_in, lf.out_shape[0], lf.kernel[0], stride=lf.stride,
+                                      padding=lf.padding))
+        self.layers = nn.ModuleList(mods)
+        fp = net.thermal.fp
+        self.gain = nn.Parameter(torch.tensor(1.0))
+        self.offset = nn.Parameter(torch.tensor(fp.thr0 / 2 ** fp.i_frac))
+        self.record = None      # a list: collects (max |I|, max heat) of the thermal layer per call
+
+    # -- weights ----------------------------------------------------------------------------------
+
+    def effective(self, k):
+        """Real weight and bias of layer ``k`` (thermal: gain and offset folded in)."""
+        mod, lf = self.layers[k], self.net.layers[k]
+        if lf.activation == "thermal":
+            return self.gain * mod.weight, self.gain * mod.bias + self.offset
+        return mod.weight, mod.bias
+
+    def _layer_integers(self, k):
+        """Weight and bias of layer ``k`` in units of their LSBs, saturated to their formats;
+        rounded (straight through) in quantised mode only."""
+        lf = self.net.layers[k]
+        w, b = self.effective(k)
+        w, b = w * 2.0 ** lf.w_frac, b * 2.0 ** lf.b_frac
+        if self.quantised:
+            w, b = round_ste(w), round_ste(b)
+        return w.clamp(*sat_range(lf.w_width, True)), b.clamp(*sat_range(lf.b_width, True))
+
+    @torch.no_grad()
+    def integer_params(self):
+        """The integer weights and biases of every layer (numpy int64, torch layouts)."""
+        out = []
+        for k, lf in enumerate(self.net.layers):
+            w, b = self.effective(k)
+            out.append((quantise(w.double().numpy(), lf.w_width, lf.w_frac),
+                        quantise(b.double().numpy(), lf.b_width, lf.b_frac)))
+        return out
+
+    @torch.no_grad()
+    def saturation(self):
+        """Per layer: the fraction of weights and of biases outside their formats' range."""
+        out = {}
+        for k, lf in enumerate(self.net.layers):
+            w, b = self.effective(k)
+            wl, wh = sat_range(lf.w_width, True)
+            bl, bh = sat_range(lf.b_width, True)
+            w, b = torch.round(w * 2.0 ** lf.w_frac), torch.round(b * 2.0 ** lf.b_frac)
+            out[lf.name] = {"weights": float(((w < wl) | (w > wh)).float().mean()),
+                            "biases": float(((b < bl) | (b > bh)).float().mean())}
+        return out
+
+    # -- forward ----------------------------------------------------------------------------------
+
+    def frame_logits(self, x):
+        """Per-frame logits (B, T, classes), real-valued, from event counts (B, T, C, H, W)."""
+        net = self.net
+        ops = QAT_OPS if self.quantised else TORCH_OPS
+        b, t = x.shape[:2]
+        lo, hi = sat_range(net.input_width, False)
+        h = x.reshape(b * t, *x.shape[2:]).clamp(lo, hi)
+        if self.quantised:
+            h = torch.floor(h)
+        for k, lf in enumerate(net.layers):
+            w, bias = self._layer_integers(k)
+            xs = h * 2.0 ** lf.x_frac
+            if lf.kind == "dense":
+                acc = xs.flatten(1) @ w.T
+                acc = acc[:, :, None, None]
+            else:
+                acc = F.conv2d(xs, w, stride=lf.stride, padding=lf.padding)
+                if lf.pool > 1:
+                    acc = F.avg_pool2d(acc, lf.pool) * (lf.pool * lf.pool)
+            acc = acc + aligned_bias(bias, lf.bias_shift)[None, :, None, None]
+            if lf.activation == "thermal":
+                fp = lf.fp
+                seq = acc.reshape(b, t, *acc.shape[1:])
+                if self.quantised:
+                    seq = seq.double()
+                trace = thermal_sequence(fp, seq, surrogate_width=self.surrogate_width, ops=ops)
+                if self.record is not None:
+                    i = (seq.detach() * 2.0 ** -(fp.i_shift + fp.i_frac)).abs().max().item()
+                    self.record.append((i, trace.theta.detach().max().item()))
+                y = trace.y
+                if fp.output == "lut":      # the LUT word over 2**y_width: the next layer's input
+                    y = y * (((1 << fp.y_width) - 1) / 2 ** fp.y_width)
+                y = y.to(x.dtype)
+                h = y.reshape(b * t, *y.shape[2:])
+            else:
+                out = requantise_output(ops, acc, lf.out_shift, lf.out_width, lf.out_signed)
+                h = out * 2.0 ** -lf.out_frac
+        return h.reshape(b, t, -1)
+
+    def forward(self, x):
+        """Class logits (B, classes): the mean of the per-frame logits (the head's sum / T)."""
+        return self.frame_logits(x).mean(1)
+
+
+def integer_label(model, x):
+    """Argmax of the summed quantised per-frame logits, first index on ties (numpy)."""
+    with torch.no_grad():
+        logits = model.frame_logits(torch.as_tensor(x)).double().numpy()
+    return np.argmax(logits.sum(1), axis=1)

@@ -1,0 +1,312 @@
+"""Train a described network (float, then quantisation-aware) and save its integer weights.
+
+``ipnet net-train configs/network.yaml`` runs two resumable phases with the
+trainer of the benchmarks (:func:`sw.train.trainer.train_run`): float epochs,
+then quantisation-aware epochs in which every rounding of the integer
+datapath is in the forward pass. It then measures, on the test set:
+
+- float accuracy (no rounding), QAT accuracy (torch, quantised mode) and
+  integer accuracy (:mod:`sw.netref`, the golden model of the hardware),
+  and on how many sequences QAT and integer predict the same class;
+- the thermal layer's physics: the largest junction current (units of I_c0)
+  and heat, converted to kelvin with the device card, against the Curie
+  temperature.
+
+The trained network is two files (written atomically): ``<name>.npz``, the
+integer weights and biases of every layer (``w0``, ``b0``, ``w1``, ...), and
+``<name>.json``, its provenance (command, network hash, data, commit,
+accuracies, physics, saturation, SHA-256 of the .npz).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from sw.config import ConfigError, config_hash, config_to_dict
+from sw.data.datasets import TASKS, load_split
+from sw.device import coefficients
+from sw.fixed import INT_OPS, requantise, sat_range
+from sw.nets.described import DescribedIPNet
+from sw.network import derive_network, load_network
+from sw import netref
+
+from .experiment import load_experiment
+from .trainer import evaluate, train_run
+
+__all__ = ["network_hash", "trained_paths", "train_network", "load_trained", "save_trained",
+           "integer_evaluation", "evaluate_trained", "physics"]
+
+
+def network_hash(cfg):
+    """SHA-256 (16 hex digits) of what trained weights must fit: the input, the layers and the
+    thermal design. Lanes and the training recipe are left out: they do not change the weights."""
+    import dataclasses
+    from sw.config import load_config
+    d = {"input": dataclasses.asdict(cfg.input),
+         "layers": [dataclasses.asdict(spec) for spec in cfg.layers],
+         "design": config_to_dict(load_config(cfg.design_path()))}
+    return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def trained_paths(cfg, out=None):
+    """(npz, json) of a network's trained weights: default ``<yaml dir>/trained/<name>.*``."""
+    base = Path(out) if out else Path(cfg.source).parent / "trained" / cfg.name
+    return base.with_suffix(".npz"), base.with_suffix(".json")
+
+
+def _atomic_write(path, write):
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_trained(cfg, params, info, out=None):
+    """Write ``<name>.npz`` and ``<name>.json``; return their paths."""
+    npz, js = trained_paths(cfg, out)
+    arrays = {}
+    for k, (w, b) in enumerate(params):
+        arrays[f"w{k}"] = np.asarray(w, dtype=np.int64)
+        arrays[f"b{k}"] = np.asarray(b, dtype=np.int64)
+
+    def write_npz(tmp):
+        with open(tmp, "wb") as fh:
+            np.savez(fh, **arrays)
+    _atomic_write(npz, write_npz)
+    info = {**info, "weights_file": npz.name,
+            "weights_sha256": hashlib.sha256(npz.read_bytes()).hexdigest()}
+    _atomic_write(js, lambda tmp: Path(tmp).write_text(json.dumps(info, indent=2) + "\n"))
+    return npz, js
+
+
+def load_trained(cfg, net, path=None):
+    """Integer params of a trained network, checked against its description.
+
+    Raises
+    ------
+    ConfigError
+        One line naming the file and what does not fit (missing, foreign, wrong shape,
+        out of format, trained for another description).
+    """
+    npz, js = trained_paths(cfg) if path is None else (Path(path), Path(path).with_suffix(".json"))
+    try:
+        with np.load(npz, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+    except FileNotFoundError:
+        raise ConfigError(f"{npz}: no trained weights (train them: ipnet net-train {cfg.source})") \
+            from None
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{npz}: not a trained-weights .npz ({exc})") from None
+    params = []
+    for k, lf in enumerate(net.layers):
+        for key, shape, width in ((f"w{k}", lf.weight_shape, lf.w_width),
+                                  (f"b{k}", (lf.out_shape[0],), lf.b_width)):
+            if key not in arrays:
+                raise ConfigError(f"{npz}: {key}: missing (layer {lf.name})")
+            a = arrays[key]
+            if tuple(a.shape) != tuple(shape):
+                raise ConfigError(f"{npz}: {key}: shape {tuple(a.shape)} does not fit layer "
+                                  f"{lf.name} {tuple(shape)}")
+            if not np.issubdtype(a.dtype, np.integer):
+                raise ConfigError(f"{npz}: {key}: must hold integers, got {a.dtype}")
+            lo, hi = sat_range(width, True)
+            if a.size and (a.min() < lo or a.max() > hi):
+                raise ConfigError(f"{npz}: {key}: values outside the {width}-bit format of layer "
+                                  f"{lf.name} ({a.min()}..{a.max()})")
+        params.append((arrays[f"w{k}"].astype(np.int64), arrays[f"b{k}"].astype(np.int64)))
+    if js.exists():
+        try:
+            info = json.loads(js.read_text())
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"{js}: not valid JSON ({exc})") from None
+        want = network_hash(cfg)
+        if info.get("network_hash") != want:
+            raise ConfigError(f"{js}: network_hash: trained for another description "
+                              f"({info.get('network_hash')}, this one is {want}); retrain")
+    return params
+
+
+def _git_commit(root):
+    try:
+        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True,
+                             text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True).stdout.strip()
+        return rev + ("-dirty" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
+def integer_evaluation(net, params, frames, labels, batch=50):
+    """Accuracy of the integer golden model and the thermal layer's extremes.
+
+    Returns
+    -------
+    dict
+        ``accuracy``, ``labels`` (predicted), ``max_current_ic0`` (largest |I| before
+        saturation, units of I_c0), ``current_saturated`` (fraction of neuron updates
+        whose current saturated), ``max_heat`` and ``p99_heat`` (heat units).
+    """
+    lf = net.thermal
+    fp = lf.fp
+    lo, hi = sat_range(fp.i_width, True)
+    preds, heat_max, heats, i_max, sat, count = [], 0, [], 0.0, 0, 0
+    for k in range(0, len(frames), batch):
+        x = netref.quantise_frames(net, frames[k:k + batch])
+        state = netref.initial_state(net, len(x))
+        for t in range(x.shape[1]):
+            out, state = netref.frame_step(net, params, x[:, t], state)
+            acc = out.acc[lf.index]
+            exact = INT_OPS.shr(acc, fp.i_shift)
+            i_max = max(i_max, float(np.abs(exact).max()) * 2.0 ** -fp.i_frac)
+            i = requantise(INT_OPS, fp, acc)
+            sat += int(np.count_nonzero((i == lo) | (i == hi)))
+            count += i.size
+            heat_max = max(heat_max, int(out.theta.max()))
+            heats.append(np.percentile(out.theta, 99))
+        preds.append(out.label)
+    preds = np.concatenate(preds)
+    return {"accuracy": float(np.mean(preds == np.asarray(labels))), "labels": preds,
+            "max_current_ic0": i_max, "current_saturated": sat / max(count, 1),
+            "max_heat": heat_max * 2.0 ** -fp.theta_frac,
+            "p99_heat": float(np.max(heats)) * 2.0 ** -fp.theta_frac}
+
+
+def heat_bound(fp):
+    """The most heat the integer datapath can ever hold, in heat units.
+
+    The current saturates at i_max = max(|lo|, hi) * 2**-i_frac, so one step adds at most
+    h_max = i_max**2 heat units; with floor(alpha * theta) cooling, theta never exceeds
+    h_max / (1 - alpha) (the fixed point of theta = alpha theta + h_max), nor its format.
+    """
+    lo, hi = sat_range(fp.i_width, True)
+    i_max = max(-lo, hi) * 2.0 ** -fp.i_frac
+    h_max = min(i_max * i_max, sat_range(fp.theta_width, False)[1] * 2.0 ** -fp.theta_frac)
+    return min(h_max / (1.0 - fp.alpha), sat_range(fp.theta_width, False)[1] * 2.0 ** -fp.theta_frac)
+
+
+def physics(net, stats):
+    """Heat in kelvin against the device card: T = T0 + kappa_K * theta; and the bound that
+    the formats guarantee (:func:`heat_bound`)."""
+    design = net.design
+    coef = coefficients(design.device)
+    t_max = design.device.T0_K + coef.kappa_K * stats["max_heat"]
+    t_p99 = design.device.T0_K + coef.kappa_K * stats["p99_heat"]
+    bound = heat_bound(net.thermal.fp)
+    return {
+            "heat_bound_units": bound,
+            "temperature_bound_K": design.device.T0_K + coef.kappa_K * bound,"max_current_ic0": stats["max_current_ic0"],
+            "current_saturated": stats["current_saturated"],
+            "max_heat_units": stats["max_heat"], "p99_heat_units": stats["p99_heat"],
+            "kelvin_per_heat_unit": coef.kappa_K, "T0_K": design.device.T0_K,
+            "max_temperature_K": t_max, "p99_temperature_K": t_p99, "Tc_K": design.device.Tc_K,
+            "below_curie": t_max < design.device.Tc_K,
+            "bound_below_curie": design.device.T0_K + coef.kappa_K * bound < design.device.Tc_K}
+
+
+def train_network(path, runs_dir="build/networks", fresh=False, progress=None, out=None,
+                  epochs=None, qat_epochs=None):
+    """Train the network of ``path``; save its integer weights; return the provenance dict."""
+    torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+    cfg = load_network(path)
+    net = derive_network(cfg)
+    exp, _, _ = load_experiment(cfg.experiment_path())
+    tr = cfg.training
+    task = TASKS[tr.task]
+    dc = exp.data_config()
+    data = Path(runs_dir) / "data"
+    train = load_split(tr.task, dc, "train", data)
+    test = load_split(tr.task, dc, "test", data)
+    torch.manual_seed(tr.seed)
+    model = DescribedIPNet(net)
+    work = Path(runs_dir) / cfg.name
+    work.mkdir(parents=True, exist_ok=True)
+    if fresh:
+        for f in ("float.pt", "qat.pt"):
+            (work / f).unlink(missing_ok=True)
+    began = time.perf_counter()
+    e_float = tr.epochs if epochs is None else epochs
+    e_qat = tr.qat_epochs if qat_epochs is None else qat_epochs
+    first = train_run(model, task, train, test, dc.size, e_float, tr.batch, tr.lr, tr.seed,
+                      work / "float.pt", progress=progress and progress("float"))
+    history = {"float": first["history"]}
+    if e_qat:
+        model.quantised = True
+        second = train_run(model, task, train, test, dc.size, e_qat, tr.batch, tr.qat_lr,
+                           tr.seed + 1, work / "qat.pt", progress=progress and progress("qat"))
+        history["qat"] = second["history"]
+    params = model.integer_params()
+    float_acc = first["history"][-1]["test"] if first["history"] else float("nan")
+    model.quantised = False
+    float_after = evaluate(model, task, *test, dc.size)
+    model.quantised = True
+    qat_acc = evaluate(model, task, *test, dc.size)
+    with torch.no_grad():
+        qat_labels = np.concatenate([model(torch.as_tensor(test[0][k:k + 50])).argmax(1).numpy()
+                                     for k in range(0, len(test[0]), 50)])
+    stats = integer_evaluation(net, params, test[0], test[1])
+    root = Path(__file__).resolve().parent.parent.parent
+    info = {
+        "network": cfg.name,
+        "network_file": str(path),
+        "network_hash": network_hash(cfg),
+        "design_hash": config_hash(net.design),
+        "command": "ipnet net-train " + " ".join(shlex.quote(a) for a in [str(path)] + (
+            [f"--epochs={epochs}"] if epochs is not None else []) + (
+            [f"--qat-epochs={qat_epochs}"] if qat_epochs is not None else [])),
+        "commit": _git_commit(root),
+        "task": tr.task,
+        "data": {"seed": dc.seed, "train": len(train[0]), "test": len(test[0]),
+                 "steps": dc.steps, "size": dc.size, "experiment": str(cfg.experiment_path())},
+        "training": {"epochs": e_float, "qat_epochs": e_qat, "batch": tr.batch, "lr": tr.lr,
+                     "qat_lr": tr.qat_lr, "seed": tr.seed, "wall_s": time.perf_counter() - began},
+        "accuracy": {"float": float_acc, "float_after_qat": float_after, "qat": qat_acc,
+                     "integer": stats["accuracy"]},
+        "qat_integer_agreement": float(np.mean(qat_labels == stats["labels"])),
+        "saturation": model.saturation(),
+        "physics": physics(net, stats),
+        "history": history,
+        "python": sys.version.split()[0], "torch": torch.__version__,
+    }
+    npz, _ = save_trained(cfg, params, info, out)
+    return {**info, "weights_path": str(npz)}
+
+
+def _test_split(cfg, runs_dir):
+    exp, _, _ = load_experiment(cfg.experiment_path())
+    return load_split(cfg.training.task, exp.data_config(), "test", Path(runs_dir) / "data")
+
+
+def evaluate_trained(path, weights=None, runs_dir="build/networks"):
+    """Integer accuracy and physics of trained weights, measured again on the test set; the
+    float and QAT accuracies are those recorded when they were trained."""
+    cfg = load_network(path)
+    net = derive_network(cfg)
+    params = load_trained(cfg, net, weights)
+    npz, js = trained_paths(cfg) if weights is None else (Path(weights), Path(weights).with_suffix(".json"))
+    recorded = json.loads(js.read_text()) if js.exists() else {}
+    x, y = _test_split(cfg, runs_dir)
+    stats = integer_evaluation(net, params, x, y)
+    rec = recorded.get("accuracy", {})
+    return {"network": cfg.name, "task": cfg.training.task,
+            "accuracy": {"float": rec.get("float", float("nan")), "qat": rec.get("qat", float("nan")),
+                         "integer": stats["accuracy"]},
+            "qat_integer_agreement": recorded.get("qat_integer_agreement", float("nan")),
+            "physics": physics(net, stats), "weights_path": str(npz)}
