@@ -1,9 +1,9 @@
 """Train a described network (float, then quantisation-aware) and save its integer weights.
 
 ``ipnet net-train configs/network.yaml`` runs two resumable phases with the
-trainer of the benchmarks (:func:`sw.train.trainer.train_run`): float epochs,
-then quantisation-aware epochs in which every rounding of the integer
-datapath is in the forward pass. It then measures, on the test set:
+trainer of the benchmarks (:func:`sw.train.trainer.train_run`), each with a
+cosine learning-rate schedule: float epochs, then quantisation-aware epochs in
+which every rounding of the integer datapath is in the forward pass. It then measures, on the test set:
 
 - float accuracy (no rounding), QAT accuracy (torch, quantised mode) and
   integer accuracy (:mod:`sw.netref`, the golden model of the hardware),
@@ -224,7 +224,7 @@ def physics(net, stats):
 def train_network(path, runs_dir="build/networks", fresh=False, progress=None, out=None,
                   epochs=None, qat_epochs=None):
     """Train the network of ``path``; save its integer weights; return the provenance dict."""
-    torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+    torch.set_num_threads(1)        # one thread: bit-reproducible training
     cfg = load_network(path)
     net = derive_network(cfg)
     exp, _, _ = load_experiment(cfg.experiment_path())
@@ -245,12 +245,14 @@ def train_network(path, runs_dir="build/networks", fresh=False, progress=None, o
     e_float = tr.epochs if epochs is None else epochs
     e_qat = tr.qat_epochs if qat_epochs is None else qat_epochs
     first = train_run(model, task, train, test, dc.size, e_float, tr.batch, tr.lr, tr.seed,
-                      work / "float.pt", progress=progress and progress("float"))
+                      work / "float.pt", progress=progress and progress("float"),
+                      schedule="cosine")
     history = {"float": first["history"]}
     if e_qat:
         model.quantised = True
         second = train_run(model, task, train, test, dc.size, e_qat, tr.batch, tr.qat_lr,
-                           tr.seed + 1, work / "qat.pt", progress=progress and progress("qat"))
+                           tr.seed + 1, work / "qat.pt", progress=progress and progress("qat"),
+                           schedule="cosine")
         history["qat"] = second["history"]
     params = model.integer_params()
     float_acc = first["history"][-1]["test"] if first["history"] else float("nan")

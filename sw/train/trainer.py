@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-__all__ = ["RunSpec", "train_run", "evaluate", "metric_of", "CLIP_NORM"]
+__all__ = ["RunSpec", "train_run", "evaluate", "metric_of", "epoch_lr", "CLIP_NORM"]
 
 CLIP_NORM = 1.0     # gradient-norm clipping, the same for every model
 
@@ -65,10 +65,19 @@ def _save(path, state):
     os.replace(tmp, path)
 
 
+def epoch_lr(lr, epoch, epochs, schedule):
+    """Learning rate of ``epoch``: constant, or cosine from ``lr`` towards 0 over ``epochs``."""
+    if schedule == "cosine":
+        return lr * 0.5 * (1.0 + math.cos(math.pi * epoch / epochs))
+    return lr
+
+
 def train_run(model, task, train, test, size, epochs, batch, lr, seed, checkpoint, resume=True,
-              progress=None, stop_after=None):
+              progress=None, stop_after=None, schedule="constant"):
     """Train ``model``; return a dict of metrics. ``progress(epoch, step, steps, loss)`` is called
-    after each batch. ``stop_after`` ends early after that many epochs (to test resuming)."""
+    after each batch. ``stop_after`` ends early after that many epochs (to test resuming).
+    ``schedule`` is ``constant`` or ``cosine`` (:func:`epoch_lr`, a function of the epoch alone,
+    so resuming keeps it)."""
     torch.manual_seed(seed)
     x_train, y_train = (torch.as_tensor(a) for a in train)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
@@ -84,6 +93,8 @@ def train_run(model, task, train, test, size, epochs, batch, lr, seed, checkpoin
         start, history = state["epoch"] + 1, state["history"]
     began = time.perf_counter()
     for epoch in range(start, epochs):
+        for group in opt.param_groups:
+            group["lr"] = epoch_lr(lr, epoch, epochs, schedule)
         model.train()
         perm = torch.randperm(len(x_train), generator=order)
         steps = math.ceil(len(perm) / batch)
