@@ -2,13 +2,14 @@
 # `make sim` and `make test` do all set-up on a fresh clone.
 
 CONFIG ?= configs/default.yaml
+NETWORK ?= configs/network.yaml
 EXPERIMENT ?= configs/results.yaml
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: all sim test verilog lint synth bitstream bench results network clean system-deps
+.PHONY: all sim sim-layer test verilog network-verilog lint synth bitstream bench results network clean system-deps
 
 all: sim
 
@@ -31,8 +32,16 @@ verilog: $(STAMP)
 lint: $(STAMP)
 	$(PY) -m gen.lint $(CONFIG)
 
+# The trained network on Icarus and Verilator against its integer golden model.
 sim: $(STAMP) system-deps
+	$(PY) -m sim.network $(NETWORK)
+
+# The single-layer emulator against its reference (the unit-level bench).
+sim-layer: $(STAMP) system-deps
 	$(PY) -m sim $(CONFIG)
+
+network-verilog: $(STAMP)
+	$(PY) -m gen.network $(NETWORK)
 
 test: $(STAMP) system-deps
 	$(PY) -m pytest
@@ -51,7 +60,6 @@ results: $(STAMP)
 	$(VENV)/bin/ipnet results $(EXPERIMENT)
 
 # The trained default network (configs/trained/<name>.npz and .json): float, then QAT epochs.
-NETWORK ?= configs/network.yaml
 network: $(STAMP)
 	$(VENV)/bin/ipnet net-train $(NETWORK) --fresh
 

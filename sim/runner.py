@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import sys
 import threading
 from pathlib import Path
 
-__all__ = ["SIMULATORS", "simulator_available", "run_bench"]
+__all__ = ["SIMULATORS", "simulator_available", "run_bench", "run_network_bench"]
 
 SIMULATORS = ("icarus", "verilator")
 LINT_WAIVERS = Path(__file__).resolve().parent.parent / "hw" / "lint.vlt"
@@ -129,3 +130,94 @@ def _check_results(sim, xml_path, log_path):
                 if tc.find("failure") is not None or tc.find("error") is not None]
     if failures or not list(root.iter("testcase")):
         raise RuntimeError(f"{sim}: cocotb test failed; see {log_path}")
+
+
+_KICK = re.compile(r"^(\s*)reg (\\\$auto\$verilog_backend\.cc:\d+:dump_module\$\d+ ) = 0;$", re.M)
+
+
+def icarus_time_zero_kick(text):
+    """Verilog for Icarus in which every combinational block runs once after time 0.
+
+    Yosys's Verilog backend puts a dummy register, initialised to 0, into the
+    sensitivity of every ``always @*`` block so that simulators evaluate the block at
+    time 0. Icarus 11 may run that initialisation before the blocks wait, and a block
+    whose real inputs never change (a ``case`` on a register that stays 0) then holds X
+    forever. Changing the dummy register once at 1 ns evaluates every block. Simulation
+    only: on an FPGA combinational logic has no start-up event.
+    """
+    return _KICK.sub(lambda m: f"{m.group(1)}reg {m.group(2)} = 0;\n"
+                               f"{m.group(1)}initial #1 {m.group(2)} = 1'b1;", text)
+
+
+def run_network_bench(sim, build_dir, network_path, stimulus, work_dir, stress=True,
+                      show_progress=False):
+    """Run :mod:`sim.tb_network` on ``sim`` over the sequences of ``stimulus`` (.npz with ``x``
+    input integers (S, T, C, H, W) and ``y`` labels); return its report (dict).
+
+    The harness (:mod:`sim.net_harness`) is generated from the build's manifest into the
+    work folder, next to the simulator's build.
+
+    Raises
+    ------
+    RuntimeError
+        When the bench fails (mismatches, time-out) or writes no report.
+    """
+    from cocotb_tools.runner import get_runner
+
+    from .net_harness import HARNESS_TOP, harness_verilog
+
+    simulator_available(sim)
+    build_dir = Path(build_dir).resolve()
+    manifest = json.loads((build_dir / "manifest.json").read_text())
+    import numpy as np
+    with np.load(stimulus) as z:
+        max_frames = int(z["x"].shape[1])
+    work = Path(work_dir).resolve() / sim
+    work.mkdir(parents=True, exist_ok=True)
+    harness = work / f"{HARNESS_TOP}.v"
+    harness.write_text(harness_verilog(manifest, max_frames))
+    report_path = work / "report.json"
+    report_path.unlink(missing_ok=True)
+    build_args = []
+    if sim == "verilator":
+        build_args = ["-O2", "--x-assign", "fast", "--x-initial", "fast", "-Wno-fatal",
+                      "-Wno-lint", "-Wno-style"]
+    dut = build_dir / f"{manifest['network']}.v"
+    if sim == "icarus":
+        dut = work / dut.name
+        dut.write_text(icarus_time_zero_kick((build_dir / dut.name).read_text()))
+    runner = get_runner(sim)
+    runner.build(sources=[dut, harness],
+                 hdl_toplevel=HARNESS_TOP, build_dir=work / "build", always=True,
+                 build_args=build_args, timescale=("1ns", "1ps"), log_file=work / "build.log")
+    progress = work / "progress.txt"
+    progress.unlink(missing_ok=True)
+    env = {
+        "IPNET_NETWORK": str(Path(network_path).resolve()),
+        "IPNET_BUILD": str(build_dir),
+        "IPNET_STIMULUS": str(Path(stimulus).resolve()),
+        "IPNET_REPORT": str(report_path),
+        "IPNET_PROGRESS": str(progress),
+        "IPNET_STRESS": "on" if stress else "off",
+        "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parent.parent)]
+                                      + [p for p in sys.path if p]),
+    }
+    stop = threading.Event()
+    watcher = threading.Thread(target=_show_progress, args=(sim, progress, stop, show_progress),
+                               daemon=True)
+    watcher.start()
+    try:
+        runner.test(test_module="sim.tb_network", hdl_toplevel=HARNESS_TOP, extra_env=env,
+                    build_dir=work / "build", test_dir=work, results_xml=str(work / "results.xml"),
+                    log_file=work / "test.log")
+    except SystemExit:
+        raise RuntimeError(f"{sim}: cocotb test failed; see {work / 'test.log'}") from None
+    finally:
+        stop.set()
+        watcher.join()
+    if not report_path.exists():
+        raise RuntimeError(f"{sim}: the bench wrote no report; see {work / 'test.log'}")
+    report = json.loads(report_path.read_text())
+    report["simulator"] = sim
+    _check_results(sim, work / "results.xml", work / "test.log")
+    return report

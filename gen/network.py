@@ -1,0 +1,196 @@
+"""Generate a trained network's accelerator: Verilog, ROM images and manifest.
+
+``python -m gen.network NETWORK [--weights W.npz] [--out DIR]`` loads a network
+description (configs/network.yaml) and its trained integer weights (default:
+``configs/trained/<name>.npz``, written by ``ipnet net-train``) and writes,
+atomically (a temporary folder renamed into place)::
+
+    build/<name>/
+        <name>.v          the accelerator with its monitor port (simulation)
+        <name>_top.v      frames in, label out: the synthesis top
+        wrom<l>.hex       lane l's weight ROM, every layer, $readmemh words
+        brom<l>.hex       lane l's bias ROM
+        lut.hex           the thermal neurons' switching-probability LUT
+        weights.npz       the integer weights and biases (w0, b0, ...), torch layouts
+        manifest.json     layers, shapes, formats, ROM bases, ports, SHA-256 of every file,
+                          the source checkpoint and its float and integer accuracy
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import hashlib
+import json
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from amaranth.back import verilog
+from amaranth.hdl import Shape
+from amaranth.lib import data
+
+from hw.net_accel import NetAccelerator
+from hw.net_rom_layout import bias_bases, bias_images, weight_bases, weight_images
+from hw.net_synth_top import NetSynthTop
+from sw.cli import run_cli
+from sw.config import config_hash
+from sw.network import derive_network, describe, load_network
+from sw.train.network_train import load_trained, network_hash, trained_paths
+
+from .export import tool_versions, write_hex
+
+__all__ = ["NetDesign", "load_network_design", "emit_network_verilog", "generate_network",
+           "port_manifest"]
+
+
+@dataclass(frozen=True)
+class NetDesign:
+    """A loaded network: description, derived constants, trained integer weights."""
+    cfg: object
+    net: object
+    params: list
+    weights_path: Path
+    provenance: dict
+
+    @property
+    def top(self):
+        return self.cfg.name
+
+
+def load_network_design(path, weights=None):
+    """Load a network description and its trained weights (checked against it)."""
+    cfg = load_network(path)
+    net = derive_network(cfg)
+    params = load_trained(cfg, net, weights)
+    npz, js = trained_paths(cfg) if weights is None else (Path(weights), Path(weights).with_suffix(".json"))
+    provenance = json.loads(js.read_text()) if js.exists() else {}
+    return NetDesign(cfg, net, params, npz, provenance)
+
+
+def emit_network_verilog(design, synth=False, component=None):
+    """Verilog of the accelerator (``synth``: the pins-only top). ``component`` is used instead
+    of a new one when given."""
+    if synth:
+        return verilog.convert(component or NetSynthTop(design.net, design.params),
+                               name=f"{design.top}_top", emit_src=False)
+    return verilog.convert(component or NetAccelerator(design.net, design.params), name=design.top,
+                           emit_src=False)
+
+
+def port_manifest(component):
+    """Every port of a component from its signature: name (as in the Verilog), direction,
+    width, signedness, and the fields of a structured payload (offset, width, signed)."""
+    ports = []
+    for path, member, _ in component.signature.flatten(component):
+        entry = {"name": "__".join(str(p) for p in path),
+                 "direction": "in" if member.flow.name == "In" else "out"}
+        layout = member.shape if isinstance(member.shape, data.Layout) else None
+        shape = Shape.cast(member.shape)
+        entry.update(width=shape.width, signed=shape.signed)
+        if layout is not None:
+            entry["fields"] = {name: {"offset": f.offset, "width": Shape.cast(f.shape).width,
+                                      "signed": Shape.cast(f.shape).signed}
+                               for name, f in layout}
+        ports.append(entry)
+    return ports
+
+
+def _layers_manifest(net):
+    rows = []
+    for lf in net.layers:
+        row = {k: v for k, v in dataclasses.asdict(lf).items() if k != "fp"}
+        row.update(fan_in=lf.fan_in, window=lf.window, macs=lf.macs)
+        if lf.fp is not None:
+            row["neurons"] = {k: v for k, v in vars(lf.fp).items()
+                              if k not in ("lut", "quantisation")}
+        rows.append(row)
+    return rows
+
+
+def generate_network(design, out_root="build"):
+    """Write the build folder of a trained network; return its path."""
+    net = design.net
+    out_root = Path(out_root)
+    out_root.mkdir(parents=True, exist_ok=True)
+    final = out_root / design.top
+    tmp = Path(tempfile.mkdtemp(prefix=f".{design.top}-", dir=out_root))
+    try:
+        files = [tmp / f"{design.top}.v", tmp / f"{design.top}_top.v"]
+        accel = NetAccelerator(net, design.params)
+        ports = port_manifest(accel)
+        files[0].write_text(emit_network_verilog(design, component=accel))
+        files[1].write_text(emit_network_verilog(design, synth=True))
+        w_width = max(lf.w_width for lf in net.layers)
+        b_width = max(lf.b_width for lf in net.layers)
+        for lane, (wi, bi) in enumerate(zip(weight_images(net, design.params),
+                                            bias_images(net, design.params))):
+            for kind, words, width in (("wrom", wi, w_width), ("brom", bi, b_width)):
+                path = tmp / f"{kind}{lane}.hex"
+                write_hex(path, words, width)
+                files.append(path)
+        fp = net.thermal.fp
+        files.append(tmp / "lut.hex")
+        write_hex(files[-1], fp.lut, fp.y_width)
+        files.append(tmp / "weights.npz")
+        with open(files[-1], "wb") as fh:
+            np.savez(fh, **{f"{k}{i}": np.asarray(a, dtype=np.int64)
+                            for i, (w, b) in enumerate(design.params) for k, a in (("w", w), ("b", b))})
+        prov = design.provenance
+        manifest = {
+            "network": design.top,
+            "network_file": design.cfg.source,
+            "network_hash": network_hash(design.cfg),
+            "design_file": str(design.cfg.design_path()),
+            "design_hash": config_hash(net.design),
+            "lanes": net.lanes,
+            "classes": net.classes,
+            "score_width": net.score_width,
+            "macs_per_frame": net.macs,
+            "layers": _layers_manifest(net),
+            "roms": {"weight_width": w_width, "bias_width": b_width,
+                     "weight_bases": weight_bases(net)[0], "weight_depth": weight_bases(net)[1],
+                     "bias_bases": bias_bases(net)[0], "bias_depth": bias_bases(net)[1]},
+            "ports": ports,
+            "clock": {"name": "clk", "edge": "rising"},
+            "reset": {"name": "rst", "polarity": "active-high", "synchronous": True},
+            "checkpoint": {"file": str(design.weights_path),
+                           "sha256": hashlib.sha256(Path(design.weights_path).read_bytes()).hexdigest(),
+                           "commit": prov.get("commit"), "command": prov.get("command"),
+                           "task": prov.get("task"), "accuracy": prov.get("accuracy"),
+                           "physics": prov.get("physics")},
+            "tools": tool_versions(),
+            "files": {f.name: hashlib.sha256(f.read_bytes()).hexdigest() for f in files},
+        }
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+        if final.exists():
+            shutil.rmtree(final)
+        tmp.rename(final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return final
+
+
+def main(argv):
+    parser = argparse.ArgumentParser(prog="python -m gen.network", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("network", help="network YAML, e.g. configs/network.yaml")
+    parser.add_argument("--weights", help="trained .npz (default <yaml dir>/trained/<name>.npz)")
+    parser.add_argument("--out", default="build", help="build root (default: build)")
+    args = parser.parse_args(argv)
+    design = load_network_design(args.network, args.weights)
+    out = generate_network(design, args.out)
+    print("\n".join(describe(design.net)))
+    acc = design.provenance.get("accuracy", {})
+    if acc:
+        print(f"trained weights {design.weights_path}: float {acc.get('float', float('nan')):.4f}, "
+              f"integer {acc.get('integer', float('nan')):.4f}")
+    print(f"wrote {out}/ ({design.top}.v, {design.top}_top.v, ROM images, manifest.json)")
+    return 0
+
+
+if __name__ == "__main__":
+    run_cli(main)

@@ -1,0 +1,122 @@
+"""The accelerator of a whole IPNet: input buffer, time-shared MAC engine, post-processing, head."""
+
+from amaranth.hdl import Module, Signal, unsigned
+from amaranth.lib import stream, wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+from .net_engine import NetEngine, rom_images
+from .net_head import NetHead, class_layout
+from .net_input import InputBuffer
+from .net_plan import NetPlan
+from .net_post import NetPost
+from .net_walker import switch_cases
+from .ops import index_shape
+
+__all__ = ["NetAccelerator", "NetMonitorSignature"]
+
+
+class NetMonitorSignature(wiring.Signature):
+    """Debug readback: strobes once per output value of any layer.
+
+    Members
+    -------
+    valid : Out(1)
+        A value is written (or, for the last layer, handed to the class head) this cycle.
+    layer : Out(layer index)
+    index : Out(word index)
+        Channels-last index ``(h*W + w)*C + c`` within the layer's output.
+    value : Out(unsigned)
+        The activation, thermal output or logit, as bits (zero-extended).
+    theta : Out(unsigned(theta_width))
+        The thermal neuron's heat after this frame (thermal layer only).
+    """
+
+    def __init__(self, plan):
+        super().__init__({
+            "valid": Out(1),
+            "layer": Out(index_shape(plan.n_layers)),
+            "index": Out(index_shape(plan.max_outputs)),
+            "value": Out(unsigned(plan.value_width)),
+            "theta": Out(unsigned(plan.net.thermal.fp.theta_width)),
+        })
+
+
+class NetAccelerator(wiring.Component):
+    """A trained IPNet, frame by frame, bit-exact with :func:`sw.netref.frame_step`.
+
+    Input frames arrive on ``x``, C*H*W beats each in channels-last order
+    (word ``(h*W + w)*C + c``), already quantised. A frame is computed once
+    all its beats are in; the next frame is received meanwhile into the other
+    bank of the input buffer. ``y`` gives one beat per class per frame, in
+    class order; the frame's label is on its last beat. Synchronous reset
+    returns every neuron to ambient (the neuron unit then clears its heat
+    RAM), every score to 0, and drops a partly received frame.
+
+    Parameters
+    ----------
+    net : sw.network.NetFixed
+    params : sequence of (w, b)
+        Integer weights and biases per layer, torch layouts.
+
+    Attributes
+    ----------
+    x : In(stream.Signature(unsigned(net.input_width)))
+    y : Out(stream.Signature(class_layout(net)))
+    monitor : Out(NetMonitorSignature(plan))
+    """
+
+    def __init__(self, net, params):
+        self.net = net
+        self._params = params
+        self.plan = plan = NetPlan(net)
+        rom_images(net, params)         # checks the parameters now rather than at elaboration
+        super().__init__({
+            "x": In(stream.Signature(unsigned(net.input_width))),
+            "y": Out(stream.Signature(class_layout(net))),
+            "monitor": Out(NetMonitorSignature(plan)),
+        })
+
+    def elaborate(self, platform):
+        plan = self.plan
+        m = Module()
+        m.submodules.inbuf = inbuf = InputBuffer(plan.in_words, plan.in_width)
+        m.submodules.engine = engine = NetEngine(self.net, self._params)
+        m.submodules.post = post = NetPost(plan)
+        m.submodules.head = head = NetHead(self.net)
+        m.submodules.act = act = Memory(shape=unsigned(plan.act_width), depth=plan.act_depth,
+                                        init=[])
+        act_wr = act.write_port()
+
+        wiring.connect(m, wiring.flipped(self.x), inbuf.x)
+        wiring.connect(m, inbuf.frame, engine.frame)
+        wiring.connect(m, inbuf.rd, engine.in_rd)
+        wiring.connect(m, act.read_port(), engine.act_rd)
+        wiring.connect(m, engine.acc, post.acc)
+        wiring.connect(m, head.y, wiring.flipped(self.y))
+
+        # -- write-back: activations into their region, logits to the head
+        out = post.out.payload
+        to_head = Signal()
+        take = Signal()
+        dst = Signal(index_shape(plan.act_depth))
+        final = Signal()
+        m.d.comb += [
+            to_head.eq(out.layer == plan.last),
+            post.out.ready.eq(~to_head | head.logit.ready),
+            head.logit.valid.eq(post.out.valid & to_head),
+            head.logit.payload.index.eq(out.index),
+            head.logit.payload.logit.eq(out.value[:self.net.layers[-1].out_width]),
+            take.eq(post.out.valid & post.out.ready),
+        ]
+        for lp in switch_cases(m, out.layer, plan.layers[:-1]):
+            m.d.comb += [dst.eq(lp.dst + out.index), final.eq(out.index == lp.outputs - 1)]
+        m.d.comb += [act_wr.addr.eq(dst), act_wr.data.eq(out.value),
+                     act_wr.en.eq(take & ~to_head)]
+        # the engine starts the next layer once the last output of this one is written
+        m.d.sync += engine.written.eq(take & ~to_head & final)
+
+        m.d.comb += [self.monitor.valid.eq(take), self.monitor.layer.eq(out.layer),
+                     self.monitor.index.eq(out.index), self.monitor.value.eq(out.value),
+                     self.monitor.theta.eq(out.theta)]
+        return m

@@ -1,0 +1,123 @@
+"""Post-processing of the engine's groups: requantisation or thermal neurons, one output a cycle."""
+
+from amaranth.hdl import Module, Signal, unsigned
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from sw.fixed import requantise_output
+from .net_engine import group_layout
+from .net_walker import switch_cases
+from .neuron_unit import NeuronUnit
+from .ops import HW_OPS, index_shape
+
+__all__ = ["NetPost", "output_layout"]
+
+
+def output_layout(plan):
+    """One output value of any layer.
+
+    Fields
+    ------
+    layer : layer index
+    index : channels-last word index within the layer's output
+    value : the activation, thermal output or logit, as bits (zero-extended)
+    theta : the neuron's heat after this frame (thermal layer only, else 0)
+    """
+    return data.StructLayout({
+        "layer": index_shape(plan.n_layers),
+        "index": index_shape(plan.max_outputs),
+        "value": unsigned(plan.value_width),
+        "theta": unsigned(plan.net.thermal.fp.theta_width),
+    })
+
+
+class NetPost(wiring.Component):
+    """Turns accumulator groups into output values, in channels-last order per layer.
+
+    A group of the thermal layer goes to a :class:`~hw.neuron_unit.NeuronUnit`
+    (heat of all its neurons in a RAM, cleared after reset). A group of any
+    other layer is serialised, one lane per cycle, straight from the ``acc``
+    payload (the group is taken after its last real lane), through
+    :func:`sw.fixed.requantise_output` with the layer's shift and format:
+    ReLU for relu layers, signed logits for the last. Padding lanes are skipped.
+    The two sources merge into ``out``, thermal outputs first. A group is held
+    in the engine's hand-over register while it is processed, so the lanes
+    compute the next group meanwhile.
+
+    Parameters
+    ----------
+    plan : hw.net_plan.NetPlan
+
+    Attributes
+    ----------
+    acc : In(stream.Signature(group_layout(plan)))
+    out : Out(stream.Signature(output_layout(plan)))
+    """
+
+    def __init__(self, plan):
+        self.plan = plan
+        thermal = plan.net.thermal
+        if thermal.fp.acc_width < thermal.acc_width:
+            raise ValueError(f"layer {thermal.name}: the neuron unit's accumulators "
+                             f"({thermal.fp.acc_width} bits) are narrower than the layer's "
+                             f"({thermal.acc_width})")
+        super().__init__({
+            "acc": In(stream.Signature(group_layout(plan))),
+            "out": Out(stream.Signature(output_layout(plan))),
+        })
+
+    def elaborate(self, platform):
+        plan, net = self.plan, self.plan.net
+        P = plan.lanes
+        m = Module()
+        m.submodules.neurons = neurons = NeuronUnit(net.thermal.fp)
+        acc = self.acc.payload
+
+        is_thermal = Signal()
+        m.d.comb += is_thermal.eq(acc.layer == plan.thermal)
+        m.d.comb += [neurons.acc.valid.eq(self.acc.valid & is_thermal),
+                     neurons.acc.payload.group.eq(acc.group)]
+        m.d.comb += [neurons.acc.payload.lanes[lane].eq(acc.lanes[lane]) for lane in range(P)]
+
+        # -- serialiser of relu / none layers: one lane per cycle into a register
+        lane = Signal(index_shape(P))
+        sv = Signal()
+        s_out = Signal(output_layout(plan))
+        s_take = Signal()
+        step = Signal()
+        last = Signal()
+        value = Signal(unsigned(plan.value_width))
+        m.d.comb += [
+            step.eq(self.acc.valid & ~is_thermal & (~sv | s_take)),
+            last.eq(lane == acc.last_lane),
+        ]
+        lane_acc = acc.lanes[lane]
+        requantised = [lf for lf in net.layers if lf.activation != "thermal"]
+        for lf in switch_cases(m, acc.layer, requantised):
+            out = requantise_output(HW_OPS, lane_acc, lf.out_shift, lf.out_width, lf.out_signed)
+            m.d.comb += value.eq(out.as_unsigned())
+        with m.If(s_take):
+            m.d.sync += sv.eq(0)
+        with m.If(step):
+            m.d.sync += [sv.eq(1), s_out.layer.eq(acc.layer), s_out.index.eq(acc.base + lane),
+                         s_out.value.eq(value), s_out.theta.eq(0), lane.eq(lane + 1)]
+            with m.If(last):
+                m.d.sync += lane.eq(0)
+        with m.If(is_thermal):
+            m.d.comb += self.acc.ready.eq(neurons.acc.ready)
+        with m.Else():
+            m.d.comb += self.acc.ready.eq(step & last)
+
+        # -- merge, thermal outputs first. Within a frame the two never compete (the engine
+        #    starts a layer once the previous one is written); the next frame's thermal
+        #    outputs may pass logits that wait for the class head.
+        with m.If(neurons.y.valid):
+            m.d.comb += [self.out.valid.eq(1), self.out.payload.layer.eq(plan.thermal),
+                         self.out.payload.index.eq(neurons.state.index),
+                         self.out.payload.value.eq(neurons.y.payload),
+                         self.out.payload.theta.eq(neurons.state.theta),
+                         neurons.y.ready.eq(self.out.ready)]
+        with m.Else():
+            m.d.comb += [self.out.valid.eq(sv), self.out.payload.eq(s_out),
+                         s_take.eq(sv & self.out.ready)]
+        return m

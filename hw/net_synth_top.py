@@ -1,0 +1,46 @@
+"""Top level of the network accelerator for FPGA synthesis: frames in, the class out, on pins.
+
+The per-class logits and scores and the monitor are for simulation; the
+label alone keeps the pin count within a UP5K SG48 package while every gate
+stays in use (the label is the argmax of the scores, which sum the logits).
+"""
+
+from amaranth.hdl import Module, unsigned
+from amaranth.lib import stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from .net_accel import NetAccelerator
+from .ops import index_shape
+
+__all__ = ["NetSynthTop"]
+
+
+class NetSynthTop(wiring.Component):
+    """:class:`~hw.net_accel.NetAccelerator` with one ``label`` beat per frame.
+
+    Attributes
+    ----------
+    x : In(stream.Signature(unsigned(net.input_width)))
+    label : Out(stream.Signature(class index))
+        The frame's class, on the beat of its last class.
+    """
+
+    def __init__(self, net, params):
+        self._accel = NetAccelerator(net, params)
+        super().__init__({
+            "x": In(stream.Signature(unsigned(net.input_width))),
+            "label": Out(stream.Signature(index_shape(net.classes))),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.accel = accel = self._accel
+        wiring.connect(m, wiring.flipped(self.x), accel.x)
+        y = accel.y
+        # Beats of the frame's other classes are taken at once; the last one waits for label.ready.
+        m.d.comb += [
+            self.label.valid.eq(y.valid & y.payload.last),
+            self.label.payload.eq(y.payload.label),
+            y.ready.eq(~y.payload.last | self.label.ready),
+        ]
+        return m

@@ -1,0 +1,225 @@
+"""cocotb bench: the generated network accelerator against the integer golden model, every value.
+
+Python wakes once per sequence (sim/net_harness.py holds stimulus and
+responses in simulation memories). For each test sequence the bench writes
+its frames, resets the accelerator, starts the harness with a handshake-stress
+setting, waits for the last label, and then compares, frame by frame:
+
+- every output of every layer (the thermal layer's LUT words, ReLU
+  activations, logits), in the accelerator's channels-last index order,
+- every thermal neuron's heat after the frame,
+- every class beat: logit, running score, and the label after the frame,
+
+with :func:`sw.netref.run_network` (driver = harness, monitor = its
+recorded memories, model = golden model, scoreboard below, after cocotb's
+matrix-multiplier example). The label after the last frame is the
+hardware's prediction; its accuracy is reported beside the golden model's.
+
+Environment (set by sim.runner.run_network_bench): IPNET_NETWORK (network
+YAML), IPNET_BUILD (build folder: manifest.json, weights.npz), IPNET_STIMULUS
+(.npz with ``x`` (S, T, C, H, W) input integers and ``y`` labels),
+IPNET_REPORT, IPNET_PROGRESS (optional), IPNET_STRESS (``on``/``off``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+import cocotb
+from cocotb.clock import Clock
+from cocotb.triggers import ClockCycles, RisingEdge, with_timeout
+
+from sim.net_harness import MONITOR_FIELDS
+from sw import netref
+from sw.network import derive_network, load_network
+
+STRESS = ((0, 0), (77, 0), (0, 128), (77, 77))     #: (gap, stall) out of 256, cycled per sequence
+
+
+def read_hex(path, width):
+    """Words of a $writememh file (comments and address marks skipped) as Python ints."""
+    words = []
+    for line in Path(path).read_text().split("\n"):
+        line = line.split("//")[0].strip()
+        if line and not line.startswith("@"):
+            words.extend(int(w, 16) for w in line.split())
+    return words
+
+
+def unpack(words, widths):
+    """Split packed words into fields, high field first: an int64 array per field."""
+    a = np.array(words, dtype=object)
+    out, shift = {}, sum(widths.values())
+    for name, w in widths.items():
+        shift -= w
+        out[name] = np.array([(int(v) >> shift) & ((1 << w) - 1) for v in a], dtype=np.int64)
+    return out
+
+
+class Scoreboard:
+    """Counts compared values and mismatches; keeps the first mismatches."""
+
+    def __init__(self, log):
+        self.log = log
+        self.compared = self.mismatches = 0
+        self.first = []
+
+    def compare(self, what, got, want):
+        got, want = np.asarray(got), np.asarray(want)
+        self.compared += want.size
+        if got.shape != want.shape:
+            self._bad(f"{what}: {got.size} values, expected {want.size}")
+            self.mismatches += want.size
+            return
+        bad = np.flatnonzero(got.reshape(-1) != want.reshape(-1))
+        self.mismatches += bad.size
+        for k in bad[:3]:
+            self._bad(f"{what}[{k}]: {got.reshape(-1)[k]} != {want.reshape(-1)[k]}")
+
+    def _bad(self, text):
+        if len(self.first) < 20:
+            self.first.append(text)
+            self.log.error("mismatch: %s", text)
+
+
+def expected_monitor(net, trace):
+    """The golden model's monitor records of one sequence, per frame and layer, in the
+    accelerator's channels-last order: value and heat (thermal layer), as unsigned bits."""
+    frames = []
+    for t in range(trace.label.shape[1]):
+        layers = []
+        for k, lf in enumerate(net.layers):
+            v = trace.act[k][0, t].transpose(1, 2, 0).reshape(-1)     # (h, w, c)
+            mask = (1 << lf.out_width) - 1
+            theta = (trace.theta[0, t].transpose(1, 2, 0).reshape(-1)
+                     if lf.activation == "thermal" else None)
+            layers.append((v & mask, theta))
+        frames.append(layers)
+    return frames
+
+
+def check_sequence(board, net, widths, mon, ys, trace, seq):
+    """Compare one sequence's recorded monitor words and y beats with the golden trace."""
+    steps = trace.label.shape[1]
+    per_layer = [lf.outputs for lf in net.layers]
+    expected = expected_monitor(net, trace)
+    fields = unpack(mon, widths["monitor"])
+    pos = 0
+    for t in range(steps):
+        for k, (lf, n) in enumerate(zip(net.layers, per_layer)):
+            where = f"seq {seq} frame {t} {lf.name}"
+            block = slice(pos, pos + n)
+            pos += n
+            layer = fields["layer"][block]
+            index = fields["index"][block]
+            if layer.size != n or (layer != k).any() or \
+                    not np.array_equal(np.sort(index), np.arange(n)):
+                board.compare(f"{where} records", layer, np.full(n, k))
+                continue
+            order = np.argsort(index)
+            want_v, want_theta = expected[t][k]
+            board.compare(f"{where} value", fields["value"][block][order], want_v)
+            if want_theta is not None:
+                board.compare(f"{where} theta", fields["theta"][block][order], want_theta)
+    if pos != len(mon):
+        board.compare(f"seq {seq} monitor records", len(mon), pos)
+    y = unpack(ys, widths["y"])
+    classes = net.classes
+    logit_w, score_w = widths["y"]["logit"], widths["y"]["score"]
+    want_logit = trace.logits[0].reshape(-1) & ((1 << logit_w) - 1)
+    want_score = trace.score[0].reshape(-1) & ((1 << score_w) - 1)
+    if y["index"].size != steps * classes:
+        board.compare(f"seq {seq} y beats", y["index"].size, steps * classes)
+        return None
+    board.compare(f"seq {seq} y index", y["index"], np.tile(np.arange(classes), steps))
+    board.compare(f"seq {seq} logit", y["logit"], want_logit)
+    board.compare(f"seq {seq} score", y["score"], want_score)
+    last = y["last"].reshape(steps, classes)
+    board.compare(f"seq {seq} last", last[:, -1], np.ones(steps, dtype=np.int64))
+    labels = y["label"].reshape(steps, classes)[:, -1]
+    board.compare(f"seq {seq} label", labels, trace.label[0])
+    return int(labels[-1])
+
+
+@cocotb.test()
+async def network_matches_golden_model(dut):
+    """Every layer's every value, every heat, logit, score and label equals the golden model."""
+    cfg = load_network(os.environ["IPNET_NETWORK"])
+    net = derive_network(cfg)
+    build = Path(os.environ["IPNET_BUILD"])
+    manifest = json.loads((build / "manifest.json").read_text())
+    with np.load(build / "weights.npz") as z:
+        params = [(z[f"w{k}"], z[f"b{k}"]) for k in range(len(net.layers))]
+    with np.load(os.environ["IPNET_STIMULUS"]) as z:
+        xs, labels = z["x"], z["y"]
+    stress = os.environ.get("IPNET_STRESS", "on") == "on"
+    ports = {p["name"]: p for p in manifest["ports"]}
+    widths = {
+        "monitor": {f: ports[f"monitor__{f}"]["width"] for f in MONITOR_FIELDS},
+        "y": {name: f["width"] for name, f in
+              sorted(ports["y__payload"]["fields"].items(), key=lambda kv: -kv[1]["offset"])},
+    }
+    in_digits = (ports["x__payload"]["width"] + 3) // 4
+    board = Scoreboard(dut._log)
+    cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
+    for name in ("start", "frames", "gap_seed", "gap_prob", "stall_seed", "stall_prob"):
+        getattr(dut, name).value = 0
+    progress = os.environ.get("IPNET_PROGRESS")
+    began = time.perf_counter()
+    cycles = frames_done = 0
+    hw_pred, golden_pred = [], []
+    for seq, frames in enumerate(xs):
+        steps = frames.shape[0]
+        words = frames.transpose(0, 2, 3, 1).reshape(-1)            # channels-last per frame
+        Path("stim.hex").write_text("".join(f"{int(w):0{in_digits}x}\n" for w in words))
+        gap, stall = STRESS[seq % len(STRESS)] if stress else (0, 0)
+        dut.rst.value = 1
+        await ClockCycles(dut.clk, 2)
+        dut.rst.value = 0
+        dut.frames.value = steps
+        dut.gap_seed.value = 0xACE1 + seq
+        dut.gap_prob.value = gap
+        dut.stall_seed.value = 0x1D87 + seq
+        dut.stall_prob.value = stall
+        dut.start.value = 1
+        await RisingEdge(dut.clk)
+        dut.start.value = 0
+        await with_timeout(RisingEdge(dut.done), 2000 * steps * (net.macs // net.lanes + 5000),
+                           "ns")
+        await RisingEdge(dut.clk)
+        trace = netref.run_network(net, params, frames[None], keep=tuple(range(len(net.layers))),
+                                   keep_theta=True)
+        mon = read_hex("mon.hex", None)
+        ys = read_hex("y.hex", None)
+        hw_pred.append(check_sequence(board, net, widths, mon, ys, trace, seq))
+        golden_pred.append(int(trace.label[0, -1]))
+        cycles += int(dut.cycles.value)
+        frames_done += steps
+        if progress:
+            Path(progress).write_text(f"{seq + 1} {len(xs)} {board.compared} {board.mismatches}\n")
+    labels = np.asarray(labels)[:len(xs)]
+    report = {
+        "network": cfg.name,
+        "sequences": len(xs),
+        "frames": frames_done,
+        "values_compared": board.compared,
+        "mismatches": board.mismatches,
+        "first_mismatches": board.first,
+        "hardware_accuracy": float(np.mean(np.asarray(hw_pred) == labels)),
+        "golden_accuracy": float(np.mean(np.asarray(golden_pred) == labels)),
+        "same_prediction": int(sum(h == g for h, g in zip(hw_pred, golden_pred))),
+        "cycles": cycles,
+        "cycles_per_frame": cycles / max(frames_done, 1),
+        "stress": stress,
+        "wall_s": time.perf_counter() - began,
+    }
+    Path(os.environ["IPNET_REPORT"]).write_text(json.dumps(report, indent=2) + "\n")
+    dut._log.info("compared %d values over %d sequences: %d mismatches; hardware accuracy %.4f, "
+                  "golden %.4f", board.compared, len(xs), board.mismatches,
+                  report["hardware_accuracy"], report["golden_accuracy"])
+    assert board.mismatches == 0, f"{board.mismatches} mismatches, first: {board.first[:3]}"

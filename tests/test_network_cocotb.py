@@ -1,0 +1,93 @@
+"""The trained default network on Icarus and Verilator through the cocotb bench, on real test
+sequences; and the bench fails when the hardware's weights differ from the golden model's."""
+
+import json
+
+import numpy as np
+import pytest
+
+from helpers import ROOT
+from gen.network import generate_network, load_network_design
+from sim.network import load_test_sequences
+from sim.runner import SIMULATORS, run_network_bench, simulator_available
+
+NETWORK = ROOT / "configs" / "network.yaml"
+
+
+def need(sim):
+    ok, why = simulator_available(sim)
+    if not ok:
+        pytest.skip(f"{sim} runs skipped: {why}")
+
+
+@pytest.fixture(scope="module")
+def design():
+    return load_network_design(NETWORK)
+
+
+@pytest.fixture(scope="module")
+def build(design, tmp_path_factory):
+    return generate_network(design, tmp_path_factory.mktemp("build"))
+
+
+@pytest.fixture(scope="module")
+def stimulus(design, tmp_path_factory):
+    x, y = load_test_sequences(design, 3)
+    path = tmp_path_factory.mktemp("stim") / "stim.npz"
+    np.savez(path, x=x, y=y)
+    return path
+
+
+def test_manifest_describes_ports_and_checkpoint(build, design):
+    m = json.loads((build / "manifest.json").read_text())
+    ports = {p["name"]: p for p in m["ports"]}
+    assert ports["x__payload"] == {"name": "x__payload", "direction": "in", "width": 4,
+                                   "signed": False}
+    assert ports["y__payload"]["fields"]["logit"] == {"offset": 4, "width": 16, "signed": True}
+    assert m["reset"] == {"name": "rst", "polarity": "active-high", "synchronous": True}
+    assert m["checkpoint"]["accuracy"]["integer"] == design.provenance["accuracy"]["integer"]
+    for name in ("wrom0.hex", "brom7.hex", "lut.hex", "ipnet_g11.v", "ipnet_g11_top.v"):
+        assert len(m["files"][name]) == 64
+    words = (build / "wrom0.hex").read_text().split()
+    assert len(words) == m["roms"]["weight_depth"]
+
+
+@pytest.mark.parametrize("sim", SIMULATORS)
+def test_trained_network_matches_golden_model(sim, build, stimulus, tmp_path):
+    need(sim)
+    if sim == "icarus":            # about 17k cycles/s: one sequence, cut to 3 frames
+        with np.load(stimulus) as z:
+            np.savez(tmp_path / "short.npz", x=z["x"][:1, :3], y=z["y"][:1])
+        stimulus = tmp_path / "short.npz"
+    report = run_network_bench(sim, build, NETWORK, stimulus, tmp_path)
+    assert report["mismatches"] == 0
+    assert report["same_prediction"] == report["sequences"]
+    frames = report["frames"]
+    # per frame: 2048 thermal outputs + their heat, 128 + 32 activations, 11 logits, and
+    # 11 class beats of 5 fields (index, logit, score, last, label of the last beat)
+    assert report["values_compared"] == frames * (2 * 2048 + 128 + 32 + 11 + 11 * 3 + 2)
+
+
+def test_bench_fails_on_one_wrong_weight(build, stimulus, tmp_path):
+    """The bench's golden model reads weights.npz; the hardware keeps its ROMs: one weight off
+    by one LSB in conv1 must show up as mismatches."""
+    sim = next((s for s in ("verilator", "icarus") if simulator_available(s)[0]), None)
+    if sim is None:
+        pytest.skip("no simulator available")
+    with np.load(build / "weights.npz") as z:
+        saved = {k: z[k] for k in z.files}
+    changed = dict(saved)
+    changed["w0"] = saved["w0"].copy()
+    changed["w0"][3, 1, 2, 2] += 1 if saved["w0"][3, 1, 2, 2] < 127 else -1
+    with open(build / "weights.npz", "wb") as fh:
+        np.savez(fh, **changed)
+    with np.load(stimulus) as z:
+        np.savez(tmp_path / "one.npz", x=z["x"][:1, :2], y=z["y"][:1])
+    try:
+        with pytest.raises(RuntimeError, match="cocotb test failed"):
+            run_network_bench(sim, build, NETWORK, tmp_path / "one.npz", tmp_path)
+        report = json.loads((tmp_path / sim / "report.json").read_text())
+        assert report["mismatches"] > 0 and "conv1" in report["first_mismatches"][0]
+    finally:
+        with open(build / "weights.npz", "wb") as fh:
+            np.savez(fh, **saved)
