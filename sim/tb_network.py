@@ -41,23 +41,24 @@ from sw.network import derive_network, load_network
 STRESS = ((0, 0), (77, 0), (0, 128), (77, 77))     #: (gap, stall) out of 256, cycled per sequence
 
 
-def read_hex(path, width):
-    """Words of a $writememh file (comments and address marks skipped) as Python ints."""
+def read_hex(path):
+    """Words of a $writememh file (comments and address marks skipped), int64 (<= 63 bits)."""
     words = []
     for line in Path(path).read_text().split("\n"):
         line = line.split("//")[0].strip()
         if line and not line.startswith("@"):
-            words.extend(int(w, 16) for w in line.split())
-    return words
+            words.extend(line.split())
+    return np.array([int(w, 16) for w in words], dtype=np.int64)
 
 
 def unpack(words, widths):
     """Split packed words into fields, high field first: an int64 array per field."""
-    a = np.array(words, dtype=object)
+    if sum(widths.values()) > 63:
+        raise ValueError(f"packed words of {sum(widths.values())} bits do not fit int64")
     out, shift = {}, sum(widths.values())
     for name, w in widths.items():
         shift -= w
-        out[name] = np.array([(int(v) >> shift) & ((1 << w) - 1) for v in a], dtype=np.int64)
+        out[name] = (words >> shift) & ((1 << w) - 1)
     return out
 
 
@@ -194,8 +195,8 @@ async def network_matches_golden_model(dut):
         await RisingEdge(dut.clk)
         trace = netref.run_network(net, params, frames[None], keep=tuple(range(len(net.layers))),
                                    keep_theta=True)
-        mon = read_hex("mon.hex", None)
-        ys = read_hex("y.hex", None)
+        mon = read_hex("mon.hex")
+        ys = read_hex("y.hex")
         hw_pred.append(check_sequence(board, net, widths, mon, ys, trace, seq))
         golden_pred.append(int(trace.label[0, -1]))
         cycles += int(dut.cycles.value)

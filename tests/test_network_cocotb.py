@@ -46,7 +46,8 @@ def test_manifest_describes_ports_and_checkpoint(build, design):
     assert ports["y__payload"]["fields"]["logit"] == {"offset": 4, "width": 16, "signed": True}
     assert m["reset"] == {"name": "rst", "polarity": "active-high", "synchronous": True}
     assert m["checkpoint"]["accuracy"]["integer"] == design.provenance["accuracy"]["integer"]
-    for name in ("wrom0.hex", "brom7.hex", "lut.hex", "ipnet_g11.v", "ipnet_g11_top.v"):
+    last = f"brom{design.net.lanes - 1}.hex"
+    for name in ("wrom0.hex", last, "lut.hex", "ipnet_g11.v", "ipnet_g11_top.v"):
         assert len(m["files"][name]) == 64
     words = (build / "wrom0.hex").read_text().split()
     assert len(words) == m["roms"]["weight_depth"]

