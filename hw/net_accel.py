@@ -111,10 +111,16 @@ class NetAccelerator(wiring.Component):
         ]
         for lp in switch_cases(m, out.layer, plan.layers[:-1]):
             m.d.comb += [dst.eq(lp.dst + out.index), final.eq(out.index == lp.outputs - 1)]
-        m.d.comb += [act_wr.addr.eq(dst), act_wr.data.eq(out.value),
-                     act_wr.en.eq(take & ~to_head)]
+        # The write is registered: the address adder and the handshake that decides the
+        # write stay off the path into the block RAM's address and data pins.
+        wb_en, wb_final = Signal(), Signal()
+        wb_addr = Signal.like(dst)
+        wb_data = Signal(unsigned(plan.act_width))
+        m.d.sync += [wb_en.eq(take & ~to_head), wb_final.eq(final), wb_addr.eq(dst),
+                     wb_data.eq(out.value)]
+        m.d.comb += [act_wr.addr.eq(wb_addr), act_wr.data.eq(wb_data), act_wr.en.eq(wb_en)]
         # the engine starts the next layer once the last output of this one is written
-        m.d.sync += engine.written.eq(take & ~to_head & final)
+        m.d.sync += engine.written.eq(wb_en & wb_final)
 
         m.d.comb += [self.monitor.valid.eq(take), self.monitor.layer.eq(out.layer),
                      self.monitor.index.eq(out.index), self.monitor.value.eq(out.value),

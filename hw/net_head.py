@@ -1,6 +1,6 @@
 """The class head: logits summed per class since reset, and the label of the largest score."""
 
-from amaranth.hdl import Array, Module, Signal, signed
+from amaranth.hdl import Array, Module, Mux, Signal, signed
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -45,12 +45,18 @@ class NetHead(wiring.Component):
     scans the classes in order and keeps the first of the largest score
     (strictly greater replaces). Scores are 0 after reset.
 
-    Pipeline (both stages stall while ``y`` is not taken): S1 score update;
-    S2 label comparison, output register.
+    Pipeline (every stage stalls while ``y`` is not taken; a skid register in front
+    takes the logit that arrives meanwhile): S0 input register, score read; S1 score sum;
+    S2 score register written, label comparison, output register.
 
     Parameters
     ----------
     net : sw.network.NetFixed
+
+    Raises
+    ------
+    ValueError
+        When the network has one class only.
 
     Attributes
     ----------
@@ -59,6 +65,8 @@ class NetHead(wiring.Component):
     """
 
     def __init__(self, net):
+        if net.classes < 2:
+            raise ValueError(f"the class head needs two classes at least, not {net.classes}")
         self.net = net
         super().__init__({
             "logit": In(stream.Signature(logit_layout(net))),
@@ -69,32 +77,55 @@ class NetHead(wiring.Component):
         net = self.net
         m = Module()
         scores = [Signal(signed(net.score_width), name=f"score{c}") for c in range(net.classes)]
-        index = self.logit.payload.index
-        # read through a power-of-two array: a complete Verilog case (indices >= classes
-        # never come)
-        padded = Array(scores + scores[-1:] * ((1 << len(index)) - net.classes))
 
         stall = Signal()
-        m.d.comb += [stall.eq(self.y.valid & ~self.y.ready), self.logit.ready.eq(~stall)]
+        m.d.comb += stall.eq(self.y.valid & ~self.y.ready)
+
+        # S0 registers the input, so the score update starts from flip-flops rather than
+        # from the post-processing's output multiplexer. A skid register in front makes
+        # ``logit.ready`` a register too: ``y.ready`` does not reach back through the
+        # handshake into the post-processing and the neuron unit.
+        held = Signal()
+        held_logit = Signal(logit_layout(net))
+        m.d.comb += self.logit.ready.eq(~held)
+        with m.If(stall & ~held & self.logit.valid):
+            m.d.sync += [held.eq(1), held_logit.eq(self.logit.payload)]
+        valid = Signal()
+        incoming = Signal(logit_layout(net))
+        m.d.comb += [valid.eq(held | self.logit.valid),
+                     incoming.eq(Mux(held, held_logit, self.logit.payload))]
+        # read through a power-of-two array: a complete Verilog case (indices >= classes
+        # never come)
+        padded = Array(scores + scores[-1:] * ((1 << len(incoming.index)) - net.classes))
+
+        # S0 also reads the class's score, so that S1 holds only the saturating adder, which
+        # drives s1 alone: the class's score register takes s1's score a cycle later. S0's
+        # read takes s1's score when s1 holds the class (the logit two before); the logit
+        # just before is another class (the constructor asks for two classes at least).
+        v0 = Signal()
+        logit = Signal(logit_layout(net))
+        score0 = Signal(signed(net.score_width))
 
         v1 = Signal()
         s1 = Signal(class_layout(net))
         new_score = Signal(signed(net.score_width))
-        m.d.comb += new_score.eq(accumulate_score(HW_OPS, padded[index], self.logit.payload.logit,
-                                                  net.score_width))
-
+        m.d.comb += new_score.eq(accumulate_score(HW_OPS, score0,
+                                                  logit.logit, net.score_width))
         best = Signal(signed(net.score_width))
         best_index = Signal(index_shape(net.classes))
         better = Signal()
         m.d.comb += better.eq((s1.index == 0) | (s1.score > best))
 
         with m.If(~stall):
-            m.d.sync += [v1.eq(self.logit.valid), s1.index.eq(index),
-                         s1.logit.eq(self.logit.payload.logit), s1.score.eq(new_score),
-                         s1.last.eq(index == net.classes - 1)]
+            m.d.sync += [held.eq(0), v0.eq(valid), logit.eq(incoming),
+                         score0.eq(Mux(v1 & (s1.index == incoming.index), s1.score,
+                                       padded[incoming.index]))]
+            m.d.sync += [v1.eq(v0), s1.index.eq(logit.index),
+                         s1.logit.eq(logit.logit), s1.score.eq(new_score),
+                         s1.last.eq(logit.index == net.classes - 1)]
             for c, score in enumerate(scores):
-                with m.If(self.logit.valid & (index == c)):
-                    m.d.sync += score.eq(new_score)
+                with m.If(v1 & (s1.index == c)):
+                    m.d.sync += score.eq(s1.score)
             m.d.sync += [self.y.valid.eq(v1), self.y.payload.eq(s1)]
             with m.If(better):
                 m.d.sync += self.y.payload.label.eq(s1.index)

@@ -37,7 +37,8 @@ class NetPost(wiring.Component):
     A group of the thermal layer goes to a :class:`~hw.neuron_unit.NeuronUnit`
     (heat of all its neurons in a RAM, cleared after reset). A group of any
     other layer is serialised, one lane per cycle, straight from the ``acc``
-    payload (the group is taken after its last real lane), through
+    payload (the group is taken after its last real lane), through two registers
+    (lane selected; requantised) and
     :func:`sw.fixed.requantise_output` with the layer's shift and format:
     ReLU for relu layers, signed logits for the last. Padding lanes are skipped.
     The two sources merge into ``out``, thermal outputs first. A group is held
@@ -79,30 +80,41 @@ class NetPost(wiring.Component):
                      neurons.acc.payload.group.eq(acc.group)]
         m.d.comb += [neurons.acc.payload.lanes[lane].eq(acc.lanes[lane]) for lane in range(P)]
 
-        # -- serialiser of relu / none layers: one lane per cycle into a register
+        # -- serialiser of relu / none layers: one lane per cycle into a register (P), then
+        #    requantised into another (S). P keeps the lane multiplexer and S the
+        #    requantisation (shift, saturation and the layer's format) on separate paths.
         lane = Signal(index_shape(P))
-        sv = Signal()
+        pv, sv = Signal(), Signal()
+        p_acc = Signal.like(acc.lanes[0])
+        p_layer = Signal.like(acc.layer)
+        p_index = Signal.like(acc.base)
         s_out = Signal(output_layout(plan))
         s_take = Signal()
+        s_load = Signal()
         step = Signal()
         last = Signal()
         value = Signal(unsigned(plan.value_width))
         m.d.comb += [
-            step.eq(self.acc.valid & ~is_thermal & (~sv | s_take)),
+            s_load.eq(pv & (~sv | s_take)),
+            step.eq(self.acc.valid & ~is_thermal & (~pv | s_load)),
             last.eq(lane == acc.last_lane),
         ]
-        lane_acc = acc.lanes[lane]
         requantised = [lf for lf in net.layers if lf.activation != "thermal"]
-        for lf in switch_cases(m, acc.layer, requantised):
-            out = requantise_output(HW_OPS, lane_acc, lf.out_shift, lf.out_width, lf.out_signed)
+        for lf in switch_cases(m, p_layer, requantised):
+            out = requantise_output(HW_OPS, p_acc, lf.out_shift, lf.out_width, lf.out_signed)
             m.d.comb += value.eq(out.as_unsigned())
-        with m.If(s_take):
-            m.d.sync += sv.eq(0)
+        with m.If(s_load):
+            m.d.sync += pv.eq(0)
         with m.If(step):
-            m.d.sync += [sv.eq(1), s_out.layer.eq(acc.layer), s_out.index.eq(acc.base + lane),
-                         s_out.value.eq(value), s_out.theta.eq(0), lane.eq(lane + 1)]
+            m.d.sync += [pv.eq(1), p_acc.eq(acc.lanes[lane]), p_layer.eq(acc.layer),
+                         p_index.eq(acc.base + lane), lane.eq(lane + 1)]
             with m.If(last):
                 m.d.sync += lane.eq(0)
+        with m.If(s_take):
+            m.d.sync += sv.eq(0)
+        with m.If(s_load):
+            m.d.sync += [sv.eq(1), s_out.layer.eq(p_layer), s_out.index.eq(p_index),
+                         s_out.value.eq(value), s_out.theta.eq(0)]
         with m.If(is_thermal):
             m.d.comb += self.acc.ready.eq(neurons.acc.ready)
         with m.Else():

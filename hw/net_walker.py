@@ -13,6 +13,8 @@ __all__ = ["NetWalker", "command_layout", "group_fields", "switch_cases"]
 _CONSTANTS = ("ci_last", "kw_last", "kh_last", "pool_last", "g_last", "ow_last", "oh_last",
               "hi", "wi", "stride", "pad", "step", "inc_row", "inc_px", "inc_py", "inc_ow",
               "inc_oh", "start", "wbase", "bbase", "fan_in", "last_lane", "pos_step")
+# loop bounds that have an ``l_*`` flag (``pool`` for both pool offsets)
+_BOUNDS = ("ci", "kw", "kh", "pool", "g", "ow", "oh")
 
 
 def switch_cases(m, value, layers):
@@ -82,8 +84,10 @@ class NetWalker(wiring.Component):
     (py, px), kernel rows, kernel columns, input channels (innermost, so reads
     are consecutive words). Every loop level has a counter, and the input
     address and row/column of each level live in registers that step by the
-    layer's constant increments (:class:`hw.net_plan.LayerPlan`), selected by
-    a switch on the layer number: no multiplier, short adders.
+    layer's constant increments (:class:`hw.net_plan.LayerPlan`), registered
+    from a switch on the layer number: no multiplier, short adders. The loop
+    level that steps next is a one-hot register kept a step ahead, so each
+    register's next value is an AND-OR of the levels' values.
 
     The first layer starts once ``frame`` offers a full input bank, and
     releases it (``frame`` transfer) with its last command. Every other layer
@@ -117,10 +121,35 @@ class NetWalker(wiring.Component):
         m = Module()
 
         layer = Signal(index_shape(L))
-        k = {name: Signal(_shape_of(getattr(lp, name) for lp in plan.layers), name=f"k_{name}")
-             for name in _CONSTANTS}
+        # The layer's constants are registers, loaded from the switch on ``layer`` a cycle
+        # after it changes (the walk waits at least that long between layers), so the
+        # switch stays off the step logic. Their reset value is the first layer's (bank 0):
+        # the walk starts right after reset. ``start`` includes the input bank; ``*_m2``
+        # (the bound minus 2), ``*_z`` and ``*_o`` (the bound is 0, 1) keep the flags.
+        def constants(lp, bank):
+            values = {name: getattr(lp, name) for name in _CONSTANTS}
+            values["start"] = lp.start + (bank if lp.index == 0 else 0)
+            for name in _BOUNDS:
+                values[f"{name}_m2"] = values[f"{name}_last"] - 2     # -1, -2: never reached
+                values[f"{name}_z"] = int(values[f"{name}_last"] == 0)
+                values[f"{name}_o"] = int(values[f"{name}_last"] == 1)
+            # the level of the layer's first step: its innermost loop of more than one pass
+            zs = [values[f"{name}_z"] for name in ("ci", "kw", "kh", "pool", "pool", "g", "ow",
+                                                   "oh")]
+            values["level"] = next((1 << n for n, z in enumerate(zs) if not z), 0)
+            return values
+
+        table = {lp.index: constants(lp, 0) for lp in plan.layers}
+        banked = constants(plan.layers[0], plan.in_words)
+        first_k = table[0]
+        k = {name: Signal(_shape_of([*(t[name] for t in table.values()), banked[name]]),
+                          name=f"k_{name}", init=first_k[name])
+             for name in first_k}
         for lp in switch_cases(m, layer, plan.layers):
-            m.d.comb += [k[name].eq(getattr(lp, name)) for name in _CONSTANTS]
+            m.d.sync += [k[name].eq(value) for name, value in table[lp.index].items()]
+            if lp.index == 0:
+                with m.If(self.frame.payload):
+                    m.d.sync += k["start"].eq(banked["start"])
 
         def counter(name, bound):
             return Signal(range(max(getattr(lp, bound) for lp in plan.layers) + 1), name=name)
@@ -144,9 +173,24 @@ class NetWalker(wiring.Component):
         group = Signal(group_fields(plan)["group"])
         base = Signal(group_fields(plan)["base"])
 
-        l_ci, l_kw, l_kh = ci == k["ci_last"], kw == k["kw_last"], kh == k["kh_last"]
-        l_px, l_py, l_g = px == k["pool_last"], py == k["pool_last"], g == k["g_last"]
-        l_ow, l_oh = ow == k["ow_last"], oh == k["oh_last"]
+        # ``l_*``: the counter is at its bound. Registers, set when the counter steps or
+        # restarts, so that no comparison lies on the step logic.
+        counters = {"ci": (ci, "ci"), "kw": (kw, "kw"), "kh": (kh, "kh"), "px": (px, "pool"),
+                    "py": (py, "pool"), "g": (g, "g"), "ow": (ow, "ow"), "oh": (oh, "oh")}
+        # ``near_*``: the counter is one below its bound.
+        flag = {name: Signal(name=f"l_{name}") for name in counters}
+        near = {name: Signal(name=f"near_{name}") for name in counters}
+
+        def bump(name):
+            c, bound = counters[name]
+            return [c.eq(c + 1), flag[name].eq(near[name]), near[name].eq(c == k[f"{bound}_m2"])]
+
+        def zero(*names):
+            return [stmt for name in names for stmt in (
+                counters[name][0].eq(0), flag[name].eq(k[f"{counters[name][1]}_z"]),
+                near[name].eq(k[f"{counters[name][1]}_o"]))]
+
+        l_ci, l_kw, l_kh, l_px, l_py, l_g, l_ow, l_oh = flag.values()
         end_window = Signal()
         end_layer = Signal()
         cmd = self.cmd.payload
@@ -161,51 +205,116 @@ class NetWalker(wiring.Component):
             cmd.last_lane.eq(Mux(l_g, k["last_lane"], P - 1)),
         ]
 
-        def restart(*pairs):
-            return [dst.eq(src) for dsts, src in pairs for dst in dsts]
-
-        def zero(*counters):
-            return [c.eq(0) for c in counters]
-
+        # -- which loop level steps. ``level`` is a one-hot register: the innermost counter
+        #    not at its bound (none at the layer's end), kept one step ahead from the
+        #    counters and flags, so a step decides nothing: ``pick`` selects every
+        #    register's next value as an AND-OR of the levels' values (not a priority chain
+        #    of multiplexers, eight LUTs deep), ``en`` (pick and step) enables it.
+        levels = ("ci", "kw", "kh", "px", "py", "g", "ow", "oh")
+        level = Signal(len(levels))
         step = Signal()
+        load = Signal()
         m.d.comb += step.eq(self.cmd.valid & self.cmd.ready)
+        pick = {name: level[n] for n, name in enumerate(levels)}
+        en = {name: Signal(name=f"en_{name}") for name in levels}
+        for name in levels:
+            m.d.comb += en[name].eq(step & pick[name])
+        # LOAD: level is 0 in that state, so the loaded values share the AND-OR
+        pick["load"], en["load"] = Signal(name="loading"), load
+
+        # The level after a step: the same, until its counter reaches its bound; then the
+        # next outer level not at its bound (the flags of the levels inside are set);
+        # after a step of an outer level, the innermost that counts (``k_level``).
+        reaches = _or_all([level[n] & near[name] for n, name in enumerate(levels)])
+        outer_level = Signal.like(level)
+        done = 1
+        for n, name in enumerate(levels):
+            m.d.comb += outer_level[n].eq(done & ~flag[name] & ~level[n])
+            done = done & (flag[name] | level[n])
+        with m.If(step):
+            with m.If((level != 0) & (level != k["level"])):
+                m.d.sync += level.eq(k["level"])
+            with m.Elif(reaches):
+                m.d.sync += level.eq(outer_level)
+        with m.If(load):
+            m.d.sync += level.eq(k["level"])
+
+        def one_hot(shape, name, pairs):
+            """OR of the values whose level is picked (0 when none is)."""
+            terms = []
+            for lvl, value in pairs:
+                term = Signal(shape, name=f"{name}_{lvl}")
+                m.d.comb += term.eq(Mux(pick[lvl], value, 0))
+                terms.append(term)
+            out = Signal(shape, name=name)
+            m.d.comb += out.eq(_or_all(terms))
+            return out
+
+        def any_pick(*names):
+            return _or_all([pick[name] for name in names])
+
+        def any_en(*names):
+            # step AND (OR of level bits): the level bits are registers, so ``step`` (from
+            # the engine's stall) meets them in the last gate only
+            bits = [pick[name] for name in names if name != "load"]
+            stepping = step & _or_all(bits) if bits else 0
+            return stepping | load if "load" in names else stepping
+
+        outer = ("px", "py", "g", "ow", "oh", "load")
+        # input address, row and column: the value of the level that steps
+        na = one_hot(addr_shape, "na", [
+            ("kh", a_row + k["inc_row"]), ("px", a_pool + k["inc_px"]),
+            ("py", a_prow + k["inc_py"]), ("g", a_pos), ("ow", a_pos + k["inc_ow"]),
+            ("oh", a_posrow + k["inc_oh"]), ("load", k["start"])])
+        nih = one_hot(coord_shape, "nih", [
+            ("kh", ih + 1), ("px", ih_pool), ("py", ih_pool + k["stride"]), ("g", ih_pos),
+            ("ow", ih_pos), ("oh", ih_pos + k["step"]), ("load", -k["pad"])])
+        niw = one_hot(coord_shape, "niw", [
+            ("kw", iw + 1), ("kh", iw_pool), ("px", iw_pool + k["stride"]), ("py", iw_pos),
+            ("g", iw_pos), ("ow", iw_pos + k["step"]), ("oh", -k["pad"]), ("load", -k["pad"])])
+        nwa = one_hot(index_shape(plan.w_depth), "nwa", [
+            ("ci", wa + 1), ("kw", wa + 1), ("kh", wa + 1), ("px", wa_g), ("py", wa_g),
+            ("g", wa_g + k["fan_in"]), ("ow", k["wbase"]), ("oh", k["wbase"]),
+            ("load", k["wbase"])])
+        with m.If(any_en("ci", "kw", "kh", *outer)):
+            m.d.sync += a.eq(Mux(any_pick("ci", "kw"), a + 1, 0) | na)
+        with m.If(any_en("kh", *outer)):
+            m.d.sync += a_row.eq(na)
+        with m.If(any_en(*outer)):
+            m.d.sync += a_pool.eq(na)
+        with m.If(any_en("py", "g", "ow", "oh", "load")):
+            m.d.sync += a_prow.eq(na)
+        with m.If(any_en("ow", "oh", "load")):
+            m.d.sync += a_pos.eq(na)
+        with m.If(any_en("oh", "load")):
+            m.d.sync += a_posrow.eq(na)
+        with m.If(any_en("kh", *outer)):
+            m.d.sync += ih.eq(nih)
+        with m.If(any_en("py", "g", "ow", "oh", "load")):
+            m.d.sync += ih_pool.eq(nih)
+        with m.If(any_en("oh", "load")):
+            m.d.sync += ih_pos.eq(nih)
+        with m.If(any_en("kw", "kh", *outer)):
+            m.d.sync += iw.eq(niw)
+        with m.If(any_en(*outer)):
+            m.d.sync += iw_pool.eq(niw)
+        with m.If(any_en("ow", "oh", "load")):
+            m.d.sync += iw_pos.eq(niw)
+        with m.If(any_en("ci", "kw", "kh", *outer)):
+            m.d.sync += wa.eq(nwa)
+        with m.If(any_en("g", "ow", "oh", "load")):
+            m.d.sync += wa_g.eq(nwa)
+        with m.If(any_en("g", "ow", "oh", "load")):
+            m.d.sync += ba.eq(Mux(pick["g"], ba + 1, k["bbase"]))
+
+        # loop counters: the stepping level counts, the levels inside it restart
+        for n, name in enumerate(levels):
+            with m.If(en[name]):
+                m.d.sync += bump(name)
+            with m.Elif(any_en(*levels[n + 1:], "load")):
+                m.d.sync += zero(name)
         with m.If(step):
             m.d.sync += first.eq(end_window)
-            with m.If(~l_ci):
-                m.d.sync += [ci.eq(ci + 1), a.eq(a + 1), wa.eq(wa + 1)]
-            with m.Elif(~l_kw):
-                m.d.sync += zero(ci) + [kw.eq(kw + 1), iw.eq(iw + 1), a.eq(a + 1), wa.eq(wa + 1)]
-            with m.Elif(~l_kh):
-                m.d.sync += zero(ci, kw) + [kh.eq(kh + 1), ih.eq(ih + 1), iw.eq(iw_pool),
-                                            wa.eq(wa + 1)]
-                m.d.sync += restart(((a_row, a), a_row + k["inc_row"]))
-            with m.Elif(~l_px):
-                m.d.sync += zero(ci, kw, kh) + [px.eq(px + 1), ih.eq(ih_pool), wa.eq(wa_g)]
-                m.d.sync += restart(((iw_pool, iw), iw_pool + k["stride"]),
-                                    ((a_pool, a_row, a), a_pool + k["inc_px"]))
-            with m.Elif(~l_py):
-                m.d.sync += zero(ci, kw, kh, px) + [py.eq(py + 1), wa.eq(wa_g)]
-                m.d.sync += restart(((ih_pool, ih), ih_pool + k["stride"]),
-                                    ((iw_pool, iw), iw_pos),
-                                    ((a_prow, a_pool, a_row, a), a_prow + k["inc_py"]))
-            with m.Elif(~l_g):
-                m.d.sync += zero(ci, kw, kh, px, py) + [g.eq(g + 1), ba.eq(ba + 1)]
-                m.d.sync += restart(((ih_pool, ih), ih_pos), ((iw_pool, iw), iw_pos),
-                                    ((a_prow, a_pool, a_row, a), a_pos),
-                                    ((wa_g, wa), wa_g + k["fan_in"]))
-            with m.Elif(~l_ow):
-                m.d.sync += zero(ci, kw, kh, px, py, g) + [ow.eq(ow + 1), ba.eq(k["bbase"])]
-                m.d.sync += restart(((ih_pool, ih), ih_pos),
-                                    ((iw_pos, iw_pool, iw), iw_pos + k["step"]),
-                                    ((a_pos, a_prow, a_pool, a_row, a), a_pos + k["inc_ow"]),
-                                    ((wa_g, wa), k["wbase"]))
-            with m.Elif(~l_oh):
-                m.d.sync += zero(ci, kw, kh, px, py, g, ow) + [oh.eq(oh + 1), ba.eq(k["bbase"])]
-                m.d.sync += restart(((ih_pos, ih_pool, ih), ih_pos + k["step"]),
-                                    ((iw_pos, iw_pool, iw), -k["pad"]),
-                                    ((a_posrow, a_pos, a_prow, a_pool, a_row, a),
-                                     a_posrow + k["inc_oh"]),
-                                    ((wa_g, wa), k["wbase"]))
             with m.If(end_window):
                 m.d.sync += [group.eq(group + 1), base.eq(base + Mux(l_g, k["pos_step"], P))]
 
@@ -216,22 +325,32 @@ class NetWalker(wiring.Component):
             m.d.sync += written_seen.eq(1)
         state = Signal(range(3))                # LOAD, RUN, WAIT
         with m.If(state == 0):                  # LOAD: every level to the layer's start
-            with m.If((layer != 0) | self.frame.valid):
-                start = k["start"] + Mux((layer == 0) & self.frame.payload, plan.in_words, 0)
-                m.d.sync += zero(ci, kw, kh, px, py, g, ow, oh, group, base)
-                m.d.sync += [ba.eq(k["bbase"]), first.eq(1), state.eq(1)]
-                m.d.sync += restart(((ih_pos, ih_pool, ih, iw_pos, iw_pool, iw), -k["pad"]),
-                                    ((a_posrow, a_pos, a_prow, a_pool, a_row, a), start),
-                                    ((wa_g, wa), k["wbase"]))
+            # ``load`` is a register, set a cycle after the layer may start: the input
+            # buffer's handshake stays off the enables of the walk's registers
+            m.d.comb += pick["load"].eq(1)
+            m.d.sync += load.eq(~load & ((layer != 0) | self.frame.valid))
+            with m.If(load):
+                m.d.sync += [group.eq(0), base.eq(0), first.eq(1), state.eq(1)]
         with m.Elif(state == 1):                # RUN: a command per cycle
             m.d.comb += self.cmd.valid.eq(1)
             with m.If(step & end_layer):
                 m.d.comb += self.frame.ready.eq(layer == 0)
+                m.d.sync += state.eq(2)
                 with m.If(layer == L - 1):
-                    m.d.sync += [layer.eq(0), state.eq(0)]
+                    # through WAIT, which the constants of the first layer need
+                    m.d.sync += [layer.eq(0), written_seen.eq(1)]
                 with m.Else():
-                    m.d.sync += [layer.eq(layer + 1), state.eq(2)]
+                    m.d.sync += layer.eq(layer + 1)
         with m.Else():                          # WAIT: for the layer's outputs
             with m.If(written_seen):
                 m.d.sync += [written_seen.eq(0), state.eq(0)]
         return m
+
+
+def _or_all(values):
+    """OR of a list of values, as a balanced tree."""
+    values = list(values)
+    while len(values) > 1:
+        values = [values[n] | values[n + 1] if n + 1 < len(values) else values[n]
+                  for n in range(0, len(values), 2)]
+    return values[0]
