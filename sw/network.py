@@ -29,10 +29,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 from .config import (ConfigError, Format, _between, _non_negative, _one_of, _positive, _spec,
-                     build_dataclass, load_config)
+                     build_dataclass, load_config, read_yaml)
 from .fixed import derive_fixed_point
 
 __all__ = ["InputSpec", "LayerSpec", "NetHardware", "NetTraining", "NetworkConfig",
@@ -221,20 +219,7 @@ def parse_network(data, source="<memory>"):
 
 def load_network(path):
     """Read and check a network YAML."""
-    path = Path(path)
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: not a text file (not UTF-8)") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark else "?"
-        raise ConfigError(f"{path}: {where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
-    return parse_network(data, str(path))
+    return parse_network(read_yaml(path), str(path))
 
 
 def _thermal_fixed_point(cfg, design, spec, key, x, fan_in, neurons, pool_shift):

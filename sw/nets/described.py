@@ -21,7 +21,6 @@ they fold into the integer weights and biases (:meth:`effective`).
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -147,9 +146,3 @@ class DescribedIPNet(nn.Module):
         """Class logits (B, classes): the mean of the per-frame logits (the head's sum / T)."""
         return self.frame_logits(x).mean(1)
 
-
-def integer_label(model, x):
-    """Argmax of the summed quantised per-frame logits, first index on ties (numpy)."""
-    with torch.no_grad():
-        logits = model.frame_logits(torch.as_tensor(x)).double().numpy()
-    return np.argmax(logits.sum(1), axis=1)
