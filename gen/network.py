@@ -165,12 +165,17 @@ def generate_network(design, out_root="build"):
             "files": {f.name: hashlib.sha256(f.read_bytes()).hexdigest() for f in files},
         }
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
-        if final.exists():
-            shutil.rmtree(final)
-        tmp.rename(final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    # Swap: the old folder moves aside, the new one takes its name, then the old one goes.
+    old = None
+    if final.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{design.top}-old-", dir=out_root))
+        final.rename(old / design.top)
+    tmp.rename(final)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
     return final
 
 

@@ -88,7 +88,8 @@ def build_base(design, out_root="build", freq=30.0, seed=1):
         raise UsageError(f"{design.cfg.source}: does not fit the iCE40 UP5K "
                          f"({', '.join(result['over']) or 'place and route failed'})")
     (build / "base.json").write_text(json.dumps(
-        {"network_hash": network_hash(design.cfg), "placeholder_seed": used,
+        {"network_hash": network_hash(design.cfg), "lanes": design.net.lanes,
+         "placeholder_seed": used,
          "fmax_mhz": result["fmax_mhz"], "utilization": result["utilization"]}, indent=2) + "\n")
     return build
 
@@ -101,9 +102,9 @@ def patch_weights(design, out_root="build"):
     if not asc.exists():
         raise UsageError(f"{asc}: no base bitstream; build it first (make bitstream)")
     info = json.loads((base / "base.json").read_text())
-    if info["network_hash"] != network_hash(design.cfg):
-        raise UsageError(f"{base / 'base.json'}: network_hash: the base was built for another "
-                         f"description; rebuild it (make bitstream REBUILD=1)")
+    if info["network_hash"] != network_hash(design.cfg) or info.get("lanes") != design.net.lanes:
+        raise UsageError(f"{base / 'base.json'}: the base was built for another description or "
+                         f"other lanes; rebuild it (make bitstream REBUILD=1)")
     build = generate_network(design, out_root)
     for k in range(design.net.lanes):
         name = f"brom{k}.hex"

@@ -33,7 +33,7 @@ from .runner import SIMULATORS, run_network_bench, simulator_available
 __all__ = ["main", "load_test_sequences", "report_table"]
 
 
-def load_test_sequences(design, count, runs_dir="build/networks"):
+def load_test_sequences(design, count, runs_dir="build/networks", option="--sequences"):
     """The first ``count`` test sequences of the network's task, as input integers, and labels."""
     from sw.data.datasets import load_split
     from sw.train.experiment import load_experiment
@@ -41,7 +41,7 @@ def load_test_sequences(design, count, runs_dir="build/networks"):
     x, y = load_split(design.cfg.training.task, exp.data_config(), "test",
                       Path(runs_dir) / "data")
     if count > len(x):
-        raise UsageError(f"--sequences: the test set has {len(x)} sequences, asked for {count}")
+        raise UsageError(f"{option}: the test set has {len(x)} sequences, asked for {count}")
     return netref.quantise_frames(design.net, x[:count]), np.asarray(y[:count])
 
 
@@ -88,9 +88,10 @@ def main(argv):
 
     design = load_network_design(args.network, args.weights)
     out = generate_network(design, args.out)
-    count = max(args.sequences if "verilator" in sims else 0,
-                args.icarus_sequences if "icarus" in sims else 0)
-    x, y = load_test_sequences(design, count, args.runs)
+    wanted = [(args.sequences if "verilator" in sims else 0, "--sequences"),
+              (args.icarus_sequences if "icarus" in sims else 0, "--icarus-sequences")]
+    count, option = max(wanted)
+    x, y = load_test_sequences(design, count, args.runs, option)
     acc = design.provenance.get("accuracy", {})
     print(f"network {design.top}: {len(design.net.layers)} layers, {design.net.macs} MACs/frame, "
           f"{design.net.lanes} lanes; weights {design.weights_path} "

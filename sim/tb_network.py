@@ -120,7 +120,8 @@ def check_sequence(board, net, widths, mon, ys, trace, seq):
             index = fields["index"][block]
             if layer.size != n or (layer != k).any() or \
                     not np.array_equal(np.sort(index), np.arange(n)):
-                board.compare(f"{where} records", layer, np.full(n, k))
+                board.compare(f"{where} layer of the records", layer, np.full(n, k))
+                board.compare(f"{where} indices (sorted)", np.sort(index), np.arange(n))
                 continue
             order = np.argsort(index)
             want_v, want_theta = expected[t][k]

@@ -26,6 +26,7 @@ index of the largest score (docs/network.md).
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -192,10 +193,24 @@ def _fail(source, key, reason):
     raise ConfigError(f"{source}: {key}: {reason}")
 
 
+_IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
+_VERILOG_KEYWORDS = frozenset(
+    "always and assign begin buf case casex casez cmos deassign default defparam disable edge "
+    "else end endcase endfunction endmodule endprimitive endspecify endtable endtask event for "
+    "force forever fork function highz0 highz1 if initial inout input integer join large "
+    "macromodule medium module nand negedge nmos nor not notif0 notif1 or output parameter pmos "
+    "posedge primitive pull0 pull1 pulldown pullup rcmos real realtime reg release repeat rnmos "
+    "rpmos rtran rtranif0 rtranif1 scalared small specify specparam strong0 strong1 supply0 "
+    "supply1 table task time tran tranif0 tranif1 tri tri0 tri1 triand trior trireg vectored "
+    "wait wand weak0 weak1 while wire wor xnor xor logic bit byte int".split())
+
+
 def _check_identifier(source, key, value):
-    if not (value and value[0].isalpha() and all(c.isalnum() or c == "_" for c in value)):
-        _fail(source, key, f"must be an identifier (letters, digits, _; starts with a letter), "
-                           f"got {value!r}")
+    if not isinstance(value, str) or not _IDENTIFIER.match(value):
+        _fail(source, key, f"must be an identifier (ASCII letters, digits, _; starts with a "
+                           f"letter), got {value!r}")
+    if value in _VERILOG_KEYWORDS:
+        _fail(source, key, f"must not be a Verilog keyword, got {value!r}")
 
 
 def parse_network(data, source="<memory>"):
@@ -314,7 +329,8 @@ def derive_network(cfg):
             + (1 << (spec.bias.width - 1)) * (1 << bias_shift)
         acc_width = max_sum.bit_length() + 1
         if acc_width > 52:
-            _fail(src, f"{key}.weight.width", f"accumulator would need {acc_width} bits (> 52)")
+            _fail(src, key, f"accumulator would need {acc_width} bits (> 52): narrow the "
+                            f"weight or bias format, or the fan-in")
         fp = None
         if spec.activation == "thermal":
             if spec.outputs % cfg.hardware.lanes:
@@ -329,8 +345,10 @@ def derive_network(cfg):
             out = (spec.out.width, spec.out.frac, spec.activation == "none")
             out_shift = fx + fw - spec.out.frac
             if out_shift < 0:
-                _fail(src, f"{key}.out.frac", f"must be <= input frac + weight.frac "
-                                              f"({x_frac} + {fw}), got {spec.out.frac}")
+                what, terms = "input frac + weight.frac", f"{x_frac} + {fw}"
+                if pool_shift:
+                    what, terms = what + " + pool shift", terms + f" + {pool_shift}"
+                _fail(src, f"{key}.out.frac", f"must be <= {what} ({terms}), got {spec.out.frac}")
         layers.append(LayerFixed(
             index=k, name=spec.name, kind=spec.kind, activation=spec.activation,
             in_shape=shape, conv_shape=conv_shape, out_shape=out_shape, kernel=kernel,

@@ -67,7 +67,7 @@ def test_default_network_shapes_and_macs():
     # hand count: conv1 8*16*16 * 2*5*5; conv2 8*4*4 * 8*3*3 * 2*2; fc 32 * 128; readout 11 * 32
     assert [lf.macs for lf in net.layers] == [102400, 36864, 4096, 352]
     th = net.thermal
-    assert th.index == 0 and th.fp.neurons == 2048 and th.fp.inputs == 50 and th.fp.lanes == 8
+    assert th.index == 0 and th.fp.neurons == 2048 and th.fp.inputs == 50 and th.fp.lanes == 4
     assert (th.out_width, th.out_frac) == (8, 8)      # LUT word over 2**8 feeds conv2
     conv2 = net.layers[1]
     # x u8.8, w s8.7, pooled 2x2 (pool_shift 2): out u8.5 -> shift 8 + 2 + 7 - 5
@@ -97,9 +97,9 @@ def test_default_network_shapes_and_macs():
     (lambda d: d["layers"][1].update(colour="red"),
      "bad.yaml: layers[1].colour: unknown key (allowed: name, kind, outputs, activation, weight, "
      "bias, out, kernel, stride, padding, pool)"),
-    (lambda d: d["layers"][0].update(outputs=12),
+    (lambda d: d["layers"][0].update(outputs=10),
      "bad.yaml: layers[0].outputs: a thermal layer's channels must be a multiple of "
-     "hardware.lanes (8), got 12"),
+     "hardware.lanes (4), got 10"),
     (lambda d: d["layers"][2]["out"].update(frac=20),
      "bad.yaml: layers[2].out.frac: must be <= input frac + weight.frac (5 + 7), got 20"),
     (lambda d: d["training"].update(task="steering"),
@@ -171,19 +171,32 @@ def test_accumulators_equal_torch(which):
         h = act
 
 
-def test_thermal_layer_is_the_single_layer_reference_in_channels_last_order():
+def test_thermal_layer_is_the_single_layer_reference_in_channels_last_order(tmp_path):
+    """Stochastic neurons draw the LFSR in update order: the network's is channels-last, and
+    the channels-first order gives other spikes."""
     from sw import reference
-    net = derive(small_dict())
+    design = yaml.safe_load((ROOT / "configs" / "bounded.yaml").read_text())
+    design["fixed_point"]["output"] = "stochastic"
+    (tmp_path / "stochastic.yaml").write_text(yaml.safe_dump(design))
+    d = small_dict()
+    d["design"] = str(tmp_path / "stochastic.yaml")
+    d["layers"][1]["bias"]["frac"] = 6            # conv2's input is now a 1-bit spike
+    net = derive(d)
+    lf = net.thermal
     params = random_params(net, seed=5)
+    rng = np.random.default_rng(7)                # currents near threshold: 0 < p < 1
+    params[0] = (rng.integers(-2, 3, size=lf.weight_shape),
+                 np.full(lf.out_shape[0], lf.fp.thr0 << (lf.fp.i_shift - lf.bias_shift)))
     frames = random_frames(net, 2, 6, seed=6)
     trace = netref.run_network(net, params, frames, keep=(0,), keep_theta=True)
-    lf = net.thermal
     acc = np.stack([netref.layer_accumulator(lf, netref.quantise_frames(net, frames[:, t]), *params[0])
                     for t in range(6)], axis=1)                       # B, T, C, H, W
     ref = reference.run_currents(lf.fp, acc.transpose(0, 1, 3, 4, 2))   # channels last
     assert np.array_equal(trace.act[0], ref.y.transpose(0, 1, 4, 2, 3))
     assert np.array_equal(trace.theta, ref.theta.transpose(0, 1, 4, 2, 3))
-    assert trace.theta.max() > 0
+    assert trace.theta.max() > 0 and 0 < trace.act[0].mean() < 1
+    channels_first = reference.run_currents(lf.fp, acc)
+    assert not np.array_equal(trace.act[0], channels_first.y)
 
 
 # -- the QAT model computes the integer network ------------------------------------------------------

@@ -12,7 +12,10 @@ quantised (QAT)
     ``QatOps``: weights and biases rounded and saturated to their formats,
     every shift a floor, the thermal neurons' LUT read exactly; gradients pass
     straight through the roundings. On the integers it computes what the
-    integer reference (:mod:`sw.netref`) computes, frame for frame.
+    integer reference (:mod:`sw.netref`) computes, frame for frame (in float64
+    where an accumulator is wider than float32 holds exactly; not in the
+    stochastic output mode, whose spikes are Bernoulli samples here and LFSR
+    draws in the integer model).
 
 The thermal layer's current is ``gain * (conv(x) + b) + offset`` in units of
 I_c0 (a learned gain and offset, so one network fits the device threshold);
@@ -58,6 +61,10 @@ class DescribedIPNet(nn.Module):
         self.gain = nn.Parameter(torch.tensor(1.0))
         self.offset = nn.Parameter(torch.tensor(fp.thr0 / 2 ** fp.i_frac))
         self.record = None      # a list: collects (max |I|, max heat) of the thermal layer per call
+        # In quantised mode every sum must be exact: float32 is, while every accumulator fits
+        # 25 bits (|acc| < 2**24); wider networks run their quantised forward in float64.
+        self.exact_dtype = torch.float32 if all(lf.acc_width <= 25 for lf in net.layers) \
+            else torch.float64
 
     # -- weights ----------------------------------------------------------------------------------
 
@@ -112,6 +119,8 @@ class DescribedIPNet(nn.Module):
         h = x.reshape(b * t, *x.shape[2:]).clamp(lo, hi)
         if self.quantised:
             h = torch.floor(h)
+            if self.exact_dtype != h.dtype:     # float32 holds every sum only below 2**24
+                h = h.to(self.exact_dtype)
         for k, lf in enumerate(net.layers):
             w, bias = self._layer_integers(k)
             xs = h * 2.0 ** lf.x_frac
@@ -135,12 +144,12 @@ class DescribedIPNet(nn.Module):
                 y = trace.y
                 if fp.output == "lut":      # the LUT word over 2**y_width: the next layer's input
                     y = y * (((1 << fp.y_width) - 1) / 2 ** fp.y_width)
-                y = y.to(x.dtype)
+                y = y.to(h.dtype)
                 h = y.reshape(b * t, *y.shape[2:])
             else:
                 out = requantise_output(ops, acc, lf.out_shift, lf.out_width, lf.out_signed)
                 h = out * 2.0 ** -lf.out_frac
-        return h.reshape(b, t, -1)
+        return h.reshape(b, t, -1).to(x.dtype)
 
     def forward(self, x):
         """Class logits (B, classes): the mean of the per-frame logits (the head's sum / T)."""

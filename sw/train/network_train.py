@@ -20,6 +20,7 @@ accuracies, physics, saturation, SHA-256 of the .npz).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -28,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -49,13 +51,15 @@ __all__ = ["network_hash", "trained_paths", "train_network", "load_trained", "sa
 
 
 def network_hash(cfg):
-    """SHA-256 (16 hex digits) of what trained weights must fit: the input, the layers and the
-    thermal design. Lanes and the training recipe are left out: they do not change the weights."""
-    import dataclasses
+    """SHA-256 (16 hex digits) of what trained weights must fit: the input, the layers, the
+    thermal design's device card and neuron formats. Lanes, the training recipe and the parts
+    of the design a network replaces (name, layer, x/w/b formats, lanes) are left out."""
     from sw.config import load_config
+    design = config_to_dict(load_config(cfg.design_path()))
+    neurons = {k: v for k, v in design["fixed_point"].items() if k not in ("x", "w", "b")}
     d = {"input": dataclasses.asdict(cfg.input),
          "layers": [dataclasses.asdict(spec) for spec in cfg.layers],
-         "design": config_to_dict(load_config(cfg.design_path()))}
+         "device": design["device"], "neurons": neurons}
     return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -108,12 +112,15 @@ def load_trained(cfg, net, path=None):
     npz, js = trained_paths(cfg) if path is None else (Path(path), Path(path).with_suffix(".json"))
     try:
         with np.load(npz, allow_pickle=False) as z:
+            if not isinstance(z, np.lib.npyio.NpzFile):
+                raise ValueError("a single array, not an .npz archive")
             arrays = {k: z[k] for k in z.files}
     except FileNotFoundError:
         raise ConfigError(f"{npz}: no trained weights (train them: ipnet net-train {cfg.source})") \
             from None
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"{npz}: not a trained-weights .npz ({exc})") from None
+    except (OSError, ValueError, EOFError, TypeError, AttributeError, zipfile.BadZipFile) as exc:
+        raise ConfigError(f"{npz}: not a trained-weights .npz ({exc or type(exc).__name__})") \
+            from None
     params = []
     for k, lf in enumerate(net.layers):
         for key, shape, width in ((f"w{k}", lf.weight_shape, lf.w_width),
@@ -121,6 +128,8 @@ def load_trained(cfg, net, path=None):
             if key not in arrays:
                 raise ConfigError(f"{npz}: {key}: missing (layer {lf.name})")
             a = arrays[key]
+            if not isinstance(a, np.ndarray):
+                raise ConfigError(f"{npz}: {key}: not a numpy array ({type(a).__name__})")
             if tuple(a.shape) != tuple(shape):
                 raise ConfigError(f"{npz}: {key}: shape {tuple(a.shape)} does not fit layer "
                                   f"{lf.name} {tuple(shape)}")
@@ -131,15 +140,23 @@ def load_trained(cfg, net, path=None):
                 raise ConfigError(f"{npz}: {key}: values outside the {width}-bit format of layer "
                                   f"{lf.name} ({a.min()}..{a.max()})")
         params.append((arrays[f"w{k}"].astype(np.int64), arrays[f"b{k}"].astype(np.int64)))
-    if js.exists():
-        try:
-            info = json.loads(js.read_text())
-        except (OSError, ValueError) as exc:
-            raise ConfigError(f"{js}: not valid JSON ({exc})") from None
-        want = network_hash(cfg)
-        if info.get("network_hash") != want:
-            raise ConfigError(f"{js}: network_hash: trained for another description "
-                              f"({info.get('network_hash')}, this one is {want}); retrain")
+    try:
+        info = json.loads(js.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"{js}: missing: the provenance of {npz.name} "
+                          f"(ipnet net-train writes both)") from None
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{js}: not valid JSON ({exc})") from None
+    if not isinstance(info, dict):
+        raise ConfigError(f"{js}: must be a JSON object, got {type(info).__name__}")
+    want = network_hash(cfg)
+    if info.get("network_hash") != want:
+        raise ConfigError(f"{js}: network_hash: trained for another description "
+                          f"({info.get('network_hash')}, this one is {want}); retrain")
+    sha = hashlib.sha256(npz.read_bytes()).hexdigest()
+    if "weights_sha256" in info and info["weights_sha256"] != sha:
+        raise ConfigError(f"{js}: weights_sha256: does not match {npz.name} (written by another "
+                          f"run); retrain")
     return params
 
 
@@ -162,12 +179,14 @@ def integer_evaluation(net, params, frames, labels, batch=50):
     dict
         ``accuracy``, ``labels`` (predicted), ``max_current_ic0`` (largest |I| before
         saturation, units of I_c0), ``current_saturated`` (fraction of neuron updates
-        whose current saturated), ``max_heat`` and ``p99_heat`` (heat units).
+        whose current saturated), ``max_heat`` and ``p99_heat`` (heat units: the largest
+        and the 99th percentile of the heat after every neuron update of the test set).
     """
     lf = net.thermal
     fp = lf.fp
     lo, hi = sat_range(fp.i_width, True)
-    preds, heat_max, heats, i_max, sat, count = [], 0, [], 0.0, 0, 0
+    preds, i_max, sat, count = [], 0.0, 0, 0
+    hist = np.zeros(1 << fp.theta_width, dtype=np.int64)     # heat after every update
     for k in range(0, len(frames), batch):
         x = netref.quantise_frames(net, frames[k:k + batch])
         state = netref.initial_state(net, len(x))
@@ -179,14 +198,15 @@ def integer_evaluation(net, params, frames, labels, batch=50):
             i = requantise(INT_OPS, fp, acc)
             sat += int(np.count_nonzero((i == lo) | (i == hi)))
             count += i.size
-            heat_max = max(heat_max, int(out.theta.max()))
-            heats.append(np.percentile(out.theta, 99))
+            hist += np.bincount(out.theta.reshape(-1), minlength=hist.size)
         preds.append(out.label)
     preds = np.concatenate(preds)
+    cumulative = np.cumsum(hist)
+    p99 = int(np.searchsorted(cumulative, 0.99 * cumulative[-1]))
     return {"accuracy": float(np.mean(preds == np.asarray(labels))), "labels": preds,
             "max_current_ic0": i_max, "current_saturated": sat / max(count, 1),
-            "max_heat": heat_max * 2.0 ** -fp.theta_frac,
-            "p99_heat": float(np.max(heats)) * 2.0 ** -fp.theta_frac}
+            "max_heat": int(np.flatnonzero(hist)[-1]) * 2.0 ** -fp.theta_frac,
+            "p99_heat": p99 * 2.0 ** -fp.theta_frac}
 
 
 def heat_bound(fp):
@@ -236,14 +256,17 @@ def train_network(path, runs_dir="build/networks", fresh=False, progress=None, o
     test = load_split(tr.task, dc, "test", data)
     torch.manual_seed(tr.seed)
     model = DescribedIPNet(net)
-    work = Path(runs_dir) / cfg.name
+    e_float = tr.epochs if epochs is None else epochs
+    e_qat = tr.qat_epochs if qat_epochs is None else qat_epochs
+    # Checkpoints resume only the run they belong to: same description, recipe and epochs.
+    recipe = hashlib.sha256(json.dumps([network_hash(cfg), dataclasses.asdict(tr), e_float, e_qat],
+                                       sort_keys=True).encode()).hexdigest()[:12]
+    work = Path(runs_dir) / f"{cfg.name}-{recipe}"
     work.mkdir(parents=True, exist_ok=True)
     if fresh:
         for f in ("float.pt", "qat.pt"):
             (work / f).unlink(missing_ok=True)
     began = time.perf_counter()
-    e_float = tr.epochs if epochs is None else epochs
-    e_qat = tr.qat_epochs if qat_epochs is None else qat_epochs
     first = train_run(model, task, train, test, dc.size, e_float, tr.batch, tr.lr, tr.seed,
                       work / "float.pt", progress=progress and progress("float"),
                       schedule="cosine")
