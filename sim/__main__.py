@@ -14,7 +14,7 @@ import time
 from sw.cli import UsageError, run_cli
 from gen.design import generate, load_design
 
-from .runner import SIMULATORS, run_bench, simulator_available
+from .runner import SIMULATORS, parse_simulators, run_bench, simulator_available, totals_line
 
 
 def report_table(reports):
@@ -38,10 +38,7 @@ def main(argv):
                         help="comma-separated subset of icarus,verilator")
     parser.add_argument("--out", default="build")
     args = parser.parse_args(argv)
-    sims = [s for s in args.simulators.split(",") if s]
-    for s in sims:
-        if s not in SIMULATORS:
-            raise UsageError(f"--simulators: unknown simulator {s!r} (choose from {', '.join(SIMULATORS)})")
+    sims = parse_simulators(args.simulators)
     if args.neuron_steps < 1:
         raise UsageError(f"--neuron-steps: must be >= 1, got {args.neuron_steps}")
 
@@ -70,10 +67,8 @@ def main(argv):
     print()
     print(f"hardware vs integer reference ({design.top}, {args.config}):")
     print("\n".join(report_table(reports)))
-    total = sum(r["values_compared"] for r in reports)
     bad = sum(r["mismatches"] for r in reports)
-    print(f"{total} values compared, {bad} mismatches"
-          + (f"; skipped: {', '.join(skipped)}" if skipped else ""))
+    print(totals_line(reports, skipped))
     (out / "sim_report.json").write_text(json.dumps(reports, indent=2) + "\n")
     return 1 if bad else 0
 

@@ -28,7 +28,8 @@ from gen.network import generate_network, load_network_design
 from sw import netref
 from sw.cli import UsageError, run_cli
 
-from .runner import SIMULATORS, run_network_bench, simulator_available
+from .runner import (SIMULATORS, parse_simulators, run_network_bench, simulator_available,
+                     totals_line)
 
 __all__ = ["main", "load_test_sequences", "report_table"]
 
@@ -78,10 +79,7 @@ def main(argv):
     parser.add_argument("--out", default="build")
     parser.add_argument("--runs", default="build/networks", help="data cache")
     args = parser.parse_args(argv)
-    sims = [s for s in args.simulators.split(",") if s]
-    for s in sims:
-        if s not in SIMULATORS:
-            raise UsageError(f"--simulators: unknown simulator {s!r} (choose from {', '.join(SIMULATORS)})")
+    sims = parse_simulators(args.simulators)
     for name in ("sequences", "icarus_sequences", "icarus_frames"):
         if getattr(args, name) is not None and getattr(args, name) < 1:
             raise UsageError(f"--{name.replace('_', '-')}: must be >= 1, got {getattr(args, name)}")
@@ -134,11 +132,9 @@ def main(argv):
     print()
     print(f"hardware vs integer golden model ({design.top}, {args.network}):")
     print("\n".join(report_table(reports)))
-    total = sum(r["values_compared"] for r in reports)
     bad = sum(r["mismatches"] for r in reports)
-    print(f"{total} values compared, {bad} mismatches; float accuracy on the whole test set "
-          f"{acc.get('float', float('nan')):.4f} (recorded at training)"
-          + (f"; skipped: {', '.join(skipped)}" if skipped else ""))
+    print(totals_line(reports, skipped, f"; float accuracy on the whole test set "
+                                        f"{acc.get('float', float('nan')):.4f} (recorded at training)"))
     _write_json(out / "sim_report.json", {"network": design.top, "reports": reports,
                                           "float_accuracy_test_set": acc.get("float")})
     return 1 if bad else 0

@@ -10,7 +10,8 @@ import sys
 import threading
 from pathlib import Path
 
-__all__ = ["SIMULATORS", "simulator_available", "run_bench", "run_network_bench"]
+__all__ = ["SIMULATORS", "simulator_available", "parse_simulators", "totals_line", "run_bench",
+           "run_network_bench"]
 
 SIMULATORS = ("icarus", "verilator")
 LINT_WAIVERS = Path(__file__).resolve().parent.parent / "hw" / "lint.vlt"
@@ -47,6 +48,24 @@ def simulator_available(sim):
             return True, ""
         return False, "iverilog not found (Debian package iverilog)"
     raise ValueError(sim)
+
+
+def parse_simulators(text):
+    """The simulators named by a ``--simulators`` value (comma-separated), or a one-line error."""
+    from sw.cli import UsageError
+    sims = [s for s in text.split(",") if s]
+    for s in sims:
+        if s not in SIMULATORS:
+            raise UsageError(f"--simulators: unknown simulator {s!r} (choose from {', '.join(SIMULATORS)})")
+    return sims
+
+
+def totals_line(reports, skipped, extra=""):
+    """The closing line of a bench report: values compared, mismatches, skipped simulators."""
+    total = sum(r["values_compared"] for r in reports)
+    bad = sum(r["mismatches"] for r in reports)
+    return (f"{total} values compared, {bad} mismatches{extra}"
+            + (f"; skipped: {', '.join(skipped)}" if skipped else ""))
 
 
 def _show_progress(sim, path, stop, show):
