@@ -49,7 +49,6 @@ def test_shipped_network_accuracy_and_physics_reproduce(default):
     again = evaluate_trained(NETWORK)
     assert again["accuracy"]["integer"] == recorded["accuracy"]["integer"]
     assert abs(again["accuracy"]["integer"] - recorded["accuracy"]["float"]) <= 0.01
-    assert recorded["qat_integer_agreement"] == 1.0
     phys = again["physics"]
     assert phys["max_temperature_K"] < phys["Tc_K"] and phys["bound_below_curie"]
     assert phys["max_temperature_K"] <= phys["temperature_bound_K"]
@@ -118,3 +117,29 @@ def test_cli_bad_weights_exit_2(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [
         f"error: {tmp_path}/none.npz: no trained weights (train them: ipnet net-train {NETWORK})"]
+
+
+def test_torch_and_numpy_predict_alike_with_the_shipped_weights(default):
+    """The QAT model loaded with the shipped integers (torch convolutions) and the golden
+    model (numpy) give the same class on every test sequence."""
+    import torch
+    from sw import netref
+    from sw.nets.described import DescribedIPNet
+    from sw.train.network_train import _test_split
+    cfg, net = default
+    params = load_trained(cfg, net)
+    model = DescribedIPNet(net)
+    with torch.no_grad():
+        model.gain.fill_(1.0)
+        model.offset.fill_(0.0)
+        for layer, lf, (w, b) in zip(model.layers, net.layers, params):
+            layer.weight.copy_(torch.as_tensor(w * 2.0 ** -lf.w_frac))
+            layer.bias.copy_(torch.as_tensor(b * 2.0 ** -lf.b_frac))
+    model.quantised = True
+    for (w, b), (w2, b2) in zip(params, model.integer_params()):
+        assert np.array_equal(w, w2) and np.array_equal(b, b2)
+    x, _ = _test_split(cfg, "build/networks")
+    with torch.no_grad():
+        torch_labels = np.concatenate([model(torch.as_tensor(x[k:k + 50])).argmax(1).numpy()
+                                       for k in range(0, len(x), 50)])
+    assert np.array_equal(torch_labels, netref.predict(net, params, x))
