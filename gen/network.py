@@ -65,8 +65,8 @@ def load_network_design(path, weights=None):
     cfg = load_network(path)
     net = derive_network(cfg)
     params = load_trained(cfg, net, weights)
-    npz, js = trained_paths(cfg) if weights is None else (Path(weights), Path(weights).with_suffix(".json"))
-    provenance = json.loads(js.read_text()) if js.exists() else {}
+    npz, js = trained_paths(cfg, weights)
+    provenance = json.loads(js.read_text())     # load_trained checked it
     return NetDesign(cfg, net, params, npz, provenance)
 
 

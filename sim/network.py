@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import tempfile
 import time
 from pathlib import Path
 
@@ -26,7 +24,7 @@ import numpy as np
 
 from gen.network import generate_network, load_network_design
 from sw import netref
-from sw.cli import UsageError, run_cli
+from sw.cli import UsageError, run_cli, write_atomically
 
 from .runner import (SIMULATORS, parse_simulators, run_network_bench, simulator_available,
                      totals_line)
@@ -56,13 +54,6 @@ def report_table(reports):
                      f"{r['hardware_accuracy']:>8.4f}{r['golden_accuracy']:>8.4f}"
                      f"{r['same_prediction']:>6}{r['cycles_per_frame']:>14.0f}{r['wall_s']:>8.1f}")
     return lines
-
-
-def _write_json(path, obj):
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")
-    with os.fdopen(fd, "w") as fh:
-        fh.write(json.dumps(obj, indent=2) + "\n")
-    os.replace(tmp, path)
 
 
 def main(argv):
@@ -135,8 +126,9 @@ def main(argv):
     bad = sum(r["mismatches"] for r in reports)
     print(totals_line(reports, skipped, f"; float accuracy on the whole test set "
                                         f"{acc.get('float', float('nan')):.4f} (recorded at training)"))
-    _write_json(out / "sim_report.json", {"network": design.top, "reports": reports,
-                                          "float_accuracy_test_set": acc.get("float")})
+    summary = {"network": design.top, "reports": reports, "float_accuracy_test_set": acc.get("float")}
+    write_atomically(out / "sim_report.json",
+                     lambda tmp: Path(tmp).write_text(json.dumps(summary, indent=2) + "\n"))
     return 1 if bad else 0
 
 

@@ -224,12 +224,12 @@ INT_OPS = IntOps()
 
 def bias_term(ops, fp, b):
     """Bias aligned to the accumulator's binary point."""
-    return b * (1 << fp.bias_shift)
+    return aligned_bias(b, fp.bias_shift)
 
 
 def requantise(ops, fp, acc):
     """i = sat_s(i_width)(acc >> i_shift): the input current in units of I_c0."""
-    return ops.sat(ops.shr(acc, fp.i_shift), fp.i_width, True)
+    return requantise_output(ops, acc, fp.i_shift, fp.i_width, True)
 
 
 def joule_heat(ops, fp, i):

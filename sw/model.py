@@ -25,6 +25,8 @@ __all__ = ["TorchOps", "TORCH_OPS", "QatOps", "QAT_OPS", "round_ste", "ThermalLa
 class TorchOps:
     """Real-valued backend: no rounding; saturation clamps to the same integer range."""
 
+    exact = False       #: QatOps: floors like the integer datapath
+
     @staticmethod
     def sat(x, width, signed):
         return x.clamp(*sat_range(width, signed))
@@ -196,7 +198,7 @@ def thermal_sequence(fp, acc, generator=None, surrogate_width=None, ops=TORCH_OP
     -------
     FloatTrace
     """
-    exact = getattr(ops, "exact", False)
+    exact = ops.exact
     if exact:
         lut = torch.as_tensor(fp.lut, dtype=acc.dtype, device=acc.device) / ((1 << fp.y_width) - 1)
     theta = torch.zeros_like(acc[:, 0])

@@ -60,7 +60,6 @@ class DescribedIPNet(nn.Module):
         fp = net.thermal.fp
         self.gain = nn.Parameter(torch.tensor(1.0))
         self.offset = nn.Parameter(torch.tensor(fp.thr0 / 2 ** fp.i_frac))
-        self.record = None      # a list: collects (max |I|, max heat) of the thermal layer per call
         # In quantised mode every sum must be exact: float32 is, while every accumulator fits
         # 25 bits (|acc| < 2**24); wider networks run their quantised forward in float64.
         self.exact_dtype = torch.float32 if all(lf.acc_width <= 25 for lf in net.layers) \
@@ -138,9 +137,6 @@ class DescribedIPNet(nn.Module):
                 if self.quantised:
                     seq = seq.double()
                 trace = thermal_sequence(fp, seq, surrogate_width=self.surrogate_width, ops=ops)
-                if self.record is not None:
-                    i = (seq.detach() * 2.0 ** -(fp.i_shift + fp.i_frac)).abs().max().item()
-                    self.record.append((i, trace.theta.detach().max().item()))
                 y = trace.y
                 if fp.output == "lut":      # the LUT word over 2**y_width: the next layer's input
                     y = y * (((1 << fp.y_width) - 1) / 2 ** fp.y_width)

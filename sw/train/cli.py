@@ -76,11 +76,10 @@ def _parser():
 def _network_command(args):
     from .network_train import train_network
     if args.command == "net-train":
-        for name in ("epochs", "qat_epochs"):
+        for name, least in (("epochs", 1), ("qat_epochs", 0)):
             value = getattr(args, name)
-            if value is not None and value < (1 if name == "epochs" else 0):
-                raise UsageError(f"--{name.replace('_', '-')}: must be >= "
-                                 f"{1 if name == 'epochs' else 0}, got {value}")
+            if value is not None and value < least:
+                raise UsageError(f"--{name.replace('_', '-')}: must be >= {least}, got {value}")
         info = train_network(args.network, args.runs, fresh=args.fresh, out=args.out,
                              epochs=args.epochs, qat_epochs=args.qat_epochs,
                              progress=lambda phase: _Bar(f"{Path(args.network).stem} {phase}"))

@@ -23,11 +23,9 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
 import shlex
 import subprocess
 import sys
-import tempfile
 import time
 import zipfile
 from pathlib import Path
@@ -35,6 +33,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from sw.cli import write_atomically
 from sw.config import ConfigError, config_hash, config_to_dict
 from sw.data.datasets import TASKS, load_split
 from sw.device import coefficients
@@ -63,23 +62,13 @@ def network_hash(cfg):
     return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def trained_paths(cfg, out=None):
-    """(npz, json) of a network's trained weights: default ``<yaml dir>/trained/<name>.*``."""
-    base = Path(out) if out else Path(cfg.source).parent / "trained" / cfg.name
+def trained_paths(cfg, weights=None):
+    """(npz, json) of a network's trained weights. ``weights`` is the .npz or its path without
+    suffix; default ``<yaml dir>/trained/<name>``."""
+    base = Path(weights) if weights else Path(cfg.source).parent / "trained" / cfg.name
+    if base.suffix == ".npz":
+        base = base.with_suffix("")
     return base.with_suffix(".npz"), base.with_suffix(".json")
-
-
-def _atomic_write(path, write):
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def save_trained(cfg, params, info, out=None):
@@ -93,10 +82,10 @@ def save_trained(cfg, params, info, out=None):
     def write_npz(tmp):
         with open(tmp, "wb") as fh:
             np.savez(fh, **arrays)
-    _atomic_write(npz, write_npz)
+    write_atomically(npz, write_npz)
     info = {**info, "weights_file": npz.name,
             "weights_sha256": hashlib.sha256(npz.read_bytes()).hexdigest()}
-    _atomic_write(js, lambda tmp: Path(tmp).write_text(json.dumps(info, indent=2) + "\n"))
+    write_atomically(js, lambda tmp: Path(tmp).write_text(json.dumps(info, indent=2) + "\n"))
     return npz, js
 
 
@@ -109,7 +98,7 @@ def load_trained(cfg, net, path=None):
         One line naming the file and what does not fit (missing, foreign, wrong shape,
         out of format, trained for another description).
     """
-    npz, js = trained_paths(cfg) if path is None else (Path(path), Path(path).with_suffix(".json"))
+    npz, js = trained_paths(cfg, path)
     try:
         with np.load(npz, allow_pickle=False) as z:
             if not isinstance(z, np.lib.npyio.NpzFile):
@@ -325,8 +314,8 @@ def evaluate_trained(path, weights=None, runs_dir="build/networks"):
     cfg = load_network(path)
     net = derive_network(cfg)
     params = load_trained(cfg, net, weights)
-    npz, js = trained_paths(cfg) if weights is None else (Path(weights), Path(weights).with_suffix(".json"))
-    recorded = json.loads(js.read_text()) if js.exists() else {}
+    npz, js = trained_paths(cfg, weights)
+    recorded = json.loads(js.read_text())       # load_trained checked it
     x, y = _test_split(cfg, runs_dir)
     stats = integer_evaluation(net, params, x, y)
     rec = recorded.get("accuracy", {})

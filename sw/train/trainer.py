@@ -8,14 +8,14 @@ with the next epoch and ends with the same weights as an uninterrupted run.
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+
+from sw.cli import write_atomically
 
 __all__ = ["RunSpec", "train_run", "evaluate", "metric_of", "epoch_lr", "CLIP_NORM"]
 
@@ -58,11 +58,7 @@ def evaluate(model, task, x, y, size, batch=64):
 
 
 def _save(path, state):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".pt")
-    os.close(fd)
-    torch.save(state, tmp)
-    os.replace(tmp, path)
+    write_atomically(path, lambda tmp: torch.save(state, tmp))
 
 
 def epoch_lr(lr, epoch, epochs, schedule):
