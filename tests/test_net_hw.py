@@ -303,6 +303,20 @@ def test_network_matches_golden_model(lanes, conv1):
     assert run_and_compare(net, params, segments) > 0
 
 
+def test_tied_scores_give_the_first_class():
+    """Readout weights 0 and equal biases on classes 3, 5 and 9: every frame ties them, and the
+    label is the first of them (the golden model's argmax), not the last."""
+    net = small_net(lanes=2)
+    params = random_params(net, 9)
+    w, b = params[-1]
+    b = np.zeros_like(b)
+    b[[3, 5, 9]] = 4
+    params[-1] = (np.zeros_like(w), b)
+    frames = random_frames(net, 3, seed=3)
+    assert [label for *_, label in expected(net, params, frames)] == [3, 3, 3]
+    run_and_compare(net, params, [Segment(frames)])
+
+
 @pytest.mark.parametrize("output,decay", [("stochastic", "shift"), ("spike", "multiply")])
 def test_network_with_other_neuron_modes(tmp_path, output, decay):
     """The LFSR sees the neurons in channels-last order; spikes make 1-bit activations."""
