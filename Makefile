@@ -28,46 +28,47 @@ system-deps:
 
 # The trained network's accelerator: Verilog, ROM images, manifest (build/<name>/).
 verilog: $(STAMP)
-	$(PY) -m gen.network $(NETWORK)
+	$(PY) -m ipnet_mtj.gen.network $(NETWORK)
 
 verilog-layer: $(STAMP)
-	$(PY) -m gen $(CONFIG)
+	$(PY) -m ipnet_mtj.gen $(CONFIG)
 
 lint: $(STAMP)
-	$(PY) -m gen.lint $(CONFIG) --network $(NETWORK)
+	$(PY) -m ipnet_mtj.gen.lint $(CONFIG) --network $(NETWORK)
 
-# The trained network on Icarus and Verilator against its integer golden model.
+# The trained network on Icarus and Verilator against its integer golden model; writes
+# build/<name>/report.html. WAVES=1: wave files of a short run in build/<name>/sim/<simulator>/.
 sim: $(STAMP) system-deps
-	$(PY) -m sim.network $(NETWORK)
+	$(PY) -m ipnet_mtj.sim.network $(NETWORK) $(if $(filter 1 yes true,$(WAVES)),--waves)
 
 # The single-layer emulator against its reference (the unit-level bench).
 sim-layer: $(STAMP) system-deps
-	$(PY) -m sim $(CONFIG)
+	$(PY) -m ipnet_mtj.sim $(CONFIG) $(if $(filter 1 yes true,$(WAVES)),--waves)
 
 test: $(STAMP) system-deps
 	$(PY) -m pytest
 
 # The trained network on iCE40 UP5K and ECP5-25F: resources, Fmax, cycles and frames per second.
 synth: $(STAMP)
-	$(PY) -m gen.network_synth $(NETWORK)
+	$(PY) -m ipnet_mtj.gen.network_synth $(NETWORK)
 
 # The UP5K bitstream with the trained ROMs: a base with placeholder ROMs (placed and routed once,
 # kept in build/<name>-base/), the trained weights patched in with icebram. REBUILD=1: new base.
 bitstream: $(STAMP)
-	$(PY) -m gen.network_bitstream $(NETWORK) $(if $(REBUILD),--rebuild)
+	$(PY) -m ipnet_mtj.gen.network_bitstream $(NETWORK) $(if $(REBUILD),--rebuild)
 
 # Retrained weights into the kept base bitstream, without place and route (WEIGHTS=new.npz).
 patch-weights: $(STAMP)
-	$(PY) -m gen.network_bitstream $(NETWORK) --patch-only $(if $(WEIGHTS),--weights $(WEIGHTS))
+	$(PY) -m ipnet_mtj.gen.network_bitstream $(NETWORK) --patch-only $(if $(WEIGHTS),--weights $(WEIGHTS))
 
 synth-layer: $(STAMP)
-	$(PY) -m gen.synth $(CONFIG)
+	$(PY) -m ipnet_mtj.gen.synth $(CONFIG)
 
 bitstream-layer: $(STAMP)
-	$(PY) -m gen.synth $(CONFIG) --bitstream
+	$(PY) -m ipnet_mtj.gen.synth $(CONFIG) --bitstream
 
 bench: $(STAMP) system-deps
-	$(PY) -m sim.bench $(CONFIG)
+	$(PY) -m ipnet_mtj.sim.bench $(CONFIG)
 
 # The benchmark table (docs/results.*): data, training of every model on every task, 3 seeds.
 results: $(STAMP)

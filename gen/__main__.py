@@ -1,22 +1,22 @@
-"""python -m gen CONFIG [--out DIR]: write a design's Verilog, ROM images and manifest."""
+"""python -m ipnet_mtj.gen CONFIG [--out DIR]: write a design's Verilog, ROM images and manifest."""
 
 import argparse
 
-from sw.cli import run_cli
+from ipnet_mtj.sw.cli import run_cli
 
 from .design import generate, load_design
 
 
 def quantisation_table(fp):
     """Lines reporting each coefficient: device value, fixed-point value, relative error."""
-    lines = [f"{'coefficient':<24}{'device':>14}{'fixed point':>14}{'rel. error':>12}"]
-    for name, real, quant, err in fp.quantisation:
-        lines.append(f"{name:<24}{real:>14.6g}{quant:>14.6g}{err:>12.2e}")
-    return lines
+    from tabulate import tabulate
+    return tabulate(fp.quantisation, headers=("coefficient", "device", "fixed point", "rel. error"),
+                    tablefmt="plain", numalign="right",
+                    floatfmt=("", ".6g", ".6g", ".2e")).splitlines()
 
 
 def main(argv):
-    parser = argparse.ArgumentParser(prog="python -m gen", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m ipnet_mtj.gen", description=__doc__)
     parser.add_argument("config", help="design YAML, e.g. configs/default.yaml")
     parser.add_argument("--out", default="build", help="build root (default: build)")
     args = parser.parse_args(argv)

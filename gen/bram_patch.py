@@ -2,8 +2,8 @@
 
 Two commands::
 
-    python -m gen.bram_patch base CONFIG [--out build] [--seed N] [--targets T,...]
-    python -m gen.bram_patch patch OLD_DIR NEW_DIR BITSTREAM OUT_DIR [--images GLOB]
+    python -m ipnet_mtj.gen.bram_patch base CONFIG [--out build] [--seed N] [--targets T,...]
+    python -m ipnet_mtj.gen.bram_patch patch OLD_DIR NEW_DIR BITSTREAM OUT_DIR [--images GLOB]
 
 ``base`` builds, once, a *patchable* bitstream: the design of CONFIG with
 its weight ROMs filled with seeded random placeholder words (what
@@ -28,9 +28,9 @@ one line, ``error: ...``, exit 2.
 
 After retraining::
 
-    python -m gen.bram_patch base configs/default.yaml       # once
-    python -m gen configs/default.yaml                        # new wrom*.hex
-    python -m gen.bram_patch patch build/base/ipnet_layer build/ipnet_layer \\
+    python -m ipnet_mtj.gen.bram_patch base configs/default.yaml       # once
+    python -m ipnet_mtj.gen configs/default.yaml                        # new wrom*.hex
+    python -m ipnet_mtj.gen.bram_patch patch build/base/ipnet_layer build/ipnet_layer \\
         build/base/ipnet_layer/synth/ice40_up5k.asc build/ipnet_layer/patched
 
 Always patch the *base* bitstream, with its placeholders as OLD; keep it.
@@ -101,8 +101,8 @@ from pathlib import Path
 
 import numpy as np
 
-from hw.rom_layout import weight_rom
-from sw.cli import UsageError, run_cli
+from ipnet_mtj.hw.rom_layout import weight_rom
+from ipnet_mtj.sw.cli import UsageError, run_cli
 
 from .synth import TARGETS, _tool
 
@@ -236,12 +236,12 @@ def check_image(image, family):
             raise UsageError(
                 f"{image.path}: {_span(key, n)} is 0 in every word; an all-zero bit slice matches "
                 "unused block RAM (a width that is not a multiple of 4 has such bits): build with "
-                "placeholders (python -m gen.bram_patch base)")
+                "placeholders (python -m ipnet_mtj.gen.bram_patch base)")
         if value in seen:
             raise UsageError(
                 f"{image.path}: {_span(key, n)} equals {_span(seen[value], n)}; {family.tool} "
                 "matches bit slices and cannot tell repeated ones apart: build with unique "
-                "placeholders (python -m gen.bram_patch base) and patch from those")
+                "placeholders (python -m ipnet_mtj.gen.bram_patch base) and patch from those")
         seen[value] = key
 
 
@@ -356,7 +356,7 @@ def locate(brams, image, family, bitstream="bitstream", index=None):
             raise UsageError(
                 f"{image.path}: {_span(key, n)} occurs {len(places)} times in {bitstream} (block "
                 f"RAM {', '.join(_where(p) for p, _ in places)}): identical contents cannot be "
-                "told apart: build with unique placeholders (python -m gen.bram_patch base)")
+                "told apart: build with unique placeholders (python -m ipnet_mtj.gen.bram_patch base)")
     return {key: places[0] for key, places in hits.items()}
 
 
@@ -619,7 +619,7 @@ def placeholder_design(design, seed=1):
 # -- command line -----------------------------------------------------------------
 
 def main(argv):
-    parser = argparse.ArgumentParser(prog="python -m gen.bram_patch", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m ipnet_mtj.gen.bram_patch", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="cmd", required=True)
     b = sub.add_parser("base", help="build a patchable bitstream (placeholder weights)")

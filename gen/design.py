@@ -1,6 +1,6 @@
 """Generate a design's build folder from its YAML: Verilog, ROM images, manifest.
 
-``python -m gen CONFIG [--out DIR]`` writes, atomically (a temporary folder
+``python -m ipnet_mtj.gen CONFIG [--out DIR]`` writes, atomically (a temporary folder
 renamed into place, so a failure leaves nothing half-written)::
 
     build/<name>/
@@ -20,11 +20,11 @@ from pathlib import Path
 import numpy as np
 from amaranth.back import verilog
 
-from hw.layer import IPLayer
-from hw.synth_top import SynthTop
-from sw.config import load_config
-from sw.fixed import derive_fixed_point
-from sw.weights import seeded_weights
+from ipnet_mtj.hw.layer import IPLayer
+from ipnet_mtj.hw.synth_top import SynthTop
+from ipnet_mtj.sw.config import load_config
+from ipnet_mtj.sw.fixed import derive_fixed_point
+from ipnet_mtj.sw.weights import seeded_weights
 
 from .export import export_roms, write_manifest
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from hw.rom_layout import bias_rom, weight_rom
-from sw.config import config_hash, config_to_dict
+from ipnet_mtj.hw.rom_layout import bias_rom, weight_rom
+from ipnet_mtj.sw.config import config_hash, config_to_dict
 
 __all__ = ["write_hex", "export_roms", "write_manifest", "tool_versions"]
 

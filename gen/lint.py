@@ -1,11 +1,11 @@
-"""python -m gen.lint CONFIG: `verilator --lint-only -Wall` on the generated Verilog."""
+"""python -m ipnet_mtj.gen.lint CONFIG: `verilator --lint-only -Wall` on the generated Verilog."""
 
 import argparse
 import subprocess
 import sys
 from pathlib import Path
 
-from sw.cli import UsageError, run_cli
+from ipnet_mtj.sw.cli import UsageError, run_cli
 
 from .design import generate, load_design
 
@@ -14,7 +14,7 @@ WAIVERS = Path(__file__).resolve().parent.parent / "hw" / "lint.vlt"
 
 def lint(verilog_path, top):
     """Run Verilator's linter with the project's waivers; return (ok, output)."""
-    from sim.runner import simulator_available
+    from ipnet_mtj.sim.runner import simulator_available
     ok, why = simulator_available("verilator")
     if not ok:
         raise UsageError(why)
@@ -24,7 +24,7 @@ def lint(verilog_path, top):
 
 
 def main(argv):
-    parser = argparse.ArgumentParser(prog="python -m gen.lint", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m ipnet_mtj.gen.lint", description=__doc__)
     parser.add_argument("config")
     parser.add_argument("--network", help="also lint this network's accelerator (network YAML)")
     parser.add_argument("--out", default="build")

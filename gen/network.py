@@ -1,6 +1,6 @@
 """Generate a trained network's accelerator: Verilog, ROM images and manifest.
 
-``python -m gen.network NETWORK [--weights W.npz] [--out DIR]`` loads a network
+``python -m ipnet_mtj.gen.network NETWORK [--weights W.npz] [--out DIR]`` loads a network
 description (configs/network.yaml) and its trained integer weights (default:
 ``configs/trained/<name>.npz``, written by ``ipnet net-train``) and writes,
 atomically (a temporary folder renamed into place)::
@@ -32,13 +32,13 @@ from amaranth.back import verilog
 from amaranth.hdl import Shape
 from amaranth.lib import data
 
-from hw.net_accel import NetAccelerator
-from hw.net_rom_layout import bias_bases, bias_images, weight_bases, weight_images
-from hw.net_synth_top import NetSynthTop
-from sw.cli import run_cli
-from sw.config import config_hash
-from sw.network import derive_network, describe, load_network
-from sw.train.network_train import load_trained, network_hash, trained_paths
+from ipnet_mtj.hw.net_accel import NetAccelerator
+from ipnet_mtj.hw.net_rom_layout import bias_bases, bias_images, weight_bases, weight_images
+from ipnet_mtj.hw.net_synth_top import NetSynthTop
+from ipnet_mtj.sw.cli import run_cli
+from ipnet_mtj.sw.config import config_hash
+from ipnet_mtj.sw.network import derive_network, describe, load_network
+from ipnet_mtj.sw.train.network_train import load_trained, network_hash, trained_paths
 
 from .export import tool_versions, write_hex
 
@@ -110,6 +110,23 @@ def _layers_manifest(net):
     return rows
 
 
+def _keep_results(old, new):
+    """Move the results of runs (simulation, synthesis, report) from the build folder ``old``
+    into its regenerated ``new`` when every generated file is the same, so ``make verilog`` or
+    ``make synth`` after ``make sim`` keeps the simulation's report; when anything differs the
+    results describe other hardware and go with the old folder."""
+    try:
+        before = json.loads((old / "manifest.json").read_text())
+    except (OSError, ValueError):
+        return
+    after = json.loads((new / "manifest.json").read_text())
+    if before.get("files") != after.get("files"):
+        return
+    for entry in old.iterdir():
+        if not (new / entry.name).exists():
+            entry.rename(new / entry.name)
+
+
 def generate_network(design, out_root="build"):
     """Write the build folder of a trained network; return its path."""
     net = design.net
@@ -168,6 +185,7 @@ def generate_network(design, out_root="build"):
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    _keep_results(final, tmp)
     # Swap: the old folder moves aside, the new one takes its name, then the old one goes.
     old = None
     if final.exists():
@@ -180,7 +198,7 @@ def generate_network(design, out_root="build"):
 
 
 def main(argv):
-    parser = argparse.ArgumentParser(prog="python -m gen.network", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m ipnet_mtj.gen.network", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("network", help="network YAML, e.g. configs/network.yaml")
     parser.add_argument("--weights", help="trained .npz (default <yaml dir>/trained/<name>.npz)")

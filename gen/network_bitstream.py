@@ -1,4 +1,4 @@
-"""python -m gen.network_bitstream NETWORK: the UP5K bitstream of a trained network, patchable.
+"""python -m ipnet_mtj.gen.network_bitstream NETWORK: the UP5K bitstream of a trained network, patchable.
 
 ``make bitstream`` builds the iCE40 UP5K bitstream of the trained network with
 its trained ROMs, in two steps, so that a user who retrains does not place and
@@ -31,9 +31,9 @@ from pathlib import Path
 
 import numpy as np
 
-from hw.net_rom_layout import weight_images
-from sw.cli import UsageError, run_cli
-from sw.train.network_train import network_hash
+from ipnet_mtj.hw.net_rom_layout import weight_images
+from ipnet_mtj.sw.cli import UsageError, run_cli
+from ipnet_mtj.sw.train.network_train import network_hash
 
 from .bram_patch import Image, _all_unique, image_pairs, patch
 from .network import generate_network, load_network_design
@@ -121,7 +121,7 @@ def patch_weights(design, out_root="build"):
 
 
 def main(argv):
-    parser = argparse.ArgumentParser(prog="python -m gen.network_bitstream", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m ipnet_mtj.gen.network_bitstream", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("network", help="network YAML, e.g. configs/network.yaml")
     parser.add_argument("--weights", help="trained .npz (default <yaml dir>/trained/<name>.npz)")

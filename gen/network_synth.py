@@ -1,4 +1,4 @@
-"""python -m gen.network_synth NETWORK [--bitstream]: synthesise the trained network's accelerator.
+"""python -m ipnet_mtj.gen.network_synth NETWORK [--bitstream]: synthesise the trained network's accelerator.
 
 Yosys and nextpnr (YoWASP) for iCE40 UP5K and ECP5-25F on the pins-only top
 (frames in, label out). One table: LUT, FF, block RAM, SPRAM, DSP, Fmax, cycles
@@ -14,29 +14,33 @@ from __future__ import annotations
 import argparse
 import json
 import math
+from pathlib import Path
 
-from sw.cli import UsageError, run_cli
+from ipnet_mtj.sw.cli import UsageError, run_cli, write_atomically
 
 from .network import generate_network, load_network_design
+from .report import write_report
 from .synth import TARGETS, synthesise
 
 __all__ = ["network_synth_table", "main"]
 
 
 def network_synth_table(rows, cycles, lane_bound, mac_bound):
-    lines = [f"{'target':<22}{'LUT':>7}{'FF':>7}{'BRAM':>6}{'SPRAM':>6}{'DSP':>5}{'Fmax MHz':>10}"
-             f"{'cycles/frame':>14}{'bound':>8}{'MACs/P':>8}{'frames/s':>10}  fits"]
+    from tabulate import tabulate
+    table = []
     for r in rows:
         fps = r["fmax_mhz"] * 1e6 / cycles if not math.isnan(r["fmax_mhz"]) else float("nan")
         fits = "yes" if r["fits"] else "NO: " + ", ".join(r.get("over") or ["place and route"])
-        lines.append(f"{r['target']:<22}{r['lut']:>7}{r['ff']:>7}{r['bram']:>6}{r['spram']:>6}"
-                     f"{r['dsp']:>5}{r['fmax_mhz']:>10.1f}{cycles:>14}{lane_bound:>8}"
-                     f"{mac_bound:>8.0f}{fps:>10.0f}  {fits}")
-    return lines
+        table.append((r["target"], r["lut"], r["ff"], r["bram"], r["spram"], r["dsp"], r["fmax_mhz"],
+                      cycles, lane_bound, mac_bound, fps, fits))
+    return tabulate(table, headers=("target", "LUT", "FF", "BRAM", "SPRAM", "DSP", "Fmax MHz",
+                                    "cycles/frame", "bound", "MACs/P", "frames/s", "fits"),
+                    tablefmt="plain", numalign="right",
+                    floatfmt=("", "", "", "", "", "", ".1f", "", "", ".0f", ".0f", "")).splitlines()
 
 
 def main(argv):
-    parser = argparse.ArgumentParser(prog="python -m gen.network_synth", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m ipnet_mtj.gen.network_synth", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("network", help="network YAML, e.g. configs/network.yaml")
     parser.add_argument("--weights", help="trained .npz (default <yaml dir>/trained/<name>.npz)")
@@ -49,7 +53,7 @@ def main(argv):
         if k not in TARGETS:
             raise UsageError(f"--targets: unknown target {k!r} (choose from {', '.join(TARGETS)})")
 
-    from hw.net_cycles import lower_bound_cycles, measure_cycles_per_frame
+    from ipnet_mtj.hw.net_cycles import lower_bound_cycles, measure_cycles_per_frame
     design = load_network_design(args.network, args.weights)
     out = generate_network(design, args.out)
     net = design.net
@@ -66,10 +70,11 @@ def main(argv):
     print("\n".join(network_synth_table(rows, cycles, lane_bound, mac_bound)))
     print(f"cycles/frame over the MAC bound: {cycles / mac_bound:.3f} "
           f"({net.macs} MACs per frame, {net.lanes} lanes)")
-    (out / "synth").mkdir(exist_ok=True)
-    (out / "synth" / "synth_report.json").write_text(json.dumps(
-        {"cycles_per_frame": cycles, "lane_bound": lane_bound, "mac_bound": mac_bound,
-         "targets": rows}, indent=2) + "\n")
+    text = json.dumps({"cycles_per_frame": cycles, "lane_bound": lane_bound,
+                       "mac_bound": mac_bound, "targets": rows}, indent=2) + "\n"
+    write_atomically(out / "synth" / "synth_report.json", lambda tmp: Path(tmp).write_text(text))
+    page = write_report(out, net)
+    print(f"report: {page} (open it: python -m webbrowser {page.resolve().as_uri()})")
     return 0 if all(r["fits"] for r in rows) else 1
 
 

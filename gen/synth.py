@@ -1,4 +1,4 @@
-"""python -m gen.synth CONFIG [--bitstream]: Yosys + nextpnr for iCE40 UP5K and ECP5-25F.
+"""python -m ipnet_mtj.gen.synth CONFIG [--bitstream]: Yosys + nextpnr for iCE40 UP5K and ECP5-25F.
 
 Synthesises the pins-only top (``<name>_top.v``), places and routes it, and
 prints one table: LUT, FF, block RAM, DSP, Fmax, cycles per time step and
@@ -17,7 +17,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from sw.cli import UsageError, run_cli
+from ipnet_mtj.sw.cli import UsageError, run_cli
 
 from .design import generate, load_design
 
@@ -125,18 +125,17 @@ def synthesise(key, verilog, top, work, freq_mhz, seed=1, bitstream=False):
 
 
 def synth_table(rows, cycles, bound, neurons):
-    lines = [f"{'target':<22}{'LUT':>7}{'FF':>7}{'BRAM':>6}{'DSP':>5}{'Fmax MHz':>10}"
-             f"{'cycles/step':>13}{'bound':>7}{'neuron upd/s':>14}{'fits':>6}"]
-    for r in rows:
-        rate = r["fmax_mhz"] * 1e6 / cycles * neurons
-        lines.append(f"{r['target']:<22}{r['lut']:>7}{r['ff']:>7}{r['bram']:>6}{r['dsp']:>5}"
-                     f"{r['fmax_mhz']:>10.1f}{cycles:>13}{bound:>7.0f}{rate:>14.3g}"
-                     f"{'yes' if r['fits'] else 'NO':>6}")
-    return lines
+    from tabulate import tabulate
+    table = [(r["target"], r["lut"], r["ff"], r["bram"], r["dsp"], r["fmax_mhz"], cycles, bound,
+              r["fmax_mhz"] * 1e6 / cycles * neurons, "yes" if r["fits"] else "NO") for r in rows]
+    return tabulate(table, headers=("target", "LUT", "FF", "BRAM", "DSP", "Fmax MHz", "cycles/step",
+                                    "bound", "neuron upd/s", "fits"),
+                    tablefmt="plain", numalign="right",
+                    floatfmt=("", "", "", "", "", ".1f", "", ".0f", ".3g", "")).splitlines()
 
 
 def main(argv):
-    parser = argparse.ArgumentParser(prog="python -m gen.synth", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m ipnet_mtj.gen.synth", description=__doc__)
     parser.add_argument("config")
     parser.add_argument("--out", default="build")
     parser.add_argument("--targets", default="ice40_up5k,ecp5_25f")
@@ -150,7 +149,7 @@ def main(argv):
     if args.bitstream and "ice40_up5k" not in keys:
         raise UsageError("--bitstream: needs the ice40_up5k target")
 
-    from hw.cycles import lower_bound_cycles, measure_cycles_per_step
+    from ipnet_mtj.hw.cycles import lower_bound_cycles, measure_cycles_per_step
     design = load_design(args.config)
     out = generate(design, args.out)
     top = f"{design.top}_top"

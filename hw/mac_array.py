@@ -5,7 +5,7 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from sw.fixed import bias_term
+from ipnet_mtj.sw.fixed import bias_term
 from .ops import HW_OPS, index_shape
 from .rom_layout import bias_rom, weight_rom
 

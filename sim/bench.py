@@ -1,4 +1,4 @@
-"""python -m sim.bench CONFIG: throughput of every model of the layer, side by side, in one run.
+"""python -m ipnet_mtj.sim.bench CONFIG: throughput of every model of the layer, side by side, in one run.
 
 Prints neuron updates per second of the integer reference and the float
 model (one thread each), of the cocotb bench on each simulator, and the
@@ -16,11 +16,12 @@ import json  # noqa: E402
 import time  # noqa: E402
 
 import numpy as np  # noqa: E402
+from tabulate import tabulate  # noqa: E402
 
-from gen.design import generate, load_design  # noqa: E402
-from sw import reference  # noqa: E402
-from sw.cli import run_cli  # noqa: E402
-from sw.fixed import sat_range  # noqa: E402
+from ipnet_mtj.gen.design import generate, load_design  # noqa: E402
+from ipnet_mtj.sw import reference  # noqa: E402
+from ipnet_mtj.sw.cli import run_cli  # noqa: E402
+from ipnet_mtj.sw.fixed import sat_range  # noqa: E402
 
 from .runner import SIMULATORS, run_bench, simulator_available  # noqa: E402
 
@@ -47,7 +48,7 @@ def integer_rate(design, batch, steps, seed=0):
 
 def float_rate(design, batch, steps, seed=0):
     import torch
-    from sw.model import ThermalLayer
+    from ipnet_mtj.sw.model import ThermalLayer
     torch.set_num_threads(1)
     fp = design.fp
     layer = ThermalLayer.from_integers(fp, design.weights, design.biases, dtype=torch.float32)
@@ -62,7 +63,7 @@ def float_rate(design, batch, steps, seed=0):
 def float_error(design, batch=8, steps=300, seed=1):
     """Measured max |float - integer| of heat and pre-activation (float64), beside the bound."""
     import torch
-    from sw.model import ThermalLayer, float_error_bound
+    from ipnet_mtj.sw.model import ThermalLayer, float_error_bound
     fp = design.fp
     lo, hi = sat_range(fp.x_width, True)
     x = np.random.default_rng(seed).integers(lo, hi + 1, size=(batch, steps, fp.inputs))
@@ -80,14 +81,14 @@ def float_error(design, batch=8, steps=300, seed=1):
 
 
 def main(argv):
-    parser = argparse.ArgumentParser(prog="python -m sim.bench", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m ipnet_mtj.sim.bench", description=__doc__)
     parser.add_argument("config")
     parser.add_argument("--out", default="build")
     parser.add_argument("--sim-steps", type=int, default=100,
                         help="time steps per cocotb run (default 100)")
     args = parser.parse_args(argv)
 
-    from hw.cycles import lower_bound_cycles, measure_cycles_per_step
+    from ipnet_mtj.hw.cycles import lower_bound_cycles, measure_cycles_per_step
     design = load_design(args.config)
     fp = design.fp
     rows = []   # (name, value, unit, target or None, ratio or None)
@@ -119,11 +120,12 @@ def main(argv):
                  TARGET_CYCLE_RATIO * bound, cycles / bound))
 
     print()
-    print(f"{'benchmark':<48}{'value':>12} {'unit':<7}{'target':>10}{'ratio':>12}")
-    for name, value, unit, target, ratio in rows:
-        tgt = f"{target:.3g}" if target else "-"
-        rat = f"{ratio:.3g}x" if ratio is not None else "-"
-        print(f"{name:<48}{value:>12.4g} {unit:<7}{tgt:>10}{rat:>12}")
+    print(tabulate([(name, value, unit, target or None,
+                     f"{ratio:.3g}x" if ratio is not None else None)
+                    for name, value, unit, target, ratio in rows],
+                   headers=("benchmark", "value", "unit", "target", "ratio"), tablefmt="plain",
+                   floatfmt=("", ".4g", "", ".3g", ""), missingval="-",
+                   colalign=("left", "right", "left", "right", "right")))
     print("ratios: integer rate / 10M target; float and cocotb rates / integer rate (B=256); "
           "float error / its bound (must be <= 1); cycles / lower bound (target <= 1.1)")
     (out / "bench.json").write_text(json.dumps(

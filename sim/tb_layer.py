@@ -25,10 +25,10 @@ import cocotb
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, FallingEdge, RisingEdge
 
-from sim.plan import make_plan
-from sw import reference
-from sw.config import load_config
-from sw.fixed import derive_fixed_point
+from ipnet_mtj.sim.plan import make_plan
+from ipnet_mtj.sw import reference
+from ipnet_mtj.sw.config import load_config
+from ipnet_mtj.sw.fixed import derive_fixed_point
 
 
 class InputDriver:

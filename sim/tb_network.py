@@ -18,7 +18,9 @@ hardware's prediction; its accuracy is reported beside the golden model's.
 Environment (set by sim.runner.run_network_bench): IPNET_NETWORK (network
 YAML), IPNET_BUILD (build folder: manifest.json, weights.npz), IPNET_STIMULUS
 (.npz with ``x`` (S, T, C, H, W) input integers and ``y`` labels),
-IPNET_REPORT, IPNET_PROGRESS (optional), IPNET_STRESS (``on``/``off``).
+IPNET_REPORT, IPNET_PROGRESS (optional), IPNET_STRESS (``on``/``off``), IPNET_TRACE
+(optional: where to save the hardware's record of the first sequence, for the
+build report's figures).
 """
 
 from __future__ import annotations
@@ -34,9 +36,9 @@ import cocotb
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, RisingEdge, with_timeout
 
-from sim.net_harness import MONITOR_FIELDS
-from sw import netref
-from sw.network import derive_network, load_network
+from ipnet_mtj.sim.net_harness import MONITOR_FIELDS
+from ipnet_mtj.sw import netref
+from ipnet_mtj.sw.network import derive_network, load_network
 
 STRESS = ((0, 0), (77, 0), (0, 128), (77, 77))     #: (gap, stall) out of 256, cycled per sequence
 
@@ -148,6 +150,37 @@ def check_sequence(board, net, widths, mon, ys, trace, seq):
     return int(labels[-1])
 
 
+def to_signed(bits, width):
+    """Two's-complement ``width``-bit fields as signed integers."""
+    return np.where(bits >= 1 << (width - 1), bits - (1 << width), bits)
+
+
+def hardware_trace(net, widths, signed, mon, ys, steps):
+    """The hardware's own record of one sequence, for the build report's figures: per frame, the
+    thermal layer's outputs and heats in neuron-index order, and each class's logit and score,
+    and the label. None when the records are not well formed (the scoreboard says why)."""
+    fields = unpack(mon, widths["monitor"])
+    k = net.layers.index(net.thermal)
+    n = net.thermal.outputs
+    before = sum(lf.outputs for lf in net.layers[:k])
+    per_frame = sum(lf.outputs for lf in net.layers)
+    y = unpack(ys, widths["y"])
+    if len(mon) != steps * per_frame or y["index"].size != steps * net.classes:
+        return None
+    value, theta = np.zeros((steps, n), np.int64), np.zeros((steps, n), np.int64)
+    for t in range(steps):
+        block = slice(t * per_frame + before, t * per_frame + before + n)
+        index = fields["index"][block]
+        if not np.array_equal(np.sort(index), np.arange(n)):
+            return None
+        value[t, index] = fields["value"][block]
+        theta[t, index] = fields["theta"][block]
+    beats = {f: (to_signed(y[f], widths["y"][f]) if signed[f] else y[f]).reshape(steps, -1)
+             for f in ("logit", "score", "label")}
+    return {"value": value, "theta": theta, "logit": beats["logit"], "score": beats["score"],
+            "label": beats["label"][:, -1]}
+
+
 @cocotb.test()
 async def network_matches_golden_model(dut):
     """Every layer's every value, every heat, logit, score and label equals the golden model."""
@@ -166,6 +199,7 @@ async def network_matches_golden_model(dut):
         "y": {name: f["width"] for name, f in
               sorted(ports["y__payload"]["fields"].items(), key=lambda kv: -kv[1]["offset"])},
     }
+    signed = {name: f["signed"] for name, f in ports["y__payload"]["fields"].items()}
     in_digits = (ports["x__payload"]["width"] + 3) // 4
     board = Scoreboard(dut._log)
     cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
@@ -199,11 +233,16 @@ async def network_matches_golden_model(dut):
         mon = read_hex("mon.hex")
         ys = read_hex("y.hex")
         hw_pred.append(check_sequence(board, net, widths, mon, ys, trace, seq))
+        if seq == 0 and os.environ.get("IPNET_TRACE"):
+            record = hardware_trace(net, widths, signed, mon, ys, steps)
+            if record is not None:
+                np.savez(os.environ["IPNET_TRACE"], x=frames, **record)
         golden_pred.append(int(trace.label[0, -1]))
         cycles += int(dut.cycles.value)
         frames_done += steps
         if progress:
-            Path(progress).write_text(f"{seq + 1} {len(xs)} {board.compared} {board.mismatches}\n")
+            Path(progress).write_text(f"{seq + 1} {len(xs)} {board.compared} {board.mismatches} "
+                                      f"{frames_done}\n")
     labels = np.asarray(labels)[:len(xs)]
     report = {
         "network": cfg.name,
@@ -215,6 +254,7 @@ async def network_matches_golden_model(dut):
         "hardware_accuracy": float(np.mean(np.asarray(hw_pred) == labels)),
         "golden_accuracy": float(np.mean(np.asarray(golden_pred) == labels)),
         "same_prediction": int(sum(h == g for h, g in zip(hw_pred, golden_pred))),
+        "predictions": hw_pred,
         "cycles": cycles,
         "cycles_per_frame": cycles / max(frames_done, 1),
         "stress": stress,

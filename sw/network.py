@@ -381,16 +381,16 @@ def derive_network(cfg):
 
 def describe(net):
     """Lines describing every layer: shapes, formats, shifts, MACs."""
-    lines = [f"{'layer':<10}{'kind':<7}{'act':<9}{'in':>13}{'out':>13}{'k/s/p/pool':>12}"
-             f"{'x':>8}{'w':>7}{'out':>8}{'acc':>5}{'MACs':>9}"]
-    for lf in net.layers:
-        fmt = lambda w, f, s: f"{'s' if s else 'u'}{w}.{f}"  # noqa: E731
-        lines.append(
-            f"{lf.name:<10}{lf.kind:<7}{lf.activation:<9}{'x'.join(map(str, lf.in_shape)):>13}"
-            f"{'x'.join(map(str, lf.out_shape)):>13}"
-            f"{f'{lf.kernel[0]}/{lf.stride}/{lf.padding}/{lf.pool}':>12}"
-            f"{fmt(lf.x_width, lf.x_frac, lf.x_signed):>8}{fmt(lf.w_width, lf.w_frac, True):>7}"
-            f"{fmt(lf.out_width, lf.out_frac, lf.out_signed):>8}{lf.acc_width:>5}{lf.macs:>9}")
+    from tabulate import tabulate
+    fmt = lambda w, f, s: f"{'s' if s else 'u'}{w}.{f}"  # noqa: E731
+    rows = [[lf.name, lf.kind, lf.activation, "x".join(map(str, lf.in_shape)),
+             "x".join(map(str, lf.out_shape)), f"{lf.kernel[0]}/{lf.stride}/{lf.padding}/{lf.pool}",
+             fmt(lf.x_width, lf.x_frac, lf.x_signed), fmt(lf.w_width, lf.w_frac, True),
+             fmt(lf.out_width, lf.out_frac, lf.out_signed), lf.acc_width, lf.macs]
+            for lf in net.layers]
+    lines = tabulate(rows, headers=["layer", "kind", "act", "in", "out", "k/s/p/pool", "x", "w",
+                                    "out", "acc", "MACs"], tablefmt="plain",
+                     colalign=("left",) * 3 + ("right",) * 8).splitlines()
     lines.append(f"total MACs per frame: {net.macs}; head: {net.classes} classes, "
                  f"score s{net.score_width}; lanes {net.lanes}")
     return lines

@@ -6,8 +6,8 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from sw.config import parse_config
-from sw.fixed import derive_fixed_point
+from ipnet_mtj.sw.config import parse_config
+from ipnet_mtj.sw.fixed import derive_fixed_point
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = ROOT / "configs" / "default.yaml"

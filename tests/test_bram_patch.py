@@ -13,11 +13,11 @@ import sys
 import pytest
 
 from helpers import ROOT, config_dict, write_config
-from gen.bram_patch import (FAMILIES, check_image, find_image, image_pairs, locate, parse_brams,
+from ipnet_mtj.gen.bram_patch import (FAMILIES, check_image, find_image, image_pairs, locate, parse_brams,
                             patch, placeholder_design, read_back, read_image, unpack)
-from gen.design import generate, load_design
-from gen.synth import synthesise
-from sw.cli import UsageError
+from ipnet_mtj.gen.design import generate, load_design
+from ipnet_mtj.gen.synth import synthesise
+from ipnet_mtj.sw.cli import UsageError
 
 SMALL = dict(name="bram_patch", layer={"inputs": 32, "neurons": 32}, hardware={"lanes": 2})
 WROMS = ["wrom0.hex", "wrom1.hex"]
@@ -91,7 +91,7 @@ def test_wrong_old_image_is_one_line(images, bitstream, tmp_path):
     lines[3] = f"{int(lines[3], 16) ^ 0xff:02x}"            # every bit of word 3
     (wrong / "wrom1.hex").write_text("\n".join(lines) + "\n")
     out = tmp_path / "out"
-    proc = subprocess.run([sys.executable, "-m", "gen.bram_patch", "patch", str(wrong), str(b),
+    proc = subprocess.run([sys.executable, "-m", "ipnet_mtj.gen.bram_patch", "patch", str(wrong), str(b),
                            str(src), str(out)], capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 2
     assert proc.stderr == (f"error: {wrong / 'wrom1.hex'}: only 8 of its 16 bit slices occur in "

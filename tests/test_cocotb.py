@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from helpers import DEFAULT_CONFIG, config_dict, write_config
-from gen.design import generate, load_design
-from sim.runner import SIMULATORS, run_bench, simulator_available
+from ipnet_mtj.gen.design import generate, load_design
+from ipnet_mtj.sim.runner import SIMULATORS, run_bench, simulator_available
 
 
 def need(sim):
@@ -59,7 +59,7 @@ def test_bench_reports_mismatches(default_build, tmp_path):
 
 def test_verilator_without_a_compiler_gives_a_reason(monkeypatch):
     """Verilator builds C++: without a compiler its runs are skipped with one line that says so."""
-    import sim.runner as runner
+    import ipnet_mtj.sim.runner as runner
     real = runner.shutil.which
     monkeypatch.setattr(runner.shutil, "which", lambda name, *a, **k:
                         None if name in ("g++", "c++", "clang++") else real(name, *a, **k))

@@ -6,7 +6,7 @@ import sys
 import pytest
 
 from helpers import ROOT, config_dict, write_config
-from sw.config import ConfigError, config_hash, load_config, parse_config
+from ipnet_mtj.sw.config import ConfigError, config_hash, load_config, parse_config
 
 
 def error_of(data):
@@ -96,7 +96,8 @@ def test_not_yaml(tmp_path):
         load_config(path)
 
 
-@pytest.mark.parametrize("module", ["gen", "sim", "gen.synth", "sim.bench", "gen.lint"])
+@pytest.mark.parametrize("module", ["ipnet_mtj.gen", "ipnet_mtj.sim", "ipnet_mtj.gen.synth", "ipnet_mtj.sim.bench",
+                                    "ipnet_mtj.gen.lint"])
 def test_cli_refuses_bad_config_in_one_line(tmp_path, module):
     bad = write_config(tmp_path / "bad.yaml", config_dict(device={"tau_th_ns": -1.0}))
     out = tmp_path / "build"
@@ -109,7 +110,7 @@ def test_cli_refuses_bad_config_in_one_line(tmp_path, module):
 
 
 def test_cli_missing_file(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "gen", str(tmp_path / "nope.yaml")],
+    proc = subprocess.run([sys.executable, "-m", "ipnet_mtj.gen", str(tmp_path / "nope.yaml")],
                           capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 2
     assert proc.stderr.startswith("error: ") and "nope.yaml: cannot read" in proc.stderr

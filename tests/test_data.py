@@ -5,9 +5,9 @@ import dataclasses
 import numpy as np
 import pytest
 
-from sw.data import gestures
-from sw.data.datasets import TASKS, DataConfig, gesture_video, load_split, make_split
-from sw.data.dvs import LOG_EPS, SensorNoise, video_to_events
+from ipnet_mtj.sw.data import gestures
+from ipnet_mtj.sw.data.datasets import TASKS, DataConfig, gesture_video, load_split, make_split
+from ipnet_mtj.sw.data.dvs import LOG_EPS, SensorNoise, video_to_events
 
 SMALL = DataConfig(train=22, test=11, steps=8, substeps=2)
 

@@ -5,8 +5,8 @@ import math
 import numpy as np
 
 from helpers import ROOT
-from sw.config import load_config
-from sw.device import coefficients, switching_probability
+from ipnet_mtj.sw.config import load_config
+from ipnet_mtj.sw.device import coefficients, switching_probability
 
 
 def card():

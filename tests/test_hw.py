@@ -10,10 +10,10 @@ from amaranth.hdl import ClockDomain, Module
 from amaranth.sim import Simulator
 
 from helpers import ROOT, make_fp, random_inputs
-from hw.cycles import lower_bound_cycles, measure_cycles_per_step
-from hw.layer import IPLayer
-from sw import reference
-from sw.weights import seeded_weights
+from ipnet_mtj.hw.cycles import lower_bound_cycles, measure_cycles_per_step
+from ipnet_mtj.hw.layer import IPLayer
+from ipnet_mtj.sw import reference
+from ipnet_mtj.sw.weights import seeded_weights
 
 
 def simulate(fp, w, b, segments, gap=0.0, stall=0.0, seed=0):
@@ -104,6 +104,6 @@ def test_throughput_meets_lower_bound():
 
 
 def test_hw_does_not_import_torch():
-    code = ("import sys; import hw.layer, hw.synth_top, hw.cycles, gen.design; "
+    code = ("import sys; import ipnet_mtj.hw.layer, ipnet_mtj.hw.synth_top, hw.cycles, gen.design; "
             "sys.exit(1 if 'torch' in sys.modules else 0)")
     assert subprocess.run([sys.executable, "-c", code], cwd=ROOT).returncode == 0

@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from helpers import make_fp, random_inputs
-from sw import reference
-from sw.model import ThermalLayer, float_error_bound
-from sw.weights import seeded_weights
+from ipnet_mtj.sw import reference
+from ipnet_mtj.sw.model import ThermalLayer, float_error_bound
+from ipnet_mtj.sw.weights import seeded_weights
 
 
 @pytest.mark.parametrize("decay", ["multiply", "shift"])

@@ -14,13 +14,13 @@ from amaranth.hdl import ClockDomain, Module
 from amaranth.sim import Simulator
 
 from helpers import ROOT
-from hw.net_accel import NetAccelerator
-from hw.net_cycles import lower_bound_cycles, measure_cycles_per_frame
-from hw.net_plan import NetPlan
-from hw.net_rom_layout import bias_bases, bias_images, walk_weights, weight_bases, weight_images
-from hw.net_walker import NetWalker
-from sw import netref
-from sw.network import derive_network, load_network, parse_network
+from ipnet_mtj.hw.net_accel import NetAccelerator
+from ipnet_mtj.hw.net_cycles import lower_bound_cycles, measure_cycles_per_frame
+from ipnet_mtj.hw.net_plan import NetPlan
+from ipnet_mtj.hw.net_rom_layout import bias_bases, bias_images, walk_weights, weight_bases, weight_images
+from ipnet_mtj.hw.net_walker import NetWalker
+from ipnet_mtj.sw import netref
+from ipnet_mtj.sw.network import derive_network, load_network, parse_network
 
 NETWORK_YAML = ROOT / "configs" / "network.yaml"
 
@@ -414,6 +414,6 @@ def test_verilog_of_the_default_network():
 
 
 def test_net_hw_does_not_import_torch():
-    code = ("import sys; import hw.net_accel, hw.net_cycles; "
+    code = ("import sys; import ipnet_mtj.hw.net_accel, ipnet_mtj.hw.net_cycles; "
             "sys.exit(1 if 'torch' in sys.modules else 0)")
     assert subprocess.run([sys.executable, "-c", code], cwd=ROOT).returncode == 0

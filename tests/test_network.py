@@ -7,11 +7,11 @@ import torch.nn.functional as F
 import yaml
 
 from helpers import ROOT
-from sw import netref
-from sw.config import ConfigError
-from sw.fixed import INT_OPS, accumulate_score, requantise_output
-from sw.nets.described import DescribedIPNet
-from sw.network import derive_network, load_network, parse_network
+from ipnet_mtj.sw import netref
+from ipnet_mtj.sw.config import ConfigError
+from ipnet_mtj.sw.fixed import INT_OPS, accumulate_score, requantise_output
+from ipnet_mtj.sw.nets.described import DescribedIPNet
+from ipnet_mtj.sw.network import derive_network, load_network, parse_network
 
 NETWORK = ROOT / "configs" / "network.yaml"
 SOURCE = str(ROOT / "configs" / "t.yaml")     # resolves design: default.yaml
@@ -174,7 +174,7 @@ def test_accumulators_equal_torch(which):
 def test_thermal_layer_is_the_single_layer_reference_in_channels_last_order(tmp_path):
     """Stochastic neurons draw the LFSR in update order: the network's is channels-last, and
     the channels-first order gives other spikes."""
-    from sw import reference
+    from ipnet_mtj.sw import reference
     design = yaml.safe_load((ROOT / "configs" / "bounded.yaml").read_text())
     design["fixed_point"]["output"] = "stochastic"
     (tmp_path / "stochastic.yaml").write_text(yaml.safe_dump(design))

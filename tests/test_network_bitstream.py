@@ -9,13 +9,13 @@ import pytest
 import yaml
 
 from helpers import ROOT
-from gen.bram_patch import FAMILIES, Image, parse_brams, unpack
-from gen.network import load_network_design
-from gen.network_bitstream import build_base, patch_weights
-from hw.net_rom_layout import weight_images
-from sw.cli import UsageError
-from sw.network import derive_network, load_network
-from sw.train.network_train import network_hash, save_trained
+from ipnet_mtj.gen.bram_patch import FAMILIES, Image, parse_brams, unpack
+from ipnet_mtj.gen.network import load_network_design
+from ipnet_mtj.gen.network_bitstream import build_base, patch_weights
+from ipnet_mtj.hw.net_rom_layout import weight_images
+from ipnet_mtj.sw.cli import UsageError
+from ipnet_mtj.sw.network import derive_network, load_network
+from ipnet_mtj.sw.train.network_train import network_hash, save_trained
 
 ICE40 = FAMILIES[".asc"]
 

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from helpers import ROOT
-from gen.network import generate_network, load_network_design
-from sim.network import load_test_sequences
-from sim.runner import SIMULATORS, run_network_bench, simulator_available
+from ipnet_mtj.gen.network import generate_network, load_network_design
+from ipnet_mtj.sim.network import load_test_sequences
+from ipnet_mtj.sim.runner import SIMULATORS, run_network_bench, simulator_available
 
 NETWORK = ROOT / "configs" / "network.yaml"
 

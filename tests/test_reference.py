@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from helpers import make_fp, random_inputs
-from sw import reference
-from sw.fixed import INT_OPS, LFSR_PERIOD, cool, lfsr_sequence
-from sw.weights import seeded_weights
+from ipnet_mtj.sw import reference
+from ipnet_mtj.sw.fixed import INT_OPS, LFSR_PERIOD, cool, lfsr_sequence
+from ipnet_mtj.sw.weights import seeded_weights
 
 
 @pytest.mark.parametrize("decay", ["multiply", "shift"])

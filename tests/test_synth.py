@@ -6,8 +6,8 @@ import sys
 import pytest
 
 from helpers import DEFAULT_CONFIG, ROOT
-from gen.design import generate, load_design
-from gen.synth import synthesise
+from ipnet_mtj.gen.design import generate, load_design
+from ipnet_mtj.gen.synth import synthesise
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +34,7 @@ def test_default_design_fits_ecp5(top, tmp_path):
 
 
 def test_unknown_target_is_one_line():
-    proc = subprocess.run([sys.executable, "-m", "gen.synth", str(DEFAULT_CONFIG), "--targets", "xc7"],
+    proc = subprocess.run([sys.executable, "-m", "ipnet_mtj.gen.synth", str(DEFAULT_CONFIG), "--targets", "xc7"],
                           capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 2
     assert proc.stderr == ("error: --targets: unknown target 'xc7' "

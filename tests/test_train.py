@@ -9,11 +9,11 @@ import torch
 import yaml
 
 from helpers import ROOT, make_fp
-from sw.data.datasets import TASKS
-from sw.nets import MODELS, build_model
-from sw.train.energy import digital_memory, thermal_joule_pj
-from sw.train.quantise import quantise_ipnet
-from sw.train.trainer import evaluate, train_run
+from ipnet_mtj.sw.data.datasets import TASKS
+from ipnet_mtj.sw.nets import MODELS, build_model
+from ipnet_mtj.sw.train.energy import digital_memory, thermal_joule_pj
+from ipnet_mtj.sw.train.quantise import quantise_ipnet
+from ipnet_mtj.sw.train.trainer import evaluate, train_run
 
 FP = make_fp()
 
@@ -110,14 +110,14 @@ def test_energy_model():
     lstm = digital_memory("lstm", 16, 64, (8, 16))
     assert lstm["bits"] == 16 * 16 * (2 * 64 + 4 * 64 * 64 + 8 * 64 + 2 * 64)
     assert digital_memory("rnn", 16, 64, (8, 16))["pj"] < lstm["pj"]
-    from sw.config import load_config
+    from ipnet_mtj.sw.config import load_config
     dev = load_config(ROOT / "configs" / "default.yaml").device
     # one MTJ at I_c0 for one pulse: (100 uA)^2 * 6250 ohm * 10 ns = 0.625 pJ
     assert thermal_joule_pj(1.0, 1, 1, dev) == pytest.approx(0.625)
 
 
 def run_ipnet(*args, cwd=ROOT):
-    return subprocess.run([sys.executable, "-m", "sw.train.cli", *args], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "ipnet_mtj.sw.train.cli", *args], capture_output=True,
                           text=True, cwd=cwd)
 
 
@@ -163,6 +163,7 @@ def test_cli_trains_and_evaluates(tmp_path):
     proc = run_ipnet("train", str(cfg), "--task", "gestures11", "--model", "ipnet", "--runs", runs)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("gestures11-ipnet-d1-s0: accuracy ") and "integer datapath" in proc.stdout
-    assert "epoch 1: [" in proc.stderr                   # progress bar
+    assert "gestures11-ipnet-d1-s0 epoch 1: 100%|" in proc.stderr     # progress bar (tqdm)
+    assert ", loss=" in proc.stderr
     proc = run_ipnet("eval", str(cfg), "--task", "gestures11", "--model", "ipnet", "--runs", runs)
     assert proc.returncode == 0 and proc.stdout.startswith("gestures11-ipnet-d1-s0: accuracy ")

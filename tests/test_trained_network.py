@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from helpers import ROOT
-from sw.config import ConfigError
-from sw.network import derive_network, load_network
-from sw.train.network_train import (evaluate_trained, heat_bound, load_trained, network_hash,
+from ipnet_mtj.sw.config import ConfigError
+from ipnet_mtj.sw.network import derive_network, load_network
+from ipnet_mtj.sw.train.network_train import (evaluate_trained, heat_bound, load_trained, network_hash,
                                     trained_paths)
 
 NETWORK = ROOT / "configs" / "network.yaml"
@@ -111,7 +111,7 @@ def test_foreign_and_missing_weights(default, tmp_path):
 
 
 def test_cli_bad_weights_exit_2(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "sw.train.cli", "net-eval", str(NETWORK),
+    proc = subprocess.run([sys.executable, "-m", "ipnet_mtj.sw.train.cli", "net-eval", str(NETWORK),
                            "--weights", str(tmp_path / "none.npz")], capture_output=True, text=True,
                           cwd=ROOT)
     assert proc.returncode == 2
@@ -123,9 +123,9 @@ def test_torch_and_numpy_predict_alike_with_the_shipped_weights(default):
     """The QAT model loaded with the shipped integers (torch convolutions) and the golden
     model (numpy) give the same class on every test sequence."""
     import torch
-    from sw import netref
-    from sw.nets.described import DescribedIPNet
-    from sw.train.network_train import _test_split
+    from ipnet_mtj.sw import netref
+    from ipnet_mtj.sw.nets.described import DescribedIPNet
+    from ipnet_mtj.sw.train.network_train import _test_split
     cfg, net = default
     params = load_trained(cfg, net)
     model = DescribedIPNet(net)

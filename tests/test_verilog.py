@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 
 from helpers import DEFAULT_CONFIG, config_dict
-from gen.design import Design, generate, load_design
-from gen.lint import lint
-from hw.rom_layout import bias_rom, weight_rom
-from sw.config import parse_config
-from sw.fixed import derive_fixed_point
-from sw.weights import seeded_weights
+from ipnet_mtj.gen.design import Design, generate, load_design
+from ipnet_mtj.gen.lint import lint
+from ipnet_mtj.hw.rom_layout import bias_rom, weight_rom
+from ipnet_mtj.sw.config import parse_config
+from ipnet_mtj.sw.fixed import derive_fixed_point
+from ipnet_mtj.sw.weights import seeded_weights
 
 
 def design_of(**sections):

@@ -28,8 +28,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from sw.fixed import aligned_bias, quantise, requantise_output, sat_range
-from sw.model import QAT_OPS, TORCH_OPS, round_ste, thermal_sequence
+from ipnet_mtj.sw.fixed import aligned_bias, quantise, requantise_output, sat_range
+from ipnet_mtj.sw.model import QAT_OPS, TORCH_OPS, round_ste, thermal_sequence
 
 __all__ = ["DescribedIPNet"]
 

@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from sw.model import thermal_sequence
+from ipnet_mtj.sw.model import thermal_sequence
 
 from .backbone import CHANNELS, Backbone
 

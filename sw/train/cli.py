@@ -7,6 +7,7 @@
     ipnet results CONFIG [--workers 2] [--out docs]
     ipnet net-train NETWORK [--fresh] [--out PATH]   train a described network (float, then QAT)
     ipnet net-eval  NETWORK [--weights PATH]         float, QAT and integer accuracy of its weights
+    ipnet net-eval  NETWORK --backend rtl [--sequences N]   the same through the Verilog
 
 CONFIG is an experiment YAML such as configs/results.yaml. Runs, checkpoints
 and cached data live under --runs (default build/runs). Training resumes from
@@ -17,11 +18,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
-from sw.cli import UsageError, run_cli
+from ipnet_mtj.sw.cli import UsageError, run_cli
 
 __all__ = ["main"]
 
@@ -38,7 +38,7 @@ def _spec_args(p):
     p.add_argument("--depth", type=int, default=1, help="ipnet: depth of the thermal layer (1-3)")
 
 
-def _parser():
+def _parser(backends=("integer",)):
     parser = argparse.ArgumentParser(prog="ipnet", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -70,6 +70,12 @@ def _parser():
     p.add_argument("network", help="network YAML, e.g. configs/network.yaml")
     p.add_argument("--weights", help="trained .npz (default <yaml dir>/trained/<name>.npz)")
     p.add_argument("--runs", default="build/networks", help="data cache")
+    p.add_argument("--backend", choices=backends, default="integer",
+                   help="integer: the golden model in numpy; rtl: the generated Verilog under "
+                        "Verilator (the `ipnet` command; compares with the integer backend)")
+    p.add_argument("--sequences", type=int,
+                   help="rtl: the first N test sequences (default: the whole test set)")
+    p.add_argument("--out", default="build", help="rtl: build folder root")
     return parser
 
 
@@ -101,8 +107,8 @@ def _network_command(args):
 
 
 def _check_spec(exp, args):
-    from sw.data.datasets import TASKS
-    from sw.nets import MODELS
+    from ipnet_mtj.sw.data.datasets import TASKS
+    from ipnet_mtj.sw.nets import MODELS
     from .trainer import RunSpec
     if args.task not in TASKS:
         raise UsageError(f"--task: unknown task {args.task!r} (choose from {', '.join(TASKS)})")
@@ -116,30 +122,44 @@ def _check_spec(exp, args):
 
 
 class _Bar:
-    """A one-line progress bar on stderr (no dependency)."""
+    """Training progress: one tqdm bar per epoch on stderr, the batch loss in its postfix.
+
+    Called ``(epoch, step, steps, loss)`` after each batch (the trainer's ``progress``). The bar
+    is made at the first call, so nothing is drawn before training starts (errors stay one line).
+    """
 
     def __init__(self, label):
-        self.label, self.began = label, time.perf_counter()
+        self.label, self.bar, self.epoch = label, None, None
 
     def __call__(self, epoch, step, steps, loss):
-        width = 24
-        fill = int(width * step / steps)
-        sys.stderr.write(f"\r{self.label} epoch {epoch + 1}: [{'#' * fill}{'.' * (width - fill)}] "
-                         f"{step}/{steps} loss {loss:.4f} {time.perf_counter() - self.began:.0f} s")
+        from tqdm import tqdm
+        if self.bar is None or epoch != self.epoch:
+            if self.bar is not None:
+                self.bar.close()
+            self.bar = tqdm(total=steps, desc=f"{self.label} epoch {epoch + 1}", unit="batch",
+                            initial=step - 1)
+            self.epoch = epoch
+        self.bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
+        self.bar.update(step - self.bar.n)
         if step == steps:
-            sys.stderr.write("\n")
-        sys.stderr.flush()
+            self.bar.close()
+            self.bar = None
 
 
-def main(argv):
-    args = _parser().parse_args(argv)
+def main(argv, backends=None):
+    """The ``ipnet`` command. ``backends`` maps more ``net-eval --backend`` names to functions
+    of the parsed arguments (the hardware backends live above sw, in sim, and register here)."""
+    backends = dict(backends or {})
+    args = _parser(("integer", *backends)).parse_args(argv)
+    if args.command == "net-eval" and args.backend != "integer":
+        return backends[args.backend](args)
     if args.command.startswith("net-"):
         return _network_command(args)
     from .experiment import load_experiment
     exp, design, fp = load_experiment(args.config)
 
     if args.command == "data":
-        from sw.data.datasets import TASKS, load_split
+        from ipnet_mtj.sw.data.datasets import TASKS, load_split
         from .runs import data_dir
         tasks = args.task or exp.tasks
         for t in tasks:
@@ -153,14 +173,13 @@ def main(argv):
         return 0
 
     if args.command == "params":
-        from sw.data.datasets import TASKS
-        from sw.nets import MODELS, build_model, count_parameters
+        from ipnet_mtj.sw.data.datasets import TASKS
+        from ipnet_mtj.sw.nets import MODELS, build_model, count_parameters
+        from tabulate import tabulate
         tasks = list(exp.tasks)
-        print(f"{'model':<13}" + "".join(f"{t:>14}" for t in tasks))
-        for m in MODELS:
-            counts = [count_parameters(build_model(m, TASKS[t], fp=fp, features=exp.train.features))
-                      for t in tasks]
-            print(f"{m:<13}" + "".join(f"{c:>14}" for c in counts))
+        rows = [[m] + [count_parameters(build_model(m, TASKS[t], fp=fp, features=exp.train.features))
+                       for t in tasks] for m in MODELS]
+        print(tabulate(rows, headers=["model", *tasks], tablefmt="plain", numalign="right"))
         return 0
 
     if args.command in ("train", "eval"):

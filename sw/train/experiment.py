@@ -12,11 +12,11 @@ from pathlib import Path
 
 import yaml
 
-from sw.config import ConfigError, _positive, _spec, build_dataclass, load_config
-from sw.data.datasets import TASKS, DataConfig
-from sw.data.dvs import SensorNoise
-from sw.fixed import derive_fixed_point
-from sw.nets import MODELS
+from ipnet_mtj.sw.config import ConfigError, _positive, _spec, build_dataclass, load_config
+from ipnet_mtj.sw.data.datasets import TASKS, DataConfig
+from ipnet_mtj.sw.data.dvs import SensorNoise
+from ipnet_mtj.sw.fixed import derive_fixed_point
+from ipnet_mtj.sw.nets import MODELS
 
 __all__ = ["Experiment", "load_experiment"]
 

@@ -33,14 +33,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from sw.cli import write_atomically
-from sw.config import ConfigError, config_hash, config_to_dict
-from sw.data.datasets import TASKS, load_split
-from sw.device import coefficients
-from sw.fixed import INT_OPS, requantise, sat_range
-from sw.nets.described import DescribedIPNet
-from sw.network import derive_network, load_network
-from sw import netref
+from ipnet_mtj.sw.cli import write_atomically
+from ipnet_mtj.sw.config import ConfigError, config_hash, config_to_dict
+from ipnet_mtj.sw.data.datasets import TASKS, load_split
+from ipnet_mtj.sw.device import coefficients
+from ipnet_mtj.sw.fixed import INT_OPS, requantise, sat_range
+from ipnet_mtj.sw.nets.described import DescribedIPNet
+from ipnet_mtj.sw.network import derive_network, load_network
+from ipnet_mtj.sw import netref
 
 from .experiment import load_experiment
 from .trainer import evaluate, train_run
@@ -53,7 +53,7 @@ def network_hash(cfg):
     """SHA-256 (16 hex digits) of what trained weights must fit: the input, the layers, the
     thermal design's device card and neuron formats. Lanes, the training recipe and the parts
     of the design a network replaces (name, layer, x/w/b formats, lanes) are left out."""
-    from sw.config import load_config
+    from ipnet_mtj.sw.config import load_config
     design = config_to_dict(load_config(cfg.design_path()))
     neurons = {k: v for k, v in design["fixed_point"].items() if k not in ("x", "w", "b")}
     d = {"input": dataclasses.asdict(cfg.input),

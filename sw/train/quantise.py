@@ -17,8 +17,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from sw import reference
-from sw.fixed import quantise, sat_range
+from ipnet_mtj.sw import reference
+from ipnet_mtj.sw.fixed import quantise, sat_range
 
 __all__ = ["QuantisedIPNet", "quantise_ipnet"]
 

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from sw.config import config_hash
-from sw.data.datasets import TASKS, load_split
-from sw.nets.backbone import CHANNELS
+from ipnet_mtj.sw.config import config_hash
+from ipnet_mtj.sw.data.datasets import TASKS, load_split
+from ipnet_mtj.sw.nets.backbone import CHANNELS
 
 from .energy import SOURCE, digital_memory, thermal_joule_pj
 from .experiment import load_experiment
@@ -52,8 +52,14 @@ def _run_job(exp_path, spec, runs_dir):
     return execute(exp_path, spec, runs_dir)
 
 
-def run_grid(exp_path, runs_dir, workers=2, log=print):
-    """Generate data and run every missing run; return {spec: metrics}."""
+def run_grid(exp_path, runs_dir, workers=2, log=None):
+    """Generate data and run every missing run; return {spec: metrics}.
+
+    Progress is two tqdm bars on stderr (data splits, then runs); ``log`` (default
+    ``tqdm.write``, stdout, above the bar) gets the summary line and one line per finished run.
+    """
+    from tqdm import tqdm
+    log = log or tqdm.write
     exp, _, _ = load_experiment(exp_path)
     specs = grid(exp)
     done = {}
@@ -71,17 +77,25 @@ def run_grid(exp_path, runs_dir, workers=2, log=print):
     with ProcessPoolExecutor(max_workers=workers) as pool:
         tasks = sorted({s.task for s in todo})
         jobs = [pool.submit(_data_job, exp_path, t, split, runs_dir) for t in tasks for split in ("train", "test")]
-        for k, job in enumerate(as_completed(jobs), 1):
-            task, split = job.result()
-            log(f"  data {k}/{len(jobs)}: {task} {split} ({time.perf_counter() - began:.0f} s)")
+        if jobs:
+            with tqdm(total=len(jobs), desc="data", unit="split") as bar:
+                for job in as_completed(jobs):
+                    task, split = job.result()
+                    bar.set_postfix_str(f"{task} {split}", refresh=False)
+                    bar.update()
         jobs = {pool.submit(_run_job, exp_path, spec, runs_dir): spec for spec in todo}
-        for k, job in enumerate(as_completed(jobs), 1):
-            spec = jobs[job]
-            metrics = job.result()
-            done[spec] = metrics
-            extra = f", integer {metrics['integer_metric']:.4g}" if "integer_metric" in metrics else ""
-            log(f"  [{k}/{len(todo)}] {spec.name}: {metrics['metric_name']} {metrics['metric']:.4g}"
-                f"{extra} ({metrics['wall_s']:.0f} s; total {time.perf_counter() - began:.0f} s)")
+        if jobs:
+            with tqdm(total=len(jobs), desc="runs", unit="run") as bar:
+                for job in as_completed(jobs):
+                    spec = jobs[job]
+                    metrics = job.result()
+                    done[spec] = metrics
+                    extra = (f", integer {metrics['integer_metric']:.4g}"
+                             if "integer_metric" in metrics else "")
+                    log(f"  {spec.name}: {metrics['metric_name']} {metrics['metric']:.4g}{extra} "
+                        f"({metrics['wall_s']:.0f} s; total {time.perf_counter() - began:.0f} s)")
+                    bar.set_postfix_str(spec.name, refresh=False)
+                    bar.update()
     return done
 
 
@@ -148,6 +162,14 @@ def _commit():
         return "unknown"
 
 
+def _md_table(headers, rows, align):
+    """A Markdown pipe table (GitHub's syntax, with alignment colons) as lines; cells as given
+    (no number parsing), ``align`` one letter per column, ``l`` or ``r``."""
+    from tabulate import tabulate
+    return tabulate(rows, headers=headers, tablefmt="pipe", disable_numparse=True,
+                    colalign=[{"l": "left", "r": "right"}[a] for a in align]).splitlines()
+
+
 def _markdown(exp, design, results, meta):
     tasks = [t for t in exp.tasks if t in results["tasks"]]
     models = sorted({m for t in tasks for m in results["tasks"][t]["models"]},
@@ -165,10 +187,8 @@ def _markdown(exp, design, results, meta):
         "The data sets are generated offline (docs/results-method.md); these are not DVS Gesture or "
         "DDD-20 figures and are not comparable with the paper's.",
         "",
-        "| model | params | " + " | ".join(f"{t} ({units[TASKS[t].metric]})" for t in tasks)
-        + " | memory energy / inference | vs IPNet |",
-        "|---|---:|" + "---:|" * len(tasks) + "---:|---:|",
     ]
+    rows = []
     for m in models:
         cells = []
         for t in tasks:
@@ -185,7 +205,9 @@ def _markdown(exp, design, results, meta):
         energy = f"{e['pj']:.3g} pJ"
         ratio = "1 (marginal 0)" if m == "ipnet" else f"{e['ratio_vs_ipnet']:.3g}x"
         params = results["parameters"][m].get(tasks[0]) or next(iter(results["parameters"][m].values()))
-        lines.append(f"| {m} | {params} | " + " | ".join(cells) + f" | {energy} | {ratio} |")
+        rows.append([m, params, *cells, energy, ratio])
+    lines += _md_table(["model", "params", *(f"{t} ({units[TASKS[t].metric]})" for t in tasks),
+                        "memory energy / inference", "vs IPNet"], rows, "lr" + "r" * len(tasks) + "rr")
     lines += ["", "Best mean per task in bold. Where IPNet stands, task by task:", ""]
     for t in tasks:
         ms = results["tasks"][t]["models"]
@@ -204,17 +226,16 @@ def _markdown(exp, design, results, meta):
         else:
             diff_text = f"{(ip - bb) * 100:+.2f} points"
         lines.append(f"- {t}: IPNet {verb} the best baseline ({best_name}): {diff_text}.")
-    lines += ["", "## Memory at the frontier (thermal layer depth, " + exp.ablation.task + ")", "",
-              "| depth | where | " + units[TASKS[exp.ablation.task].metric] + " |", "|---:|---|---:|"]
+    lines += ["", "## Memory at the frontier (thermal layer depth, " + exp.ablation.task + ")", ""]
     where = {"1": "first convolution (sensing frontier)", "2": "second convolution", "3": "dense features"}
-    for d, st in results["ablation"].items():
-        lines.append(f"| {d} | {where[d]} | {_fmt(st, TASKS[exp.ablation.task].metric)} |")
-    lines += ["", "## Quantisation: IPNet float vs its thermal layer in the integer datapath", "",
-              "| task | float | integer | weights saturated |", "|---|---:|---:|---:|"]
-    for t, q in results["quantisation"].items():
-        metric = TASKS[t].metric
-        lines.append(f"| {t} | {_fmt(q['float'], metric)} | {_fmt(q['integer'], metric)} | "
-                     f"{q['weights_clipped'] * 100:.1f} % |")
+    lines += _md_table(["depth", "where", units[TASKS[exp.ablation.task].metric]],
+                       [[d, where[d], _fmt(st, TASKS[exp.ablation.task].metric)]
+                        for d, st in results["ablation"].items()], "rlr")
+    lines += ["", "## Quantisation: IPNet float vs its thermal layer in the integer datapath", ""]
+    lines += _md_table(["task", "float", "integer", "weights saturated"],
+                       [[t, _fmt(q["float"], TASKS[t].metric), _fmt(q["integer"], TASKS[t].metric),
+                         f"{q['weights_clipped'] * 100:.1f} %"]
+                        for t, q in results["quantisation"].items()], "lrrr")
     e_ip = results["energy"].get("ipnet", {})
     lines += ["", "## Memory energy model", "",
               f"Per inference ({exp.data.steps} frames). Digital memories: 16-bit words of state, gate "
@@ -223,16 +244,17 @@ def _markdown(exp, design, results, meta):
               "1 MB 100 pJ, DRAM 2 nJ). IPNet's state is the junctions' heat: it reads and writes no bit, "
               "so its marginal memory energy is 0. The table charges it, conservatively, with all the "
               f"Joule heat of its thermal layer ({e_ip.get('model', '')}), which the neurons spend on "
-              "computing anyway. Details: sw/train/energy.py.", "",
-              "| model | bits read+written | footprint | pJ per 64-bit access | energy |",
-              "|---|---:|---:|---:|---:|"]
+              "computing anyway. Details: sw/train/energy.py.", ""]
+    rows = []
     for m in models:
         e = results["energy"][m]
         if m == "ipnet":
-            lines.append(f"| ipnet | 0 | 0 | – | {e['pj']:.3g} pJ (Joule heat; marginal 0) |")
+            rows.append(["ipnet", "0", "0", "–", f"{e['pj']:.3g} pJ (Joule heat; marginal 0)"])
         else:
-            lines.append(f"| {m} | {e['bits']:,} | {e['footprint_bytes']:,.0f} B | {e['pj_per_64b']:g} | "
-                         f"{e['pj']:.3g} pJ |")
+            rows.append([m, f"{e['bits']:,}", f"{e['footprint_bytes']:,.0f} B", f"{e['pj_per_64b']:g}",
+                         f"{e['pj']:.3g} pJ"])
+    lines += _md_table(["model", "bits read+written", "footprint", "pJ per 64-bit access", "energy"],
+                       rows, "lrrrr")
     lines += ["", "![results](results.png)", ""]
     return "\n".join(lines)
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from sw.data.datasets import TASKS, load_split
-from sw.nets import build_model, count_parameters
+from ipnet_mtj.sw.data.datasets import TASKS, load_split
+from ipnet_mtj.sw.nets import build_model, count_parameters
 
 from .experiment import load_experiment
 from .quantise import quantise_ipnet

@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from sw.cli import write_atomically
+from ipnet_mtj.sw.cli import write_atomically
 
 __all__ = ["RunSpec", "train_run", "evaluate", "metric_of", "epoch_lr", "CLIP_NORM"]
 
