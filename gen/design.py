@@ -27,6 +27,7 @@ from ipnet_mtj.sw.fixed import derive_fixed_point
 from ipnet_mtj.sw.weights import seeded_weights
 
 from .export import export_roms, write_manifest
+from .ports import port_manifest
 
 __all__ = ["Design", "load_design", "generate"]
 
@@ -53,14 +54,15 @@ def load_design(config_path):
     return Design(cfg, fp, w, b, f"seeded generator, seed {cfg.layer.weight_seed} (illustrative)")
 
 
-def emit_verilog(design, synth=False):
-    """Verilog text of the layer (``synth``: the pins-only top)."""
+def emit_verilog(design, synth=False, component=None):
+    """Verilog text of the layer (``synth``: the pins-only top); ``component``: an already
+    built one."""
     fp = design.fp
     if synth:
-        return verilog.convert(SynthTop(fp, design.weights, design.biases),
+        return verilog.convert(component or SynthTop(fp, design.weights, design.biases),
                                name=f"{design.top}_top", emit_src=False)
-    return verilog.convert(IPLayer(fp, design.weights, design.biases), name=design.top,
-                           emit_src=False)
+    return verilog.convert(component or IPLayer(fp, design.weights, design.biases),
+                           name=design.top, emit_src=False)
 
 
 def generate(design, out_root="build"):
@@ -71,10 +73,13 @@ def generate(design, out_root="build"):
     tmp = Path(tempfile.mkdtemp(prefix=f".{design.top}-", dir=out_root))
     try:
         files = [tmp / f"{design.top}.v", tmp / f"{design.top}_top.v"]
-        files[0].write_text(emit_verilog(design))
+        layer = IPLayer(design.fp, design.weights, design.biases)
+        ports = port_manifest(layer)
+        files[0].write_text(emit_verilog(design, component=layer))
         files[1].write_text(emit_verilog(design, synth=True))
         files += export_roms(design.fp, design.weights, design.biases, tmp)
-        write_manifest(design.cfg, design.fp, files, tmp, design.weights_origin)
+        write_manifest(design.cfg, design.fp, files, tmp, design.weights_origin,
+                       ports)
         if final.exists():
             shutil.rmtree(final)
         tmp.rename(final)

@@ -59,8 +59,10 @@ def tool_versions():
     return out
 
 
-def write_manifest(cfg, fp, files, out_dir, weights_origin):
-    """manifest.json: config and its hash, derived formats, tools, files with SHA-256."""
+def write_manifest(cfg, fp, files, out_dir, weights_origin, ports=None):
+    """manifest.json: config and its hash, derived formats, the ports (``ports``, from
+    :func:`gen.ports.port_manifest`), clock, reset, timing, tools, files with SHA-256."""
+    from .ports import CLOCK, RESET
     out_dir = Path(out_dir)
     fmt = {k: v for k, v in vars(fp).items() if k not in ("lut", "quantisation")}
     manifest = {
@@ -72,6 +74,14 @@ def write_manifest(cfg, fp, files, out_dir, weights_origin):
         "quantisation": [dict(zip(("name", "device", "fixed_point", "rel_error"), row))
                          for row in fp.quantisation],
         "weights": weights_origin,
+        "ports": ports or [],
+        "clock": CLOCK,
+        "reset": {**RESET, "clear_cycles": fp.neurons},
+        "timing": {"beats_in_per_step": fp.inputs, "beats_out_per_step": fp.neurons,
+                   "cycles_per_step": max(fp.neurons * fp.inputs // fp.lanes, fp.neurons),
+                   "note": "cycles_per_step with x offered every cycle and y always taken "
+                           "(tests/test_hw.py measures it); after reset the neuron unit "
+                           "clears its heat RAM for clear_cycles, taking input meanwhile"},
         "tools": tool_versions(),
         "files": {Path(f).name: hashlib.sha256(Path(f).read_bytes()).hexdigest() for f in files},
     }

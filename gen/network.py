@@ -29,10 +29,9 @@ from pathlib import Path
 
 import numpy as np
 from amaranth.back import verilog
-from amaranth.hdl import Shape
-from amaranth.lib import data
 
 from ipnet_mtj.hw.net_accel import NetAccelerator
+from ipnet_mtj.hw.net_cycles import lower_bound_cycles
 from ipnet_mtj.hw.net_rom_layout import bias_bases, bias_images, weight_bases, weight_images
 from ipnet_mtj.hw.net_synth_top import NetSynthTop
 from ipnet_mtj.sw.cli import run_cli
@@ -41,9 +40,9 @@ from ipnet_mtj.sw.network import derive_network, describe, load_network
 from ipnet_mtj.sw.train.network_train import load_trained, network_hash, trained_paths
 
 from .export import tool_versions, write_hex
+from .ports import CLOCK, RESET, port_manifest
 
-__all__ = ["NetDesign", "load_network_design", "emit_network_verilog", "generate_network",
-           "port_manifest"]
+__all__ = ["NetDesign", "load_network_design", "emit_network_verilog", "generate_network"]
 
 
 @dataclass(frozen=True)
@@ -78,24 +77,6 @@ def emit_network_verilog(design, synth=False, component=None):
                                name=f"{design.top}_top", emit_src=False)
     return verilog.convert(component or NetAccelerator(design.net, design.params), name=design.top,
                            emit_src=False)
-
-
-def port_manifest(component):
-    """Every port of a component from its signature: name (as in the Verilog), direction,
-    width, signedness, and the fields of a structured payload (offset, width, signed)."""
-    ports = []
-    for path, member, _ in component.signature.flatten(component):
-        entry = {"name": "__".join(str(p) for p in path),
-                 "direction": "in" if member.flow.name == "In" else "out"}
-        layout = member.shape if isinstance(member.shape, data.Layout) else None
-        shape = Shape.cast(member.shape)
-        entry.update(width=shape.width, signed=shape.signed)
-        if layout is not None:
-            entry["fields"] = {name: {"offset": f.offset, "width": Shape.cast(f.shape).width,
-                                      "signed": Shape.cast(f.shape).signed}
-                               for name, f in layout}
-        ports.append(entry)
-    return ports
 
 
 def _layers_manifest(net):
@@ -171,8 +152,15 @@ def generate_network(design, out_root="build"):
                      "weight_bases": weight_bases(net)[0], "weight_depth": weight_bases(net)[1],
                      "bias_bases": bias_bases(net)[0], "bias_depth": bias_bases(net)[1]},
             "ports": ports,
-            "clock": {"name": "clk", "edge": "rising"},
-            "reset": {"name": "rst", "polarity": "active-high", "synchronous": True},
+            "clock": CLOCK,
+            "reset": {**RESET, "clear_cycles": net.thermal.outputs},
+            "timing": {"beats_in_per_frame": int(np.prod(net.input_shape)),
+                       "beats_out_per_frame": net.classes,
+                       "cycles_per_frame_lower_bound": lower_bound_cycles(net),
+                       "note": "make synth measures cycles per frame (Amaranth simulation) "
+                               "and writes it to synth/synth_report.json; after reset the "
+                               "thermal neurons' heat RAM clears for clear_cycles, input is "
+                               "taken meanwhile"},
             "checkpoint": {"file": str(design.weights_path),
                            "sha256": hashlib.sha256(Path(design.weights_path).read_bytes()).hexdigest(),
                            "commit": prov.get("commit"), "command": prov.get("command"),

@@ -25,7 +25,8 @@ def measure_cycles_per_step(fp, weights, biases, steps=4):
 
     async def drive(ctx):
         ctx.set(dut.x.valid, 1)
-        for _ in range(steps * fp.inputs):
+        for k in range(steps * fp.inputs):
+            ctx.set(dut.x.payload.last, k % fp.inputs == fp.inputs - 1)
             await ctx.tick().until(dut.x.ready)
         ctx.set(dut.x.valid, 0)
 

@@ -5,6 +5,7 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
+from .framing import StepFramer, framed_layout
 from .net_engine import NetEngine, rom_images
 from .net_head import NetHead, class_layout
 from .net_input import InputBuffer
@@ -46,12 +47,15 @@ class NetAccelerator(wiring.Component):
     """A trained IPNet, frame by frame, bit-exact with :func:`sw.netref.frame_step`.
 
     Input frames arrive on ``x``, C*H*W beats each in channels-last order
-    (word ``(h*W + w)*C + c``), already quantised. A frame is computed once
-    all its beats are in; the next frame is received meanwhile into the other
-    bank of the input buffer. ``y`` gives one beat per class per frame, in
-    class order; the frame's label is on its last beat. Synchronous reset
-    returns every neuron to ambient (the neuron unit then clears its heat
-    RAM), every score to 0, and drops a partly received frame.
+    (word ``(h*W + w)*C + c``), already quantised, ``last`` set on the frame's
+    final beat. A frame is computed once all its beats are in; the next frame
+    is received meanwhile into the other bank of the input buffer. ``y`` gives
+    one beat per class per frame, in class order; the frame's label is on its
+    last beat, which has ``last`` set. A frame of the wrong length raises
+    ``frame_error`` (sticky until reset) and is padded with zeros or cut
+    (:class:`~hw.framing.StepFramer`), so later frames stay aligned.
+    Synchronous reset returns every neuron to ambient (the neuron unit then
+    clears its heat RAM), every score to 0, and drops a partly received frame.
 
     Parameters
     ----------
@@ -61,8 +65,9 @@ class NetAccelerator(wiring.Component):
 
     Attributes
     ----------
-    x : In(stream.Signature(unsigned(net.input_width)))
+    x : In(stream.Signature(framed_layout(unsigned(net.input_width))))
     y : Out(stream.Signature(class_layout(net)))
+    frame_error : Out(1)
     monitor : Out(NetMonitorSignature(plan))
     """
 
@@ -72,14 +77,16 @@ class NetAccelerator(wiring.Component):
         self.plan = plan = NetPlan(net)
         rom_images(net, params)         # checks the parameters now rather than at elaboration
         super().__init__({
-            "x": In(stream.Signature(unsigned(net.input_width))),
+            "x": In(stream.Signature(framed_layout(unsigned(net.input_width)))),
             "y": Out(stream.Signature(class_layout(net))),
+            "frame_error": Out(1),
             "monitor": Out(NetMonitorSignature(plan)),
         })
 
     def elaborate(self, platform):
         plan = self.plan
         m = Module()
+        m.submodules.framer = framer = StepFramer(unsigned(plan.in_width), plan.in_words)
         m.submodules.inbuf = inbuf = InputBuffer(plan.in_words, plan.in_width)
         m.submodules.engine = engine = NetEngine(self.net, self._params)
         m.submodules.post = post = NetPost(plan)
@@ -88,7 +95,9 @@ class NetAccelerator(wiring.Component):
                                         init=[])
         act_wr = act.write_port()
 
-        wiring.connect(m, wiring.flipped(self.x), inbuf.x)
+        wiring.connect(m, wiring.flipped(self.x), framer.i)
+        wiring.connect(m, framer.o, inbuf.x)
+        m.d.comb += self.frame_error.eq(framer.error)
         wiring.connect(m, inbuf.frame, engine.frame)
         wiring.connect(m, inbuf.rd, engine.in_rd)
         wiring.connect(m, act.read_port(), engine.act_rd)

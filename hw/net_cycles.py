@@ -42,8 +42,9 @@ def measure_cycles_per_frame(net, params, frames=3):
 
     async def drive(ctx):
         ctx.set(dut.x.valid, 1)
-        ctx.set(dut.x.payload, 1)
-        for _ in range(beats):
+        ctx.set(dut.x.payload.data, 1)
+        for k in range(beats):
+            ctx.set(dut.x.payload.last, k % (c * h * w) == c * h * w - 1)
             await ctx.tick().until(dut.x.ready)
         ctx.set(dut.x.valid, 0)
 

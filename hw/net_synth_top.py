@@ -9,6 +9,7 @@ from amaranth.hdl import Module, unsigned
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from .framing import framed_layout
 from .net_accel import NetAccelerator
 from .ops import index_shape
 
@@ -20,22 +21,25 @@ class NetSynthTop(wiring.Component):
 
     Attributes
     ----------
-    x : In(stream.Signature(unsigned(net.input_width)))
+    x : In(stream.Signature(framed_layout(unsigned(net.input_width))))
     label : Out(stream.Signature(class index))
         The frame's class, on the beat of its last class.
+    frame_error : Out(1)
     """
 
     def __init__(self, net, params):
         self._accel = NetAccelerator(net, params)
         super().__init__({
-            "x": In(stream.Signature(unsigned(net.input_width))),
+            "x": In(stream.Signature(framed_layout(unsigned(net.input_width)))),
             "label": Out(stream.Signature(index_shape(net.classes))),
+            "frame_error": Out(1),
         })
 
     def elaborate(self, platform):
         m = Module()
         m.submodules.accel = accel = self._accel
         wiring.connect(m, wiring.flipped(self.x), accel.x)
+        m.d.comb += self.frame_error.eq(accel.frame_error)
         y = accel.y
         # Beats of the frame's other classes are taken at once; the last one waits for label.ready.
         m.d.comb += [

@@ -9,6 +9,7 @@ from amaranth.hdl import Module, signed, unsigned
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from .framing import framed_layout
 from .layer import IPLayer
 
 __all__ = ["SynthTop"]
@@ -20,8 +21,9 @@ class SynthTop(wiring.Component):
     def __init__(self, fp, weights, biases):
         self._layer = IPLayer(fp, weights, biases)
         super().__init__({
-            "x": In(stream.Signature(signed(fp.x_width))),
-            "y": Out(stream.Signature(unsigned(fp.y_out_width))),
+            "x": In(stream.Signature(framed_layout(signed(fp.x_width)))),
+            "y": Out(stream.Signature(framed_layout(unsigned(fp.y_out_width)))),
+            "step_error": Out(1),
         })
 
     def elaborate(self, platform):
@@ -29,4 +31,5 @@ class SynthTop(wiring.Component):
         m.submodules.layer = layer = self._layer
         wiring.connect(m, wiring.flipped(self.x), layer.x)
         wiring.connect(m, layer.y, wiring.flipped(self.y))
+        m.d.comb += self.step_error.eq(layer.step_error)
         return m

@@ -39,7 +39,10 @@ def harness_verilog(manifest, max_frames, stim_file="stim.hex", mon_file="mon.he
     """
     ports = _ports(manifest)
     top = manifest["network"]
-    in_w = ports["x__payload"]["width"]
+    x_fields = ports["x__payload"]["fields"]
+    in_w = x_fields["data"]["width"]
+    if (x_fields["data"]["offset"], x_fields["last"]["offset"]) != (0, in_w):
+        raise ValueError(f"x__payload fields {x_fields}: expected data at bit 0, last above it")
     y_w = ports["y__payload"]["width"]
     last_bit = ports["y__payload"]["fields"]["last"]["offset"]
     mon = {f: ports[f"monitor__{f}"]["width"] for f in MONITOR_FIELDS}
@@ -67,12 +70,13 @@ module {HARNESS_TOP} (
     output reg         done,
     output reg  [31:0] cycles,
     output reg  [31:0] mon_count,
-    output reg  [31:0] y_count
+    output reg  [31:0] y_count,
+    output wire        frame_error  // the accelerator's: some frame had the wrong length
 );
     reg  [{in_w - 1}:0] stim [0:{stim_depth - 1}];
     reg  [{mon_w - 1}:0] mon_mem [0:{mon_depth - 1}];
     reg  [{y_w - 1}:0] y_mem [0:{y_depth - 1}];
-    reg  [31:0] pos, words, frames_out;
+    reg  [31:0] pos, words, frames_out, beat;
     reg         running, finishing;
     reg  [15:0] gap_lfsr, stall_lfsr;
 
@@ -80,13 +84,14 @@ module {HARNESS_TOP} (
     wire [{y_w - 1}:0] y__payload;
     {"".join(f"wire [{mon[f] - 1}:0] monitor__{f}; " for f in MONITOR_FIELDS)}
     wire        x__valid = running && (pos < words) && (gap_lfsr[7:0] >= gap_prob);
-    wire [{in_w - 1}:0] x__payload = stim[pos];
+    wire [{in_w}:0] x__payload = {{beat == {frame_words - 1}, stim[pos]}};   // {{last, data}}
     wire        y__ready = running && (stall_lfsr[7:0] >= stall_prob);
 
     {top} dut (
         .clk(clk), .rst(rst),
         .x__payload(x__payload), .x__valid(x__valid), .x__ready(x__ready),
         .y__payload(y__payload), .y__valid(y__valid), .y__ready(y__ready),
+        .frame_error(frame_error),
         {", ".join(f".monitor__{f}(monitor__{f})" for f in ("valid",) + MONITOR_FIELDS)}
     );
 
@@ -97,7 +102,7 @@ module {HARNESS_TOP} (
     always @(posedge clk) begin
         if (start) begin
             $readmemh("{stim_file}", stim);
-            pos <= 0; words <= {{16'd0, frames}} * {frame_words}; frames_out <= 0;
+            pos <= 0; beat <= 0; words <= {{16'd0, frames}} * {frame_words}; frames_out <= 0;
             mon_count <= 0; y_count <= 0; cycles <= 0;
             running <= 1; finishing <= 0; done <= 0;
             gap_lfsr <= gap_seed; stall_lfsr <= stall_seed;
@@ -105,8 +110,10 @@ module {HARNESS_TOP} (
             cycles <= cycles + 1;
             gap_lfsr <= (gap_prob != 0) ? lfsr_next(gap_lfsr) : gap_lfsr;
             stall_lfsr <= (stall_prob != 0) ? lfsr_next(stall_lfsr) : stall_lfsr;
-            if (x__valid && x__ready)
+            if (x__valid && x__ready) begin
                 pos <= pos + 1;
+                beat <= (beat == {frame_words - 1}) ? 0 : beat + 1;
+            end
             if (monitor__valid) begin
                 mon_mem[mon_count] <= {{{cat}}};
                 mon_count <= mon_count + 1;
@@ -133,7 +140,7 @@ module {HARNESS_TOP} (
 
     initial begin
         done = 0; running = 0; finishing = 0; cycles = 0; mon_count = 0; y_count = 0;
-        pos = 0; words = 0; frames_out = 0; gap_lfsr = 16'h1; stall_lfsr = 16'h1;
+        pos = 0; beat = 0; words = 0; frames_out = 0; gap_lfsr = 16'h1; stall_lfsr = 16'h1;
     end
 endmodule
 """

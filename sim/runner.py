@@ -157,6 +157,9 @@ def run_bench(sim, design_dir, config_path, steps, seed, work_dir, show_progress
     work = Path(work_dir).resolve() / sim
     work.mkdir(parents=True, exist_ok=True)
     sources = [design_dir / f"{top}.v"]
+    if sim == "icarus":
+        sources = [work / f"{top}.v"]
+        sources[0].write_text(icarus_time_zero_kick((design_dir / f"{top}.v").read_text()))
     build_args = []
     if sim == "verilator":
         sources.insert(0, VerilatorControlFile(LINT_WAIVERS))
@@ -164,6 +167,7 @@ def run_bench(sim, design_dir, config_path, steps, seed, work_dir, show_progress
     env = {
         "IPNET_CONFIG": str(Path(config_path).resolve()),
         "IPNET_WEIGHTS": str(design_dir / "weights.npz"),
+        "IPNET_MANIFEST": str(design_dir / "manifest.json"),
         "IPNET_STEPS": str(steps),
         "IPNET_SEED": str(seed),
     }

@@ -8,7 +8,7 @@ compares them as they arrive. One clock loop calls driver and monitor, so
 the Python cost per simulated cycle stays low.
 
 Environment (set by :mod:`sim.runner`): IPNET_CONFIG, IPNET_WEIGHTS (the
-exported .npz), IPNET_STEPS, IPNET_SEED, IPNET_REPORT (JSON written here) and
+exported .npz), IPNET_MANIFEST (the build's manifest.json: port names and fields), IPNET_STEPS, IPNET_SEED, IPNET_REPORT (JSON written here) and
 optionally IPNET_PROGRESS (a file rewritten after each segment).
 """
 
@@ -18,6 +18,7 @@ import json
 import os
 import random
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -31,12 +32,23 @@ from ipnet_mtj.sw.config import load_config
 from ipnet_mtj.sw.fixed import derive_fixed_point
 
 
-class InputDriver:
-    """Drives ``x``: one sample per beat, ``valid`` low with probability ``gap``."""
+def stream_ports(dut, ports, name):
+    """The payload, valid and ready handles of stream ``name``, by the manifest's roles."""
+    roles = {p["role"]: p for p in ports if p.get("stream") == name}
+    return {role: getattr(dut, p["name"]) for role, p in roles.items()}, roles["payload"]["fields"]
 
-    def __init__(self, dut, width, rng):
-        self.valid, self.ready, self.payload = dut.x__valid, dut.x__ready, dut.x__payload
-        self.mask = (1 << width) - 1
+
+class InputDriver:
+    """Drives ``x``: one sample per beat, ``last`` on every ``beats``-th from the segment's
+    start, ``valid`` low with probability ``gap``. Port names and the payload's fields come
+    from the build's manifest."""
+
+    def __init__(self, dut, ports, beats, rng):
+        handles, fields = stream_ports(dut, ports, "x")
+        self.valid, self.ready, self.payload = handles["valid"], handles["ready"], handles["payload"]
+        self.data, self.last = fields["data"], fields["last"]
+        self.mask = (1 << self.data["width"]) - 1
+        self.beats = beats
         self.rng = rng
         self.queue, self.pos, self.gap = [], 0, 0.0
 
@@ -55,29 +67,37 @@ class InputDriver:
     def drive(self):
         """After a rising edge: present the next beat, or a gap."""
         if self.pos < len(self.queue) and self.rng.random() >= self.gap:
-            self.payload.value = self.queue[self.pos] & self.mask
+            last = int(self.pos % self.beats == self.beats - 1)
+            self.payload.value = (((self.queue[self.pos] & self.mask) << self.data["offset"])
+                                  | (last << self.last["offset"]))
             self.valid.value = 1
         else:
             self.valid.value = 0
 
 
 class OutputMonitor:
-    """Takes ``y`` beats (``ready`` low with probability ``stall``) and ``state`` strobes."""
+    """Takes ``y`` beats (``ready`` low with probability ``stall``) as (data, last), and
+    ``state`` strobes."""
 
-    def __init__(self, dut, rng):
+    def __init__(self, dut, ports, rng):
         self.dut, self.rng = dut, rng
+        handles, fields = stream_ports(dut, ports, "y")
+        self.valid, self.ready, self.payload = handles["valid"], handles["ready"], handles["payload"]
+        self.data, self.last = fields["data"], fields["last"]
         self.stall = 0.0
         self.ys, self.states = [], []
 
     def sample(self):
         dut = self.dut
-        if dut.y__valid.value == 1 and dut.y__ready.value == 1:
-            self.ys.append(int(dut.y__payload.value))
+        if self.valid.value == 1 and self.ready.value == 1:
+            word = int(self.payload.value)
+            self.ys.append(((word >> self.data["offset"]) & ((1 << self.data["width"]) - 1),
+                            (word >> self.last["offset"]) & 1))
         if dut.state__valid.value == 1:
             self.states.append((int(dut.state__index.value), int(dut.state__theta.value)))
 
     def drive(self):
-        self.dut.y__ready.value = int(self.rng.random() >= self.stall)
+        self.ready.value = int(self.rng.random() >= self.stall)
 
 
 class Scoreboard:
@@ -97,10 +117,11 @@ class Scoreboard:
     def check(self, segment, ys, states, expected):
         exp_y = expected.y[0].reshape(-1)
         exp_t = expected.theta[0].reshape(-1)
-        for k, (got, want) in enumerate(zip(ys, exp_y)):
+        for k, ((got, last), want) in enumerate(zip(ys, exp_y)):
             self.outputs += 1
-            if got != want:
-                self._bad(f"segment {segment} step {k // self.n} neuron {k % self.n}: y {got} != {want}")
+            if got != want or last != (k % self.n == self.n - 1):
+                self._bad(f"segment {segment} step {k // self.n} neuron {k % self.n}: "
+                          f"(y, last) ({got}, {last}) != ({want}, {int(k % self.n == self.n - 1)})")
         for k, ((index, got), want) in enumerate(zip(states, exp_t)):
             self.states += 1
             if index != k % self.n or got != want:
@@ -125,11 +146,12 @@ async def layer_matches_integer_reference(dut):
     plan = make_plan(fp, weights, int(os.environ.get("IPNET_STEPS", "40")), seed)
     rng = random.Random(seed)
 
-    driver = InputDriver(dut, fp.x_width, rng)
-    monitor = OutputMonitor(dut, rng)
+    ports = json.loads(Path(os.environ["IPNET_MANIFEST"]).read_text())["ports"]
+    driver = InputDriver(dut, ports, fp.inputs, rng)
+    monitor = OutputMonitor(dut, ports, rng)
     board = Scoreboard(dut._log, fp.neurons)
-    dut.x__valid.value = 0
-    dut.y__ready.value = 0
+    driver.valid.value = 0
+    monitor.ready.value = 0
     cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
     await reset(dut)
 
@@ -156,6 +178,8 @@ async def layer_matches_integer_reference(dut):
             assert spent < limit, (f"segment {index} ({segment.scenario}): timed out after {spent} "
                                    f"cycles with {len(monitor.ys)}/{want} outputs")
         board.check(index, monitor.ys, monitor.states, expected)
+        if int(dut.step_error.value) != 0:
+            board._bad(f"segment {index}: step_error set on well-framed input")
         if segment.partial:     # part of a step that the reset must drop
             driver.load(segment.x[0, :segment.partial], 0.0)
             while not driver.idle:
@@ -164,7 +188,7 @@ async def layer_matches_integer_reference(dut):
                 await RisingEdge(dut.clk)
                 driver.drive()
                 spent += 1
-        dut.x__valid.value = 0
+        driver.valid.value = 0
         await reset(dut)
         cycles += spent + 2
         scenario_steps[segment.scenario] = scenario_steps.get(segment.scenario, 0) + steps

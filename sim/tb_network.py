@@ -200,7 +200,7 @@ async def network_matches_golden_model(dut):
               sorted(ports["y__payload"]["fields"].items(), key=lambda kv: -kv[1]["offset"])},
     }
     signed = {name: f["signed"] for name, f in ports["y__payload"]["fields"].items()}
-    in_digits = (ports["x__payload"]["width"] + 3) // 4
+    in_digits = (ports["x__payload"]["fields"]["data"]["width"] + 3) // 4
     board = Scoreboard(dut._log)
     cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
     for name in ("start", "frames", "gap_seed", "gap_prob", "stall_seed", "stall_prob"):
@@ -233,6 +233,7 @@ async def network_matches_golden_model(dut):
         mon = read_hex("mon.hex")
         ys = read_hex("y.hex")
         hw_pred.append(check_sequence(board, net, widths, mon, ys, trace, seq))
+        board.compare(f"seq {seq} frame_error", int(dut.frame_error.value), 0)
         if seq == 0 and os.environ.get("IPNET_TRACE"):
             record = hardware_trace(net, widths, signed, mon, ys, steps)
             if record is not None:

@@ -35,13 +35,16 @@ def simulate(fp, w, b, segments, gap=0.0, stall=0.0, seed=0):
             for _ in range(200 * (want * fp.inputs // fp.lanes + 50)):
                 ctx.set(dut.x.valid, pos < len(samples) and rng.random() >= gap)
                 if pos < len(samples):
-                    ctx.set(dut.x.payload, samples[pos])
+                    ctx.set(dut.x.payload.data, samples[pos])
+                    ctx.set(dut.x.payload.last, pos % fp.inputs == fp.inputs - 1)
                 ctx.set(dut.y.ready, rng.random() >= stall)
-                _, _, xv, xr, yv, yr, yp, sv, si, st = await ctx.tick().sample(
-                    dut.x.valid, dut.x.ready, dut.y.valid, dut.y.ready, dut.y.payload,
-                    dut.state.valid, dut.state.index, dut.state.theta)
+                _, _, xv, xr, yv, yr, yp, yl, sv, si, st = await ctx.tick().sample(
+                    dut.x.valid, dut.x.ready, dut.y.valid, dut.y.ready, dut.y.payload.data,
+                    dut.y.payload.last, dut.state.valid, dut.state.index, dut.state.theta)
                 pos += bool(xv and xr)
                 if yv and yr:
+                    assert yl == (len(ys) % fp.neurons == fp.neurons - 1), \
+                        f"y.last {yl} on output {len(ys)}"
                     ys.append(yp)
                 if sv:
                     states.append((si, st))

@@ -83,10 +83,13 @@ class Segment:
     abort_after: None waits for every output of every frame; a number resets once that
     many monitor strobes have been seen (outputs compared as far as they went).
     partial: beats of a further frame sent before the reset, which must be dropped.
+    sent: the (value, last) beats to send instead of ``frames`` in order (a framing fault);
+    ``frames`` are then the frames the accelerator should compute from them.
     """
     frames: np.ndarray
     abort_after: int = None
     partial: int = 0
+    sent: tuple = None
 
 
 def simulate(net, params, segments, gap=0.0, stall=0.0, seed=0):
@@ -101,12 +104,17 @@ def simulate(net, params, segments, gap=0.0, stall=0.0, seed=0):
     last = len(net.layers) - 1
     logit_width = net.layers[-1].out_width
     per_frame = sum(lf.outputs for lf in net.layers)
-    got = []
+    words = int(np.prod(net.input_shape))
+    got, errors = [], []
 
     async def bench(ctx):
         for seg in segments:
-            beats = [int(v) for x in seg.frames for v in x.transpose(1, 2, 0).reshape(-1)]
-            beats += [rng.randrange(1 << net.input_width) for _ in range(seg.partial)]
+            beats = [(int(v), k == words - 1) for x in seg.frames
+                     for k, v in enumerate(x.transpose(1, 2, 0).reshape(-1))]
+            if seg.sent is not None:
+                beats = list(seg.sent)
+            beats += [(rng.randrange(1 << net.input_width), k == words - 1)
+                      for k in range(seg.partial)]
             aborting = seg.abort_after is not None
             want = seg.abort_after if aborting else per_frame * len(seg.frames)
             want_y = 0 if aborting else net.classes * len(seg.frames)
@@ -117,7 +125,8 @@ def simulate(net, params, segments, gap=0.0, stall=0.0, seed=0):
                     break
                 ctx.set(dut.x.valid, pos < len(beats) and rng.random() >= gap)
                 if pos < len(beats):
-                    ctx.set(dut.x.payload, beats[pos])
+                    ctx.set(dut.x.payload.data, beats[pos][0])
+                    ctx.set(dut.x.payload.last, beats[pos][1])
                 ctx.set(dut.y.ready, rng.random() >= stall)
                 (_, _, xv, xr, yv, yr, yi, yl, ysc, ylab, ylast,
                  mv, ml, mi, mval, mth) = await ctx.tick().sample(
@@ -137,6 +146,7 @@ def simulate(net, params, segments, gap=0.0, stall=0.0, seed=0):
                 raise AssertionError(f"timeout: {len(mon)}/{want} strobes, "
                                      f"{len(ys)}/{want_y} beats")
             got.append((mon, ys))
+            errors.append(ctx.get(dut.frame_error))
             ctx.set(dut.x.valid, 0)
             ctx.set(sync.rst, 1)
             await ctx.tick()
@@ -144,6 +154,7 @@ def simulate(net, params, segments, gap=0.0, stall=0.0, seed=0):
 
     sim.add_testbench(bench)
     sim.run()
+    simulate.frame_errors = errors          # frame_error after each segment, before its reset
     return got
 
 
@@ -366,6 +377,45 @@ def test_network_under_gaps_backpressure_and_resets(gap, stall):
         runs = [layer for mon, _ in results for n, (layer, *_) in enumerate(mon)
                 if n == 0 or mon[n - 1][0] != layer]          # layer of each run of strobes
         assert any(r == (3, 0, 3) for r in zip(runs, runs[1:], runs[2:]))
+
+
+def _beats(frame):
+    return [int(v) for v in frame.transpose(1, 2, 0).reshape(-1)]
+
+
+def _as_frame(net, beats):
+    c, h, w = net.input_shape
+    return np.asarray(beats, dtype=np.int64).reshape(h, w, c).transpose(2, 0, 1)
+
+
+def test_framing_faults_are_flagged_and_later_frames_stay_aligned():
+    """A dropped beat (the frame padded with a zero at its end) and an extra beat (the frame
+    cut after its C*H*W beats, the rest discarded up to ``last``) each raise frame_error,
+    and every value of every later frame still equals the golden model's. A clean segment
+    leaves frame_error low."""
+    net = small_net(lanes=2)
+    params = random_params(net, 4)
+    frames = random_frames(net, 3, seed=9, rate=1.5)
+    n = int(np.prod(net.input_shape))
+    flat = [_beats(f) for f in frames]
+    framed = lambda frame: [(v, k == len(frame) - 1) for k, v in enumerate(frame)]  # noqa: E731
+    dropped = flat[0][:5] + flat[0][6:]                     # beat 5 lost
+    extra = flat[1][:7] + [9] + flat[1][7:]                  # a beat inserted at 7
+    segments = [
+        Segment(frames),
+        Segment(np.stack([_as_frame(net, dropped + [0]), frames[1], frames[2]]),
+                sent=tuple(framed(dropped) + framed(flat[1]) + framed(flat[2]))),
+        Segment(np.stack([frames[0], _as_frame(net, extra[:n]), frames[2]]),
+                sent=tuple(framed(flat[0]) + framed(extra) + framed(flat[2]))),
+    ]
+    results = simulate(net, params, segments, gap=0.2, stall=0.2, seed=2)
+    assert simulate.frame_errors == [0, 1, 1]
+    compare(net, params, segments, results)
+    # Without the realignment the frames after the fault would differ:
+    shifted = Segment(np.stack([_as_frame(net, dropped + [0]),
+                                _as_frame(net, (flat[1] + flat[2])[1:n + 1]), frames[2]]))
+    with pytest.raises(AssertionError):
+        compare(net, params, [shifted], results[1:2])
 
 
 def test_a_wrong_weight_is_detected():

@@ -41,10 +41,19 @@ def stimulus(design, tmp_path_factory):
 def test_manifest_describes_ports_and_checkpoint(build, design):
     m = json.loads((build / "manifest.json").read_text())
     ports = {p["name"]: p for p in m["ports"]}
-    assert ports["x__payload"] == {"name": "x__payload", "direction": "in", "width": 4,
-                                   "signed": False}
+    assert ports["x__payload"] == {
+        "name": "x__payload", "direction": "in", "width": 5, "signed": False,
+        "fields": {"data": {"offset": 0, "width": 4, "signed": False},
+                   "last": {"offset": 4, "width": 1, "signed": False}},
+        "stream": "x", "role": "payload", "side": "sink"}
+    assert ports["y__ready"] == {"name": "y__ready", "direction": "in", "width": 1,
+                                 "signed": False, "stream": "y", "role": "ready", "side": "source"}
+    assert ports["frame_error"] == {"name": "frame_error", "direction": "out", "width": 1,
+                                    "signed": False}
     assert ports["y__payload"]["fields"]["logit"] == {"offset": 4, "width": 16, "signed": True}
-    assert m["reset"] == {"name": "rst", "polarity": "active-high", "synchronous": True}
+    assert m["reset"] == {"name": "rst", "polarity": "active-high", "synchronous": True,
+                          "clear_cycles": 2048}
+    assert m["timing"]["beats_in_per_frame"] == 2048 and m["timing"]["beats_out_per_frame"] == 11
     assert m["checkpoint"]["accuracy"]["integer"] == design.provenance["accuracy"]["integer"]
     last = f"brom{design.net.lanes - 1}.hex"
     for name in ("wrom0.hex", last, "lut.hex", "ipnet_g11.v", "ipnet_g11_top.v"):
@@ -65,8 +74,10 @@ def test_trained_network_matches_golden_model(sim, build, stimulus, tmp_path):
     assert report["same_prediction"] == report["sequences"]
     frames = report["frames"]
     # per frame: 2048 thermal outputs + their heat, 128 + 32 activations, 11 logits, and
-    # 11 class beats of 5 fields (index, logit, score, last, label of the last beat)
-    assert report["values_compared"] == frames * (2 * 2048 + 128 + 32 + 11 + 11 * 3 + 2)
+    # 11 class beats of 5 fields (index, logit, score, last, label of the last beat);
+    # and frame_error once per sequence
+    assert report["values_compared"] == (frames * (2 * 2048 + 128 + 32 + 11 + 11 * 3 + 2)
+                                         + report["sequences"])
 
 
 def test_bench_fails_on_one_wrong_weight(build, stimulus, tmp_path):
