@@ -5,6 +5,7 @@ import argparse
 from ipnet_mtj.sw.cli import run_cli
 
 from .design import generate, load_design
+from .rom_files import ROM_MODES
 
 
 def quantisation_table(fp):
@@ -19,9 +20,13 @@ def main(argv):
     parser = argparse.ArgumentParser(prog="python -m ipnet_mtj.gen", description=__doc__)
     parser.add_argument("config", help="design YAML, e.g. configs/default.yaml")
     parser.add_argument("--out", default="build", help="build root (default: build)")
+    parser.add_argument("--roms", choices=ROM_MODES, default="inline",
+                        help="file: the Verilog loads its ROMs from the .hex images ($readmemh)")
+    parser.add_argument("--rom-prefix", default="",
+                        help="with --roms file: path prepended to each image's name")
     args = parser.parse_args(argv)
     design = load_design(args.config)
-    out = generate(design, args.out)
+    out = generate(design, args.out, args.roms, args.rom_prefix)
     print("\n".join(quantisation_table(design.fp)))
     print(f"wrote {out}/ ({design.top}.v, {design.top}_top.v, ROM images, manifest.json)")
 

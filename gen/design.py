@@ -28,6 +28,8 @@ from ipnet_mtj.sw.weights import seeded_weights
 
 from .export import export_roms, write_manifest
 from .ports import port_manifest
+from .axis import integration_files
+from .rom_files import ROM_MODES, check_images, roms_from_files
 
 __all__ = ["Design", "load_design", "generate"]
 
@@ -65,8 +67,11 @@ def emit_verilog(design, synth=False, component=None):
                            name=design.top, emit_src=False)
 
 
-def generate(design, out_root="build"):
-    """Write the build folder of ``design``; return its path."""
+def generate(design, out_root="build", roms="inline", rom_prefix=""):
+    """Write the build folder of ``design``; return its path. ``roms``: ``"inline"`` or
+    ``"file"`` (the Verilog loads its ROMs with ``$readmemh``, see :mod:`gen.rom_files`)."""
+    if roms not in ROM_MODES:
+        raise ValueError(f"roms must be one of {', '.join(ROM_MODES)}, got {roms!r}")
     out_root = Path(out_root)
     out_root.mkdir(parents=True, exist_ok=True)
     final = out_root / design.top
@@ -75,11 +80,18 @@ def generate(design, out_root="build"):
         files = [tmp / f"{design.top}.v", tmp / f"{design.top}_top.v"]
         layer = IPLayer(design.fp, design.weights, design.biases)
         ports = port_manifest(layer)
-        files[0].write_text(emit_verilog(design, component=layer))
-        files[1].write_text(emit_verilog(design, synth=True))
-        files += export_roms(design.fp, design.weights, design.biases, tmp)
-        write_manifest(design.cfg, design.fp, files, tmp, design.weights_origin,
-                       ports)
+        texts = [emit_verilog(design, component=layer), emit_verilog(design, synth=True)]
+        images = export_roms(design.fp, design.weights, design.biases, tmp)
+        rom_names = [Path(f).stem for f in images if Path(f).suffix == ".hex"]
+        if roms == "file":
+            check_images(texts[0], tmp, rom_names)
+            texts = [roms_from_files(text, rom_names, rom_prefix) for text in texts]
+        for path, text in zip(files, texts):
+            path.write_text(text)
+        files += images + integration_files(tmp, design.top, ports)
+        write_manifest(design.cfg, design.fp, files, tmp, design.weights_origin, ports,
+                       {"load": roms, "prefix": rom_prefix if roms == "file" else None,
+                        "images": rom_names})
         if final.exists():
             shutil.rmtree(final)
         tmp.rename(final)

@@ -18,7 +18,10 @@ import numpy as np
 from ipnet_mtj.hw.rom_layout import bias_rom, weight_rom
 from ipnet_mtj.sw.config import config_hash, config_to_dict
 
-__all__ = ["write_hex", "export_roms", "write_manifest", "tool_versions"]
+__all__ = ["write_hex", "export_roms", "write_manifest", "tool_versions", "LINT_WAIVERS"]
+
+#: Verilator lint waivers for the Verilog Amaranth emits; shipped in every build folder.
+LINT_WAIVERS = Path(__file__).resolve().parent.parent / "hw" / "lint.vlt"
 
 
 def write_hex(path, words, width):
@@ -59,9 +62,10 @@ def tool_versions():
     return out
 
 
-def write_manifest(cfg, fp, files, out_dir, weights_origin, ports=None):
+def write_manifest(cfg, fp, files, out_dir, weights_origin, ports=None, roms=None):
     """manifest.json: config and its hash, derived formats, the ports (``ports``, from
     :func:`gen.ports.port_manifest`), clock, reset, timing, tools, files with SHA-256."""
+    from .axis import axis_layout
     from .ports import CLOCK, RESET
     out_dir = Path(out_dir)
     fmt = {k: v for k, v in vars(fp).items() if k not in ("lut", "quantisation")}
@@ -75,6 +79,8 @@ def write_manifest(cfg, fp, files, out_dir, weights_origin, ports=None):
                          for row in fp.quantisation],
         "weights": weights_origin,
         "ports": ports or [],
+        "roms": roms,
+        "axis": axis_layout({"design": cfg.name, "ports": ports}) if ports else None,
         "clock": CLOCK,
         "reset": {**RESET, "clear_cycles": fp.neurons},
         "timing": {"beats_in_per_step": fp.inputs, "beats_out_per_step": fp.neurons,

