@@ -9,7 +9,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: all sim sim-layer test verilog verilog-layer lint synth synth-layer bitstream bitstream-layer patch-weights bench results network clean system-deps
+.PHONY: all sim sim-layer test mutants verilog verilog-layer lint synth synth-layer bitstream bitstream-layer patch-weights bench results network clean system-deps
 
 all: sim
 
@@ -26,12 +26,13 @@ system-deps:
 	      || echo "note: could not install iverilog; Icarus runs will be skipped"; \
 	  else echo "note: iverilog not found and not root; Icarus runs will be skipped"; fi; }
 
-# The trained network's accelerator: Verilog, ROM images, manifest (build/<name>/).
+# The trained network's accelerator: Verilog, its AXI4-Stream wrapper, ROM images, lint waivers,
+# manifest (build/<name>/). ROMS=file: the Verilog loads the ROMs from the images ($readmemh).
 verilog: $(STAMP)
-	$(PY) -m ipnet_mtj.gen.network $(NETWORK)
+	$(PY) -m ipnet_mtj.gen.network $(NETWORK) $(if $(ROMS),--roms $(ROMS))
 
 verilog-layer: $(STAMP)
-	$(PY) -m ipnet_mtj.gen $(CONFIG)
+	$(PY) -m ipnet_mtj.gen $(CONFIG) $(if $(ROMS),--roms $(ROMS))
 
 lint: $(STAMP)
 	$(PY) -m ipnet_mtj.gen.lint $(CONFIG) --network $(NETWORK)
@@ -47,6 +48,11 @@ sim-layer: $(STAMP) system-deps
 
 test: $(STAMP) system-deps
 	$(PY) -m pytest
+
+# Semantic mutants of the shared definition and the hardware against the fast tests;
+# prints killed/survived and writes docs/mutation.md (a few minutes).
+mutants: $(STAMP)
+	$(PY) tests/mutation/run.py
 
 # The trained network on iCE40 UP5K and ECP5-25F: resources, Fmax, cycles and frames per second.
 synth: $(STAMP)

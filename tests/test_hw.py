@@ -107,6 +107,6 @@ def test_throughput_meets_lower_bound():
 
 
 def test_hw_does_not_import_torch():
-    code = ("import sys; import ipnet_mtj.hw.layer, ipnet_mtj.hw.synth_top, hw.cycles, gen.design; "
+    code = ("import sys; import ipnet_mtj.hw.layer, ipnet_mtj.hw.synth_top, ipnet_mtj.hw.cycles, ipnet_mtj.gen.design; "
             "sys.exit(1 if 'torch' in sys.modules else 0)")
     assert subprocess.run([sys.executable, "-c", code], cwd=ROOT).returncode == 0

@@ -1,0 +1,152 @@
+"""Known-answer vectors of the thermal neuron, derived without the project's code.
+
+    python tests/known_answers/derive.py > tests/known_answers/vectors.json
+
+This script is the independent oracle of tests/test_known_answers.py. It reads nothing of
+sw/, gen/ or hw/: it implements docs/neuron-model.md (device card -> coefficients) and
+docs/fixed-point.md (coefficients -> integer constants, one time step, the LUT, the LFSR)
+from those pages, in plain Python integers and floats, for a small layer (M = 4 inputs,
+N = 2 neurons) in every output mode (lut, spike, stochastic) and both dissipation modes
+(multiply, shift). The stimulus drives the current to both saturation ends, the heat to
+its ceiling, then lets the layer cool to exactly 0, then resets it.
+
+A shared-code bug (a sign, a shift, a tap, a bound) changes what the project computes but
+not these numbers; that is what makes the comparison a check.
+"""
+
+import copy
+import json
+import math
+import sys
+
+LN2 = math.log(2.0)
+
+DEVICE = {"tau_th_ns": 10.0, "dt_ns": 1.0, "pulse_ns": 10.0, "tau0_ns": 1.0, "delta0": 60.0,
+          "T0_K": 300.0, "Tc_K": 1000.0, "R_P_ohm": 2500.0, "tmr": 1.5, "rest_state": "AP",
+          "R_th_K_per_uW": 2.0, "I_c0_uA": 100.0}
+FIXED = {"x": {"width": 8, "frac": 7}, "w": {"width": 8, "frac": 6}, "b": {"width": 8, "frac": 6},
+         "i": {"width": 12, "frac": 8}, "theta": {"width": 16, "frac": 8},
+         "gamma": {"width": 12, "frac": 16}, "alpha_frac": 8, "z_width": 8, "y_width": 8,
+         "decay": "multiply", "output": "lut", "lfsr_seed": 0xACE1}
+WEIGHTS = [[-128, -128, -128, -128],      # neuron 0: +full scale on x = -128, -full on x = 127
+           [127, -128, 5, -3]]
+BIASES = [0, 3]                           # neuron 1's bias alone gives i = 12: no heat
+BURST, NEGATIVE, MODERATE = [-128] * 4, [127] * 4, [10, -20, 30, 1]
+# Near threshold: both neurons' currents stay within a few LSBs of thr0, so their switching
+# probability is mid-range and the stochastic output meets r == LUT[z] (where < and <= differ).
+NEAR = [[52 + (t * 5) % 8, 0, 0, -110 - (t * 3) % 11] for t in range(600)]
+SEGMENTS = [[BURST] * 4 + [NEGATIVE, MODERATE] + [[0] * 4] * 150,      # then a reset
+            [MODERATE, [-5, 60, -70, 12], BURST, [0] * 4],
+            NEAR]
+
+
+# -- docs/neuron-model.md: device card -> coefficients ------------------------------------------
+
+def stability(dev, t):
+    """Delta(T) = Delta0 (T0/T) (M_s(T)/M_s(T0))^2, Bloch law M_s ~ 1 - (T/Tc)^1.5."""
+    m = lambda temp: 1.0 - (temp / dev["Tc_K"]) ** 1.5      # noqa: E731
+    return dev["delta0"] * (dev["T0_K"] / t) * (m(t) / m(dev["T0_K"])) ** 2
+
+
+def threshold_current(dev, t):
+    """The current (units of I_c0) that switches a pulse with probability 1/2 at T."""
+    return 1.0 - math.log(dev["pulse_ns"] / (dev["tau0_ns"] * LN2)) / stability(dev, t)
+
+
+def coefficients(dev):
+    alpha = math.exp(-dev["dt_ns"] / dev["tau_th_ns"])
+    resistance = dev["R_P_ohm"] * ((1.0 + dev["tmr"]) if dev["rest_state"] == "AP" else 1.0)
+    power_w = (dev["I_c0_uA"] * 1e-6) ** 2 * resistance
+    kappa = (1.0 - alpha) * dev["R_th_K_per_uW"] * 1e6 * power_w      # K per heat unit
+    t0 = dev["T0_K"]
+    slope = -(threshold_current(dev, t0 + 0.5) - threshold_current(dev, t0 - 0.5))  # per K
+    return {"alpha": alpha, "thr0": threshold_current(dev, t0), "gamma": slope * kappa,
+            "delta0": dev["delta0"]}
+
+
+# -- docs/fixed-point.md: coefficients -> integers, one step ------------------------------------
+
+def constants(fx):
+    c = coefficients(DEVICE)
+    f = {k: fx[k]["frac"] for k in ("x", "w", "b", "i", "theta", "gamma")}
+    k = max(1, round(-math.log2(1.0 - c["alpha"])))
+    zw, yw = fx["z_width"], fx["y_width"]
+    lut = []
+    for index in range(1 << zw):
+        z = (index - (1 << (zw - 1))) / 2.0 ** f["i"]
+        p = 1.0 - math.exp(-LN2 * math.exp(min(c["delta0"] * z, 30.0)))
+        lut.append(round(p * ((1 << yw) - 1)))          # Python round: ties to even
+    return {
+        "bias_shift": f["x"] + f["w"] - f["b"], "i_shift": f["x"] + f["w"] - f["i"],
+        "heat_shift": 2 * f["i"] - f["theta"], "gamma_shift": f["gamma"] + f["theta"] - f["i"],
+        "thr0": round(c["thr0"] * 2 ** f["i"]), "gamma": round(c["gamma"] * 2 ** f["gamma"]),
+        "alpha_mult": round(c["alpha"] * 2 ** fx["alpha_frac"]), "decay_k": k, "lut": lut,
+    }
+
+
+def sat(v, width, signed):
+    lo, hi = (-(1 << (width - 1)), (1 << (width - 1)) - 1) if signed else (0, (1 << width) - 1)
+    return min(max(v, lo), hi)
+
+
+def lfsr_next(s):
+    """16-bit Galois LFSR, right shift, taps 0xB400."""
+    return (s >> 1) ^ (0xB400 if s & 1 else 0)
+
+
+def run_segment(fx, k):
+    """Per step and neuron (acc, z, y, theta) from reset, for every segment; and how many
+    updates drew r == LUT[z]."""
+    out, ties = [], 0
+    for segment in SEGMENTS:
+        theta = [0, 0]
+        lfsr = fx["lfsr_seed"]
+        steps = []
+        for x in segment:
+            row = []
+            new = []
+            for n in range(2):
+                acc = sum(w * v for w, v in zip(WEIGHTS[n], x)) + (BIASES[n] << k["bias_shift"])
+                i = sat(acc >> k["i_shift"], fx["i"]["width"], True)
+                h = sat((i * i) >> k["heat_shift"], fx["theta"]["width"], False)
+                thr = k["thr0"] - ((k["gamma"] * theta[n]) >> k["gamma_shift"])
+                z = sat(i - thr, fx["z_width"], True)
+                p = k["lut"][z + (1 << (fx["z_width"] - 1))]
+                lfsr = lfsr_next(lfsr)                   # one advance per neuron update
+                r = lfsr & ((1 << fx["y_width"]) - 1)
+                ties += r == p
+                y = {"lut": p, "spike": int(z >= 0), "stochastic": int(r < p)}[fx["output"]]
+                if fx["decay"] == "multiply":
+                    cooled = (theta[n] * k["alpha_mult"]) >> fx["alpha_frac"]
+                else:                                    # theta - ceil(theta / 2**k)
+                    cooled = theta[n] - ((theta[n] + (1 << k["decay_k"]) - 1) >> k["decay_k"])
+                new.append(sat(cooled + h, fx["theta"]["width"], False))
+                row.append([acc, z, y, new[-1]])
+            theta = new
+            steps.append(row)
+        out.append(steps)
+    return out, ties
+
+
+def main():
+    cases = []
+    for output in ("lut", "spike", "stochastic"):
+        for decay in ("multiply", "shift"):
+            fx = copy.deepcopy(FIXED)
+            fx.update(output=output, decay=decay)
+            k = constants(fx)
+            expected, ties = run_segment(fx, k)
+            cases.append({"name": f"{output}-{decay}", "device": DEVICE, "fixed_point": fx,
+                          "weights": WEIGHTS, "biases": BIASES, "segments": SEGMENTS,
+                          "constants": k, "expected": expected, "r_equals_lut": ties})
+    s, first = 0xACE1, []
+    for _ in range(8):
+        s = lfsr_next(s)
+        first.append(s)
+    json.dump({"derived_by": "tests/known_answers/derive.py", "lfsr_from_0xACE1": first,
+               "cases": cases}, sys.stdout, separators=(",", ":"))
+    sys.stdout.write("\n")
+
+
+if __name__ == "__main__":
+    main()
