@@ -63,9 +63,10 @@ class MacArray(wiring.Component):
         x_rd = xbuf.read_port()
         w_rd, b_rd = [], []
         for lane in range(P):
-            wmem = Memory(shape=signed(fp.w_width), depth=G * M,
-                          init=weight_rom(fp, self._weights, lane))
-            bmem = Memory(shape=signed(fp.b_width), depth=G, init=bias_rom(fp, self._biases, lane))
+            w_words = weight_rom(fp, self._weights, lane)
+            b_words = bias_rom(fp, self._biases, lane)
+            wmem = Memory(shape=signed(fp.w_width), depth=len(w_words), init=w_words)
+            bmem = Memory(shape=signed(fp.b_width), depth=len(b_words), init=b_words)
             m.submodules[f"wrom{lane}"] = wmem
             m.submodules[f"brom{lane}"] = bmem
             w_rd.append(wmem.read_port())

@@ -41,6 +41,8 @@ __all__ = [
     "accumulate_score",
 ]
 
+#: the realised thermal time constant may differ from the device's by at most this factor
+TAU_TOLERANCE = 1.5
 LFSR_TAPS = 0xB400      # x^16 + x^14 + x^13 + x^11 + 1, maximal length
 LFSR_PERIOD = 0xFFFF
 
@@ -166,12 +168,21 @@ def derive_fixed_point(cfg):
         _fail(cfg, "fixed_point.theta.width",
               f"too small for shift dissipation k = {decay_k} (alpha = {coef.alpha:.6g})")
 
+    # The realised dissipation must keep the device's time constant within a factor 1.5
+    # (docs/fixed-point.md, "Rules a reimplementation needs"); else the memory is another one.
+    alpha_q = (1.0 - 2.0 ** -decay_k) if fp.decay == "shift" else alpha_mult / 2 ** fp.alpha_frac
+    tau, tau_q = cfg.device.tau_th_ns, -cfg.device.dt_ns / math.log(alpha_q)
+    if not 1 / TAU_TOLERANCE <= tau_q / tau <= TAU_TOLERANCE:
+        key, fix = (("fixed_point.decay", "use decay: multiply") if fp.decay == "shift"
+                    else ("fixed_point.alpha_frac", "give alpha more fraction bits"))
+        _fail(cfg, key, f"{fp.decay} dissipation realises alpha = {alpha_q:.4g} (time constant "
+                        f"{tau_q:.3g} ns) for the device's alpha = {coef.alpha:.4g} (tau_th_ns "
+                        f"{tau:g}): more than a factor {TAU_TOLERANCE:g} apart; {fix}")
+
     zw, yw = fp.z_width, fp.y_width
     z = np.arange(1 << zw, dtype=np.int64) - (1 << (zw - 1))   # index order: z = idx - 2**(zw-1)
     p = switching_probability(z / 2.0 ** fi, coef.delta0, np)
     lut = tuple(int(v) for v in np.round(p * ((1 << yw) - 1)).astype(np.int64))
-
-    alpha_q = (1.0 - 2.0 ** -decay_k) if fp.decay == "shift" else alpha_mult / 2 ** fp.alpha_frac
 
     def row(name, real, quant):
         return (name, real, quant, abs(quant - real) / abs(real) if real else 0.0)

@@ -40,6 +40,19 @@ def test_stochastic_shift_design_matches_reference(sim, tmp_path):
     assert report["mismatches"] == 0 and report["values_compared"] == 2 * report["neuron_steps"]
 
 
+@pytest.mark.parametrize("sim", SIMULATORS)
+@pytest.mark.parametrize("inputs", [1, 5])
+def test_one_neuron_per_lane_builds_and_matches(sim, inputs, tmp_path):
+    """lanes == neurons (one group: a one-word bias ROM) and a single input (a one-word
+    weight ROM) used to give Verilog with 0-bit addresses ([-1:0]) that Verilator refused."""
+    need(sim)
+    cfg = write_config(tmp_path / "one.yaml", config_dict(
+        name="one_group", layer={"inputs": inputs, "neurons": 4}, hardware={"lanes": 4}))
+    build = generate(load_design(cfg), tmp_path / "build")
+    report = run_bench(sim, build, cfg, steps=40, seed=2, work_dir=tmp_path)
+    assert report["mismatches"] == 0 and report["values_compared"] == 2 * report["neuron_steps"]
+
+
 def test_bench_reports_mismatches(default_build, tmp_path):
     """The bench can fail: with ROM contents that differ from its reference it must."""
     sim = next((s for s in SIMULATORS if simulator_available(s)[0]), None)

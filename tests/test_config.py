@@ -115,3 +115,26 @@ def test_cli_missing_file(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.startswith("error: ") and "nope.yaml: cannot read" in proc.stderr
     assert proc.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("tau, decay, alpha_q, tau_q, alpha, fix", [
+    (0.5, "shift", "0.5", "1.44", "0.1353", "decay", ),
+    (2.24, "shift", "0.5", "1.44", "0.6399", "decay"),
+])
+def test_realised_time_constant_far_from_the_device_is_refused(tau, decay, alpha_q, tau_q,
+                                                                alpha, fix):
+    with pytest.raises(ConfigError) as err:
+        parse_config(config_dict(device={"tau_th_ns": tau}, fixed_point={"decay": decay}), "t.yaml")
+    assert str(err.value) == (
+        f"t.yaml: fixed_point.{fix}: {decay} dissipation realises alpha = {alpha_q} (time "
+        f"constant {tau_q} ns) for the device's alpha = {alpha} (tau_th_ns {tau:g}): more than "
+        f"a factor 1.5 apart; use decay: multiply")
+
+
+def test_alpha_with_too_few_fraction_bits_is_refused():
+    with pytest.raises(ConfigError) as err:
+        parse_config(config_dict(device={"tau_th_ns": 60.0}, fixed_point={"alpha_frac": 5}),
+                     "t.yaml")
+    assert str(err.value).startswith("t.yaml: fixed_point.alpha_frac: multiply dissipation "
+                                     "realises alpha = 0.9688 (time constant 31.5 ns)")
+    assert str(err.value).endswith("more than a factor 1.5 apart; give alpha more fraction bits")
