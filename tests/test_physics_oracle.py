@@ -1,0 +1,79 @@
+"""The integer datapath tracks an independent physics model in real units (tests/physics_oracle.py)
+over long sequences: junction temperature in kelvin, and the switching threshold at that
+temperature with the full Delta(T), within the bounds of docs/neuron-model.md."""
+
+import numpy as np
+import pytest
+import yaml
+
+import physics_oracle
+from helpers import DEFAULT_CONFIG
+from ipnet_mtj.sw import reference
+from ipnet_mtj.sw.config import parse_config
+from ipnet_mtj.sw.fixed import derive_fixed_point
+
+I_MAX = 1.5          #: |current| in I_c0: the junction stays below about 600 K
+
+
+def stimulus(steps, neurons, seed):
+    """Currents in I_c0 (T, N): random, bursts at +-I_MAX, long silences, slow sines."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(steps)[:, None]
+    i = rng.uniform(-I_MAX, I_MAX, size=(steps, neurons)) * (rng.random((steps, neurons)) < 0.3)
+    i += 0.8 * np.sin(2 * np.pi * t / rng.uniform(20, 400, size=neurons))
+    i = np.where((t // 150) % 4 == 1, I_MAX * np.sign(rng.standard_normal(neurons)), i)
+    i = np.where((t // 150) % 4 == 3, 0.0, i)                # silence: cool down
+    return np.clip(i, -I_MAX, I_MAX)
+
+
+def run(data, dev, steps, neurons, seed):
+    """The datapath on the stimulus: (T_int in K, thr_int in I_c0, z free of saturation),
+    the oracle's (temperatures, thresholds), and the fp."""
+    fp = derive_fixed_point(parse_config(data, "oracle.yaml"))
+    fx = data["fixed_point"]
+    frac = fx["x"]["frac"] + fx["w"]["frac"]
+    acc = np.round(stimulus(steps, neurons, seed) * 2 ** frac).astype(np.int64)
+    trace = reference.run_currents(fp, acc[None])
+    oracle = physics_oracle.simulate(dev, acc * 2.0 ** -frac)
+    kappa = physics_oracle.kelvin_per_heat_unit(dev)
+    t_int = dev["T0_K"] + kappa * trace.theta[0] * 2.0 ** -fx["theta"]["frac"]
+    lo, hi = -(1 << (fp.i_width - 1)), (1 << (fp.i_width - 1)) - 1
+    i_int = np.clip(acc >> fp.i_shift, lo, hi)
+    z = trace.z[0]
+    thr_int = (i_int - z) * 2.0 ** -fx["i"]["frac"]        # z = i - thr where z is free
+    free = np.abs(z) < (1 << (fp.z_width - 1)) - 1
+    return fp, t_int, thr_int, free, oracle
+
+
+def realised(fp, fx):
+    alpha = (1 - 2.0 ** -fp.decay_k) if fp.decay == "shift" else fp.alpha_mult / 2 ** fx["alpha_frac"]
+    return {"alpha": alpha, "gamma": fp.gamma}
+
+
+@pytest.mark.parametrize("tau, decay", [(10.0, "multiply"), (30.0, "multiply"), (10.0, "shift")])
+def test_datapath_tracks_the_physics(tau, decay):
+    data = yaml.safe_load(DEFAULT_CONFIG.read_text())
+    data["device"]["tau_th_ns"] = tau
+    data["fixed_point"]["decay"] = decay
+    dev, fx = data["device"], data["fixed_point"]
+    fp, t_int, thr_int, free, (temps, thresholds) = run(data, dev, 3000, 16, seed=int(tau))
+    dt_max = float(temps.max() - dev["T0_K"])
+    bound_k, bound_thr = physics_oracle.track_bounds(dev, fx, realised(fp, fx), I_MAX, dt_max)
+    err_k = np.abs(t_int - temps).max()
+    err_thr = np.abs(thr_int - thresholds)[free].max()
+    print(f"tau {tau} {decay}: max rise {dt_max:.0f} K; |T| error {err_k:.2f} K (bound "
+          f"{bound_k:.2f}); |thr| error {err_thr:.5f} I_c0 (bound {bound_thr:.5f})")
+    assert err_k <= bound_k and err_thr <= bound_thr
+    assert free.mean() > 0.1 and dt_max > 150
+
+
+def test_the_oracle_can_fail():
+    """A datapath whose device card has a 10 % longer time constant leaves the bound."""
+    data = yaml.safe_load(DEFAULT_CONFIG.read_text())
+    dev = data["device"]
+    wrong = dict(data, device=dict(dev, tau_th_ns=dev["tau_th_ns"] * 1.1))
+    fp, t_int, _, _, (temps, _) = run(wrong, dev, 2000, 8, seed=1)
+    bound_k, _ = physics_oracle.track_bounds(dev, data["fixed_point"],
+                                             realised(fp, data["fixed_point"]), I_MAX,
+                                             float(temps.max() - dev["T0_K"]))
+    assert np.abs(t_int - temps).max() > bound_k
