@@ -9,7 +9,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: all sim sim-layer test mutants verilog verilog-layer lint synth synth-layer bitstream bitstream-layer patch-weights bench results network clean system-deps
+.PHONY: all sim sim-layer test mutants formal verilog verilog-layer lint synth synth-layer bitstream bitstream-layer patch-weights bench results network clean system-deps
 
 all: sim
 
@@ -48,6 +48,10 @@ sim-layer: $(STAMP) system-deps
 
 test: $(STAMP) system-deps
 	$(PY) -m pytest
+
+# SymbiYosys proofs of one neuron update for all inputs (gen/formal.py), both shipped designs.
+formal: $(STAMP)
+	$(PY) -m ipnet_mtj.gen.formal $(CONFIG) configs/bounded.yaml
 
 # Semantic mutants of the shared definition and the hardware against the fast tests;
 # prints killed/survived and writes docs/mutation.md (a few minutes).
