@@ -26,7 +26,7 @@ from ipnet_mtj.sw.config import load_config
 from ipnet_mtj.sw.fixed import derive_fixed_point
 from ipnet_mtj.sw.weights import seeded_weights
 
-from .export import export_roms, write_manifest
+from .export import export_roms, replace_build_folder, write_manifest
 from .ports import port_manifest
 from .axis import integration_files
 from .rom_files import ROM_MODES, check_images, roms_from_files
@@ -92,10 +92,8 @@ def generate(design, out_root="build", roms="inline", rom_prefix=""):
         write_manifest(design.cfg, design.fp, files, tmp, design.weights_origin, ports,
                        {"load": roms, "prefix": rom_prefix if roms == "file" else None,
                         "images": rom_names})
-        if final.exists():
-            shutil.rmtree(final)
-        tmp.rename(final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    replace_build_folder(tmp, final)
     return final

@@ -11,6 +11,8 @@ import hashlib
 import importlib.metadata
 import json
 import platform
+import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +20,8 @@ import numpy as np
 from ipnet_mtj.hw.rom_layout import bias_rom, weight_rom
 from ipnet_mtj.sw.config import config_hash, config_to_dict
 
-__all__ = ["write_hex", "export_roms", "write_manifest", "tool_versions", "LINT_WAIVERS"]
+__all__ = ["write_hex", "export_roms", "write_manifest", "tool_versions", "LINT_WAIVERS",
+           "replace_build_folder"]
 
 #: Verilator lint waivers for the Verilog Amaranth emits; shipped in every build folder.
 LINT_WAIVERS = Path(__file__).resolve().parent.parent / "hw" / "lint.vlt"
@@ -94,3 +97,36 @@ def write_manifest(cfg, fp, files, out_dir, weights_origin, ports=None, roms=Non
     path = out_dir / "manifest.json"
     path.write_text(json.dumps(manifest, indent=2) + "\n")
     return path
+
+
+def _keep_results(old, new):
+    """Move the results of runs (simulation, synthesis, report) from the build folder ``old``
+    into its regenerated ``new`` when every generated file is the same, so ``make verilog``,
+    ``make lint`` or ``make synth`` after ``make sim`` keep the simulation's report; when
+    anything differs the results describe other hardware and go with the old folder."""
+    try:
+        before = json.loads((old / "manifest.json").read_text())
+    except (OSError, ValueError):
+        return
+    after = json.loads((new / "manifest.json").read_text())
+    if before.get("files") != after.get("files"):
+        return
+    for entry in old.iterdir():
+        if not (new / entry.name).exists():
+            entry.rename(new / entry.name)
+
+
+def replace_build_folder(tmp, final):
+    """Put the finished build folder ``tmp`` in the place of ``final``, keeping ``final``'s
+    results when the generated files are unchanged; ``final``."""
+    tmp, final = Path(tmp), Path(final)
+    _keep_results(final, tmp)
+    # Swap: the old folder moves aside, the new one takes its name, then the old one goes.
+    old = None
+    if final.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{final.name}-old-", dir=final.parent))
+        final.rename(old / final.name)
+    tmp.rename(final)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+    return final

@@ -42,7 +42,7 @@ from ipnet_mtj.sw.network import derive_network, describe, load_network
 from ipnet_mtj.sw.train.network_train import load_trained, network_hash, trained_paths
 
 from .axis import axis_layout, integration_files
-from .export import tool_versions, write_hex
+from .export import replace_build_folder, tool_versions, write_hex
 from .ports import CLOCK, RESET, port_manifest
 from .rom_files import ROM_MODES, check_images, roms_from_files
 
@@ -93,23 +93,6 @@ def _layers_manifest(net):
                               if k not in ("lut", "quantisation")}
         rows.append(row)
     return rows
-
-
-def _keep_results(old, new):
-    """Move the results of runs (simulation, synthesis, report) from the build folder ``old``
-    into its regenerated ``new`` when every generated file is the same, so ``make verilog`` or
-    ``make synth`` after ``make sim`` keeps the simulation's report; when anything differs the
-    results describe other hardware and go with the old folder."""
-    try:
-        before = json.loads((old / "manifest.json").read_text())
-    except (OSError, ValueError):
-        return
-    after = json.loads((new / "manifest.json").read_text())
-    if before.get("files") != after.get("files"):
-        return
-    for entry in old.iterdir():
-        if not (new / entry.name).exists():
-            entry.rename(new / entry.name)
 
 
 def generate_network(design, out_root="build", roms="inline", rom_prefix=""):
@@ -193,16 +176,7 @@ def generate_network(design, out_root="build", roms="inline", rom_prefix=""):
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    _keep_results(final, tmp)
-    # Swap: the old folder moves aside, the new one takes its name, then the old one goes.
-    old = None
-    if final.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{design.top}-old-", dir=out_root))
-        final.rename(old / design.top)
-    tmp.rename(final)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-    return final
+    return replace_build_folder(tmp, final)
 
 
 def main(argv):

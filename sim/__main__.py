@@ -10,8 +10,9 @@ import argparse
 import json
 import math
 import time
+from pathlib import Path
 
-from ipnet_mtj.sw.cli import UsageError, run_cli
+from ipnet_mtj.sw.cli import UsageError, run_cli, write_atomically
 from ipnet_mtj.gen.design import generate, load_design
 
 from .runner import SIMULATORS, parse_simulators, run_bench, simulator_available, totals_line
@@ -62,6 +63,13 @@ def main(argv):
             report = run_bench(sim, out, args.config, steps, args.seed, out / "sim", show_progress=True,
                                waves=args.waves)
         except RuntimeError as exc:
+            report_path = out / "sim" / sim / "report.json"
+            if report_path.exists():            # a mismatch is a result: show it, keep it
+                report = json.loads(report_path.read_text())
+                report["simulator"] = sim
+                reports.append(report)
+                print(f"{sim}: MISMATCHES; first: {report['first_mismatches'][:5]}")
+                continue
             raise UsageError(str(exc)) from None
         print(f"{sim}: done in {time.perf_counter() - started:.0f} s", flush=True)
         if args.waves:
@@ -74,7 +82,8 @@ def main(argv):
     print("\n".join(report_table(reports)))
     bad = sum(r["mismatches"] for r in reports)
     print(totals_line(reports, skipped))
-    (out / "sim_report.json").write_text(json.dumps(reports, indent=2) + "\n")
+    write_atomically(out / "sim_report.json",
+                     lambda tmp: Path(tmp).write_text(json.dumps(reports, indent=2) + "\n"))
     return 1 if bad else 0
 
 

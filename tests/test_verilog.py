@@ -1,5 +1,6 @@
 """Generated Verilog: lint-clean under verilator -Wall; ROM images and manifest agree with it."""
 
+import dataclasses
 import json
 
 import numpy as np
@@ -68,3 +69,18 @@ def test_memories_carry_the_weights(tmp_path):
     text = (generate(design, tmp_path) / f"{design.top}.v").read_text()
     w0 = weight_rom(design.fp, design.weights, 0)
     assert f"8'h{w0[1] & 0xFF:02x}" in text
+
+
+def test_regenerating_keeps_results_only_for_the_same_hardware(tmp_path):
+    """make verilog / make lint after make sim keep its report when nothing generated changed;
+    a design whose files change drops the results, which describe other hardware."""
+    design = load_design(DEFAULT_CONFIG)
+    build = generate(design, tmp_path)
+    (build / "sim_report.json").write_text("[]\n")
+    (build / "sim").mkdir()
+    assert generate(design, tmp_path) == build
+    assert (build / "sim_report.json").read_text() == "[]\n" and (build / "sim").is_dir()
+    other = dataclasses.replace(design, weights=design.weights[::-1].copy())
+    generate(other, tmp_path)
+    assert not (build / "sim_report.json").exists() and not (build / "sim").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], "no leftovers"
