@@ -9,7 +9,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: all sim sim-layer test mutants formal verilog verilog-layer lint synth synth-layer bitstream bitstream-layer patch-weights bench results network clean system-deps
+.PHONY: all sim sim-layer test mutants formal regress verilog verilog-layer lint synth synth-layer bitstream bitstream-layer patch-weights bench results network clean system-deps
 
 all: sim
 
@@ -48,6 +48,11 @@ sim-layer: $(STAMP) system-deps
 
 test: $(STAMP) system-deps
 	$(PY) -m pytest
+
+# The layer over 20 drawn designs, 10^7 neuron-steps each on Verilator, 0 mismatches expected;
+# the Verilator/Icarus speed ratio; docs/regression.md (about half an hour; resumable).
+regress: $(STAMP) system-deps
+	$(PY) -m ipnet_mtj.sim.regress
 
 # SymbiYosys proofs of one neuron update for all inputs (gen/formal.py), both shipped designs.
 formal: $(STAMP)

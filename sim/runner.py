@@ -14,7 +14,7 @@ from pathlib import Path
 from ipnet_mtj.gen.export import LINT_WAIVERS
 
 __all__ = ["SIMULATORS", "simulator_available", "parse_simulators", "totals_line", "run_bench",
-           "run_network_bench", "run_axis_bench"]
+           "run_network_bench", "run_axis_bench", "run_regress_bench"]
 
 SIMULATORS = ("icarus", "verilator")
 
@@ -331,3 +331,37 @@ def run_axis_bench(sim, build_dir, kind, source, stimulus, work_dir, wrapper=Non
            "IPNET_STIMULUS": str(Path(stimulus).resolve()), "IPNET_SEED": str(seed)}
     return _build_and_test(sim, [core, wrapper], manifest["axis"]["module"], build_args,
                            "ipnet_mtj.sim.tb_axis", env, work, False, False)
+
+
+def run_regress_bench(sim, design_dir, config_path, neuron_steps, seed, work_dir,
+                      show_progress=False):
+    """Run :mod:`sim.tb_regress` on ``sim``: the layer of ``design_dir`` for at least
+    ``neuron_steps`` neuron updates, Python awake once per chunk; return the report (dict)."""
+    from .layer_harness import LAYER_HARNESS_TOP, layer_harness_verilog
+
+    simulator_available(sim)
+    design_dir = Path(design_dir).resolve()
+    manifest = json.loads((design_dir / "manifest.json").read_text())
+    fp = manifest["fixed_point"]
+    chunk = max(1, min(4096, (1 << 18) // fp["neurons"]))
+    top = manifest["design"]
+    work = Path(work_dir).resolve() / sim
+    work.mkdir(parents=True, exist_ok=True)
+    harness = work / f"{LAYER_HARNESS_TOP}.v"
+    harness.write_text(layer_harness_verilog(manifest, chunk * fp["inputs"] + fp["inputs"],
+                                             chunk * fp["neurons"]))
+    dut = design_dir / f"{top}.v"
+    if sim == "icarus":
+        dut = work / dut.name
+        dut.write_text(icarus_time_zero_kick((design_dir / dut.name).read_text()))
+    build_args = []
+    if sim == "verilator":
+        build_args = ["-O2", "--x-assign", "fast", "--x-initial", "fast", "-Wno-fatal",
+                      "-Wno-lint", "-Wno-style"]
+    env = {"IPNET_CONFIG": str(Path(config_path).resolve()),
+           "IPNET_WEIGHTS": str(design_dir / "weights.npz"),
+           "IPNET_MANIFEST": str(design_dir / "manifest.json"),
+           "IPNET_NEURON_STEPS": str(neuron_steps), "IPNET_CHUNK_STEPS": str(chunk),
+           "IPNET_SEED": str(seed)}
+    return _build_and_test(sim, [dut, harness], LAYER_HARNESS_TOP, build_args,
+                           "ipnet_mtj.sim.tb_regress", env, work, show_progress, False)
