@@ -2,7 +2,7 @@
 
 import argparse
 
-from ipnet_mtj.sw.cli import run_cli
+from ipnet_mtj.sw.cli import check_output_dir, run_cli
 
 from .design import generate, load_design
 from .rom_files import ROM_MODES
@@ -25,6 +25,7 @@ def main(argv):
     parser.add_argument("--rom-prefix", default="",
                         help="with --roms file: path prepended to each image's name")
     args = parser.parse_args(argv)
+    check_output_dir(args.out, "--out")
     design = load_design(args.config)
     out = generate(design, args.out, args.roms, args.rom_prefix)
     print("\n".join(quantisation_table(design.fp)))

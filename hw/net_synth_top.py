@@ -39,7 +39,9 @@ class NetSynthTop(wiring.Component):
         m = Module()
         m.submodules.accel = accel = self._accel
         wiring.connect(m, wiring.flipped(self.x), accel.x)
-        m.d.comb += self.frame_error.eq(accel.frame_error)
+        # Registered once more on its way to the pin: wired straight from the framer's flag,
+        # Yosys 0.70's ABC9 (synth_ecp5) exits without a message on this design.
+        m.d.sync += self.frame_error.eq(accel.frame_error)
         y = accel.y
         # Beats of the frame's other classes are taken at once; the last one waits for label.ready.
         m.d.comb += [

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from .config import ConfigError
 
-__all__ = ["UsageError", "run_cli", "write_atomically"]
+__all__ = ["UsageError", "run_cli", "write_atomically", "check_output_dir"]
 
 
 class UsageError(Exception):
@@ -32,14 +32,45 @@ def run_cli(main, argv=None):
 
 def write_atomically(path, write):
     """Create ``path`` whole or not at all: ``write(tmp)`` fills a temporary file beside it,
-    which then replaces ``path``; on any failure the temporary file is removed."""
+    which then replaces ``path``; on any failure the temporary file is removed. The file gets
+    the permissions of a file created by ``open`` (0666 less the umask), not mkstemp's 0600."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")
     os.close(fd)
     try:
         write(tmp)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def check_output_dir(path, option):
+    """Refuse, before any long work, an output folder that cannot be written.
+
+    ``path`` must be a folder, or not exist yet under a folder, that can be written in.
+
+    Parameters
+    ----------
+    path : str or Path
+    option : str
+        The command-line option that named it (``--out``), for the message.
+
+    Raises
+    ------
+    UsageError
+        One line naming the option, the path and what is wrong.
+    """
+    path = Path(path)
+    probe = path
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    where = f"{path}" if probe == path else f"{path}: {probe}"
+    if not probe.is_dir():
+        raise UsageError(f"{option}: {where} is a file, not a folder")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise UsageError(f"{option}: {where} is not writable")

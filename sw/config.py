@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +46,17 @@ def _between(lo, hi):
     return check
 
 
+def _magnitude(lo, hi):
+    """A value in [lo, hi] (``lo`` 0, or > 0 for a value that must be > 0): bounds of a device
+    value in its unit, wide enough for any real junction, narrow enough that no coefficient
+    derived from the card overflows a float."""
+    def check(v):
+        if v < 0 or (v == 0 and lo > 0):
+            return "must be > 0" if lo > 0 else "must be >= 0"
+        return None if lo <= v <= hi else f"out of range: must be between {lo:g} and {hi:g}"
+    return check
+
+
 def _one_of(*choices):
     def check(v):
         return None if v in choices else f"must be one of {', '.join(choices)}"
@@ -58,22 +70,29 @@ def _spec(doc, check=None, default=dataclasses.MISSING):
     return field(default=default, metadata=meta)
 
 
+#: every positive device value lies in [1e-9, 1e9] of its unit (:func:`_magnitude`)
+_DEVICE_RANGE = _magnitude(1e-9, 1e9)
+
+
 @dataclass(frozen=True)
 class Device:
     """MTJ device card, in physical units. The shipped values are illustrative,
     taken from typical published ranges, never measured."""
-    tau_th_ns: float = _spec("thermal time constant R_th*C_th", _positive)
-    dt_ns: float = _spec("time step (interval between input frames)", _positive)
-    pulse_ns: float = _spec("width of the current pulse that may switch the junction", _positive)
-    tau0_ns: float = _spec("attempt time of the Neel-Arrhenius law", _positive)
-    delta0: float = _spec("thermal stability factor E_b/(k_B T0) at ambient", _positive)
-    T0_K: float = _spec("ambient temperature", _positive)
-    Tc_K: float = _spec("Curie temperature (Bloch law M_s(T) = M_s0 (1-(T/Tc)^1.5))", _positive)
-    R_P_ohm: float = _spec("resistance in the parallel state", _positive)
-    tmr: float = _spec("tunnel magnetoresistance ratio, R_AP = R_P (1 + tmr)", _non_negative)
+    tau_th_ns: float = _spec("thermal time constant R_th*C_th", _DEVICE_RANGE)
+    dt_ns: float = _spec("time step (interval between input frames)", _DEVICE_RANGE)
+    pulse_ns: float = _spec("width of the current pulse that may switch the junction",
+                            _DEVICE_RANGE)
+    tau0_ns: float = _spec("attempt time of the Neel-Arrhenius law", _DEVICE_RANGE)
+    delta0: float = _spec("thermal stability factor E_b/(k_B T0) at ambient", _DEVICE_RANGE)
+    T0_K: float = _spec("ambient temperature", _DEVICE_RANGE)
+    Tc_K: float = _spec("Curie temperature (Bloch law M_s(T) = M_s0 (1-(T/Tc)^1.5))", _DEVICE_RANGE)
+    R_P_ohm: float = _spec("resistance in the parallel state", _DEVICE_RANGE)
+    tmr: float = _spec("tunnel magnetoresistance ratio, R_AP = R_P (1 + tmr)",
+                       _magnitude(0, 1e9))
     rest_state: str = _spec("state the neuron rests in while it integrates (P or AP)", _one_of("P", "AP"))
-    R_th_K_per_uW: float = _spec("thermal resistance junction to ambient", _positive)
-    I_c0_uA: float = _spec("critical switching current at 0 K (currents are normalised to it)", _positive)
+    R_th_K_per_uW: float = _spec("thermal resistance junction to ambient", _DEVICE_RANGE)
+    I_c0_uA: float = _spec("critical switching current at 0 K (currents are normalised to it)",
+                           _DEVICE_RANGE)
 
 
 @dataclass(frozen=True)
@@ -158,6 +177,8 @@ def build_dataclass(cls, data, path, source):
                 value = float(value)
             if not isinstance(value, typ) or isinstance(value, bool):
                 raise ConfigError(f"{source}: {where}: must be {typ.__name__}, got {value!r}")
+            if typ is float and not math.isfinite(value):
+                raise ConfigError(f"{source}: {where}: must be a finite number, got {value!r}")
             check = f.metadata.get("check")
             reason = check(value) if check else None
             if reason:
@@ -189,21 +210,58 @@ def parse_config(data, source="<memory>"):
     return cfg
 
 
+class _DuplicateKey(yaml.YAMLError):
+    def __init__(self, key, line, first):
+        super().__init__(f"duplicate key {key!r}")
+        self.key, self.line, self.first = key, line, first
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, except that a key given twice in one mapping is an error
+    (PyYAML silently keeps the last)."""
+
+    def construct_mapping(self, node, deep=False):
+        if isinstance(node, yaml.MappingNode):
+            first = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    if key in first:
+                        raise _DuplicateKey(key, key_node.start_mark.line + 1, first[key])
+                except TypeError:       # unhashable: the safe loader refuses it itself
+                    continue
+                first[key] = key_node.start_mark.line + 1
+        return super().construct_mapping(node, deep)
+
+
 def read_yaml(path):
-    """The parsed contents of a YAML file, or a one-line ConfigError naming the file."""
+    """The parsed contents of a YAML file, or a one-line ConfigError naming the file.
+
+    A file that is not UTF-8 text, is not valid YAML or gives one key twice in a mapping is
+    refused, with the line where the parser stopped.
+    """
     path = Path(path)
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: not a text file (not UTF-8)") from None
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_UniqueKeyLoader)
+    except _DuplicateKey as exc:
+        raise ConfigError(f"{path}: line {exc.line}: duplicate key {exc.key!r} "
+                          f"(first given on line {exc.first})") from None
+    except yaml.reader.ReaderError as exc:
+        raise ConfigError(f"{path}: not a text file (control character #x{exc.character:04x} "
+                          f"at character {exc.position})") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark else "?"
-        raise ConfigError(f"{path}: {where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{path}: {where}: not valid YAML ({problem})") from None
 
 
 def load_config(path):

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-__all__ = ["Coefficients", "coefficients", "switching_probability", "LN2"]
+__all__ = ["Coefficients", "coefficients", "unphysical", "switching_probability", "LN2"]
 
 LN2 = math.log(2.0)
 
@@ -66,6 +66,45 @@ def coefficients(dev):
     gamma_k = -(_threshold(dev, t0 + 0.5) - _threshold(dev, t0 - 0.5))
     return Coefficients(alpha=alpha, kappa_K=kappa_k, thr0=_threshold(dev, t0),
                         gamma=gamma_k * kappa_k, gamma_K=gamma_k, delta0=dev.delta0)
+
+
+def unphysical(dev):
+    """Why a device card gives no usable neuron coefficients, or None.
+
+    The schema keeps each value in a range where no float overflows; these checks tie the
+    values together: a Curie temperature above ambient, a threshold that falls as the
+    junction warms (gamma > 0), and finite coefficients with 0 < alpha < 1.
+
+    Parameters
+    ----------
+    dev : sw.config.Device
+
+    Returns
+    -------
+    tuple or None
+        ``(key, reason)``: the key of the design YAML to blame (``device.Tc_K``, ...) and
+        the reason, one line ending in the key's value.
+    """
+    if not dev.Tc_K > dev.T0_K + 0.5:       # the central difference of coefficients()
+        return "device.Tc_K", (f"the Curie temperature must be above T0_K + 0.5 K = "
+                               f"{dev.T0_K + 0.5:g} K, got {dev.Tc_K!r}")
+    if dev.pulse_ns <= dev.tau0_ns * LN2:
+        return "device.pulse_ns", (f"must be longer than tau0_ns * ln 2 = "
+                                   f"{dev.tau0_ns * LN2:.4g} ns, else a warm junction switches "
+                                   f"later, not sooner (gamma <= 0), got {dev.pulse_ns!r}")
+    try:
+        coef = coefficients(dev)
+    except (ArithmeticError, ValueError) as exc:
+        return "device", f"the card gives no coefficients ({type(exc).__name__}: {exc})"
+    if not 0.0 < coef.alpha < 1.0:
+        return "device.tau_th_ns", (f"the heat kept per step, alpha = exp(-dt_ns / tau_th_ns) "
+                                    f"= {coef.alpha!r}, must lie strictly between 0 and 1 "
+                                    f"(dt_ns {dev.dt_ns!r}), got {dev.tau_th_ns!r}")
+    for name in ("kappa_K", "thr0", "gamma_K", "gamma"):
+        value = getattr(coef, name)
+        if not math.isfinite(value) or (name != "thr0" and value <= 0):
+            return "device", f"the card gives an unusable coefficient: {name} = {value!r}"
+    return None
 
 
 def switching_probability(z, delta0, xp):

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .config import ConfigError
-from .device import coefficients, switching_probability
+from .device import coefficients, switching_probability, unphysical
 
 __all__ = [
     "FixedPoint", "derive_fixed_point", "IntOps", "INT_OPS", "sat_range",
@@ -114,6 +114,9 @@ def derive_fixed_point(cfg):
         When a width cannot hold its coefficient or a shift would be negative.
     """
     fp = cfg.fixed_point
+    problem = unphysical(cfg.device)
+    if problem:
+        _fail(cfg, *problem)
     coef = coefficients(cfg.device)
     fx, fw, fb, fi, ft, fg = fp.x.frac, fp.w.frac, fp.b.frac, fp.i.frac, fp.theta.frac, fp.gamma.frac
     m = cfg.layer.inputs

@@ -18,12 +18,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
+import zipfile
+import zlib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from ipnet_mtj.sw.cli import write_atomically
+from ipnet_mtj.sw.config import ConfigError
 
 from . import digits, gestures, steering
 from .dvs import SensorNoise, bin_events, video_to_events
@@ -112,17 +115,31 @@ def make_split(task, cfg, split):
     return np.stack(xs), np.stack([np.asarray(y) for y in ys])
 
 
+def _read_cache(path):
+    """(x, y) of a cache file; a one-line ConfigError naming it if it is truncated or foreign."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            x, y = z["x"], z["y"]
+    except (OSError, ValueError, EOFError, KeyError, TypeError, AttributeError,
+            zipfile.BadZipFile, zlib.error):
+        x = y = None
+    if not isinstance(x, np.ndarray) or not isinstance(y, np.ndarray) or x.ndim != 5 \
+            or len(x) != len(y):
+        raise ConfigError(f"{path}: not a readable data cache (truncated or foreign); delete it "
+                          f"and the data are made again")
+    return x, y
+
+
 def load_split(task, cfg, split, cache_dir):
     """:func:`make_split` through a cache file (written atomically)."""
     cache_dir = Path(cache_dir)
     path = cache_dir / f"{task}-{split}-{cfg.key(task, split)}.npz"
     if path.exists():
-        with np.load(path) as z:
-            return z["x"], z["y"]
+        return _read_cache(path)
     x, y = make_split(task, cfg, split)
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=cache_dir, suffix=".npz")
-    os.close(fd)
-    np.savez_compressed(tmp, x=x, y=y)
-    os.replace(tmp, path)
+
+    def write(tmp):
+        with open(tmp, "wb") as fh:
+            np.savez_compressed(fh, x=x, y=y)
+    write_atomically(path, write)
     return x, y

@@ -17,11 +17,10 @@ its checkpoint unless --fresh is given. CPU only.
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
-from ipnet_mtj.sw.cli import UsageError, run_cli
+from ipnet_mtj.sw.cli import UsageError, check_output_dir, run_cli
 
 __all__ = ["main"]
 
@@ -86,9 +85,17 @@ def _network_command(args):
             value = getattr(args, name)
             if value is not None and value < least:
                 raise UsageError(f"--{name.replace('_', '-')}: must be >= {least}, got {value}")
-        info = train_network(args.network, args.runs, fresh=args.fresh, out=args.out,
-                             epochs=args.epochs, qat_epochs=args.qat_epochs,
-                             progress=lambda phase: _Bar(f"{Path(args.network).stem} {phase}"))
+        bars = []
+
+        def bar(phase):
+            bars.append(_Bar(f"{Path(args.network).stem} {phase}"))
+            return bars[-1]
+        try:
+            info = train_network(args.network, args.runs, fresh=args.fresh, out=args.out,
+                                 epochs=args.epochs, qat_epochs=args.qat_epochs, progress=bar)
+        finally:
+            for b in bars:
+                b.close()
     else:
         from .network_train import evaluate_trained
         info = evaluate_trained(args.network, args.weights, args.runs)
@@ -142,8 +149,21 @@ class _Bar:
         self.bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
         self.bar.update(step - self.bar.n)
         if step == steps:
+            self.close()
+
+    def close(self):
+        """End the bar's line (also when training stops early, so an error gets its own line)."""
+        if self.bar is not None:
             self.bar.close()
             self.bar = None
+
+
+def _check_outputs(args):
+    """Refuse folders that cannot be written before any long work (data, training)."""
+    if args.command in ("data", "train", "results", "net-train", "net-eval"):
+        check_output_dir(args.runs, "--runs")
+    if args.command == "results" or (args.command == "net-eval" and args.backend != "integer"):
+        check_output_dir(args.out, "--out")
 
 
 def main(argv, backends=None):
@@ -151,6 +171,7 @@ def main(argv, backends=None):
     of the parsed arguments (the hardware backends live above sw, in sim, and register here)."""
     backends = dict(backends or {})
     args = _parser(("integer", *backends)).parse_args(argv)
+    _check_outputs(args)
     if args.command == "net-eval" and args.backend != "integer":
         return backends[args.backend](args)
     if args.command.startswith("net-"):
@@ -184,17 +205,21 @@ def main(argv, backends=None):
 
     if args.command in ("train", "eval"):
         spec = _check_spec(exp, args)
-        from .runs import execute, run_paths
+        from .runs import execute, read_metrics, run_paths
         if args.command == "train":
             if args.epochs is not None and args.epochs < 1:
                 raise UsageError(f"--epochs: must be >= 1, got {args.epochs}")
-            metrics = execute(args.config, spec, args.runs, epochs=args.epochs,
-                              resume=not args.fresh, progress=_Bar(spec.name))
+            bar = _Bar(spec.name)
+            try:
+                metrics = execute(args.config, spec, args.runs, epochs=args.epochs,
+                                  resume=not args.fresh, progress=bar)
+            finally:
+                bar.close()
         else:
             path = run_paths(args.runs, spec)[1]
             if not path.exists():
                 raise UsageError(f"{path}: no such run; train it first (ipnet train ...)")
-            metrics = json.loads(path.read_text())
+            metrics = read_metrics(path)
         extra = f" (integer datapath: {metrics['integer_metric']:.4g})" if "integer_metric" in metrics else ""
         print(f"{spec.name}: {metrics['metric_name']} {metrics['metric']:.4g}{extra}, "
               f"{metrics['parameters']} parameters")

@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
-from ipnet_mtj.sw.config import ConfigError, _positive, _spec, build_dataclass, load_config
+from ipnet_mtj.sw.config import (ConfigError, _between, _non_negative, _one_of, _positive, _spec,
+                                  build_dataclass, load_config, read_yaml)
 from ipnet_mtj.sw.data.datasets import TASKS, DataConfig
+from ipnet_mtj.sw.data.digits import GLYPH
 from ipnet_mtj.sw.data.dvs import SensorNoise
 from ipnet_mtj.sw.fixed import derive_fixed_point
 from ipnet_mtj.sw.nets import MODELS
@@ -21,19 +21,50 @@ from ipnet_mtj.sw.nets import MODELS
 __all__ = ["Experiment", "load_experiment"]
 
 
-def _names(allowed):
+def _twice(v):
+    """The first item of ``v`` given twice, as a one-element list (hashable items), or []."""
+    seen = set()
+    for x in v:
+        if x in seen:
+            return [x]
+        seen.add(x)
+    return []
+
+
+def _names(allowed, empty=False):
+    """A list of distinct names from ``allowed``; non-empty unless ``empty``."""
     def check(v):
-        bad = [x for x in v if x not in allowed]
-        return f"unknown {bad[0]!r} (allowed: {', '.join(allowed)})" if bad else None
+        if not v and not empty:
+            return "needs at least one"
+        bad = [x for x in v if not isinstance(x, str) or x not in allowed]
+        if bad:
+            return f"unknown {bad[0]!r} (allowed: {', '.join(allowed)})"
+        twice = _twice(v)
+        return f"{twice[0]!r} is given twice" if twice else None
+    return check
+
+
+def _integers(what, allowed, empty=False):
+    """A list of distinct integers for which ``allowed(x)``; non-empty unless ``empty``."""
+    def check(v):
+        if not v and not empty:
+            return "needs at least one"
+        bad = [x for x in v if isinstance(x, bool) or not isinstance(x, int) or not allowed(x)]
+        if bad:
+            return f"must hold {what}: {bad[0]!r} is not"
+        twice = _twice(v)
+        return f"{twice[0]!r} is given twice" if twice else None
     return check
 
 
 @dataclass(frozen=True)
 class Noise:
     contrast: float = _spec("DVS contrast threshold, log-intensity units", _positive)
-    threshold_sigma: float = _spec("relative per-pixel threshold mismatch")
-    background_rate: float = _spec("background-activity events per pixel per sub-step")
-    hot_pixels: int = _spec("pixels that fire at every sub-step")
+    threshold_sigma: float = _spec("relative per-pixel threshold mismatch", _non_negative)
+    background_rate: float = _spec("background-activity events per pixel per sub-step "
+                                   "(a probability)", _between(0, 1))
+    hot_pixels: int = _spec("pixels that fire at every sub-step (at most size * size)",
+                            _non_negative)
 
 
 @dataclass(frozen=True)
@@ -44,7 +75,7 @@ class Data:
     train: int = _spec("training samples per task", _positive)
     test: int = _spec("test samples per task", _positive)
     ahead: int = _spec("digits_ahead: frames to look ahead", _positive)
-    seed: int = _spec("data seed")
+    seed: int = _spec("data seed", _non_negative)
     noise: Noise = _spec("sensor noise")
 
 
@@ -53,14 +84,16 @@ class Training:
     epochs: int = _spec("passes over the training set", _positive)
     batch: int = _spec("batch size", _positive)
     lr: float = _spec("Adam learning rate", _positive)
-    seeds: list = _spec("one run per seed (mean and spread over them)")
+    seeds: list = _spec("one run per seed (mean and spread over them)",
+                        _integers("integers >= 0", lambda x: x >= 0))
     features: int = _spec("backbone feature width", _positive)
 
 
 @dataclass(frozen=True)
 class Ablation:
-    task: str = _spec("task of the Memory-at-the-Frontier ablation")
-    depths: list = _spec("depths of the thermal layer (1 = first convolution)")
+    task: str = _spec("task of the Memory-at-the-Frontier ablation", _one_of(*TASKS))
+    depths: list = _spec("depths of the thermal layer (1 = first convolution)",
+                         _integers("depths 1, 2 or 3", lambda x: x in (1, 2, 3), empty=True))
 
 
 @dataclass(frozen=True)
@@ -70,7 +103,7 @@ class Experiment:
     train: Training = _spec("training")
     tasks: list = _spec("tasks to run", _names(tuple(TASKS)))
     models: list = _spec("models run on every task", _names(MODELS))
-    steering_only: list = _spec("models run on the steering task only", _names(MODELS))
+    steering_only: list = _spec("models run on the steering task only", _names(MODELS, empty=True))
     ablation: Ablation = _spec("thermal layer at each depth")
     source: str = field(default="<memory>", compare=False, metadata={"doc": "file"})
 
@@ -87,19 +120,15 @@ class Experiment:
 def load_experiment(path):
     """Read and check an experiment YAML; return (Experiment, design config, fixed point)."""
     path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text())
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML ({exc})") from None
-    exp = build_dataclass(Experiment, data, "", str(path))
+    exp = build_dataclass(Experiment, read_yaml(path), "", str(path))
     exp = Experiment(**{**vars(exp), "source": str(path)})
-    if exp.ablation.task not in TASKS:
-        raise ConfigError(f"{path}: ablation.task: unknown task {exp.ablation.task!r}")
-    if any(d not in (1, 2, 3) for d in exp.ablation.depths):
-        raise ConfigError(f"{path}: ablation.depths: depths are 1, 2 or 3, got {exp.ablation.depths}")
-    if not exp.train.seeds:
-        raise ConfigError(f"{path}: train.seeds: needs at least one seed")
+    digits = [t for t in (*exp.tasks, exp.ablation.task) if t.startswith("digits")]
+    if digits and exp.data.size <= GLYPH:
+        raise ConfigError(f"{path}: data.size: must be > {GLYPH} (the side of a digit glyph) for "
+                          f"task {digits[0]}, got {exp.data.size}")
+    pixels = exp.data.size * exp.data.size
+    if exp.data.noise.hot_pixels > pixels:
+        raise ConfigError(f"{path}: data.noise.hot_pixels: must be at most size * size = {pixels}, "
+                          f"got {exp.data.noise.hot_pixels}")
     design = load_config(exp.design_path())
     return exp, design, derive_fixed_point(design)

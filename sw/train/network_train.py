@@ -28,12 +28,13 @@ import subprocess
 import sys
 import time
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from ipnet_mtj.sw.cli import write_atomically
+from ipnet_mtj.sw.cli import UsageError, check_output_dir, write_atomically
 from ipnet_mtj.sw.config import ConfigError, config_hash, config_to_dict
 from ipnet_mtj.sw.data.datasets import TASKS, load_split
 from ipnet_mtj.sw.device import coefficients
@@ -107,9 +108,10 @@ def load_trained(cfg, net, path=None):
     except FileNotFoundError:
         raise ConfigError(f"{npz}: no trained weights (train them: ipnet net-train {cfg.source})") \
             from None
-    except (OSError, ValueError, EOFError, TypeError, AttributeError, zipfile.BadZipFile) as exc:
-        raise ConfigError(f"{npz}: not a trained-weights .npz ({exc or type(exc).__name__})") \
-            from None
+    except (OSError, ValueError, EOFError, TypeError, AttributeError, zipfile.BadZipFile,
+            zlib.error):
+        raise ConfigError(f"{npz}: not a trained-weights .npz (truncated, or not written by "
+                          f"ipnet net-train)") from None
     params = []
     for k, lf in enumerate(net.layers):
         for key, shape, width in ((f"w{k}", lf.weight_shape, lf.w_width),
@@ -230,12 +232,22 @@ def physics(net, stats):
             "bound_below_curie": design.device.T0_K + coef.kappa_K * bound < design.device.Tc_K}
 
 
+def _check_weights_path(cfg, out):
+    """Refuse, before training, weights that could not be written at the end."""
+    npz, js = trained_paths(cfg, out)
+    check_output_dir(npz.parent, "--out")
+    for p in (npz, js):
+        if p.is_dir():
+            raise UsageError(f"--out: {p} is a folder")
+
+
 def train_network(path, runs_dir="build/networks", fresh=False, progress=None, out=None,
                   epochs=None, qat_epochs=None):
     """Train the network of ``path``; save its integer weights; return the provenance dict."""
     torch.set_num_threads(1)        # one thread: bit-reproducible training
     cfg = load_network(path)
     net = derive_network(cfg)
+    _check_weights_path(cfg, out)
     exp, _, _ = load_experiment(cfg.experiment_path())
     tr = cfg.training
     task = TASKS[tr.task]
@@ -258,13 +270,13 @@ def train_network(path, runs_dir="build/networks", fresh=False, progress=None, o
     began = time.perf_counter()
     first = train_run(model, task, train, test, dc.size, e_float, tr.batch, tr.lr, tr.seed,
                       work / "float.pt", progress=progress and progress("float"),
-                      schedule="cosine")
+                      schedule="cosine", name=f"{cfg.name} float")
     history = {"float": first["history"]}
     if e_qat:
         model.quantised = True
         second = train_run(model, task, train, test, dc.size, e_qat, tr.batch, tr.qat_lr,
                            tr.seed + 1, work / "qat.pt", progress=progress and progress("qat"),
-                           schedule="cosine")
+                           schedule="cosine", name=f"{cfg.name} qat")
         history["qat"] = second["history"]
     params = model.integer_params()
     float_acc = first["history"][-1]["test"] if first["history"] else float("nan")

@@ -17,13 +17,14 @@ from pathlib import Path
 
 import numpy as np
 
+from ipnet_mtj.sw.cli import write_atomically
 from ipnet_mtj.sw.config import config_hash
 from ipnet_mtj.sw.data.datasets import TASKS, load_split
 from ipnet_mtj.sw.nets.backbone import CHANNELS
 
 from .energy import SOURCE, digital_memory, thermal_joule_pj
 from .experiment import load_experiment
-from .runs import data_dir, execute, run_paths
+from .runs import data_dir, execute, read_metrics, run_hash, run_paths
 from .trainer import RunSpec
 
 __all__ = ["grid", "run_grid", "aggregate", "write_outputs"]
@@ -60,15 +61,16 @@ def run_grid(exp_path, runs_dir, workers=2, log=None):
     """
     from tqdm import tqdm
     log = log or tqdm.write
-    exp, _, _ = load_experiment(exp_path)
+    exp, design, _ = load_experiment(exp_path)
     specs = grid(exp)
     done = {}
     todo = []
     for spec in specs:
         path = run_paths(runs_dir, spec)[1]
         if path.exists():
-            metrics = json.loads(path.read_text())
-            if metrics.get("finished"):
+            metrics = read_metrics(path)
+            # another experiment's metrics are not reused: the run resumes (or refuses to)
+            if metrics["finished"] and metrics.get("run_hash") == run_hash(exp, design, spec):
                 done[spec] = metrics
                 continue
         todo.append(spec)
@@ -276,7 +278,7 @@ def _plot(exp, results, path):
         ax.set_xticks(range(len(names)), names, rotation=60, ha="right", fontsize=8)
         ax.set_title(f"{t} ({results['tasks'][t]['metric']})", fontsize=9)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=110, format="png")
     plt.close(fig)
 
 
@@ -288,11 +290,11 @@ def write_outputs(exp_path, done, out_dir, wall_s):
             "design": str(exp.design_path()), "design_hash": config_hash(design),
             "date": time.strftime("%Y-%m-%d"), "wall_min": wall_s / 60, "cores": os.cpu_count()}
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "results.json").write_text(json.dumps({"meta": meta, **results}, indent=2,
-                                                 default=float) + "\n")
-    (out / "results.md").write_text(_markdown(exp, design, results, meta))
-    _plot(exp, results, out / "results.png")
+    text = json.dumps({"meta": meta, **results}, indent=2, default=float) + "\n"
+    markdown = _markdown(exp, design, results, meta)
+    write_atomically(out / "results.json", lambda tmp: Path(tmp).write_text(text))
+    write_atomically(out / "results.md", lambda tmp: Path(tmp).write_text(markdown))
+    write_atomically(out / "results.png", lambda tmp: _plot(exp, results, tmp))
     return results
 
 

@@ -1,8 +1,11 @@
 """Train and evaluate one model on one task, with checkpoints that resume exactly.
 
 A checkpoint is written after every epoch (atomically): model, optimiser,
-epoch, the data-order generator and the metrics so far. Resuming continues
-with the next epoch and ends with the same weights as an uninterrupted run.
+epoch, the data-order generator, the metrics so far and the caller's tag (a
+hash of what produced the run). Resuming continues with the next epoch and
+ends with the same weights as an uninterrupted run; a checkpoint that is
+unreadable, foreign or tagged otherwise is refused. A loss, weight or test
+output that is not finite stops training with an error.
 """
 
 from __future__ import annotations
@@ -16,8 +19,9 @@ import torch
 import torch.nn.functional as F
 
 from ipnet_mtj.sw.cli import write_atomically
+from ipnet_mtj.sw.config import ConfigError
 
-__all__ = ["RunSpec", "train_run", "evaluate", "metric_of", "epoch_lr", "CLIP_NORM"]
+__all__ = ["RunSpec", "train_run", "evaluate", "predict", "metric_of", "epoch_lr", "CLIP_NORM"]
 
 CLIP_NORM = 1.0     # gradient-norm clipping, the same for every model
 
@@ -51,14 +55,76 @@ def metric_of(kind, out, y, size):
 
 
 @torch.no_grad()
-def evaluate(model, task, x, y, size, batch=64):
+def predict(model, x, batch=64):
+    """The model's outputs on ``x``, in eval mode, ``batch`` samples at a time."""
     model.eval()
-    outs = [model(torch.as_tensor(x[i:i + batch])) for i in range(0, len(x), batch)]
-    return metric_of(task.kind, torch.cat(outs), torch.as_tensor(y), size)
+    return torch.cat([model(torch.as_tensor(x[i:i + batch])) for i in range(0, len(x), batch)])
+
+
+def evaluate(model, task, x, y, size, batch=64):
+    return metric_of(task.kind, predict(model, x, batch), torch.as_tensor(y), size)
 
 
 def _save(path, state):
     write_atomically(path, lambda tmp: torch.save(state, tmp))
+
+
+_STATE_KEYS = ("model", "optimizer", "order", "torch_rng", "epoch", "history")
+_FIX = "delete it or train again with --fresh"
+
+
+def _load(checkpoint, tag):
+    """The state saved in ``checkpoint``, or a one-line ConfigError naming it."""
+    try:
+        state = torch.load(checkpoint, weights_only=True)
+    except Exception:       # noqa: BLE001 - torch raises many types for a file that is not its own
+        raise ConfigError(f"{checkpoint}: not a readable checkpoint (truncated or foreign); "
+                          f"{_FIX}") from None
+    missing = [k for k in _STATE_KEYS if k not in state] if isinstance(state, dict) else ["model"]
+    if missing:
+        raise ConfigError(f"{checkpoint}: not a training checkpoint (no {missing[0]!r}); {_FIX}")
+    if state.get("tag") != tag:
+        raise ConfigError(f"{checkpoint}: made by another experiment or config (hash "
+                          f"{state.get('tag')}, now {tag}); {_FIX}")
+    return state
+
+
+def _resume(checkpoint, tag, model, opt, order):
+    """Load ``checkpoint`` into the model, optimiser and generators; return (epoch, history)."""
+    state = _load(checkpoint, tag)
+    try:
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        order.set_state(state["order"])
+        torch.set_rng_state(state["torch_rng"])
+        return int(state["epoch"]) + 1, list(state["history"])
+    except (RuntimeError, ValueError, KeyError, TypeError) as exc:
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0].rstrip(":")
+        raise ConfigError(f"{checkpoint}: does not fit this model ({reason}); {_FIX}") from None
+
+
+def _check_loss(name, loss, epoch, step):
+    """Stop a run whose loss is no longer a finite number."""
+    if not math.isfinite(loss):
+        raise ConfigError(f"{name}: the loss became {loss} at epoch {epoch + 1} step {step}; "
+                          f"nothing saved for this epoch; lower the learning rate")
+
+
+def _check_weights(name, model, epoch):
+    """Stop a run whose weights are no longer finite numbers (after the last step of an epoch)."""
+    bad = [n for n, p in model.named_parameters() if not torch.isfinite(p).all()]
+    if bad:
+        raise ConfigError(f"{name}: the weight {bad[0]} became non-finite at epoch {epoch + 1}; "
+                          f"nothing saved for this epoch; lower the learning rate")
+
+
+def _test_metric(name, model, task, test, size, epoch):
+    """The metric on the test set after ``epoch``; stop a run whose outputs are not finite."""
+    out = predict(model, test[0])
+    if not torch.isfinite(out).all():
+        raise ConfigError(f"{name}: the outputs on the test set became non-finite at epoch "
+                          f"{epoch + 1}; nothing saved for this epoch; lower the learning rate")
+    return metric_of(task.kind, out, torch.as_tensor(test[1]), size)
 
 
 def epoch_lr(lr, epoch, epochs, schedule):
@@ -69,24 +135,27 @@ def epoch_lr(lr, epoch, epochs, schedule):
 
 
 def train_run(model, task, train, test, size, epochs, batch, lr, seed, checkpoint, resume=True,
-              progress=None, stop_after=None, schedule="constant"):
+              progress=None, stop_after=None, schedule="constant", tag=None, name=None):
     """Train ``model``; return a dict of metrics. ``progress(epoch, step, steps, loss)`` is called
     after each batch. ``stop_after`` ends early after that many epochs (to test resuming).
     ``schedule`` is ``constant`` or ``cosine`` (:func:`epoch_lr`, a function of the epoch alone,
-    so resuming keeps it)."""
+    so resuming keeps it). ``tag`` is saved in the checkpoint, and a checkpoint with another
+    tag is not resumed. ``name`` names the run in errors (default: the checkpoint's path).
+
+    Raises
+    ------
+    ConfigError
+        When the checkpoint cannot be resumed, or the loss or the weights stop being finite
+        (nothing is saved for that epoch)."""
     torch.manual_seed(seed)
     x_train, y_train = (torch.as_tensor(a) for a in train)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     order = torch.Generator().manual_seed(seed)
     start, history = 0, []
     checkpoint = Path(checkpoint)
+    name = name or str(checkpoint)
     if resume and checkpoint.exists():
-        state = torch.load(checkpoint, weights_only=False)
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
-        order.set_state(state["order"])
-        torch.set_rng_state(state["torch_rng"])
-        start, history = state["epoch"] + 1, state["history"]
+        start, history = _resume(checkpoint, tag, model, opt, order)
     began = time.perf_counter()
     for epoch in range(start, epochs):
         for group in opt.param_groups:
@@ -98,6 +167,7 @@ def train_run(model, task, train, test, size, epochs, batch, lr, seed, checkpoin
         for k in range(steps):
             idx = perm[k * batch:(k + 1) * batch]
             loss = _loss(task.kind, model(x_train[idx]), y_train[idx], size)
+            _check_loss(name, loss.item(), epoch, k + 1)
             opt.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), CLIP_NORM)
@@ -105,11 +175,12 @@ def train_run(model, task, train, test, size, epochs, batch, lr, seed, checkpoin
             total += loss.item()
             if progress:
                 progress(epoch, k + 1, steps, loss.item())
+        _check_weights(name, model, epoch)
         history.append({"epoch": epoch, "loss": total / steps,
-                        "test": evaluate(model, task, *test, size)})
+                        "test": _test_metric(name, model, task, test, size, epoch)})
         _save(checkpoint, {"model": model.state_dict(), "optimizer": opt.state_dict(),
                            "order": order.get_state(), "torch_rng": torch.get_rng_state(),
-                           "epoch": epoch, "history": history})
+                           "epoch": epoch, "history": history, "tag": tag})
         if stop_after is not None and epoch + 1 >= stop_after:
             break
     return {"metric": history[-1]["test"] if history else float("nan"),
