@@ -1,5 +1,7 @@
 """cocotb benches on Icarus and Verilator, run through cocotb_tools.runner."""
 
+import shutil
+
 import numpy as np
 import pytest
 
@@ -80,3 +82,17 @@ def test_verilator_without_a_compiler_gives_a_reason(monkeypatch):
     if why == "verilator not found":
         pytest.skip("no verilator")
     assert (ok, why) == (False, "verilator needs make and a C++ compiler (g++ or clang++); none found")
+
+
+@pytest.mark.parametrize("sim", SIMULATORS)
+def test_a_simulator_build_failure_names_the_simulator_and_its_log(sim, default_build, tmp_path):
+    need(sim)
+    broken = tmp_path / "broken"
+    shutil.copytree(default_build, broken)
+    verilog = broken / "ipnet_layer.v"
+    verilog.write_text(verilog.read_text().replace("endmodule", "endmodule oops", 1))
+    with pytest.raises(RuntimeError) as err:
+        run_bench(sim, broken, DEFAULT_CONFIG, steps=2, seed=1, work_dir=tmp_path / "w")
+    log = tmp_path / "w" / sim / "build.log"
+    assert str(err.value) == f"{sim}: building the simulation failed; see {log}"
+    assert log.exists()

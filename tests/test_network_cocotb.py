@@ -103,3 +103,29 @@ def test_bench_fails_on_one_wrong_weight(build, stimulus, tmp_path):
     finally:
         with open(build / "weights.npz", "wb") as fh:
             np.savez(fh, **saved)
+
+
+def test_a_mismatch_is_a_result(tmp_path, monkeypatch, capsys):
+    """make sim: a bench that finds mismatches leaves its report; the run prints the table
+    and the first mismatches, keeps sim_report.json and exits 1 (not 2: it is a result)."""
+    import ipnet_mtj.sim.network as simnet
+
+    def bench_with_mismatches(sim, build_dir, network_path, stimulus, work_dir, **kw):
+        report = {"sequences": 1, "frames": 16, "values_compared": 100, "mismatches": 3,
+                  "first_mismatches": ["seq 0 frame 2 conv1 value[7]: 1 != 2"],
+                  "hardware_accuracy": 0.0, "golden_accuracy": 1.0, "same_prediction": 0,
+                  "cycles_per_frame": 36000.0, "wall_s": 1.0}
+        (work_dir / sim).mkdir(parents=True, exist_ok=True)
+        (work_dir / sim / "report.json").write_text(json.dumps(report))
+        raise RuntimeError(f"{sim}: cocotb test failed; see test.log")
+
+    monkeypatch.setattr(simnet, "run_network_bench", bench_with_mismatches)
+    monkeypatch.setattr(simnet, "simulator_available", lambda sim: (True, ""))
+    code = simnet.main([str(NETWORK), "--simulators", "verilator", "--sequences", "1",
+                        "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "verilator: MISMATCHES; first: ['seq 0 frame 2 conv1 value[7]: 1 != 2']" in out
+    assert "100 values compared, 3 mismatches" in out
+    saved = json.loads((tmp_path / "ipnet_g11" / "sim_report.json").read_text())
+    assert saved["reports"][0]["mismatches"] == 3
