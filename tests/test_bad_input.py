@@ -325,7 +325,7 @@ def test_truncated_or_foreign_metrics(tmp_path, experiment, content, reason):
 
 # -- 5. experiment values out of range --------------------------------------------------------------
 
-TASK_LIST = "gestures11, gestures22, digits, digits_ahead, steering"
+TASK_LIST = "gestures11, gestures22, digits, digits_ahead, steering, gestures22m"
 
 
 @pytest.mark.parametrize("section, values, message", [

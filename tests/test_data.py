@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from ipnet_mtj.sw.data import gestures
-from ipnet_mtj.sw.data.datasets import TASKS, DataConfig, gesture_video, load_split, make_split
+from ipnet_mtj.sw.data.datasets import (TASKS, DataConfig, gesture_video, load_split, make_split,
+                                         memory_twin)
 from ipnet_mtj.sw.data.dvs import LOG_EPS, SensorNoise, video_to_events
 
 SMALL = DataConfig(train=22, test=11, steps=8, substeps=2)
@@ -73,3 +74,20 @@ def test_digit_test_set_uses_unseen_glyphs_and_targets_are_on_canvas(tmp_path):
     assert np.array_equal(load_split("digits_ahead", SMALL, "train", tmp_path)[0], x)   # cache
     _, steer = make_split("steering", SMALL, "test")
     assert steer.shape == (11, 8) and np.abs(steer).max() < 2
+
+
+def test_memory_twins_hold_the_forward_frames_in_reverse_order():
+    """gestures22m: a twin (label 11..21) is exactly its forward sample's event frames in
+    reverse order, so the multiset of frames, and any order-free summary such as the frame
+    sum a no-memory model sees, is the same for both: order is the only cue."""
+    x, y = make_split("gestures22m", dataclasses.replace(SMALL, test=44), "test")
+    assert np.array_equal(np.bincount(y, minlength=22), np.full(22, 2))
+    twins = 0
+    for k in np.flatnonzero(y >= 11):
+        forward, label = memory_twin(SMALL, "test", int(k), reverse=False)
+        assert label == y[k]
+        assert np.array_equal(x[k], forward[::-1])
+        assert sorted(map(bytes, x[k])) == sorted(map(bytes, forward))       # frame multiset
+        assert np.array_equal(x[k].sum(axis=0), forward.sum(axis=0))
+        twins += not np.array_equal(x[k], forward)
+    assert twins == 22

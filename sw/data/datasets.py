@@ -9,6 +9,7 @@ classes.
 |---|---|---|---|
 | gestures11 | events of a gesture | 11 classes | accuracy |
 | gestures22 | the 11 and their time reversals | 22 classes | accuracy |
+| gestures22m | the 11 and their event frames in reverse order (memory only) | 22 classes | accuracy |
 | digits | a moving handwritten digit | 10 classes | accuracy |
 | digits_ahead | the same videos | glyph centre `ahead` steps after the last frame | error, pixels |
 | steering | a road from a moving car | steering per frame | RMSE |
@@ -31,7 +32,8 @@ from ipnet_mtj.sw.config import ConfigError
 from . import digits, gestures, steering
 from .dvs import SensorNoise, bin_events, video_to_events
 
-__all__ = ["TASKS", "Task", "DataConfig", "make_split", "load_split", "gesture_video"]
+__all__ = ["TASKS", "Task", "DataConfig", "make_split", "load_split", "gesture_video",
+           "memory_twin"]
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,8 @@ TASKS = {
     "digits": Task("digits", "class", 10, "accuracy"),
     "digits_ahead": Task("digits_ahead", "point", 2, "error_px"),
     "steering": Task("steering", "sequence", 1, "rmse"),
+    # appended last: a task's seed is its position here, so earlier tasks keep their data
+    "gestures22m": Task("gestures22m", "class", 22, "accuracy"),
 }
 _SPLITS = {"train": 0, "test": 1}
 _DIGIT_SPLIT = 1300     # glyphs below this index train, the rest test: unseen writers at test
@@ -79,7 +83,26 @@ def gesture_video(cls22, params, size, frames):
     return video[::-1].copy() if cls22 >= 11 else video
 
 
+def memory_twin(cfg, split, index, reverse=True):
+    """Sample ``index`` of gestures22m: the event frames of a forward gesture (class
+    ``label % 11``), in reverse frame order when the label is 11..21 (and ``reverse``).
+
+    Unlike gestures22, whose twins are the *video* played backwards (which swaps event
+    polarities and stroke shapes, so single frames tell them apart), a twin here holds
+    exactly the forward sample's frames: order is the only cue, and a model without memory
+    sees the same multiset of frames for a gesture and its twin.
+    """
+    rng = _rng(cfg, "gestures22m", split, index)
+    label = index % TASKS["gestures22m"].outputs
+    video = gestures.render(label % 11, gestures.sample_params(rng), cfg.size,
+                            cfg.steps * cfg.substeps)
+    x = bin_events(video_to_events(video, cfg.noise, rng), cfg.steps)
+    return (x[::-1].copy() if label >= 11 and reverse else x), label
+
+
 def _sample(task, cfg, split, index, glyphs):
+    if task == "gestures22m":
+        return memory_twin(cfg, split, index)
     rng = _rng(cfg, task, split, index)
     frames = cfg.steps * cfg.substeps
     if task in ("gestures11", "gestures22"):
