@@ -15,7 +15,8 @@ from pathlib import Path
 from ipnet_mtj.sw.cli import UsageError, run_cli, write_atomically
 from ipnet_mtj.gen.design import generate, load_design
 
-from .runner import SIMULATORS, parse_simulators, run_bench, simulator_available, totals_line
+from .runner import (SIMULATORS, kept_report, parse_simulators, run_bench, simulator_available,
+                     totals_line)
 
 
 def report_table(reports):
@@ -63,14 +64,12 @@ def main(argv):
             report = run_bench(sim, out, args.config, steps, args.seed, out / "sim", show_progress=True,
                                waves=args.waves)
         except RuntimeError as exc:
-            report_path = out / "sim" / sim / "report.json"
-            if report_path.exists():            # a mismatch is a result: show it, keep it
-                report = json.loads(report_path.read_text())
-                report["simulator"] = sim
-                reports.append(report)
-                print(f"{sim}: MISMATCHES; first: {report['first_mismatches'][:5]}")
-                continue
-            raise UsageError(str(exc)) from None
+            report = kept_report(out / "sim", sim)
+            if report is None:
+                raise UsageError(str(exc)) from None
+            reports.append(report)
+            print(f"{sim}: MISMATCHES; first: {report['first_mismatches'][:5]}")
+            continue
         print(f"{sim}: done in {time.perf_counter() - started:.0f} s", flush=True)
         if args.waves:
             print(f"{sim}: waves in {report['waves']}")

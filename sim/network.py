@@ -31,8 +31,8 @@ from ipnet_mtj.gen.report import write_report
 from ipnet_mtj.sw import netref
 from ipnet_mtj.sw.cli import UsageError, run_cli, write_atomically
 
-from .runner import (SIMULATORS, parse_simulators, run_network_bench, simulator_available,
-                     totals_line)
+from .runner import (SIMULATORS, kept_report, parse_simulators, run_network_bench,
+                     simulator_available, totals_line)
 
 __all__ = ["main", "load_test_sequences", "report_table"]
 
@@ -125,14 +125,12 @@ def main(argv):
                                        stress=not args.no_stress, show_progress=True,
                                        waves=args.waves)
         except RuntimeError as exc:
-            report_path = work / sim / "report.json"
-            if report_path.exists():            # a mismatch is a result: show it, keep it
-                report = json.loads(report_path.read_text())
-                report["simulator"] = sim
-                reports.append(report)
-                print(f"{sim}: MISMATCHES; first: {report['first_mismatches'][:5]}")
-                continue
-            raise UsageError(str(exc)) from None
+            report = kept_report(work, sim)
+            if report is None:
+                raise UsageError(str(exc)) from None
+            reports.append(report)
+            print(f"{sim}: MISMATCHES; first: {report['first_mismatches'][:5]}")
+            continue
         print(f"{sim}: done in {time.perf_counter() - began:.0f} s", flush=True)
         if args.waves:
             print(f"{sim}: waves in {report['waves']}")

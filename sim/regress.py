@@ -29,7 +29,7 @@ from ipnet_mtj.gen.lint import lint
 from ipnet_mtj.sw.cli import UsageError, run_cli, write_atomically
 from ipnet_mtj.sw.config import ConfigError, parse_config
 
-from .runner import run_regress_bench, simulator_available
+from .runner import kept_report, run_regress_bench, simulator_available
 
 __all__ = ["draw_configs", "main"]
 
@@ -160,10 +160,9 @@ def main(argv):
                 report = run_regress_bench("verilator", build, path, args.neuron_steps, 1,
                                            build / "regress", show_progress=True)
             except RuntimeError as exc:
-                report_path = build / "regress" / "verilator" / "report.json"
-                if not report_path.exists():
+                report = kept_report(build / "regress", "verilator")
+                if report is None:
                     raise UsageError(str(exc)) from None
-                report = json.loads(report_path.read_text())
             results[name] = {"key": key, "lint_clean": clean, "report": report}
             write_atomically(results_path, lambda tmp: Path(tmp).write_text(
                 json.dumps(results, indent=2) + "\n"))

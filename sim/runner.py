@@ -13,7 +13,8 @@ from pathlib import Path
 
 from ipnet_mtj.gen.export import LINT_WAIVERS
 
-__all__ = ["SIMULATORS", "simulator_available", "parse_simulators", "totals_line", "run_bench",
+__all__ = ["SIMULATORS", "simulator_available", "parse_simulators", "totals_line", "kept_report",
+           "run_bench",
            "run_network_bench", "run_axis_bench", "run_regress_bench"]
 
 SIMULATORS = ("icarus", "verilator")
@@ -73,6 +74,17 @@ def totals_line(reports, skipped, extra=""):
     bad = sum(r["mismatches"] for r in reports)
     return (f"{total} values compared, {bad} mismatches{extra}"
             + (f"; skipped: {', '.join(skipped)}" if skipped else ""))
+
+
+def kept_report(work_dir, sim):
+    """The report a failed bench left in ``work_dir/<sim>`` (a mismatch is a result: show it,
+    keep it), with the simulator's name; None when it wrote none (the run itself failed)."""
+    path = Path(work_dir) / sim / "report.json"
+    if not path.exists():
+        return None
+    report = json.loads(path.read_text())
+    report["simulator"] = sim
+    return report
 
 
 def _show_progress(sim, path, stop, show):

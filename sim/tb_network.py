@@ -37,20 +37,11 @@ from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, RisingEdge, with_timeout
 
 from ipnet_mtj.sim.net_harness import MONITOR_FIELDS
+from ipnet_mtj.sim.scoreboard import Scoreboard, read_hex
 from ipnet_mtj.sw import netref
 from ipnet_mtj.sw.network import derive_network, load_network
 
 STRESS = ((0, 0), (77, 0), (0, 128), (77, 77))     #: (gap, stall) out of 256, cycled per sequence
-
-
-def read_hex(path):
-    """Words of a $writememh file (comments and address marks skipped), int64 (<= 63 bits)."""
-    words = []
-    for line in Path(path).read_text().split("\n"):
-        line = line.split("//")[0].strip()
-        if line and not line.startswith("@"):
-            words.extend(line.split())
-    return np.array([int(w, 16) for w in words], dtype=np.int64)
 
 
 def unpack(words, widths):
@@ -62,32 +53,6 @@ def unpack(words, widths):
         shift -= w
         out[name] = (words >> shift) & ((1 << w) - 1)
     return out
-
-
-class Scoreboard:
-    """Counts compared values and mismatches; keeps the first mismatches."""
-
-    def __init__(self, log):
-        self.log = log
-        self.compared = self.mismatches = 0
-        self.first = []
-
-    def compare(self, what, got, want):
-        got, want = np.asarray(got), np.asarray(want)
-        self.compared += want.size
-        if got.shape != want.shape:
-            self._bad(f"{what}: {got.size} values, expected {want.size}")
-            self.mismatches += want.size
-            return
-        bad = np.flatnonzero(got.reshape(-1) != want.reshape(-1))
-        self.mismatches += bad.size
-        for k in bad[:3]:
-            self._bad(f"{what}[{k}]: {got.reshape(-1)[k]} != {want.reshape(-1)[k]}")
-
-    def _bad(self, text):
-        if len(self.first) < 20:
-            self.first.append(text)
-            self.log.error("mismatch: %s", text)
 
 
 def expected_monitor(net, trace):

@@ -29,21 +29,13 @@ import cocotb
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, RisingEdge
 
+from ipnet_mtj.sim.scoreboard import Scoreboard, read_hex
 from ipnet_mtj.sw import reference
 from ipnet_mtj.sw.config import load_config
 from ipnet_mtj.sw.fixed import derive_fixed_point, sat_range
 
 SCENARIOS = ("random", "burst", "silence", "reset")
 STRESS = ((0, 0), (77, 0), (0, 128), (77, 77), (200, 200))   #: (gap, stall) out of 256
-
-
-def read_hex(path):
-    words = []
-    for line in Path(path).read_text().split("\n"):
-        line = line.split("//")[0].strip()
-        if line and not line.startswith("@"):
-            words.extend(line.split())
-    return np.array([int(w, 16) for w in words], dtype=np.int64)
 
 
 def chunk_inputs(fp, scenario, steps, rng):
@@ -61,28 +53,6 @@ def chunk_inputs(fp, scenario, steps, rng):
     return x, partial
 
 
-class Board:
-    def __init__(self, log):
-        self.log, self.compared, self.mismatches, self.first = log, 0, 0, []
-
-    def compare(self, what, got, want):
-        got, want = np.asarray(got), np.asarray(want)
-        self.compared += want.size
-        if got.shape != want.shape:
-            self._bad(f"{what}: {got.size} values, expected {want.size}")
-            self.mismatches += want.size
-            return
-        bad = np.flatnonzero(got.reshape(-1) != want.reshape(-1))
-        self.mismatches += bad.size
-        for k in bad[:3]:
-            self._bad(f"{what}[{k}]: {got.reshape(-1)[k]} != {want.reshape(-1)[k]}")
-
-    def _bad(self, text):
-        if len(self.first) < 20:
-            self.first.append(text)
-            self.log.error("mismatch: %s", text)
-
-
 @cocotb.test()
 async def layer_matches_reference_at_scale(dut):
     """Every output, last bit and heat of every neuron-step equals the integer reference."""
@@ -98,7 +68,7 @@ async def layer_matches_reference_at_scale(dut):
     rng = np.random.default_rng(int(os.environ.get("IPNET_SEED", "1")))
     progress = os.environ.get("IPNET_PROGRESS")
     n, x_digits = fp.neurons, (fp.x_width + 3) // 4
-    board = Board(dut._log)
+    board = Scoreboard(dut._log)
     cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
     for name in ("start", "beats", "outputs", "gap_seed", "gap_prob", "stall_seed", "stall_prob"):
         getattr(dut, name).value = 0
