@@ -4,12 +4,13 @@
 CONFIG ?= configs/default.yaml
 NETWORK ?= configs/network.yaml
 EXPERIMENT ?= configs/results.yaml
+WM     ?= configs/wm.yaml
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: all sim sim-layer test mutants formal regress verilog verilog-layer lint synth synth-layer bitstream bitstream-layer patch-weights bench results network clean system-deps
+.PHONY: all sim sim-layer test mutants formal regress verilog verilog-layer lint synth synth-layer bitstream bitstream-layer patch-weights bench results wm network clean system-deps
 
 all: sim
 
@@ -88,6 +89,12 @@ bench: $(STAMP) system-deps
 # The benchmark table (docs/results.*): data, training of every model on every task, 3 seeds.
 results: $(STAMP)
 	$(VENV)/bin/ipnet results $(EXPERIMENT)
+
+# Working memory: n-back, free recall and interference for IPNet (with a decay sweep), LSTM,
+# GRU, RNN and a no-memory control, 3 seeds -> docs/working-memory.md and its figures
+# (resumable; runs and data in build/wm).
+wm: $(STAMP)
+	$(PY) -m ipnet_mtj.sw.wm $(WM)
 
 # The trained default network (configs/trained/<name>.npz and .json): float, then QAT epochs.
 network: $(STAMP)

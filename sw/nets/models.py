@@ -27,7 +27,8 @@ __all__ = ["MODELS", "build_model", "count_parameters", "TaskHead"]
 
 
 class TaskHead(nn.Module):
-    """Readout shared by all models: mean over time (class), last frame (point), every frame."""
+    """Readout shared by all models: mean over time (class), last frame (point, multilabel),
+    every frame (sequence, binary_sequence)."""
 
     def __init__(self, kind):
         super().__init__()
@@ -36,7 +37,7 @@ class TaskHead(nn.Module):
     def forward(self, per_frame):
         if self.kind == "class":
             return per_frame.mean(1)
-        if self.kind == "point":
+        if self.kind in ("point", "multilabel"):
             return per_frame[:, -1]
         return per_frame.squeeze(-1)
 
@@ -75,6 +76,7 @@ class IPNet(_Model):
         self.gain = nn.Parameter(torch.tensor(1.0))
         self.offset = nn.Parameter(torch.tensor(fp.thr0 / 2 ** fp.i_frac))
         self.record = None      # set to a list to collect the mean squared current per call
+        self.probe = None       # set to a function to get (current, heat) of every call
 
     def thermal_neurons(self):
         """Neurons of the thermal layer per frame (for the energy model)."""
@@ -84,6 +86,26 @@ class IPNet(_Model):
     def current(self, pre):
         """Stage pre-activation -> current in units of I_c0."""
         return self.gain * pre + self.offset
+
+    @torch.no_grad()
+    def calibrate_current(self, x, spread=0.25):
+        """Data-dependent initialisation (as LSUV, Mishkin & Matas 2016): set the gain and the
+        offset so that over ``x`` the current has the mean of the threshold at ambient and a
+        standard deviation of ``spread`` I_c0; returns (gain, offset).
+
+        Without it a dense input can drive most currents to the format's limit, where the
+        saturation passes no gradient and training stalls. Only the initial values change:
+        gain and offset stay trained parameters and fold into the weights and biases as before.
+        """
+        bb, h = self.backbone, torch.as_tensor(x)
+        for depth in range(1, self.depth):
+            h = F.relu(bb.stage(depth, h))
+        pre = bb.stage(self.depth, h)
+        std = pre.std().item()
+        if std > 0:
+            self.gain.fill_(spread / std)
+        self.offset.fill_(self.fp.thr0 / 2 ** self.fp.i_frac - self.gain.item() * pre.mean().item())
+        return self.gain.item(), self.offset.item()
 
     def features(self, x):
         bb, fp = self.backbone, self.fp
@@ -95,7 +117,10 @@ class IPNet(_Model):
                 if self.record is not None:
                     self.record.append((current.detach() ** 2).mean().item())
                 acc = current * 2.0 ** (fp.i_frac + fp.i_shift)
-                h = thermal_sequence(fp, acc, surrogate_width=self.surrogate_width).y
+                trace = thermal_sequence(fp, acc, surrogate_width=self.surrogate_width)
+                if self.probe is not None:
+                    self.probe(current.detach(), trace.theta.detach())
+                h = trace.y
             else:
                 h = F.relu(pre)
         return h

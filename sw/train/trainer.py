@@ -42,13 +42,24 @@ class RunSpec:
 def _loss(kind, out, y, size):
     if kind == "class":
         return F.cross_entropy(out, y)
+    if kind == "multilabel":
+        return F.binary_cross_entropy_with_logits(out, y)
+    if kind == "binary_sequence":       # y: 1, 0, or -1 where the frame is not scored
+        scored = y >= 0
+        return F.binary_cross_entropy_with_logits(out[scored], y[scored])
     return F.mse_loss(out, y / size if kind == "point" else y)
 
 
 def metric_of(kind, out, y, size):
-    """accuracy (class), mean error in pixels (point), RMSE (sequence)."""
+    """accuracy (class; multilabel: of every label; binary_sequence: of the scored frames,
+    logit > 0 meaning 1), mean error in pixels (point), RMSE (sequence)."""
     if kind == "class":
         return (out.argmax(1) == y).float().mean().item()
+    if kind == "multilabel":
+        return ((out > 0).float() == y).float().mean().item()
+    if kind == "binary_sequence":
+        scored = y >= 0
+        return ((out[scored] > 0).float() == y[scored]).float().mean().item()
     if kind == "point":
         return (out * size - y).norm(dim=1).mean().item()
     return math.sqrt(F.mse_loss(out, y).item())

@@ -1,0 +1,38 @@
+"""``python -m ipnet_mtj.sw.wm CONFIG``: every working-memory run, then the report.
+
+    python -m ipnet_mtj.sw.wm configs/wm.yaml [--runs build/wm] [--out docs] [--workers 2]
+
+Resumable: finished runs are reused, unfinished ones continue from their checkpoints.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from ipnet_mtj.sw.cli import UsageError, check_output_dir, run_cli
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="python -m ipnet_mtj.sw.wm", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("config", help="working-memory YAML, e.g. configs/wm.yaml")
+    p.add_argument("--runs", default="build/wm", help="runs, checkpoints and data cache")
+    p.add_argument("--out", default="docs", help="folder of working-memory.md and its figures")
+    p.add_argument("--workers", type=int, default=2)
+    args = p.parse_args(argv)
+    if args.workers < 1:
+        raise UsageError(f"--workers: must be >= 1, got {args.workers}")
+    from .experiment import load_wm_experiment
+    load_wm_experiment(args.config)            # a bad config fails before any work
+    check_output_dir(args.out, "--out")
+    check_output_dir(args.runs, "--runs")
+    from .grid import run_wm_grid
+    from .report import write_wm_report
+    done = run_wm_grid(args.config, args.runs, workers=args.workers)
+    for path in write_wm_report(args.config, done, args.out):
+        print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    run_cli(main)

@@ -1,0 +1,166 @@
+"""The working-memory experiment config (configs/wm.yaml). Schema defined once, here.
+
+It names the design YAML (relative to itself) whose device card and fixed point
+IPNet's thermal neurons use; the decay sweep takes that design with other thermal
+time constants (:func:`design_for_tau`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ipnet_mtj.sw.config import (ConfigError, _between, _non_negative, _positive, _spec,
+                                  build_dataclass, load_config, read_yaml)
+from ipnet_mtj.sw.data.dvs import SensorNoise
+from ipnet_mtj.sw.data.wm import WMData
+from ipnet_mtj.sw.fixed import derive_fixed_point
+from ipnet_mtj.sw.train.experiment import Noise, _integers, _names
+
+__all__ = ["WMExperiment", "load_wm_experiment", "design_for_tau", "WM_MODELS"]
+
+WM_MODELS = ("ipnet", "lstm", "gru", "rnn", "framesum")
+
+
+def _numbers(what, allowed):
+    def check(v):
+        bad = [x for x in v if isinstance(x, bool) or not isinstance(x, (int, float))
+               or not math.isfinite(x) or not allowed(x)]
+        if bad:
+            return f"must hold {what}: {bad[0]!r} is not"
+        return f"{v[0]!r} is given twice" if len(set(v)) < len(v) else None
+    return check
+
+
+@dataclass(frozen=True)
+class Data:
+    size: int = _spec("frame side, pixels (at least 8)", lambda v: None if v >= 8 else "must be >= 8")
+    substeps: int = _spec("camera sub-steps per frame", _positive)
+    vocabulary: int = _spec("items (an even number: pairs for interference)",
+                            lambda v: None if v >= 4 and v % 2 == 0 else "must be even and >= 4")
+    density: float = _spec("fraction of pixels an item lights", _between(0.01, 0.9))
+    pair_overlap: float = _spec("fraction of lit pixels a pair-mate shares (list similarity)",
+                                _between(0, 1))
+    train: int = _spec("training samples per task", _positive)
+    val: int = _spec("validation samples per task (monitored every epoch)", _positive)
+    test: int = _spec("test samples per task (every reported figure)", _positive)
+    seed: int = _spec("data seed", _non_negative)
+    noise: Noise = _spec("sensor noise")
+
+
+@dataclass(frozen=True)
+class NBack:
+    ns: list = _spec("the n of each n-back task", _integers("integers >= 1", lambda x: x >= 1))
+    items: int = _spec("items per sequence", _positive)
+    slot: int = _spec("frames per item", _positive)
+    target_rate: float = _spec("probability that an item repeats the one n back", _between(0.05, 0.95))
+
+
+@dataclass(frozen=True)
+class Recall:
+    lengths: list = _spec("list lengths (mixed in training, reported apart)",
+                          _integers("integers >= 1", lambda x: x >= 1))
+    slots: list = _spec("frames per item: the presentation rates (mixed, reported apart)",
+                        _integers("integers >= 1", lambda x: x >= 1))
+
+
+@dataclass(frozen=True)
+class Interference:
+    length: int = _spec("items per list", _positive)
+    slot: int = _spec("frames per item", _positive)
+
+
+@dataclass(frozen=True)
+class Training:
+    epochs: int = _spec("passes over the training set", _positive)
+    batch: int = _spec("batch size", _positive)
+    lr: float = _spec("Adam learning rate (cosine schedule to 0)", _positive)
+    seeds: list = _spec("one run per seed (mean and spread over them)",
+                        _integers("integers >= 0", lambda x: x >= 0))
+    features: int = _spec("backbone feature width", _positive)
+
+
+@dataclass(frozen=True)
+class Decay:
+    tau_th_ns: list = _spec("IPNet's thermal time constants besides the card's (the sweep)",
+                            _numbers("positive numbers", lambda x: x > 0))
+
+
+@dataclass(frozen=True)
+class IPNetChoice:
+    depth: int = _spec("depth of the thermal neurons (1 = first convolution, 3 = the dense "
+                       "features, where the recurrent models keep their state)",
+                       lambda v: None if v in (1, 2, 3) else "must be 1, 2 or 3")
+    current_spread: float = _spec("initial standard deviation of the junction current, I_c0 "
+                                  "(set from the first training batch)", _between(0.001, 2))
+
+
+@dataclass(frozen=True)
+class WMExperiment:
+    design: str = _spec("design YAML of IPNet's thermal neurons, relative to this file")
+    data: Data = _spec("data generation")
+    nback: NBack = _spec("n-back tasks")
+    recall: Recall = _spec("free recall")
+    interference: Interference = _spec("proactive and retroactive interference")
+    train: Training = _spec("training, the same for every model")
+    models: list = _spec("models run on every task", _names(WM_MODELS))
+    ipnet: IPNetChoice = _spec("where IPNet's thermal neurons sit and how their current starts")
+    decay: Decay = _spec("IPNet's decay sweep (n-back and free recall)")
+    source: str = field(default="<memory>", compare=False, metadata={"doc": "file"})
+
+    def data_config(self):
+        d = self.data
+        return WMData(size=d.size, substeps=d.substeps, vocabulary=d.vocabulary,
+                      density=d.density, pair_overlap=d.pair_overlap, seed=d.seed,
+                      noise=SensorNoise(**vars(d.noise)))
+
+    def design_path(self):
+        return Path(self.source).parent / self.design
+
+
+def design_for_tau(design, tau_ns):
+    """``design`` with the thermal time constant ``tau_ns`` (None: unchanged), its heat format
+    widened where needed so that the heat bound (i_max**2 / (1 - alpha) heat units, the same
+    temperature for every tau) fits without saturating; returns (design, fixed point)."""
+    if tau_ns is None:
+        return design, derive_fixed_point(design)
+    design = dataclasses.replace(design, device=dataclasses.replace(design.device,
+                                                                    tau_th_ns=float(tau_ns)))
+    fpc = design.fixed_point
+    i_max = 2.0 ** (fpc.i.width - 1 - fpc.i.frac)
+    alpha = math.exp(-design.device.dt_ns / design.device.tau_th_ns)
+    need = math.ceil(math.log2(i_max ** 2 / (1.0 - alpha) + 1)) + fpc.theta.frac
+    if need > fpc.theta.width:
+        design = dataclasses.replace(design, fixed_point=dataclasses.replace(
+            fpc, theta=dataclasses.replace(fpc.theta, width=need)))
+    return design, derive_fixed_point(design)
+
+
+def load_wm_experiment(path):
+    """Read and check a working-memory YAML; return (WMExperiment, design config)."""
+    path = Path(path)
+    exp = build_dataclass(WMExperiment, read_yaml(path), "", str(path))
+    exp = WMExperiment(**{**vars(exp), "source": str(path)})
+    if exp.data.noise.hot_pixels > exp.data.size ** 2:
+        raise ConfigError(f"{path}: data.noise.hot_pixels: must be at most size * size = "
+                          f"{exp.data.size ** 2}, got {exp.data.noise.hot_pixels}")
+    if 4 * exp.interference.length > exp.data.vocabulary:
+        raise ConfigError(f"{path}: interference.length: lists of {exp.interference.length} need "
+                          f"a vocabulary of at least {4 * exp.interference.length} items (data."
+                          f"vocabulary is {exp.data.vocabulary}), got {exp.interference.length}")
+    if max(exp.recall.lengths) > exp.data.vocabulary:
+        raise ConfigError(f"{path}: recall.lengths: a list holds distinct items, at most data."
+                          f"vocabulary = {exp.data.vocabulary}, got {max(exp.recall.lengths)}")
+    if max(exp.nback.ns) >= exp.nback.items:
+        raise ConfigError(f"{path}: nback.ns: n must be below nback.items = {exp.nback.items}, "
+                          f"got {max(exp.nback.ns)}")
+    design = load_config(exp.design_path())
+    for tau in exp.decay.tau_th_ns:
+        try:
+            design_for_tau(design, tau)
+        except ConfigError as exc:
+            raise ConfigError(f"{path}: decay.tau_th_ns: {tau!r} gives no usable design "
+                              f"({str(exc).split(': ', 1)[-1]})") from None
+    return exp, design

@@ -1,0 +1,136 @@
+"""`make wm` end to end on a tiny experiment: runs, resume, report, figures, bad input."""
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ipnet_mtj.sw.config import ConfigError, load_config
+from ipnet_mtj.sw.wm.__main__ import main
+from ipnet_mtj.sw.wm.experiment import design_for_tau, load_wm_experiment
+
+ROOT = Path(__file__).resolve().parent.parent
+
+TINY = {
+    "design": str(ROOT / "configs" / "bounded.yaml"),
+    "data": {"size": 12, "substeps": 2, "vocabulary": 16, "density": 0.25, "pair_overlap": 0.75,
+             "train": 48, "val": 16, "test": 48, "seed": 0,
+             "noise": {"contrast": 0.2, "threshold_sigma": 0.03, "background_rate": 0.002,
+                       "hot_pixels": 2}},
+    "nback": {"ns": [1, 2], "items": 6, "slot": 1, "target_rate": 0.333},
+    "recall": {"lengths": [3, 5], "slots": [1, 2]},
+    "interference": {"length": 2, "slot": 1},
+    "train": {"epochs": 1, "batch": 16, "lr": 0.01, "seeds": [0, 1], "features": 16},
+    "models": ["ipnet", "framesum"],
+    "ipnet": {"depth": 3, "current_spread": 0.05},
+    "decay": {"tau_th_ns": [5.0]},
+}
+
+
+def write(path, data):
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("wm")
+    cfg = write(tmp / "wm.yaml", TINY)
+    main([str(cfg), "--runs", str(tmp / "runs"), "--out", str(tmp / "docs"), "--workers", "1"])
+    return tmp, cfg
+
+
+def test_report_and_figures_are_written(report):
+    tmp, _ = report
+    docs = tmp / "docs"
+    for name in ("nback", "serial-position", "interference", "decay"):
+        assert (docs / f"wm-{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    md = (docs / "working-memory.md").read_text()
+    for section in ("## n-back", "## Free recall", "## Interference", "## Decay sweep",
+                    "## Junction currents and temperatures", "Murdock", "Kirchner"):
+        assert section in md
+
+
+def test_report_numbers_come_from_the_runs(report):
+    tmp, _ = report
+    data = json.loads((tmp / "docs" / "working-memory.json").read_text())
+    runs = {p.stem: json.loads(p.read_text()) for p in (tmp / "runs").glob("*.json")}
+    # n-back d' of IPNet at n = 2: the mean of its two seeds' metrics files, also in the table
+    seeds = [runs[f"nback2-ipnet-s{s}"]["scores"]["dprime"] for s in (0, 1)]
+    st = data["nback"]["ipnet"]["dprime"][1]
+    assert st["mean"] == pytest.approx(sum(seeds) / 2) and st["n"] == 2
+    md = (tmp / "docs" / "working-memory.md").read_text()
+    row = next(line for line in md.splitlines() if line.startswith("| IPNet  "))
+    assert f"{st['mean']:.2f} ± {st['std']:.2f}" in row
+    # the hottest junction the report names is the hottest any run recorded
+    hottest = max(r["physics"]["temperature_max_K"] for r in runs.values() if "physics" in r)
+    assert f"Hottest junction: {hottest:.0f} K" in md
+
+
+def test_physics_stays_within_the_hand_bound(report):
+    tmp, _ = report
+    # by hand from bounded.yaml: |I| <= 2 I_c0, so the junction warms by at most
+    # 4 * R_th * I_c0**2 * R_AP = 4 * 2 K/uW * (100 uA)**2 * 6250 ohm = 500 K above 300 K
+    for p in (tmp / "runs").glob("*ipnet*.json"):
+        phys = json.loads(p.read_text())["physics"]
+        assert phys["current_max_ic0"] <= 2.0 and phys["current_limit_ic0"] == 2.0
+        assert 300.0 <= phys["temperature_p99_K"] <= phys["temperature_max_K"] <= 800.0 + 1e-6
+
+
+def test_resume_reuses_finished_runs(report, capsys):
+    tmp, cfg = report
+    capsys.readouterr()
+    main([str(cfg), "--runs", str(tmp / "runs"), "--out", str(tmp / "docs2"), "--workers", "1"])
+    out = capsys.readouterr()
+    assert re.search(r"(\d+) runs: \1 done, 0 to run", out.out + out.err)
+    assert (tmp / "docs2" / "working-memory.json").read_text() \
+        .replace("docs2", "docs") == (tmp / "docs" / "working-memory.json").read_text() \
+        .replace("docs2", "docs")
+
+
+def test_no_memory_control_recalls_nothing_it_was_not_shown(report):
+    tmp, _ = report
+    # the control sees the cue frame only: its answer cannot depend on the list
+    rec = json.loads((tmp / "runs" / "recall-framesum-s0.json").read_text())["scores"]
+    assert rec["recall"] == pytest.approx(rec["intrusions"], abs=0.25)
+
+
+def test_decay_sweep_widens_the_heat_format():
+    design = load_config(ROOT / "configs" / "bounded.yaml")
+    slow, fp = design_for_tau(design, 40.0)
+    assert slow.device.tau_th_ns == 40.0
+    # 4 / (1 - alpha(40 ns)) = 160 heat units need 8 integer bits above the 8 fraction bits
+    assert slow.fixed_point.theta.width == 16 and fp.theta_width == 16
+    same, _ = design_for_tau(design, None)
+    assert same == design
+    fast, _ = design_for_tau(design, 2.5)
+    assert fast.fixed_point.theta.width == design.fixed_point.theta.width
+
+
+@pytest.mark.parametrize("change, message", [
+    (("interference", "length", 5), "interference.length: lists of 5 need a vocabulary of at "
+                                     "least 20 items (data.vocabulary is 16), got 5"),
+    (("nback", "ns", [1, 6]), "nback.ns: n must be below nback.items = 6, got 6"),
+    (("models", None, ["ipnet", "transformer"]), "models: unknown 'transformer'"),
+    (("decay", "tau_th_ns", [0.05]), "decay.tau_th_ns: 0.05 gives no usable design"),
+])
+def test_bad_config_is_one_line(tmp_path, change, message):
+    section, key, value = change
+    data = json.loads(json.dumps(TINY))
+    if key is None:
+        data[section] = value
+    else:
+        data[section][key] = value
+    cfg = write(tmp_path / "bad.yaml", data)
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_wm_experiment(cfg)
+    proc = subprocess.run([sys.executable, "-m", "ipnet_mtj.sw.wm", str(cfg), "--runs",
+                           str(tmp_path / "runs"), "--out", str(tmp_path / "out")],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.count("\n") == 1 and message in proc.stderr
+    assert not (tmp_path / "runs").exists() and not (tmp_path / "out").exists()
