@@ -80,7 +80,7 @@ def test_shown_needs_size_and_consistency():
     assert not shown(stats([0.30, -0.25, 0.05]))               # within 2 standard errors
     assert not shown(stats([-0.1, -0.12, -0.11]))
     assert shown(stats([0.3, 0.35, 0.32]), scale=10) and not shown(stats([0.1, 0.12]), scale=10)
-    assert MIN_EFFECT > 0
+    assert shown(stats([MIN_EFFECT * 1.5] * 3)) and not shown(stats([MIN_EFFECT * 0.9] * 3))
 
 
 def test_masked_sequence_loss_ignores_unscored_frames():
@@ -103,6 +103,8 @@ def test_stalled_runs_are_the_ones_that_answer_the_same_everywhere():
                          np.array([[-1, 1, 0, 1], [-1, 0, 0, 1]]))
     assert stalled("nback2", silent) and not stalled("nback2", busy)
     assert stalled("recall", {"recall": 0.0, "intrusions": 0.0})
+    assert stalled("recall", {"recall": 1.0, "intrusions": 1.0})          # always "yes"
+    assert stalled("nback1", nback_metrics(np.ones((1, 3)), np.array([[-1, 1, 0]])))
     assert not stalled("recall", {"recall": 0.0, "intrusions": 0.1})
     zero = {"recall": [0.0] * 4, "other_list": [0.0] * 4}
     assert stalled("interference", {"dissimilar": zero, "similar": zero})

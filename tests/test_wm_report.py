@@ -12,6 +12,7 @@ import yaml
 from ipnet_mtj.sw.config import ConfigError, load_config
 from ipnet_mtj.sw.wm.__main__ import main
 from ipnet_mtj.sw.wm.experiment import design_for_tau, load_wm_experiment
+from ipnet_mtj.sw.wm.runs import WMSpec
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -24,7 +25,7 @@ TINY = {
     "nback": {"ns": [1, 2], "items": 6, "slot": 1, "target_rate": 0.333},
     "recall": {"lengths": [3, 5], "slots": [1, 2]},
     "interference": {"length": 2, "slot": 1},
-    "train": {"epochs": 1, "batch": 16, "lr": 0.01, "seeds": [0, 1], "features": 16},
+    "train": {"epochs": 1, "batch": 16, "lrs": [0.01, 0.003], "seeds": [0, 1], "features": 16},
     "models": ["ipnet", "framesum"],
     "ipnet": {"depth": 3, "current_spread": 0.05},
     "decay": {"tau_th_ns": [5.0]},
@@ -59,12 +60,15 @@ def test_report_numbers_come_from_the_runs(report):
     tmp, _ = report
     data = json.loads((tmp / "docs" / "working-memory.json").read_text())
     runs = {p.stem: json.loads(p.read_text()) for p in (tmp / "runs").glob("*.json")}
-    # n-back d' of IPNet at n = 2: the mean of its two seeds' metrics files, also in the table
-    seeds = [runs[f"nback2-ipnet-s{s}"]["scores"]["dprime"] for s in (0, 1)]
+    # n-back d' of IPNet at n = 2: the mean of its two seeds' metrics files at the learning
+    # rate chosen on validation, also in the table
+    lr = data["learning_rates"]["nback2"]["ipnet"]["chosen"]
+    seeds = [runs[WMSpec("nback2", "ipnet", s, lr=lr).name]["scores"]["dprime"] for s in (0, 1)]
     st = data["nback"]["ipnet"]["dprime"][1]
     assert st["mean"] == pytest.approx(sum(seeds) / 2) and st["n"] == 2
     md = (tmp / "docs" / "working-memory.md").read_text()
-    row = next(line for line in md.splitlines() if line.startswith("| IPNet  "))
+    nback = md.split("## n-back")[1].split("## Free recall")[0]
+    row = next(line for line in nback.splitlines() if line.startswith("| IPNet  "))
     assert f"{st['mean']:.2f} ± {st['std']:.2f}" in row
     # the hottest junction the report names is the hottest any run recorded
     hottest = max(r["physics"]["temperature_max_K"] for r in runs.values() if "physics" in r)
@@ -86,17 +90,40 @@ def test_resume_reuses_finished_runs(report, capsys):
     capsys.readouterr()
     main([str(cfg), "--runs", str(tmp / "runs"), "--out", str(tmp / "docs2"), "--workers", "1"])
     out = capsys.readouterr()
-    assert re.search(r"(\d+) runs: \1 done, 0 to run", out.out + out.err)
+    assert re.search(r"(\d+) runs: (\d+) of the \2 first-phase runs done", out.out + out.err)
     assert (tmp / "docs2" / "working-memory.json").read_text() \
         .replace("docs2", "docs") == (tmp / "docs" / "working-memory.json").read_text() \
         .replace("docs2", "docs")
 
 
-def test_no_memory_control_recalls_nothing_it_was_not_shown(report):
-    tmp, _ = report
-    # the control sees the cue frame only: its answer cannot depend on the list
-    rec = json.loads((tmp / "runs" / "recall-framesum-s0.json").read_text())["scores"]
-    assert rec["recall"] == pytest.approx(rec["intrusions"], abs=0.25)
+def test_no_memory_control_sees_only_the_frame_it_answers_at():
+    import torch
+    from ipnet_mtj.sw.nets import build_model
+    from ipnet_mtj.sw.data.datasets import Task
+    torch.manual_seed(0)
+    x = torch.rand(3, 6, 2, 12, 12) * 5
+    changed = x.clone()
+    changed[:, :4] = torch.rand(3, 4, 2, 12, 12) * 5
+    for kind, outputs in (("multilabel", 16), ("binary_sequence", 1)):
+        control = build_model("framesum", Task("t", kind, outputs, "accuracy"), features=16)
+        memory = build_model("gru", Task("t", kind, outputs, "accuracy"), features=16)
+        a, b = control(x), control(changed)
+        last = (slice(None),) if kind == "multilabel" else (slice(None), slice(4, None))
+        assert torch.equal(a[last], b[last])              # the earlier frames change nothing
+        assert not torch.equal(memory(x)[last], memory(changed)[last])
+
+
+def test_learning_rate_is_chosen_on_validation_not_test():
+    from ipnet_mtj.sw.wm.runs import chosen_lrs
+    exp, _ = load_wm_experiment(write(Path(pytest.importorskip("tempfile").mkdtemp()) / "w.yaml",
+                                      TINY))
+    def run(val, test):
+        return {"history": [{"test": 0.5}, {"test": val}], "scores": {"accuracy": test}}
+    done = {WMSpec("recall", "lstm", s, lr=0.01): run(0.7, 0.99) for s in (0, 1)}
+    done |= {WMSpec("recall", "lstm", s, lr=0.003): run(0.8, 0.10) for s in (0, 1)}
+    done[WMSpec("recall", "gru", 0, lr=0.01)] = run(0.6, 0.5)
+    done[WMSpec("recall", "gru", 0, lr=0.003)] = {"history": [], "diverged": "x"}
+    assert chosen_lrs(exp, done) == {("recall", "lstm"): 0.003, ("recall", "gru"): 0.01}
 
 
 def test_decay_sweep_widens_the_heat_format():
@@ -117,6 +144,12 @@ def test_decay_sweep_widens_the_heat_format():
     (("nback", "ns", [1, 6]), "nback.ns: n must be below nback.items = 6, got 6"),
     (("models", None, ["ipnet", "transformer"]), "models: unknown 'transformer'"),
     (("decay", "tau_th_ns", [0.05]), "decay.tau_th_ns: 0.05 gives no usable design"),
+    (("train", "lrs", []), "train.lrs: needs at least one"),
+    (("data", "substeps", 1), "data.substeps: must be >= 2"),
+    (("recall", "lengths", [3, 4]), "recall.lengths: primacy and recency need a list of at "
+                                    "least 5 items, got 4 at most"),
+    (("data", "test", 5), "data.test: must hold every condition of every task at least once "
+                          "(8 samples), got 5"),
 ])
 def test_bad_config_is_one_line(tmp_path, change, message):
     section, key, value = change
@@ -134,3 +167,12 @@ def test_bad_config_is_one_line(tmp_path, change, message):
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert proc.stderr.count("\n") == 1 and message in proc.stderr
     assert not (tmp_path / "runs").exists() and not (tmp_path / "out").exists()
+
+
+def test_runs_with_fractional_tau_have_their_own_files(tmp_path):
+    from ipnet_mtj.sw.wm.runs import WMSpec, wm_paths
+    paths = {p for s in (0, 1) for tau in (2.5, 2.0, None)
+             for p in wm_paths(tmp_path, WMSpec("nback1", "ipnet", s, lr=0.01, tau_th_ns=tau))}
+    assert len(paths) == 12
+    assert wm_paths(tmp_path, WMSpec("recall", "ipnet", 1, lr=0.003, tau_th_ns=2.5))[1].name \
+        == "recall-ipnet-tau2.5-lr0.003-s1.json"

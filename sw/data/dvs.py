@@ -27,7 +27,7 @@ class SensorNoise:
     hot_pixels: int = 2            #: pixels that fire ON at every sub-step
 
 
-def video_to_events(video, noise, rng):
+def video_to_events(video, noise, rng, reset_on_event=False):
     """Events of an intensity video.
 
     Parameters
@@ -36,6 +36,14 @@ def video_to_events(video, noise, rng):
         Intensity in [0, 1] at F sub-steps.
     noise : SensorNoise
     rng : numpy.random.Generator
+    reset_on_event : bool
+        False (the default, every benchmark task): a pixel that fires moves its reference
+        by the whole thresholds it crossed, so the remainder below one threshold stays
+        with the pixel. True: it resets its reference to the current log intensity, as the
+        pixel circuit resets its differencing amplifier after an event (Lichtsteiner et
+        al. 2008); then a pixel that returns to an earlier intensity holds nothing of
+        what it saw in between (the working-memory tasks: the camera itself must not
+        remember the items).
 
     Returns
     -------
@@ -54,6 +62,9 @@ def video_to_events(video, noise, rng):
         n_on = np.floor(np.maximum(d, 0) / c_on)
         n_off = np.floor(np.maximum(-d, 0) / c_off)
         ref += n_on * c_on - n_off * c_off
+        if reset_on_event:
+            fired = (n_on + n_off) > 0
+            ref[fired] = log_i[t][fired]
         out[t, 0] = n_on
         out[t, 1] = n_off
     if noise.background_rate > 0:

@@ -11,17 +11,25 @@ it during the first half of its sub-steps (at least one), then the screen is
 blank, so every item yields ON events when it appears and OFF events when it
 goes, whatever came before it (two equal items in a row are two flashes). The
 frames are what :func:`sw.data.dvs.video_to_events` makes of that video, with
-sensor noise. A recall cue is a fixed geometric pattern no item uses (a ring
-for "recall", a cross for "recall the second list").
+sensor noise, and with pixels that reset their reference at each event: the
+camera itself carries nothing from one item to the next. (With the benchmark's
+camera, the remainder below one threshold that a pixel keeps would tell a
+no-memory model which pixels were lit before, and it would pass n-back.) A
+recall cue is a fixed geometric pattern no item uses (a ring for "recall", a
+cross for "recall the second list").
 
 Each sample has its own generator, seeded by (seed, task, split, index), as in
 :mod:`sw.data.datasets`.
 
-| task | input | target (read where) |
-|---|---|---|
-| nback | ``items`` slots of items | per frame: 1 if the item equals the one n slots back, 0 if not, -1 unscored (first n slots, non-final frames of a slot) |
-| recall | a list of L distinct items (blank slots before it), then a ring cue frame | multi-hot of the list's items (at the cue) |
-| interference | list A (or blank), list B (or blank), then a ring (recall A) or cross (recall B) | multi-hot of the cued list (at the cue) |
+Tasks (target, and where it is read):
+
+- nback: ``items`` slots of items; per frame, 1 if the item equals the one n
+  slots back, 0 if not, -1 where unscored (the first n slots, and every frame
+  of a slot but its last).
+- recall: a list of L distinct items (blank slots before it), then a ring cue
+  frame; the multi-hot of the list's items, at the cue.
+- interference: list A (or blank), list B (or blank), then a ring (recall A) or
+  a cross (recall B); the multi-hot of the cued list, at the cue.
 
 Interference conditions (``condition``): 0 = A B, recall A (retroactive);
 1 = A blank, recall A (its control); 2 = A B, recall B (proactive); 3 = blank B,
@@ -106,7 +114,7 @@ def render_slots(cfg, slots, rng):
             video[start:start + max(1, sub // 2)][:, pattern] = ITEM_LEVEL
         start += sub
     # sub-step 0 only sets the camera's references: a blank screen before the first slot
-    events = video_to_events(video, cfg.noise, rng)[1:]
+    events = video_to_events(video, cfg.noise, rng, reset_on_event=True)[1:]
     return bin_events(events, sum(frames for _, frames in slots))
 
 

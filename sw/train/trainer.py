@@ -21,9 +21,13 @@ import torch.nn.functional as F
 from ipnet_mtj.sw.cli import write_atomically
 from ipnet_mtj.sw.config import ConfigError
 
-__all__ = ["RunSpec", "train_run", "evaluate", "predict", "metric_of", "epoch_lr", "CLIP_NORM"]
+__all__ = ["Diverged", "RunSpec", "train_run", "evaluate", "predict", "metric_of", "epoch_lr", "CLIP_NORM"]
 
 CLIP_NORM = 1.0     # gradient-norm clipping, the same for every model
+
+
+class Diverged(ConfigError):
+    """Training stopped because a loss, weight or output stopped being a finite number."""
 
 
 @dataclass(frozen=True)
@@ -117,7 +121,7 @@ def _resume(checkpoint, tag, model, opt, order):
 def _check_loss(name, loss, epoch, step):
     """Stop a run whose loss is no longer a finite number."""
     if not math.isfinite(loss):
-        raise ConfigError(f"{name}: the loss became {loss} at epoch {epoch + 1} step {step}; "
+        raise Diverged(f"{name}: the loss became {loss} at epoch {epoch + 1} step {step}; "
                           f"nothing saved for this epoch; lower the learning rate")
 
 
@@ -125,7 +129,7 @@ def _check_weights(name, model, epoch):
     """Stop a run whose weights are no longer finite numbers (after the last step of an epoch)."""
     bad = [n for n, p in model.named_parameters() if not torch.isfinite(p).all()]
     if bad:
-        raise ConfigError(f"{name}: the weight {bad[0]} became non-finite at epoch {epoch + 1}; "
+        raise Diverged(f"{name}: the weight {bad[0]} became non-finite at epoch {epoch + 1}; "
                           f"nothing saved for this epoch; lower the learning rate")
 
 
@@ -133,7 +137,7 @@ def _test_metric(name, model, task, test, size, epoch):
     """The metric on the test set after ``epoch``; stop a run whose outputs are not finite."""
     out = predict(model, test[0])
     if not torch.isfinite(out).all():
-        raise ConfigError(f"{name}: the outputs on the test set became non-finite at epoch "
+        raise Diverged(f"{name}: the outputs on the test set became non-finite at epoch "
                           f"{epoch + 1}; nothing saved for this epoch; lower the learning rate")
     return metric_of(task.kind, out, torch.as_tensor(test[1]), size)
 

@@ -22,6 +22,9 @@ from ipnet_mtj.sw.config import ConfigError
 from ipnet_mtj.sw.data.datasets import Task
 from ipnet_mtj.sw.data.wm import interference_sample, nback_sample, recall_sample
 
+#: raised whenever the generators change what they make from the same config
+DATA_VERSION = 2
+
 __all__ = ["wm_tasks", "wm_task", "make_wm_split", "load_wm_split"]
 
 
@@ -71,7 +74,8 @@ def make_wm_split(exp, name, split):
 
 
 def _key(exp, name, split):
-    blob = json.dumps({"task": name, "split": split, "data": asdict(exp.data_config()),
+    blob = json.dumps({"version": DATA_VERSION, "task": name, "split": split,
+                       "data": asdict(exp.data_config()),
                        "params": _params(exp, name),
                        "count": getattr(exp.data, split)}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:12]

@@ -26,6 +26,8 @@ WM_MODELS = ("ipnet", "lstm", "gru", "rnn", "framesum")
 
 def _numbers(what, allowed):
     def check(v):
+        if not v:
+            return "needs at least one"
         bad = [x for x in v if isinstance(x, bool) or not isinstance(x, (int, float))
                or not math.isfinite(x) or not allowed(x)]
         if bad:
@@ -36,8 +38,10 @@ def _numbers(what, allowed):
 
 @dataclass(frozen=True)
 class Data:
-    size: int = _spec("frame side, pixels (at least 8)", lambda v: None if v >= 8 else "must be >= 8")
-    substeps: int = _spec("camera sub-steps per frame", _positive)
+    size: int = _spec("frame side, pixels (at least 8)",
+                      lambda v: None if v >= 8 else "must be >= 8")
+    substeps: int = _spec("camera sub-steps per frame (at least 2: an item comes and goes "
+                          "within its frame)", lambda v: None if v >= 2 else "must be >= 2")
     vocabulary: int = _spec("items (an even number: pairs for interference)",
                             lambda v: None if v >= 4 and v % 2 == 0 else "must be even and >= 4")
     density: float = _spec("fraction of pixels an item lights", _between(0.01, 0.9))
@@ -55,7 +59,8 @@ class NBack:
     ns: list = _spec("the n of each n-back task", _integers("integers >= 1", lambda x: x >= 1))
     items: int = _spec("items per sequence", _positive)
     slot: int = _spec("frames per item", _positive)
-    target_rate: float = _spec("probability that an item repeats the one n back", _between(0.05, 0.95))
+    target_rate: float = _spec("probability that an item repeats the one n back",
+                               _between(0.05, 0.95))
 
 
 @dataclass(frozen=True)
@@ -76,7 +81,9 @@ class Interference:
 class Training:
     epochs: int = _spec("passes over the training set", _positive)
     batch: int = _spec("batch size", _positive)
-    lr: float = _spec("Adam learning rate (cosine schedule to 0)", _positive)
+    lrs: list = _spec("Adam learning rates (cosine schedule to 0) tried for every model and "
+                      "task; the one with the best mean validation score is reported",
+                      _numbers("positive numbers", lambda x: x > 0))
     seeds: list = _spec("one run per seed (mean and spread over them)",
                         _integers("integers >= 0", lambda x: x >= 0))
     features: int = _spec("backbone feature width", _positive)
@@ -150,6 +157,21 @@ def load_wm_experiment(path):
         raise ConfigError(f"{path}: interference.length: lists of {exp.interference.length} need "
                           f"a vocabulary of at least {4 * exp.interference.length} items (data."
                           f"vocabulary is {exp.data.vocabulary}), got {exp.interference.length}")
+    if max(exp.recall.lengths) < 5:
+        raise ConfigError(f"{path}: recall.lengths: primacy and recency need a list of at least "
+                          f"5 items, got {max(exp.recall.lengths)} at most")
+    pixels = exp.data.size ** 2
+    lit = max(1, round(exp.data.density * pixels))
+    if lit - round(exp.data.pair_overlap * lit) > pixels - lit:
+        raise ConfigError(f"{path}: data.pair_overlap: a pair-mate of {lit} lit pixels sharing "
+                          f"{exp.data.pair_overlap:g} of them needs more unlit pixels than the "
+                          f"{pixels - lit} left (lower data.density), "
+                          f"got {exp.data.pair_overlap!r}")
+    cells = max(8, len(exp.recall.lengths) * len(exp.recall.slots))
+    for split in ("val", "test"):
+        if getattr(exp.data, split) < cells:
+            raise ConfigError(f"{path}: data.{split}: must hold every condition of every task at "
+                              f"least once ({cells} samples), got {getattr(exp.data, split)}")
     if max(exp.recall.lengths) > exp.data.vocabulary:
         raise ConfigError(f"{path}: recall.lengths: a list holds distinct items, at most data."
                           f"vocabulary = {exp.data.vocabulary}, got {max(exp.recall.lengths)}")

@@ -79,7 +79,8 @@ def serial_position_figure(exp, data, path):
     from matplotlib.lines import Line2D
     handles = [Line2D([], [], color=COLOURS[k], marker="o", ms=4, label=_label(k))
                for k in _main(data, "recall")]
-    handles += [Line2D([], [], color="k", ls=styles[k % 4], label=f"{sl} frame{'s' if sl > 1 else ''}/item")
+    handles += [Line2D([], [], color="k", ls=styles[k % 4],
+                       label=f"{sl} frame{'s' if sl > 1 else ''}/item")
                 for k, sl in enumerate(slots)]
     axes[0][-1].legend(handles=handles, fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.5))
     _save(fig, path)

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, as_completed, wait
 from pathlib import Path
 
 from .data import load_wm_split, wm_tasks
 from .experiment import load_wm_experiment
-from .runs import execute_wm, read_wm_metrics, wm_grid, wm_paths, wm_run_hash
+from .runs import (chosen_lrs, execute_wm, read_wm_metrics, sweep_grid, validation_score,
+                   wm_grid, wm_paths, wm_run_hash)
 
 __all__ = ["run_wm_grid"]
 
@@ -25,11 +26,23 @@ def _data_job(exp_path, task, split, runs_dir):
     return task, split
 
 
+def _finished(exp, design, runs_dir, spec):
+    """The metrics of ``spec`` if a finished run of this experiment left them, else None."""
+    path = wm_paths(runs_dir, spec)[1]
+    if path.exists():
+        metrics = read_wm_metrics(path)
+        if metrics.get("finished") and metrics["run_hash"] == wm_run_hash(exp, design, spec):
+            return metrics
+    return None
+
+
 def run_wm_grid(exp_path, runs_dir, workers=2, log=None):
     """Generate the data and run every missing run; return {spec: metrics}.
 
-    Progress: tqdm bars on stderr (data splits, then runs); ``log`` (default ``tqdm.write``)
-    gets a summary line and one line per finished run.
+    Two phases share one pool: every model, task, learning rate and seed; and IPNet's decay
+    sweep, each task's runs submitted as soon as the card's IPNet has all its runs on that
+    task (the sweep uses the learning rate chosen for it). Progress: tqdm bars on stderr;
+    ``log`` (default ``tqdm.write``) gets a summary line and one line per finished run.
     """
     from tqdm import tqdm
     if log is None:
@@ -37,38 +50,52 @@ def run_wm_grid(exp_path, runs_dir, workers=2, log=None):
             tqdm.write(line)
             sys.stdout.flush()          # one line per run, also when stdout is a file
     exp, design = load_wm_experiment(exp_path)
-    specs = wm_grid(exp)
-    done, todo = {}, []
-    for spec in specs:
-        path = wm_paths(runs_dir, spec)[1]
-        if path.exists():
-            metrics = read_wm_metrics(path)
-            if metrics.get("finished") and metrics["run_hash"] == wm_run_hash(exp, design, spec):
-                done[spec] = metrics
-                continue
-        todo.append(spec)
-    log(f"{len(specs)} runs: {len(done)} done, {len(todo)} to run, {workers} workers")
+    first = wm_grid(exp)
+    done = {}
+    for spec in first:
+        metrics = _finished(exp, design, runs_dir, spec)
+        if metrics is not None:
+            done[spec] = metrics
+    todo = [s for s in first if s not in done]
+    sweep_tasks = [t for t in wm_tasks(exp) if t != "interference"] \
+        if "ipnet" in exp.models and exp.decay.tau_th_ns else []
+    total = len(first) + len(sweep_tasks) * len(exp.decay.tau_th_ns) * len(exp.train.seeds)
+    log(f"{total} runs: {len(done)} of the {len(first)} first-phase runs done, "
+        f"{workers} workers")
     began = time.perf_counter()
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        tasks = [t for t in wm_tasks(exp) if any(s.task == t for s in todo)]
+        tasks = wm_tasks(exp)
         jobs = [pool.submit(_data_job, exp_path, t, split, runs_dir)
                 for t in tasks for split in ("train", "val", "test")]
-        if jobs:
-            with tqdm(total=len(jobs), desc="data", unit="split") as bar:
-                for job in as_completed(jobs):
-                    bar.set_postfix_str(" ".join(job.result()), refresh=False)
-                    bar.update()
-        # IPNet runs are the slowest: start them first, so that the pool ends together
+        with tqdm(total=len(jobs), desc="data", unit="split") as bar:
+            for job in as_completed(jobs):
+                bar.set_postfix_str(" ".join(job.result()), refresh=False)
+                bar.update()
+        # IPNet runs are the slowest and the sweep waits for them: they go first
         todo.sort(key=lambda s: s.model != "ipnet")
-        jobs = {pool.submit(execute_wm, exp_path, spec, runs_dir): spec for spec in todo}
-        if jobs:
-            with tqdm(total=len(jobs), desc="runs", unit="run") as bar:
-                for job in as_completed(jobs):
-                    spec = jobs[job]
+        running = {pool.submit(execute_wm, exp_path, spec, runs_dir): spec for spec in todo}
+        pending_sweep = list(sweep_tasks)
+        with tqdm(total=total, initial=len(done), desc="runs", unit="run") as bar:
+            while True:
+                for task in list(pending_sweep):
+                    if all(s in done for s in first if s.task == task and s.model == "ipnet"):
+                        pending_sweep.remove(task)
+                        lrs = chosen_lrs(exp, {s: m for s, m in done.items() if s.task == task})
+                        for spec in sweep_grid(exp, lrs, tasks=[task]):
+                            metrics = _finished(exp, design, runs_dir, spec)
+                            if metrics is not None:
+                                done[spec] = metrics
+                                bar.update()
+                            else:
+                                running[pool.submit(execute_wm, exp_path, spec, runs_dir)] = spec
+                if not running:
+                    break
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                for job in finished:
+                    spec = running.pop(job)
                     metrics = done[spec] = job.result()
-                    val = metrics["history"][-1]["test"] if metrics["history"] else float("nan")
-                    log(f"  {spec.name}: validation accuracy {val:.4f} ({metrics['wall_s']:.0f} s; "
-                        f"total {time.perf_counter() - began:.0f} s)")
+                    log(f"  {spec.name}: validation score {validation_score(metrics):.4f} "
+                        f"({metrics['wall_s']:.0f} s; total {time.perf_counter() - began:.0f} s)")
                     bar.set_postfix_str(spec.name, refresh=False)
                     bar.update()
-    return {s: done[s] for s in specs}
+    return done

@@ -18,6 +18,7 @@ import numpy as np
 from ipnet_mtj.sw.cli import write_atomically
 
 from .experiment import load_wm_experiment
+from .runs import chosen_lrs, validation_score
 from .figures import decay_figure, interference_figure, nback_figure, serial_position_figure
 
 __all__ = ["aggregate_wm", "write_wm_report", "shown", "MIN_EFFECT"]
@@ -61,11 +62,26 @@ def model_key(spec):
 
 
 def aggregate_wm(exp, done):
-    """All figures of the report as data (JSON-able)."""
-    groups = {}
-    for spec, m in done.items():
+    """All figures of the report as data (JSON-able): each (task, model) at the learning
+    rate chosen on validation (the sweep's runs have only one)."""
+    lrs = chosen_lrs(exp, done)
+    groups, tried, diverged, params = {}, {}, [], {}
+    for spec, m in sorted(done.items(), key=lambda kv: (kv[0].task, kv[0].model, kv[0].seed)):
+        if spec.tau_th_ns is None:
+            tried.setdefault(spec.task, {}).setdefault(spec.model, {}).setdefault(
+                f"{spec.lr:g}", []).append(validation_score(m))
+            if spec.lr != lrs[(spec.task, spec.model)]:
+                continue
+        if m.get("diverged"):
+            diverged.append(spec.name)
+            continue
+        params.setdefault(spec.model, {})[spec.task] = m["parameters"]
         groups.setdefault((spec.task, model_key(spec)), []).append(m)
-    out = {"nback": {}, "recall": {}, "interference": {}, "physics": {}, "stalled": {}}
+    out = {"nback": {}, "recall": {}, "interference": {}, "physics": {}, "stalled": {},
+           "diverged": diverged, "parameters": params,
+           "learning_rates": {t: {m: {"chosen": lrs[(t, m)],
+                                      "validation": {lr: stats(v) for lr, v in by.items()}}
+                                  for m, by in models.items()} for t, models in tried.items()}}
     for (task, key), runs in groups.items():
         bad = sorted(r["seed"] for r in runs if stalled(task, r["scores"]))
         if bad:
@@ -81,9 +97,11 @@ def aggregate_wm(exp, done):
             if key.startswith("ipnet"):
                 entry["dprime_heat_ignored"] = [stats([r["heat_ignored"]["dprime"]
                                                        for r in runs[n]]) for n in ns]
-            first, last = runs[ns[0]], runs[ns[-1]]
-            entry["load_effect"] = stats([a["scores"]["dprime"] - b["scores"]["dprime"]
-                                          for a, b in zip(first, last)])
+            first = {r["seed"]: r["scores"]["dprime"] for r in runs[ns[0]]}
+            last = {r["seed"]: r["scores"]["dprime"] for r in runs[ns[-1]]}
+            # each n is its own model; the pairs are the seeds both have
+            entry["load_effect"] = stats([first[s] - last[s] for s in sorted(first)
+                                          if s in last])
             out["nback"][key] = entry
         rec = groups.get(("recall", key), [])
         if rec:
@@ -92,7 +110,16 @@ def aggregate_wm(exp, done):
             effects = {c: {e: stats([r["scores"]["effects"][c][e] for r in rec])
                            for e in ("primacy", "recency", "mean")}
                        for c in rec[0]["scores"]["effects"]}
-            entry = {"curves": curves, "effects": effects,
+            ln, short, slow = max(exp.recall.lengths), min(exp.recall.lengths), \
+                max(exp.recall.slots)
+            fast = min(exp.recall.slots)
+            paired = {}
+            for name, (a, b) in (("length", (f"{short}x{fast}", f"{ln}x{fast}")),
+                                 ("rate", (f"{ln}x{slow}", f"{ln}x{fast}"))):
+                if a != b and a in effects and b in effects:
+                    paired[name] = stats([r["scores"]["effects"][a]["mean"]
+                                          - r["scores"]["effects"][b]["mean"] for r in rec])
+            entry = {"curves": curves, "effects": effects, "paired": paired,
                      "recall": stats([r["scores"]["recall"] for r in rec]),
                      "intrusions": stats([r["scores"]["intrusions"] for r in rec])}
             if key.startswith("ipnet"):
@@ -170,6 +197,7 @@ def write_wm_report(exp_path, done, out):
     data["meta"] = {"config": str(exp_path), "commit": _git_commit(),
                     "runs": len(done), "seeds": list(exp.train.seeds),
                     "train_s": sum(m["wall_s"] for m in done.values())}
+    text = markdown(exp, design, data)        # before any file: a failure leaves docs as they were
     out = Path(out)
     paths = [out / "working-memory.json"]
     write_atomically(paths[0], lambda tmp: Path(tmp).write_text(json.dumps(data, indent=1) + "\n"))
@@ -180,6 +208,5 @@ def write_wm_report(exp_path, done, out):
         write_atomically(path, lambda tmp, draw=draw: draw(exp, data, tmp))
         paths.append(path)
     md = out / "working-memory.md"
-    write_atomically(md, lambda tmp: Path(tmp).write_text(markdown(exp, design, data),
-                                                          encoding="utf-8"))
+    write_atomically(md, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
     return [md, *paths]

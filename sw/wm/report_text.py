@@ -10,7 +10,7 @@ from tabulate import tabulate
 
 from ipnet_mtj.sw.data.wm import CONDITIONS
 
-from .report import MIN_EFFECT, _pm, label, shown
+from .report import _pm, label, shown
 
 __all__ = ["markdown"]
 
@@ -51,6 +51,9 @@ REFERENCES = """\
 """
 
 
+HEAT_OFF = ("gamma = 0: every threshold at its ambient value; this removes the memory but "
+            "also moves the neurons off the operating point they were trained at, so the drop "
+            "bounds what the heat contributes from above")
 WHERE = {1: "after the first convolution (the sensing frontier)",
          2: "after the second convolution",
          3: "of the dense features (where the recurrent models keep their state)"}
@@ -73,7 +76,8 @@ def _nback_section(exp, data):
                         + [f"d' {_pm(e['dprime_heat_ignored'][j])}" for j in range(len(ns))])
     lines = ["## n-back", "",
              f"Sequences of {exp.nback.items} items, {exp.nback.slot} frame per item; from item "
-             f"n on, a third ({exp.nback.target_rate:g}) of the items repeat the one n back. The "
+             f"n on, each item repeats the one n back with probability "
+             f"{exp.nback.target_rate:g}, and is any other item otherwise. The "
              f"model answers at every scored item. Accuracy (answering 'no' everywhere scores "
              f"{1 - exp.nback.target_rate:.3f}) / d' (log-linear corrected), mean ± standard "
              f"deviation over {len(exp.train.seeds)} seeds, test split:", "",
@@ -95,12 +99,9 @@ def _nback_section(exp, data):
         lines.append(f"- **{label(key)}** {verdict}.")
         if "dprime_heat_ignored" in e:
             ign = e["dprime_heat_ignored"]
-            lost = d[0]["mean"] - ign[0]["mean"]
-            why = (f"the heat carries {lost:.2f} of its d' at n = {ns[0]}" if lost > 0.2 else
-                   "ignoring the heat changes little: its answers do not come from the heat")
-            lines.append(f"  With the heat ignored at evaluation (every threshold at its ambient "
-                         f"value), d' is {ign[0]['mean']:.2f} at n = {ns[0]} and "
-                         f"{ign[-1]['mean']:.2f} at n = {ns[-1]}: {why}.")
+            lines.append(f"  With the heat switched off at evaluation ({HEAT_OFF}), d' is "
+                         f"{ign[0]['mean']:.2f} at n = {ns[0]} and {ign[-1]['mean']:.2f} at "
+                         f"n = {ns[-1]}.")
     return lines + [""]
 
 
@@ -153,24 +154,23 @@ def _recall_section(exp, data):
         long_ = e["effects"].get(f"{ln}x{min(slots)}", {}).get("mean")
         slow = e["effects"].get(f"{ln}x{max(slots)}", {}).get("mean")
         extra = []
-        if short and long_:
+        if "length" in e["paired"]:
             extra.append(f"lists of {min(lengths)} are recalled at {short['mean']:.2f} per item "
                          f"against {long_['mean']:.2f} for lists of {ln}"
-                         + (" (like people, longer lists lower recall)" if short["mean"] >
-                            long_["mean"] + MIN_EFFECT else " (no list-length effect)"))
-        if long_ and slow and len(slots) > 1:
+                         + (" (like people, longer lists lower recall)" if
+                            shown(e["paired"]["length"]) else " (no list-length effect)"))
+        if "rate" in e["paired"]:
             extra.append(f"the slower rate gives {slow['mean']:.2f} against {long_['mean']:.2f}"
-                         + (" (like people, slower is better)" if slow["mean"] > long_["mean"] +
-                            MIN_EFFECT else " (no gain from the slower rate)"))
-        both = all(shown(e["effects"][f"{ln}x{sl}"]["primacy"]) and
-                   shown(e["effects"][f"{ln}x{sl}"]["recency"]) for sl in slots
-                   if f"{ln}x{sl}" in e["effects"])
+                         + (" (like people, slower is better)" if shown(e["paired"]["rate"])
+                            else " (no gain from the slower rate)"))
+        curves = [e["effects"][f"{ln}x{sl}"] for sl in slots if f"{ln}x{sl}" in e["effects"]]
+        both = bool(curves) and all(shown(c["primacy"]) and shown(c["recency"]) for c in curves)
         lines.append(f"- **{label(key)}**: lists of {ln} show {shape}; "
                      + ("a U-shaped curve like people's" if both else
                         "not the U-shaped curve of people")
                      + (f"; {'; '.join(extra)}" if extra else "") + ".")
         if "recall_heat_ignored" in e:
-            lines.append(f"  With the heat ignored at evaluation it recalls "
+            lines.append(f"  With the heat switched off at evaluation ({HEAT_OFF}) it recalls "
                          f"{e['recall_heat_ignored']['mean']:.3f} of the items instead of "
                          f"{e['recall']['mean']:.3f}.")
     return lines + [""]
@@ -242,7 +242,8 @@ def _decay_section(exp, design, data):
     lines = ["## Decay sweep: IPNet's thermal time constant", "",
              f"IPNet with the card's thermal time constant and with "
              f"{', '.join(f'{t:g}' for t in exp.decay.tau_th_ns)} ns (one frame is one step of "
-             f"{design.device.dt_ns:g} ns); everything else the same. A longer time constant keeps heat "
+             f"{design.device.dt_ns:g} ns); everything else the same. A longer time constant "
+             f"keeps heat "
              f"longer but also lets more of it pile up; the heat format is widened where needed "
              f"so that it never saturates below the physical bound.", "",
              tabulate(rows, head, tablefmt="github"), "", "![decay sweep](wm-decay.png)", ""]
@@ -251,9 +252,16 @@ def _decay_section(exp, design, data):
     best_rc = max((k for k in keys if k in data["recall"]),
                   key=lambda k: data["recall"][k]["recall"]["mean"], default=None)
     if best_nb:
-        lines.append(f"- The largest d' at n = {ns[-1]} comes with tau "
-                     f"{data['physics'][best_nb]['tau_th_ns']:g} ns "
-                     f"({data['nback'][best_nb]['dprime'][-1]['mean']:.2f}).")
+        tops = {n: max(data["nback"][k]["dprime"][j]["mean"] for k in keys if k in data["nback"])
+                for j, n in enumerate(ns)}
+        near = [n for n, v in tops.items() if v < 0.5]
+        if near:
+            lines.append(f"- At n = {', '.join(map(str, near))} every time constant stays near "
+                         f"chance (best d' below 0.5).")
+        if len(near) < len(ns):
+            lines.append(f"- The largest d' at n = {ns[-1]} comes with tau "
+                         f"{data['physics'][best_nb]['tau_th_ns']:g} ns "
+                         f"({data['nback'][best_nb]['dprime'][-1]['mean']:.2f}).")
     if best_rc:
         lines.append(f"- The most items recalled come with tau "
                      f"{data['physics'][best_rc]['tau_th_ns']:g} ns "
@@ -276,20 +284,49 @@ def _physics_section(design, data):
                "some junction passes the Curie temperature: those figures are not physical")
     return ["## Junction currents and temperatures", "",
             f"IPNet's thermal neurons on the test splits (the highest over its runs): the "
-            f"current is limited by the format to {limit:g} I_c0, the card's Curie temperature is {dev.Tc_K:g} K. Hottest junction: "
+            f"current is limited by the format to {limit:g} I_c0, the card's Curie temperature "
+            f"is {dev.Tc_K:g} K. Hottest junction: "
             f"{hottest:.0f} K, so {verdict}.", "",
             tabulate(rows, ["tau_th [ns]", "runs", "p99 T [K]", "max T [K]", "p99 |I| [I_c0]",
                             "max |I| [I_c0]"], tablefmt="github"), ""]
+
+
+def _params_table(exp, data):
+    rows = [[label(m)] + [data["parameters"].get(m, {}).get(t, "") for t in
+                          sorted({t for v in data["parameters"].values() for t in v})]
+            for m in exp.models if m in data["parameters"]]
+    tasks = sorted({t for v in data["parameters"].values() for t in v})
+    return "Trainable parameters per task:\n\n" + tabulate(rows, ["model", *tasks],
+                                                          tablefmt="github")
 
 
 def _stalled_lines(data):
     rows = [f"- {label(k)}: " + "; ".join(f"{t} seed{'s' if len(v) > 1 else ''} "
                                           f"{', '.join(map(str, v))}" for t, v in tasks.items())
             for k, tasks in data["stalled"].items()]
+    rows += [f"- diverged (a loss or weight stopped being finite; left out of every figure): "
+             f"{', '.join(data['diverged'])}"] if data["diverged"] else []
     if not rows:
         return ["No run stalled: every seed of every model left its starting point.", ""]
     return ["Runs that stalled (they answer the same everywhere, so training never left its "
             "start); they stay in every mean and spread above:", "", *rows, ""]
+
+
+def _lr_section(exp, data):
+    lrs = [f"{lr:g}" for lr in exp.train.lrs]
+    rows = []
+    for task, models in data["learning_rates"].items():
+        for model, e in models.items():
+            rows.append([task, label(model)] + [
+                (f"**{_pm(e['validation'][lr], 3)}**" if float(lr) == e["chosen"] else
+                 _pm(e["validation"][lr], 3)) if lr in e["validation"] else "" for lr in lrs])
+    return ["## Learning rates chosen on validation", "",
+            "Mean ± standard deviation over seeds of the validation score after the last epoch "
+            "(accuracy over scored frames for n-back, over every item's yes/no for recall and "
+            "interference); the chosen rate in bold. The decay sweep uses the rate chosen for "
+            "the card's IPNet on the same task, so only the card's time constant had a rate "
+            "chosen for itself.", "",
+            tabulate(rows, ["task", "model"] + [f"lr {lr}" for lr in lrs], tablefmt="github"), ""]
 
 
 def markdown(exp, design, data):
@@ -308,8 +345,8 @@ def markdown(exp, design, data):
         f"formats of `{exp.design}` (current limited to the format's range). Their gain and "
         f"offset start from the first training batch so that the current has the ambient "
         f"threshold as its mean and a spread of {exp.ipnet.current_spread:g} I_c0 (a "
-        f"data-dependent initialisation; with the default start, the current left the narrow "
-        f"window where the switching passes a gradient and most seeds never left chance). "
+        f"data-dependent initialisation, given to IPNet only: its switching passes a gradient "
+        f"only in a narrow window of current). "
         f"LSTM, GRU and RNN put a recurrent cell on the dense features. The no-memory "
         f"control is the same network without any state: at each frame it sees that frame "
         f"only. The answer is read at the cue frame (recall, interference) or at every scored "
@@ -319,12 +356,17 @@ def markdown(exp, design, data):
         f"its noise): an item gives ON events when it appears and OFF events when it goes. "
         f"Data are generated offline and seeded; {exp.data.train} training, {exp.data.val} "
         f"validation and {exp.data.test} test sequences per task. Every model is trained "
-        f"alike: Adam at {exp.train.lr:g}, batch {exp.train.batch}, {exp.train.epochs} epochs, "
-        f"cosine schedule, gradient clipping; one model per task (and per n). Nothing is "
-        f"chosen on the test split; every figure is on it.", "",
-        "The comparison with people is qualitative: the lists here hold 4 to 8 items shown "
-        "for one or two frames, not words shown for seconds.", ""]
+        f"alike: Adam, batch {exp.train.batch}, {exp.train.epochs} epochs, cosine schedule, "
+        f"gradient clipping, one model per task (and per n), each learning rate of "
+        f"{', '.join(f'{lr:g}' for lr in exp.train.lrs)} with every seed; each model keeps, "
+        f"per task, the rate with the best mean validation score (table at the end). Nothing "
+        f"is chosen on the test split; every figure is on it.", "",
+        f"The comparison with people is qualitative: the lists here hold "
+        f"{min(exp.recall.lengths)} to {max(exp.recall.lengths)} items shown for "
+        f"{' or '.join(map(str, exp.recall.slots))} frames of {design.device.dt_ns:g} ns, not "
+        f"words shown for seconds.", "", _params_table(exp, data), ""]
     body = (_nback_section(exp, data) + _recall_section(exp, data)
             + _interference_section(exp, data) + _decay_section(exp, design, data)
-            + _physics_section(design, data) + ["## Stalled runs", ""] + _stalled_lines(data))
+            + _physics_section(design, data) + ["## Stalled runs", ""] + _stalled_lines(data)
+            + _lr_section(exp, data))
     return "\n".join(head + body + ["## References", "", REFERENCES])

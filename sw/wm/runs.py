@@ -1,14 +1,14 @@
 """One working-memory run end to end: data, model, training (resumable), test metrics.
 
-Every model is trained the same way: Adam, the experiment's batch, learning rate and
-epochs, a cosine schedule, gradient clipping (:mod:`sw.train.trainer`); the
-validation split is scored after every epoch, the test split once at the end. For
-IPNet, whose gain and offset first
-get their data-dependent start (:meth:`sw.nets.models.IPNet.calibrate_current` on the
-first training batch), the run also records, on the test split, the junction currents and
-temperatures of its thermal neurons, and the same scores with the heat ignored
-(gamma = 0: every threshold stays at its ambient value), which shows how much of
-what it does is memory.
+Every model is trained the same way: Adam, the experiment's batch and epochs, each learning
+rate of its grid (the report keeps the one with the best mean validation score over seeds,
+:func:`chosen_lrs`), a cosine schedule, gradient clipping (:mod:`sw.train.trainer`); the
+validation split is scored after every epoch, the test split once at the end. For IPNet,
+whose gain and offset first get their data-dependent start
+(:meth:`sw.nets.models.IPNet.calibrate_current` on the first training batch), the run also
+records, on the test split, the junction currents and temperatures of its thermal neurons,
+and the same scores with the heat ignored (gamma = 0: every threshold stays at its ambient
+value), which shows how much of what it does is memory.
 """
 
 from __future__ import annotations
@@ -27,13 +27,14 @@ from ipnet_mtj.sw.cli import write_atomically
 from ipnet_mtj.sw.config import ConfigError, config_hash
 from ipnet_mtj.sw.device import coefficients
 from ipnet_mtj.sw.nets import build_model, count_parameters
-from ipnet_mtj.sw.train.trainer import predict, train_run
+from ipnet_mtj.sw.train.trainer import Diverged, predict, train_run
 
-from .data import load_wm_split, wm_task
+from .data import DATA_VERSION, load_wm_split, wm_task
 from .experiment import design_for_tau, load_wm_experiment
 from .metrics import interference_metrics, nback_metrics, recall_metrics
 
-__all__ = ["WMSpec", "wm_grid", "execute_wm", "wm_paths", "wm_run_hash", "read_wm_metrics",
+__all__ = ["WMSpec", "wm_grid", "sweep_grid", "chosen_lrs", "validation_score", "execute_wm",
+           "wm_paths", "wm_run_hash", "read_wm_metrics",
            "scores"]
 
 
@@ -42,34 +43,62 @@ class WMSpec:
     task: str
     model: str
     seed: int
+    lr: float
     tau_th_ns: float | None = None      #: IPNet's thermal time constant; None: the card's
 
     @property
     def name(self):
         tau = f"-tau{self.tau_th_ns:g}" if self.tau_th_ns is not None else ""
-        return f"{self.task}-{self.model}{tau}-s{self.seed}"
+        return f"{self.task}-{self.model}{tau}-lr{self.lr:g}-s{self.seed}"
 
 
 def wm_grid(exp):
-    """Every run: models x tasks x seeds, then IPNet's decay sweep on n-back and recall."""
+    """The first phase: models x tasks x learning rates x seeds."""
     from .data import wm_tasks
-    tasks = wm_tasks(exp)
-    specs = [WMSpec(t, m, s) for t in tasks for m in exp.models for s in exp.train.seeds]
-    if "ipnet" in exp.models:
-        specs += [WMSpec(t, "ipnet", s, float(tau)) for tau in exp.decay.tau_th_ns
-                  for t in tasks if t != "interference" for s in exp.train.seeds]
-    return specs
+    return [WMSpec(t, m, s, lr=float(lr)) for t in wm_tasks(exp) for m in exp.models
+            for lr in exp.train.lrs for s in exp.train.seeds]
+
+
+def validation_score(metrics):
+    """The validation score after the last epoch (what the learning rate is chosen on)."""
+    return metrics["history"][-1]["test"] if metrics["history"] else float("-inf")
+
+
+def chosen_lrs(exp, done):
+    """{(task, model): learning rate} with the best mean validation score over seeds (the
+    first in the config's order on a tie), for every (task, model) of the first phase."""
+    means = {}
+    for spec, m in done.items():
+        if spec.tau_th_ns is None:
+            means.setdefault((spec.task, spec.model), {}).setdefault(spec.lr, []).append(
+                validation_score(m))
+    return {key: max(exp.train.lrs, key=lambda lr: (float(np.mean(by_lr.get(float(lr), [-1]))),
+                                                    -exp.train.lrs.index(lr)))
+            for key, by_lr in means.items()}
+
+
+def sweep_grid(exp, lrs, tasks=None):
+    """The second phase: IPNet's decay sweep on n-back and recall (or on ``tasks``), each
+    task at the learning rate chosen for the card's IPNet (``lrs`` from :func:`chosen_lrs`)."""
+    from .data import wm_tasks
+    if "ipnet" not in exp.models:
+        return []
+    tasks = [t for t in wm_tasks(exp) if t != "interference" and (tasks is None or t in tasks)]
+    return [WMSpec(t, "ipnet", s, lr=float(lrs[(t, "ipnet")]), tau_th_ns=float(tau))
+            for tau in exp.decay.tau_th_ns for t in tasks for s in exp.train.seeds]
 
 
 def wm_paths(runs_dir, spec):
-    base = Path(runs_dir) / spec.name
-    return base.with_suffix(".pt"), base.with_suffix(".json")
+    """Checkpoint and metrics file of a run (the name may hold a dot: tau 2.5 ns)."""
+    base = Path(runs_dir)
+    return base / f"{spec.name}.pt", base / f"{spec.name}.json"
 
 
 def wm_run_hash(exp, design, spec):
     """What a run's checkpoint and metrics depend on (16 hex digits)."""
-    d = {"spec": asdict(spec), "data": asdict(exp.data), "task": _task_params(exp, spec.task),
-         "train": asdict(exp.train) | {"seeds": None},
+    d = {"spec": asdict(spec), "data": asdict(exp.data), "data_version": DATA_VERSION,
+         "task": _task_params(exp, spec.task),
+         "train": asdict(exp.train) | {"seeds": None, "lrs": None},
          "ipnet": asdict(exp.ipnet) if spec.model == "ipnet" else None,
          "design": config_hash(design_for_tau(design, spec.tau_th_ns)[0])
          if spec.model == "ipnet" else None}
@@ -97,10 +126,13 @@ def _physics(model, design, fp, x):
     thermal neurons over ``x``: p99 and max of each."""
     i_max = 2.0 ** (fp.i_width - 1 - fp.i_frac)
     kappa = coefficients(design.device).kappa_K
-    seen = {"current": [], "heat": []}
+    seen = {"current": [], "heat": [], "max_current": 0.0, "max_heat": 0.0}
 
     def probe(current, heat):
-        seen["current"].append(current.abs().clamp(max=i_max).flatten()[::7].numpy())
+        current = current.abs().clamp(max=i_max)
+        seen["max_current"] = max(seen["max_current"], current.max().item())
+        seen["max_heat"] = max(seen["max_heat"], heat.max().item())
+        seen["current"].append(current.flatten()[::7].numpy())      # a sample for the p99
         seen["heat"].append(heat.flatten()[::7].numpy())
     model.probe = probe
     try:
@@ -109,10 +141,12 @@ def _physics(model, design, fp, x):
         model.probe = None
     cur, heat = np.concatenate(seen["current"]), np.concatenate(seen["heat"])
     temp = design.device.T0_K + kappa * heat
-    return {"current_p99_ic0": float(np.quantile(cur, 0.99)), "current_max_ic0": float(cur.max()),
+    return {"current_p99_ic0": float(np.quantile(cur, 0.99)),
+            "current_max_ic0": seen["max_current"],
             "current_limit_ic0": i_max, "I_c0_uA": design.device.I_c0_uA,
             "temperature_p99_K": float(np.quantile(temp, 0.99)),
-            "temperature_max_K": float(temp.max()), "Tc_K": design.device.Tc_K,
+            "temperature_max_K": design.device.T0_K + kappa * seen["max_heat"],
+            "Tc_K": design.device.Tc_K,
             "tau_th_ns": design.device.tau_th_ns}
 
 
@@ -134,14 +168,22 @@ def execute_wm(exp_path, spec, runs_dir, resume=True, progress=None):
     ckpt, out = wm_paths(runs_dir, spec)
     tag = wm_run_hash(exp, design, spec)
     began = time.perf_counter()
-    result = train_run(model, task, (train["x"], train["y"]), (val["x"], val["y"]),
-                       exp.data.size, exp.train.epochs, exp.train.batch, exp.train.lr, spec.seed,
-                       ckpt, resume=resume, progress=progress, schedule="cosine", tag=tag,
-                       name=spec.name)
+    try:
+        result = train_run(model, task, (train["x"], train["y"]), (val["x"], val["y"]),
+                           exp.data.size, exp.train.epochs, exp.train.batch, spec.lr, spec.seed,
+                           ckpt, resume=resume, progress=progress, schedule="cosine", tag=tag,
+                           name=spec.name)
+    except Diverged as exc:       # this rate loses the choice; the grid goes on
+        metrics = {"task": spec.task, "model": spec.model, "seed": spec.seed, "lr": spec.lr,
+                   "tau_th_ns": spec.tau_th_ns, "run_hash": tag, "history": [],
+                   "finished": True, "diverged": str(exc), "scores": None,
+                   "wall_s": time.perf_counter() - began}
+        write_atomically(out, lambda tmp: Path(tmp).write_text(json.dumps(metrics, indent=2)))
+        return metrics
     logits = predict(model, torch.as_tensor(test["x"])).numpy()
     if not np.isfinite(logits).all():
         raise ConfigError(f"{spec.name}: the test outputs are not finite; lower the learning rate")
-    metrics = {"task": spec.task, "model": spec.model, "seed": spec.seed,
+    metrics = {"task": spec.task, "model": spec.model, "seed": spec.seed, "lr": spec.lr,
                "tau_th_ns": spec.tau_th_ns, "run_hash": tag, "history": result["history"],
                "finished": result["finished"], "parameters": count_parameters(model),
                "scores": scores(spec.task, logits, test)}
