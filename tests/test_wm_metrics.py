@@ -110,3 +110,7 @@ def test_stalled_runs_are_the_ones_that_answer_the_same_everywhere():
     assert stalled("interference", {"dissimilar": zero, "similar": zero})
     assert not stalled("interference", {"dissimilar": zero, "similar":
                                         {"recall": [0.5] + [0.0] * 3, "other_list": [0.0] * 4}})
+
+
+def test_one_seed_shows_nothing():
+    assert not shown(stats([0.5]))

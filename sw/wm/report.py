@@ -38,8 +38,9 @@ def stats(values):
 
 
 def shown(st, scale=1.0):
-    """Whether an effect's statistics show it: mean > MIN_EFFECT * scale and > 2 SE."""
-    return st["mean"] is not None and st["mean"] > MIN_EFFECT * scale \
+    """Whether an effect's statistics show it: at least 2 seeds, mean > MIN_EFFECT * scale and
+    > 2 SE."""
+    return st["mean"] is not None and st["n"] >= 2 and st["mean"] > MIN_EFFECT * scale \
         and st["mean"] > 2 * st["se"]
 
 
@@ -61,9 +62,10 @@ def model_key(spec):
     return spec.model if spec.tau_th_ns is None else f"ipnet tau {spec.tau_th_ns:g} ns"
 
 
-def aggregate_wm(exp, done):
+def aggregate_wm(exp, done, drop_stalled=False):
     """All figures of the report as data (JSON-able): each (task, model) at the learning
-    rate chosen on validation (the sweep's runs have only one)."""
+    rate chosen on validation (the sweep's runs have only one); ``drop_stalled``: over the
+    runs that did not stall only."""
     lrs = chosen_lrs(exp, done)
     groups, tried, diverged, params = {}, {}, [], {}
     for spec, m in sorted(done.items(), key=lambda kv: (kv[0].task, kv[0].model, kv[0].seed)):
@@ -74,6 +76,8 @@ def aggregate_wm(exp, done):
                 continue
         if m.get("diverged"):
             diverged.append(spec.name)
+            continue
+        if drop_stalled and stalled(spec.task, m["scores"]):
             continue
         params.setdefault(spec.model, {})[spec.task] = m["parameters"]
         groups.setdefault((spec.task, model_key(spec)), []).append(m)
@@ -194,6 +198,8 @@ def write_wm_report(exp_path, done, out):
     from .report_text import markdown
     exp, design = load_wm_experiment(exp_path)
     data = aggregate_wm(exp, done)
+    learned = aggregate_wm(exp, done, drop_stalled=True)
+    data["learned"] = {s: learned[s] for s in ("nback", "recall", "interference")}
     data["meta"] = {"config": str(exp_path), "commit": _git_commit(),
                     "runs": len(done), "seeds": list(exp.train.seeds),
                     "train_s": sum(m["wall_s"] for m in done.values())}

@@ -85,24 +85,49 @@ def _nback_section(exp, data):
              "![n-back](wm-nback.png)", "", HUMAN["nback"], ""]
     for key in _main_keys(nb):
         e = nb[key]
-        d = e["dprime"]
-        first, last = d[0]["mean"], d[-1]["mean"]
-        if first < 0.5:
-            verdict = (f"stays near chance even at n = {ns[0]} (d' {first:.2f}): it holds too "
-                       f"little for a load effect to show; it departs from people")
-        elif shown(e["load_effect"], scale=10):
-            verdict = (f"falls with load like people: d' {first:.2f} at n = {ns[0]}, {last:.2f} "
-                       f"at n = {ns[-1]}")
-        else:
-            verdict = (f"shows no load effect (d' {first:.2f} at n = {ns[0]}, {last:.2f} at "
-                       f"n = {ns[-1]}, drop {_pm(e['load_effect'])}): it departs from people")
-        lines.append(f"- **{label(key)}** {verdict}.")
+        lines.append(f"- **{label(key)}** {_nback_verdict(ns, e)}.")
+        lines += _learned(data, "nback", key, lambda e: _nback_verdict(ns, e))
         if "dprime_heat_ignored" in e:
             ign = e["dprime_heat_ignored"]
             lines.append(f"  With the heat switched off at evaluation ({HEAT_OFF}), d' is "
                          f"{ign[0]['mean']:.2f} at n = {ns[0]} and {ign[-1]['mean']:.2f} at "
                          f"n = {ns[-1]}.")
     return lines + [""]
+
+
+def _nback_verdict(ns, e):
+    d = e["dprime"]
+    first, last = d[0]["mean"], d[-1]["mean"]
+    if first < 0.5:
+        return (f"stays near chance even at n = {ns[0]} (d' {first:.2f}): it holds too little "
+                f"for a load effect to show; it departs from people")
+    if shown(e["load_effect"], scale=10):
+        return (f"falls with load like people: d' {first:.2f} at n = {ns[0]}, {last:.2f} at "
+                f"n = {ns[-1]}")
+    return (f"shows no load effect (d' {first:.2f} at n = {ns[0]}, {last:.2f} at n = {ns[-1]}, "
+            f"drop {_pm(e['load_effect'])}): it departs from people")
+
+
+def _learned(data, section, key, verdict):
+    """The verdict again over the seeds that did not stall, where some did and 2 or more
+    did not (the means above keep every seed)."""
+    full, learned = data[section].get(key), data["learned"][section].get(key)
+    if not full or not learned:
+        return []
+    n_all, n_learned = _seeds(full), _seeds(learned)
+    if n_learned < 2 or n_learned == n_all:
+        return []
+    return [f"  Over the {n_learned} of {n_all} seeds that did not stall, it "
+            f"{verdict(learned)}."]
+
+
+def _seeds(entry):
+    """Seeds behind an aggregated entry (the n of its first statistic)."""
+    while isinstance(entry, (dict, list)):
+        if isinstance(entry, dict) and "n" in entry and "mean" in entry:
+            return entry["n"]
+        entry = next(iter(entry.values())) if isinstance(entry, dict) else entry[0]
+    return 0
 
 
 def _recall_section(exp, data):
@@ -136,44 +161,51 @@ def _recall_section(exp, data):
              "![serial-position curves](wm-serial-position.png)", "", HUMAN["recall"], ""]
     for key in _main_keys(rc):
         e = rc[key]
-        parts = []
-        for sl in slots:
-            eff = e["effects"].get(f"{ln}x{sl}")
-            if not eff:
-                continue
-            p, r = eff["primacy"], eff["recency"]
-            parts.append(f"at {sl} frame{'s' if sl > 1 else ''}/item "
-                         f"{'primacy' if shown(p) else 'no primacy'} ({p['mean']:+.2f}) and "
-                         f"{'recency' if shown(r) else 'no recency'} ({r['mean']:+.2f})")
-        shape = "; ".join(parts)
-        if e["recall"]["mean"] < 0.05:
-            lines.append(f"- **{label(key)}** recalls almost nothing ({e['recall']['mean']:.3f} "
-                         f"of the items): no serial-position curve at all; it departs from people.")
-            continue
-        short = e["effects"].get(f"{min(lengths)}x{min(slots)}", {}).get("mean")
-        long_ = e["effects"].get(f"{ln}x{min(slots)}", {}).get("mean")
-        slow = e["effects"].get(f"{ln}x{max(slots)}", {}).get("mean")
-        extra = []
-        if "length" in e["paired"]:
-            extra.append(f"lists of {min(lengths)} are recalled at {short['mean']:.2f} per item "
-                         f"against {long_['mean']:.2f} for lists of {ln}"
-                         + (" (like people, longer lists lower recall)" if
-                            shown(e["paired"]["length"]) else " (no list-length effect)"))
-        if "rate" in e["paired"]:
-            extra.append(f"the slower rate gives {slow['mean']:.2f} against {long_['mean']:.2f}"
-                         + (" (like people, slower is better)" if shown(e["paired"]["rate"])
-                            else " (no gain from the slower rate)"))
-        curves = [e["effects"][f"{ln}x{sl}"] for sl in slots if f"{ln}x{sl}" in e["effects"]]
-        both = bool(curves) and all(shown(c["primacy"]) and shown(c["recency"]) for c in curves)
-        lines.append(f"- **{label(key)}**: lists of {ln} show {shape}; "
-                     + ("a U-shaped curve like people's" if both else
-                        "not the U-shaped curve of people")
-                     + (f"; {'; '.join(extra)}" if extra else "") + ".")
+        lines.append(f"- **{label(key)}** {_recall_verdict(exp, e)}.")
+        lines += _learned(data, "recall", key, lambda e: _recall_verdict(exp, e))
         if "recall_heat_ignored" in e:
             lines.append(f"  With the heat switched off at evaluation ({HEAT_OFF}) it recalls "
                          f"{e['recall_heat_ignored']['mean']:.3f} of the items instead of "
                          f"{e['recall']['mean']:.3f}.")
     return lines + [""]
+
+
+def _recall_verdict(exp, e):
+    lengths, slots = list(exp.recall.lengths), list(exp.recall.slots)
+    ln = max(lengths)
+    if e["recall"]["mean"] < 0.05:
+        return (f"recalls almost nothing ({e['recall']['mean']:.3f} of the items): no "
+                f"serial-position curve at all; it departs from people")
+    if e["recall"]["mean"] > 0.98:
+        return (f"recalls {e['recall']['mean']:.3f} of the items, at the ceiling: no position "
+                f"can stand out, so no serial-position curve; it departs from people")
+    parts = []
+    for sl in slots:
+        eff = e["effects"].get(f"{ln}x{sl}")
+        if not eff:
+            continue
+        p, r = eff["primacy"], eff["recency"]
+        parts.append(f"at {sl} frame{'s' if sl > 1 else ''}/item "
+                     f"{'primacy' if shown(p) else 'no primacy'} ({p['mean']:+.2f}) and "
+                     f"{'recency' if shown(r) else 'no recency'} ({r['mean']:+.2f})")
+    short = e["effects"].get(f"{min(lengths)}x{min(slots)}", {}).get("mean")
+    long_ = e["effects"].get(f"{ln}x{min(slots)}", {}).get("mean")
+    slow = e["effects"].get(f"{ln}x{max(slots)}", {}).get("mean")
+    extra = []
+    if "length" in e["paired"]:
+        extra.append(f"lists of {min(lengths)} are recalled at {short['mean']:.2f} per item "
+                     f"against {long_['mean']:.2f} for lists of {ln}"
+                     + (" (like people, longer lists lower recall)" if
+                        shown(e["paired"]["length"]) else " (no list-length effect)"))
+    if "rate" in e["paired"]:
+        extra.append(f"the slower rate gives {slow['mean']:.2f} against {long_['mean']:.2f}"
+                     + (" (like people, slower is better)" if shown(e["paired"]["rate"])
+                        else " (no gain from the slower rate)"))
+    curves = [e["effects"][f"{ln}x{sl}"] for sl in slots if f"{ln}x{sl}" in e["effects"]]
+    both = bool(curves) and all(shown(c["primacy"]) and shown(c["recency"]) for c in curves)
+    return (f"shows, for lists of {ln}, {'; '.join(parts)}: "
+            + ("a U-shaped curve like people's" if both else "not the U-shaped curve of people")
+            + (f"; {'; '.join(extra)}" if extra else ""))
 
 
 def _interference_section(exp, data):
@@ -200,27 +232,30 @@ def _interference_section(exp, data):
              tabulate(rows, head, tablefmt="github"), "",
              "![interference](wm-interference.png)", "", HUMAN["interference"], ""]
     for key in _main_keys(it):
-        e = it[key]
-        ctrl = (e["dissimilar"]["recall"][1]["mean"] + e["dissimilar"]["recall"][3]["mean"]) / 2
-        if ctrl < 0.05:
-            lines.append(f"- **{label(key)}** recalls almost nothing even without the other list "
-                         f"({ctrl:.3f}): nothing to interfere with.")
-            continue
-        parts = []
-        for effect in ("retroactive", "proactive"):
-            d, s = e["dissimilar"][effect], e["similar"][effect]
-            sim = e[f"similarity_{effect}"]
-            where = [w for w, st in (("dissimilar", d), ("similar", s)) if shown(st)]
-            if where:
-                grows = ("larger for similar lists, like people" if shown(sim) else
-                         "not larger for similar lists, unlike people")
-                parts.append(f"{effect} interference with {' and '.join(where)} lists "
-                             f"({d['mean']:+.3f} dissimilar, {s['mean']:+.3f} similar; {grows})")
-            else:
-                parts.append(f"no {effect} interference ({d['mean']:+.3f} dissimilar, "
-                             f"{s['mean']:+.3f} similar)")
-        lines.append(f"- **{label(key)}** shows " + "; ".join(parts) + ".")
+        lines.append(f"- **{label(key)}** {_interference_verdict(it[key])}.")
+        lines += _learned(data, "interference", key, _interference_verdict)
     return lines + [""]
+
+
+def _interference_verdict(e):
+    ctrl = (e["dissimilar"]["recall"][1]["mean"] + e["dissimilar"]["recall"][3]["mean"]) / 2
+    if ctrl < 0.05:
+        return (f"recalls almost nothing even without the other list ({ctrl:.3f}): nothing "
+                f"to interfere with")
+    parts = []
+    for effect in ("retroactive", "proactive"):
+        d, s = e["dissimilar"][effect], e["similar"][effect]
+        sim = e[f"similarity_{effect}"]
+        where = [w for w, st in (("dissimilar", d), ("similar", s)) if shown(st)]
+        if where:
+            grows = ("larger for similar lists, like people" if shown(sim) else
+                     "not larger for similar lists, unlike people")
+            parts.append(f"{effect} interference with {' and '.join(where)} lists "
+                         f"({d['mean']:+.3f} dissimilar, {s['mean']:+.3f} similar; {grows})")
+        else:
+            parts.append(f"no {effect} interference ({d['mean']:+.3f} dissimilar, "
+                         f"{s['mean']:+.3f} similar)")
+    return "shows " + "; ".join(parts)
 
 
 def _decay_section(exp, design, data):
