@@ -122,6 +122,7 @@ def decay_figure(exp, data, path):
         if st:
             _band(axes[1], range(1, ln + 1), st, colour, name=name)
     axes[0].axhline(0, color="k", lw=0.8, ls="--")
+    axes[0].set_ylim(-0.25, max(1.0, axes[0].get_ylim()[1]))    # chance is not a scale
     axes[0].set(xlabel="n", ylabel="d'", title="IPNet n-back against tau", xticks=ns)
     axes[1].set(xlabel="serial position", ylabel="P(recalled)", ylim=(-0.02, 1.02),
                 title=f"IPNet free recall (lists of {ln}, {sl} frame/item)",
