@@ -153,7 +153,8 @@ def _fmt(stats, metric):
     return f"{stats['mean'] * scale:.2f} ± {stats['std'] * scale:.2f}"
 
 
-def _commit():
+def git_commit():
+    """The checked-out commit, short, with ``+dirty`` when tracked files differ from it."""
     try:
         rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
                              text=True, check=True).stdout.strip()
@@ -286,7 +287,7 @@ def write_outputs(exp_path, done, out_dir, wall_s):
     """docs/results.md, docs/results.json, docs/results.png."""
     exp, design, _ = load_experiment(exp_path)
     results = aggregate(exp, design, done)
-    meta = {"config": str(exp_path), "commit": _commit(), "config_hash": _hash_file(exp_path),
+    meta = {"config": str(exp_path), "commit": git_commit(), "config_hash": _hash_file(exp_path),
             "design": str(exp.design_path()), "design_hash": config_hash(design),
             "date": time.strftime("%Y-%m-%d"), "wall_min": wall_s / 60, "cores": os.cpu_count()}
     out = Path(out_dir)

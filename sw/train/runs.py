@@ -45,8 +45,11 @@ def run_hash(exp, design, spec):
     return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def read_metrics(path):
-    """The metrics file of a run, or a one-line ConfigError naming it (truncated, foreign)."""
+def read_metrics(path, keys=METRICS_KEYS, made_by="ipnet train"):
+    """The metrics file of a run, or a one-line ConfigError naming it (truncated, foreign).
+
+    ``keys`` must all be present; ``made_by`` names what writes such files, for the message.
+    """
     fix = "delete it and train the run again"
     try:
         metrics = json.loads(Path(path).read_text(encoding="utf-8"))
@@ -54,10 +57,9 @@ def read_metrics(path):
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
     except ValueError:              # not UTF-8, or not JSON
         raise ConfigError(f"{path}: not a metrics file (not valid JSON); {fix}") from None
-    missing = [k for k in METRICS_KEYS if k not in metrics] if isinstance(metrics, dict) \
-        else ["task"]
+    missing = [k for k in keys if k not in metrics] if isinstance(metrics, dict) else [keys[0]]
     if missing:
-        raise ConfigError(f"{path}: not a metrics file of ipnet train (no {missing[0]!r}); {fix}")
+        raise ConfigError(f"{path}: not a metrics file of {made_by} (no {missing[0]!r}); {fix}")
     return metrics
 
 

@@ -25,7 +25,7 @@ from ipnet_mtj.sw.data.wm import interference_sample, nback_sample, recall_sampl
 #: raised whenever the generators change what they make from the same config
 DATA_VERSION = 2
 
-__all__ = ["wm_tasks", "wm_task", "make_wm_split", "load_wm_split"]
+__all__ = ["wm_tasks", "wm_task", "task_params", "make_wm_split", "load_wm_split"]
 
 
 def wm_tasks(exp):
@@ -40,7 +40,8 @@ def wm_task(exp, name):
     return Task(name, "multilabel", exp.data.vocabulary, "accuracy")
 
 
-def _params(exp, name):
+def task_params(exp, name):
+    """The config section a task's data depend on (n-back: with its n)."""
     if name.startswith("nback"):
         return {"n": int(name[5:]), **asdict(exp.nback)} | {"ns": None}
     return asdict(exp.recall) if name == "recall" else asdict(exp.interference)
@@ -76,7 +77,7 @@ def make_wm_split(exp, name, split):
 def _key(exp, name, split):
     blob = json.dumps({"version": DATA_VERSION, "task": name, "split": split,
                        "data": asdict(exp.data_config()),
-                       "params": _params(exp, name),
+                       "params": task_params(exp, name),
                        "count": getattr(exp.data, split)}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:12]
 

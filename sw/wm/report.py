@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
 from pathlib import Path
 
 import numpy as np
 
 from ipnet_mtj.sw.cli import write_atomically
+from ipnet_mtj.sw.train.results import git_commit
 
 from .experiment import load_wm_experiment
-from .runs import chosen_lrs, validation_score
 from .figures import decay_figure, interference_figure, nback_figure, serial_position_figure
+from .runs import chosen_lrs, validation_score
 
 __all__ = ["aggregate_wm", "write_wm_report", "shown", "MIN_EFFECT"]
 
@@ -181,17 +181,6 @@ def _pm(st, digits=2, scale=1.0):
     return f"{st['mean'] * scale:.{digits}f} ± {st['std'] * scale:.{digits}f}"
 
 
-def _git_commit():
-    try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                              text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True, check=True).stdout.strip()
-        return head + ("+dirty" if dirty else "")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
 def write_wm_report(exp_path, done, out):
     """Write working-memory.md, working-memory.json and the figures into ``out``; return
     the paths written."""
@@ -200,7 +189,7 @@ def write_wm_report(exp_path, done, out):
     data = aggregate_wm(exp, done)
     learned = aggregate_wm(exp, done, drop_stalled=True)
     data["learned"] = {s: learned[s] for s in ("nback", "recall", "interference")}
-    data["meta"] = {"config": str(exp_path), "commit": _git_commit(),
+    data["meta"] = {"config": str(exp_path), "commit": git_commit(),
                     "runs": len(done), "seeds": list(exp.train.seeds),
                     "train_s": sum(m["wall_s"] for m in done.values())}
     text = markdown(exp, design, data)        # before any file: a failure leaves docs as they were

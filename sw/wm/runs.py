@@ -27,9 +27,10 @@ from ipnet_mtj.sw.cli import write_atomically
 from ipnet_mtj.sw.config import ConfigError, config_hash
 from ipnet_mtj.sw.device import coefficients
 from ipnet_mtj.sw.nets import build_model, count_parameters
+from ipnet_mtj.sw.train.runs import read_metrics
 from ipnet_mtj.sw.train.trainer import Diverged, predict, train_run
 
-from .data import DATA_VERSION, load_wm_split, wm_task
+from .data import DATA_VERSION, load_wm_split, task_params, wm_task
 from .experiment import design_for_tau, load_wm_experiment
 from .metrics import interference_metrics, nback_metrics, recall_metrics
 
@@ -97,18 +98,12 @@ def wm_paths(runs_dir, spec):
 def wm_run_hash(exp, design, spec):
     """What a run's checkpoint and metrics depend on (16 hex digits)."""
     d = {"spec": asdict(spec), "data": asdict(exp.data), "data_version": DATA_VERSION,
-         "task": _task_params(exp, spec.task),
+         "task": task_params(exp, spec.task),
          "train": asdict(exp.train) | {"seeds": None, "lrs": None},
          "ipnet": asdict(exp.ipnet) if spec.model == "ipnet" else None,
          "design": config_hash(design_for_tau(design, spec.tau_th_ns)[0])
          if spec.model == "ipnet" else None}
     return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
-
-
-def _task_params(exp, task):
-    if task.startswith("nback"):
-        return asdict(exp.nback) | {"ns": None}
-    return asdict(exp.recall if task == "recall" else exp.interference)
 
 
 def scores(task, logits, split):
@@ -199,14 +194,5 @@ def execute_wm(exp_path, spec, runs_dir, resume=True, progress=None):
 
 
 def read_wm_metrics(path):
-    """The metrics file of a run, or a one-line ConfigError naming it."""
-    fix = "delete it and the run is trained again"
-    try:
-        metrics = json.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
-    except ValueError:
-        raise ConfigError(f"{path}: not a metrics file (not valid JSON); {fix}") from None
-    if not isinstance(metrics, dict) or not {"task", "model", "scores", "run_hash"} <= set(metrics):
-        raise ConfigError(f"{path}: not a metrics file of a working-memory run; {fix}")
-    return metrics
+    """The metrics file of a working-memory run, or a one-line ConfigError naming it."""
+    return read_metrics(path, ("task", "model", "scores", "run_hash"), "a working-memory run")
