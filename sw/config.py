@@ -93,6 +93,15 @@ class Device:
     R_th_K_per_uW: float = _spec("thermal resistance junction to ambient", _DEVICE_RANGE)
     I_c0_uA: float = _spec("critical switching current at 0 K (currents are normalised to it)",
                            _DEVICE_RANGE)
+    ic0_ms_exponent: typing.Optional[float] = _spec(
+        "n in I_c0(T) = I_c0 (M_s(T)/M_s(T0))**n; absent: I_c0 does not change with temperature",
+        _between(0.0, 10.0), default=None)
+    T_max_K: typing.Optional[float] = _spec(
+        "hottest the junction may get (below Tc_K); the heat saturates there. Absent: no bound",
+        _DEVICE_RANGE, default=None)
+    V_bd_V: typing.Optional[float] = _spec(
+        "breakdown voltage of the tunnel barrier; the current saturates at V_bd_V / R in the rest "
+        "state. Absent: no bound", _DEVICE_RANGE, default=None)
 
 
 @dataclass(frozen=True)
@@ -127,6 +136,11 @@ class FixedPointConfig:
     output: str = _spec("lut (probability), spike (z >= 0) or stochastic (lfsr < LUT[z])",
                         _one_of("lut", "spike", "stochastic"))
     lfsr_seed: int = _spec("nonzero seed of the 16-bit Galois LFSR", _between(1, 0xFFFF))
+    threshold: str = _spec("linear (thr0 - gamma theta, the slope at ambient) or table (the full "
+                           "I_50(T) of the card, a table indexed by the heat's top bits)",
+                           _one_of("linear", "table"), default="linear")
+    table_bits: int = _spec("address bits of the threshold table (table mode)", _between(2, 12),
+                            default=6)
 
 
 @dataclass(frozen=True)
@@ -170,6 +184,11 @@ def build_dataclass(cls, data, path, source):
             raise ConfigError(f"{source}: {where}: missing")
         value = data[name]
         typ = hints[name]
+        if typing.get_origin(typ) is typing.Union:          # Optional[X]: null means absent
+            typ = next(t for t in typing.get_args(typ) if t is not type(None))
+            if value is None:
+                values[name] = None
+                continue
         if dataclasses.is_dataclass(typ):
             value = build_dataclass(typ, value, where, source)
         else:
@@ -270,9 +289,20 @@ def load_config(path):
 
 
 def config_to_dict(cfg):
-    d = dataclasses.asdict(cfg)
-    d.pop("source")
-    return d
+    """The config as a plain mapping, without ``source`` and without the optional keys that
+    are at their default: a design that does not use a key added later (a bound, the
+    threshold table) keeps its hash, so weights trained for it stay valid."""
+    def plain(obj):
+        out = {}
+        for f in dataclasses.fields(obj):
+            if f.name == "source":
+                continue
+            value = getattr(obj, f.name)
+            if f.default is not dataclasses.MISSING and value == f.default:
+                continue
+            out[f.name] = plain(value) if dataclasses.is_dataclass(value) else value
+        return out
+    return plain(cfg)
 
 
 def config_hash(cfg):

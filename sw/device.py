@@ -17,7 +17,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-__all__ = ["Coefficients", "coefficients", "unphysical", "switching_probability", "LN2"]
+__all__ = ["Coefficients", "coefficients", "unphysical", "switching_probability", "LN2",
+           "magnetisation", "stability", "critical_current", "threshold_at", "resistance",
+           "current_limit", "heat_limit"]
 
 LN2 = math.log(2.0)
 
@@ -33,16 +35,41 @@ class Coefficients:
     delta0: float    #: thermal stability at ambient; slope of f
 
 
-def _stability(dev, temperature):
-    """Delta(T) = Delta0 (T0/T) (M_s(T)/M_s(T0))**2 with the Bloch law for M_s."""
+def magnetisation(dev, temperature):
+    """M_s(T)/M_s(T0) by the Bloch law M_s(T) = M_s(0) (1 - (T/Tc)**1.5)."""
     def m(t):
         return 1.0 - (t / dev.Tc_K) ** 1.5
-    return dev.delta0 * (dev.T0_K / temperature) * (m(temperature) / m(dev.T0_K)) ** 2
+    return m(temperature) / m(dev.T0_K)
 
 
-def _threshold(dev, temperature):
-    """Current (units of I_c0) that switches a pulse with probability 1/2."""
-    return 1.0 - math.log(dev.pulse_ns / (dev.tau0_ns * LN2)) / _stability(dev, temperature)
+def stability(dev, temperature):
+    """Delta(T) = Delta0 (T0/T) (M_s(T)/M_s(T0))**2."""
+    return dev.delta0 * (dev.T0_K / temperature) * magnetisation(dev, temperature) ** 2
+
+
+def critical_current(dev, temperature):
+    """I_c0(T)/I_c0 = (M_s(T)/M_s(T0))**n, n = ``ic0_ms_exponent`` (1 without it)."""
+    n = dev.ic0_ms_exponent
+    return 1.0 if n is None else magnetisation(dev, temperature) ** n
+
+
+def threshold_at(dev, temperature):
+    """I_50(T): the current (units of I_c0) that switches a pulse with probability 1/2 at T,
+    I_c0(T) (1 - ln(t_p / (tau0 ln 2)) / Delta(T))."""
+    barrier = 1.0 - math.log(dev.pulse_ns / (dev.tau0_ns * LN2)) / stability(dev, temperature)
+    return critical_current(dev, temperature) * barrier
+
+
+def resistance(dev):
+    """The junction's resistance in the state it rests in while it integrates (ohm)."""
+    return dev.R_P_ohm * (1.0 + dev.tmr if dev.rest_state == "AP" else 1.0)
+
+
+def current_limit(dev):
+    """The largest |current| the barrier takes, V_bd / R (units of I_c0), or None."""
+    if dev.V_bd_V is None:
+        return None
+    return dev.V_bd_V / resistance(dev) / (dev.I_c0_uA * 1e-6)
 
 
 def coefficients(dev):
@@ -54,18 +81,24 @@ def coefficients(dev):
 
     Notes
     -----
-    ``gamma_K`` is the slope of the 50 % threshold against temperature at T0
-    (central difference over +-0.5 K): the threshold is linearised around
-    ambient, as the network-level model requires.
+    ``gamma_K`` is the slope of the 50 % threshold :func:`threshold_at` against
+    temperature at T0 (central difference over +-0.5 K): the linear threshold mode's
+    small-signal view around ambient. The table mode samples :func:`threshold_at` itself.
     """
     alpha = math.exp(-dev.dt_ns / dev.tau_th_ns)
-    r_ohm = dev.R_P_ohm * (1.0 + dev.tmr if dev.rest_state == "AP" else 1.0)
-    power_w = (dev.I_c0_uA * 1e-6) ** 2 * r_ohm
+    power_w = (dev.I_c0_uA * 1e-6) ** 2 * resistance(dev)
     kappa_k = (1.0 - alpha) * dev.R_th_K_per_uW * 1e6 * power_w
     t0 = dev.T0_K
-    gamma_k = -(_threshold(dev, t0 + 0.5) - _threshold(dev, t0 - 0.5))
-    return Coefficients(alpha=alpha, kappa_K=kappa_k, thr0=_threshold(dev, t0),
+    gamma_k = -(threshold_at(dev, t0 + 0.5) - threshold_at(dev, t0 - 0.5))
+    return Coefficients(alpha=alpha, kappa_K=kappa_k, thr0=threshold_at(dev, t0),
                         gamma=gamma_k * kappa_k, gamma_K=gamma_k, delta0=dev.delta0)
+
+
+def heat_limit(dev):
+    """The heat (heat units) at which the junction reaches T_max_K, or None."""
+    if dev.T_max_K is None:
+        return None
+    return (dev.T_max_K - dev.T0_K) / coefficients(dev).kappa_K
 
 
 def unphysical(dev):
@@ -92,6 +125,9 @@ def unphysical(dev):
         return "device.pulse_ns", (f"must be longer than tau0_ns * ln 2 = "
                                    f"{dev.tau0_ns * LN2:.4g} ns, else a warm junction switches "
                                    f"later, not sooner (gamma <= 0), got {dev.pulse_ns!r}")
+    if dev.T_max_K is not None and not dev.T0_K < dev.T_max_K < dev.Tc_K:
+        return "device.T_max_K", (f"must lie between T0_K ({dev.T0_K:g} K) and Tc_K "
+                                  f"({dev.Tc_K:g} K), got {dev.T_max_K!r}")
     try:
         coef = coefficients(dev)
     except (ArithmeticError, ValueError) as exc:

@@ -9,14 +9,17 @@ expression becomes a numpy computation, a torch computation without rounding,
 or Amaranth hardware:
 
     acc   = sum_m w[n,m] x[m] + (b[n] << bias_shift)    exact, acc_width bits
-    i     = sat_s(i_width)(acc >> i_shift)               requantise
+    i     = sat[i_lo, i_hi](acc >> i_shift)              requantise; the current limit
     h     = sat_u(theta_width)((i*i) >> heat_shift)      Joule heat
-    thr   = thr0 - ((gamma*theta) >> gamma_shift)        warm junction switches sooner
+    thr   = thr0 - ((gamma*theta) >> gamma_shift)        linear: warm junction switches sooner
+          | THR[min(theta >> thr_shift, last)]           table: the full I_50(T) of the card
     z     = sat_s(z_width)(i - thr)                      pre-activation
     out   = LUT[z] | z >= 0 | r < LUT[z]                 lut | spike | stochastic
-    theta = sat_u(theta_width)(cool(theta) + h)          dissipate, then heat
+    theta = sat[0, theta_hi](cool(theta) + h)            dissipate, then heat; T_max
 
-``>>`` is an arithmetic shift (floor). ``cool`` is floor(alpha * theta) in
+``sat[lo, hi]`` saturates to a range inside the format: the format's own, or the card's
+bound (current V_bd / R, heat at T_max) where the card gives one. ``>>`` is an arithmetic
+shift (floor). ``cool`` is floor(alpha * theta) in
 both dissipation modes: ``(theta * a) >> F`` or ``theta - ceil(theta / 2**k)``.
 Since alpha < 1, floor(alpha theta) < theta for every theta > 0: a silent
 neuron cools to exactly 0 (docs/fixed-point.md).
@@ -31,7 +34,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .config import ConfigError
-from .device import coefficients, switching_probability, unphysical
+from .device import (coefficients, current_limit, heat_limit, switching_probability, threshold_at,
+                     unphysical)
 
 __all__ = [
     "FixedPoint", "derive_fixed_point", "IntOps", "INT_OPS", "sat_range",
@@ -79,6 +83,12 @@ class FixedPoint:
     y_width: int
     output: str
     lfsr_seed: int
+    i_lo: int            #: lowest current (i LSBs): the format's, or -V_bd/R
+    i_hi: int            #: highest current: the format's, or +V_bd/R
+    theta_hi: int        #: most heat (theta LSBs): the format's, or the heat at T_max
+    threshold: str       #: linear | table
+    thr_shift: int       #: table: address = theta >> thr_shift
+    thr_table: tuple     #: table: I_50 at the heat k << thr_shift, i LSBs
     delta0: float        #: slope of the switching curve, for the LUT and the float model
     lut: tuple           #: 2**z_width entries, index lut_index(z)
     quantisation: tuple  #: rows (name, device value, fixed-point value, relative error)
@@ -182,6 +192,35 @@ def derive_fixed_point(cfg):
                         f"{tau_q:.3g} ns) for the device's alpha = {coef.alpha:.4g} (tau_th_ns "
                         f"{tau:g}): more than a factor {TAU_TOLERANCE:g} apart; {fix}")
 
+    i_lo, i_hi = sat_range(fp.i.width, True)
+    limit = current_limit(cfg.device)
+    if limit is not None:
+        i_hi = math.floor(limit * 2 ** fi)
+        if i_hi > sat_range(fp.i.width, True)[1]:
+            _fail(cfg, "fixed_point.i.width",
+                  f"too small for the current limit V_bd_V / R = {limit:.4g} I_c0 ({i_hi} at "
+                  f"i.frac {fi}; needs {i_hi.bit_length() + 1} bits), got {fp.i.width}")
+        i_lo = -i_hi
+    theta_hi = sat_range(fp.theta.width, False)[1]
+    cap = heat_limit(cfg.device)
+    if cap is not None:
+        theta_hi = math.floor(cap * 2 ** ft)
+        if theta_hi > sat_range(fp.theta.width, False)[1]:
+            _fail(cfg, "fixed_point.theta.width",
+                  f"too small for the heat at T_max_K = {cap:.4g} heat units ({theta_hi} at "
+                  f"theta.frac {ft}; needs {theta_hi.bit_length()} bits), got {fp.theta.width}")
+    thr_shift, thr_table = 0, ()
+    if fp.threshold == "table":
+        if cap is None:
+            _fail(cfg, "fixed_point.threshold",
+                  "table needs device.T_max_K: the table spans ambient to T_max, got 'table'")
+        thr_shift = max(0, theta_hi.bit_length() - fp.table_bits)
+        lo, hi = sat_range(fp.i.width, True)
+        temps = [cfg.device.T0_K + coef.kappa_K * ((k << thr_shift) * 2.0 ** -ft)
+                 for k in range((theta_hi >> thr_shift) + 1)]
+        thr_table = tuple(min(max(round(threshold_at(cfg.device, t) * 2 ** fi), lo), hi)
+                          for t in temps)
+
     zw, yw = fp.z_width, fp.y_width
     z = np.arange(1 << zw, dtype=np.int64) - (1 << (zw - 1))   # index order: z = idx - 2**(zw-1)
     p = switching_probability(z / 2.0 ** fi, coef.delta0, np)
@@ -195,6 +234,14 @@ def derive_fixed_point(cfg):
         row("thr0 [I_c0]", coef.thr0, thr0 / 2 ** fi),
         row("gamma [I_c0/heat unit]", coef.gamma, gamma / 2 ** fg),
     )
+    if thr_table:
+        mid = len(thr_table) // 2
+        quant += (row(f"thr table at {temps[mid]:.0f} K [I_c0]", threshold_at(cfg.device, temps[mid]),
+                      thr_table[mid] / 2 ** fi),)
+    if limit is not None:
+        quant += (row("current limit [I_c0]", limit, i_hi / 2 ** fi),)
+    if cap is not None:
+        quant += (row("heat at T_max [heat units]", cap, theta_hi / 2 ** ft),)
     return FixedPoint(
         inputs=m, neurons=cfg.layer.neurons, lanes=cfg.hardware.lanes,
         x_width=fp.x.width, x_frac=fx, w_width=fp.w.width, w_frac=fw,
@@ -204,7 +251,8 @@ def derive_fixed_point(cfg):
         thr0=thr0, gamma=gamma, gamma_width=fp.gamma.width, gamma_shift=gamma_shift,
         decay=fp.decay, alpha_mult=alpha_mult, alpha_frac=fp.alpha_frac, decay_k=decay_k,
         z_width=zw, y_width=yw, output=fp.output, lfsr_seed=fp.lfsr_seed,
-        delta0=coef.delta0, lut=lut, quantisation=quant,
+        i_lo=i_lo, i_hi=i_hi, theta_hi=theta_hi, threshold=fp.threshold, thr_shift=thr_shift,
+        thr_table=thr_table, delta0=coef.delta0, lut=lut, quantisation=quant,
     )
 
 
@@ -216,11 +264,24 @@ def sat_range(width, signed):
 
 
 class IntOps:
-    """numpy int64 backend: exact integers, floor shifts, saturation by clipping."""
+    """numpy int64 backend: exact integers, floor shifts, saturation by clipping.
+
+    Every backend has ``sat_between(x, lo, hi, width, signed)``, saturation to a range
+    inside a format, and ``lookup(table, index)``, a read of a constant table; ``sat`` is
+    ``sat_between`` at the format's own range.
+    """
+
+    def sat(self, x, width, signed):
+        return self.sat_between(x, *sat_range(width, signed), width, signed)
 
     @staticmethod
-    def sat(x, width, signed):
-        return np.clip(x, *sat_range(width, signed))
+    def sat_between(x, lo, hi, width, signed):
+        return np.clip(x, lo, hi)
+
+    @staticmethod
+    def lookup(table, index):
+        """table[min(index, last)]: an address past the table reads its last entry."""
+        return np.asarray(table, dtype=np.int64)[np.minimum(index, len(table) - 1)]
 
     @staticmethod
     def shr(x, k):
@@ -242,8 +303,9 @@ def bias_term(ops, fp, b):
 
 
 def requantise(ops, fp, acc):
-    """i = sat_s(i_width)(acc >> i_shift): the input current in units of I_c0."""
-    return requantise_output(ops, acc, fp.i_shift, fp.i_width, True)
+    """i = sat[i_lo, i_hi](acc >> i_shift): the input current in units of I_c0, saturated
+    at the format's range or at the card's current limit."""
+    return ops.sat_between(ops.shr(acc, fp.i_shift), fp.i_lo, fp.i_hi, fp.i_width, True)
 
 
 def joule_heat(ops, fp, i):
@@ -252,7 +314,10 @@ def joule_heat(ops, fp, i):
 
 
 def threshold(ops, fp, theta):
-    """thr = thr0 - ((gamma*theta) >> gamma_shift), from the heat of earlier steps."""
+    """The switching threshold from the heat of earlier steps: linear, thr0 - ((gamma*theta)
+    >> gamma_shift); table, THR[theta >> thr_shift]."""
+    if fp.threshold == "table":
+        return ops.lookup(fp.thr_table, ops.shr(theta, fp.thr_shift))
     return fp.thr0 - ops.shr(theta * fp.gamma, fp.gamma_shift)
 
 
@@ -269,8 +334,8 @@ def cool(ops, fp, theta):
 
 
 def warm(ops, fp, cooled, heat):
-    """theta' = sat_u(theta_width)(cooled + heat)."""
-    return ops.sat(cooled + heat, fp.theta_width, False)
+    """theta' = sat[0, theta_hi](cooled + heat): the format's ceiling, or the heat at T_max."""
+    return ops.sat_between(cooled + heat, 0, fp.theta_hi, fp.theta_width, False)
 
 
 def lut_index(fp, z):

@@ -23,13 +23,30 @@ __all__ = ["TorchOps", "TORCH_OPS", "QatOps", "QAT_OPS", "round_ste", "ThermalLa
 
 
 class TorchOps:
-    """Real-valued backend: no rounding; saturation clamps to the same integer range."""
+    """Real-valued backend: no rounding; saturation clamps to the same integer range; a
+    table is read at a real-valued index by linear interpolation between its entries."""
 
     exact = False       #: QatOps: floors like the integer datapath
 
     @staticmethod
     def sat(x, width, signed):
         return x.clamp(*sat_range(width, signed))
+
+    @staticmethod
+    def sat_between(x, lo, hi, width, signed):
+        return x.clamp(lo, hi)
+
+    @staticmethod
+    def lookup(table, index):
+        """table[index] where the index is an integer (as with QatOps' floors: the entry
+        itself), else the straight line between the two entries around it; the gradient
+        with respect to the index is the slope of that segment either way."""
+        t = torch.as_tensor(table, dtype=index.dtype, device=index.device)
+        x = index.clamp(0, len(table) - 1)
+        k = torch.floor(x.detach()).clamp(max=max(len(table) - 2, 0)).long()
+        lower = t[k]
+        upper = t[(k + 1).clamp(max=len(table) - 1)]
+        return lower + (upper - lower) * (x - k.to(x.dtype))
 
     @staticmethod
     def shr(x, k):
@@ -240,7 +257,11 @@ def float_error_bound(fp):
     e_i = 1.0
     e_h = e_i * 2 ** fp.i_width / 2 ** fp.heat_shift + 1.0
     e_theta = (1.0 + e_h) / (1.0 - fp.alpha)
-    e_thr = fp.gamma * e_theta / 2 ** fp.gamma_shift + 1.0
+    if fp.threshold == "table":      # |interp(x_f) - THR[floor(x_i)]| <= L (|x_f - x_i| + 1)
+        steps = [abs(a - b) for a, b in zip(fp.thr_table, fp.thr_table[1:])] or [0]
+        e_thr = max(steps) * (e_theta / 2 ** fp.thr_shift + 1.0)
+    else:
+        e_thr = fp.gamma * e_theta / 2 ** fp.gamma_shift + 1.0
     e_z = e_i + e_thr
     slope = fp.delta0 / math.e    # max of f'(z)
     e_y = slope * e_z * 2.0 ** -fp.i_frac + 0.5 / ((1 << fp.y_width) - 1)

@@ -84,3 +84,23 @@ def track_bounds(dev, fx, k, i_max, dt_max):
            + 2 ** -fi                                       # floor of gamma * theta
            + linearisation_error(dev, dt_max))
     return kappa * heat, thr
+
+
+def table_bounds(dev, fx, k, i_max, dt_max, shift, points=400):
+    """Bounds on |T_int - T_oracle| (K) and |thr_int - I_50(T_oracle)| (I_c0) for a datapath
+    whose threshold is a table of I_50 sampled every ``shift``-th heat LSB (entries rounded to
+    the i format): the table's rounding, I_50's change across one entry's span of heat, and
+    I_50's steepest slope times the temperature bound."""
+    c = coefficients(dev)
+    kappa = kelvin_per_heat_unit(dev)
+    fi, ft = fx["i"]["frac"], fx["theta"]["frac"]
+    theta_max = dt_max / kappa
+    q_current = (2 * i_max + 2 ** -fi) * 2 ** -fi
+    heat = (abs(c["alpha"] - k["alpha"]) * theta_max + q_current + 2 * 2 ** -ft) / (1 - c["alpha"])
+    t0 = dev["T0_K"]
+    span = kappa * (1 << shift) * 2.0 ** -ft                # kelvin per table entry
+    top = t0 + dt_max + kappa * heat
+    ts = np.linspace(t0, top + span, points)
+    i50 = np.array([threshold_current(dev, t) for t in ts])
+    slope = np.abs(np.diff(i50) / np.diff(ts)).max()
+    return kappa * heat, 2 ** -(fi + 1) + slope * span + slope * kappa * heat

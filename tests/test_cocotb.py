@@ -4,8 +4,9 @@ import shutil
 
 import numpy as np
 import pytest
+import yaml
 
-from helpers import DEFAULT_CONFIG, config_dict, write_config
+from helpers import DEFAULT_CONFIG, ROOT, config_dict, write_config
 from ipnet_mtj.gen.design import generate, load_design
 from ipnet_mtj.sim.runner import SIMULATORS, run_bench, simulator_available
 
@@ -39,6 +40,18 @@ def test_stochastic_shift_design_matches_reference(sim, tmp_path):
         fixed_point={"output": "stochastic", "decay": "shift"}))
     build = generate(load_design(cfg), tmp_path / "build")
     report = run_bench(sim, build, cfg, steps=200, seed=4, work_dir=tmp_path)
+    assert report["mismatches"] == 0 and report["values_compared"] == 2 * report["neuron_steps"]
+
+
+@pytest.mark.parametrize("sim", SIMULATORS)
+def test_full_device_design_matches_reference(sim, tmp_path):
+    """configs/full.yaml: the threshold table, the current limit and the heat cap in Verilog."""
+    need(sim)
+    data = yaml.safe_load((ROOT / "configs" / "full.yaml").read_text())
+    data.update(name="full_small", layer=dict(data["layer"], inputs=12, neurons=8))
+    cfg = write_config(tmp_path / "full.yaml", data)
+    build = generate(load_design(cfg), tmp_path / "build")
+    report = run_bench(sim, build, cfg, steps=120, seed=6, work_dir=tmp_path)
     assert report["mismatches"] == 0 and report["values_compared"] == 2 * report["neuron_steps"]
 
 

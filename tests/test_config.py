@@ -4,6 +4,7 @@ import subprocess
 import sys
 
 import pytest
+import yaml
 
 from helpers import ROOT, config_dict, write_config
 from ipnet_mtj.sw.config import ConfigError, config_hash, load_config, parse_config
@@ -25,7 +26,7 @@ def test_unknown_key():
     data = config_dict(device={"tau_th": 3.0})
     assert error_of(data) == ("bad.yaml: device.tau_th: unknown key (allowed: tau_th_ns, dt_ns, "
                               "pulse_ns, tau0_ns, delta0, T0_K, Tc_K, R_P_ohm, tmr, rest_state, "
-                              "R_th_K_per_uW, I_c0_uA)")
+                              "R_th_K_per_uW, I_c0_uA, ic0_ms_exponent, T_max_K, V_bd_V)")
 
 
 def test_wrong_type():
@@ -138,3 +139,49 @@ def test_alpha_with_too_few_fraction_bits_is_refused():
     assert str(err.value).startswith("t.yaml: fixed_point.alpha_frac: multiply dissipation "
                                      "realises alpha = 0.9688 (time constant 31.5 ns)")
     assert str(err.value).endswith("more than a factor 1.5 apart; give alpha more fraction bits")
+
+
+def full_dict(**fixed):
+    data = yaml.safe_load((ROOT / "configs" / "full.yaml").read_text())
+    data["fixed_point"].update(fixed)
+    return data
+
+
+def test_full_card_widths_are_the_least_that_hold_its_bounds():
+    """configs/full.yaml's i and theta widths are derived from its bounds: one bit less fails."""
+    cfg = load_config(ROOT / "configs" / "full.yaml")
+    assert cfg.fixed_point.threshold == "table"
+    assert error_of(full_dict(i={"width": 10, "frac": 8})) == (
+        "bad.yaml: fixed_point.i.width: too small for the current limit V_bd_V / R = 2 I_c0 "
+        "(512 at i.frac 8; needs 11 bits), got 10")
+    assert error_of(full_dict(theta={"width": 13, "frac": 8})) == (
+        "bad.yaml: fixed_point.theta.width: too small for the heat at T_max_K = 42.03 heat "
+        "units (10760 at theta.frac 8; needs 14 bits), got 13")
+
+
+def test_bad_bounds():
+    data = full_dict()
+    data["device"]["T_max_K"] = 1200.0
+    assert error_of(data) == ("bad.yaml: device.T_max_K: must lie between T0_K (300 K) and "
+                              "Tc_K (1000 K), got 1200.0")
+    data = full_dict()
+    del data["device"]["T_max_K"]
+    assert error_of(data) == ("bad.yaml: fixed_point.threshold: table needs device.T_max_K: "
+                              "the table spans ambient to T_max, got 'table'")
+    assert error_of(full_dict(threshold="cubic")) == \
+        "bad.yaml: fixed_point.threshold: must be one of linear, table, got 'cubic'"
+    data = full_dict()
+    data["device"]["ic0_ms_exponent"] = -1.0
+    assert error_of(data) == ("bad.yaml: device.ic0_ms_exponent: must be between 0.0 and 10.0, "
+                              "got -1.0")
+
+
+def test_hash_leaves_out_optional_keys_at_their_default():
+    """Weights trained for a design stay valid when later keys are added to the schema; a
+    design that uses one hashes differently."""
+    base = config_hash(parse_config(config_dict(), "a.yaml"))
+    explicit = config_dict(fixed_point={"threshold": "linear", "table_bits": 6},
+                           device={"T_max_K": None})
+    assert config_hash(parse_config(explicit, "b.yaml")) == base
+    bounded = config_dict(device={"V_bd_V": 1.5})
+    assert config_hash(parse_config(bounded, "c.yaml")) != base

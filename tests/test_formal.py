@@ -2,13 +2,14 @@
 written apart in SystemVerilog (gen/formal.py), in both dissipation modes; and a wrong
 datapath is refuted."""
 
+import dataclasses
 import shutil
 import sys
 from pathlib import Path
 
 import pytest
 
-from helpers import DEFAULT_CONFIG, config_dict, write_config
+from helpers import DEFAULT_CONFIG, ROOT, config_dict, write_config
 from ipnet_mtj.gen import formal
 import ipnet_mtj.hw.neuron_step as neuron_step
 
@@ -25,6 +26,26 @@ def test_default_and_shift_designs_are_proved(tmp_path):
     for path in (DEFAULT_CONFIG, shift):
         passed, secs, work = formal.prove(path, tmp_path / "formal")
         assert passed, (work / "sby.log").read_text()[-2000:]
+
+
+def test_full_device_design_is_proved(tmp_path):
+    """The threshold table, the current limit and the heat cap (configs/full.yaml)."""
+    passed, secs, work = formal.prove(ROOT / "configs" / "full.yaml", tmp_path / "formal")
+    assert passed, (work / "sby.log").read_text()[-2000:]
+
+
+def test_a_wrong_table_entry_is_refuted(tmp_path, monkeypatch):
+    """One threshold-table entry off by one LSB in the hardware: a counterexample."""
+    real = neuron_step.threshold
+
+    def wrong(ops, fp, theta):
+        table = list(fp.thr_table)
+        table[len(table) // 2] += 1
+        return real(ops, dataclasses.replace(fp, thr_table=tuple(table)), theta)
+    monkeypatch.setattr(neuron_step, "threshold", wrong)
+    passed, _, work = formal.prove(ROOT / "configs" / "full.yaml", tmp_path / "formal")
+    assert not passed
+    assert "Assert failed in neuron_step_spec" in (work / "sby.log").read_text()
 
 
 def test_a_wrong_threshold_is_refuted(tmp_path, monkeypatch):

@@ -6,6 +6,7 @@ import sys
 
 import numpy as np
 import pytest
+import yaml
 from amaranth.hdl import ClockDomain, Module
 from amaranth.sim import Simulator
 
@@ -13,6 +14,8 @@ from helpers import ROOT, make_fp, random_inputs
 from ipnet_mtj.hw.cycles import lower_bound_cycles, measure_cycles_per_step
 from ipnet_mtj.hw.layer import IPLayer
 from ipnet_mtj.sw import reference
+from ipnet_mtj.sw.config import parse_config
+from ipnet_mtj.sw.fixed import derive_fixed_point
 from ipnet_mtj.sw.weights import seeded_weights
 
 
@@ -110,3 +113,34 @@ def test_hw_does_not_import_torch():
     code = ("import sys; import ipnet_mtj.hw.layer, ipnet_mtj.hw.synth_top, ipnet_mtj.hw.cycles, ipnet_mtj.gen.design; "
             "sys.exit(1 if 'torch' in sys.modules else 0)")
     assert subprocess.run([sys.executable, "-c", code], cwd=ROOT).returncode == 0
+
+
+def full_fp(**fixed):
+    """configs/full.yaml (threshold table, current limit, heat capped at T_max), small."""
+    data = yaml.safe_load((ROOT / "configs" / "full.yaml").read_text())
+    data["layer"].update(inputs=6, neurons=6)
+    data["hardware"]["lanes"] = 3
+    data["fixed_point"].update(fixed)
+    return derive_fixed_point(parse_config(data, "full.yaml"))
+
+
+@pytest.mark.parametrize("output", ["lut", "spike"])
+def test_threshold_table_design_matches_reference(output):
+    """The full device model: the current limit and the heat cap reached by a burst, then,
+    while the junctions cool, small currents that meet the threshold at most table entries
+    (z inside its format, so every entry read decides the output)."""
+    fp = full_fp(output=output)
+    w, b = seeded_weights(fp, 3)
+    sign = np.where(np.arange(fp.inputs) % 2, 1, -1)
+    w[:, :] = sign * ((1 << (fp.w_width - 1)) - 1)
+    b[:] = 0
+    rng = np.random.default_rng(5)
+    burst = np.tile(sign * ((1 << (fp.x_width - 1)) - 1), (50, 1))
+    cooling = sign * rng.integers(0, 9, size=(60, 1))
+    x = np.concatenate([burst, cooling])
+    ref = reference.run(fp, w, b, x[None])
+    assert ref.theta.max() == fp.theta_hi                     # the heat reached T_max
+    free = np.abs(ref.z[0]) < (1 << (fp.z_width - 1)) - 1
+    before = np.concatenate([np.zeros((1, fp.neurons), np.int64), ref.theta[0, :-1]])
+    assert len(np.unique((before >> fp.thr_shift)[free])) >= 15   # entries that decided z
+    check(fp, w, b, [x], gap=0.2, stall=0.3, seed=2)

@@ -4,7 +4,8 @@ by tests/known_answers/derive.py from docs/fixed-point.md and docs/neuron-model.
 
 Every output mode (lut, spike, stochastic) and dissipation mode (multiply, shift); the
 current saturating at both ends, the heat at its ceiling, cooling to exactly 0, a reset;
-the LFSR's first states."""
+the full device model (threshold table, current limit, heat stopped at T_max); the LFSR's
+first states."""
 
 import json
 import subprocess
@@ -53,7 +54,20 @@ def test_vectors_cover_what_they_claim():
     assert (abs(z) < 16).mean() > 0.6
     for name in ("stochastic-multiply", "stochastic-shift"):   # where r < p and r <= p differ
         assert CASES[name]["r_equals_lut"] > 0
-    assert len({c["name"] for c in VECTORS["cases"]}) == 6
+    assert len({c["name"] for c in VECTORS["cases"]}) == 7
+    full = CASES["full-lut-multiply"]
+    k = full["constants"]
+    acc, z, y, theta = expected(full, 0)
+    assert (acc[:, 0] >> k["i_shift"]).max() > k["i_hi"] == 512    # the current limit binds
+    assert theta.max() == k["theta_hi"] < (1 << 14) - 1            # the heat stops at T_max
+    assert (theta[-20:] == 0).all()                                 # and cools to exactly 0
+    free = np.abs(z[1:, 0]) < 127                                   # z decided by the table
+    assert len(np.unique((theta[:-1, 0] >> k["thr_shift"])[free])) >= 15
+    # the table by hand at ambient: I_50(300 K) = 1 - ln(10 / ln 2) / 60 = 0.95552 I_c0,
+    # 244.6 LSBs at i.frac 8, rounded to 245; at 800 K (index 84, heat 42 units = 500 K
+    # above ambient) M_s falls to 0.3404 of ambient, Delta to 60 (3/8) 0.3404**2 = 2.607,
+    # so I_50 = 0.3404**2 (1 - 2.669 / 2.607) = -0.0028 I_c0, -0.71 LSB, rounded to -1.
+    assert k["thr_table"][0] == 245 and k["thr_table"][84] == -1 and len(k["thr_table"]) == 85
 
 
 def test_lfsr_first_states():
@@ -74,7 +88,10 @@ def test_derived_constants(name):
     k = case["constants"]
     got = {"bias_shift": fp.bias_shift, "i_shift": fp.i_shift, "heat_shift": fp.heat_shift,
            "gamma_shift": fp.gamma_shift, "thr0": fp.thr0, "gamma": fp.gamma,
-           "alpha_mult": fp.alpha_mult, "decay_k": fp.decay_k, "lut": list(fp.lut)}
+           "alpha_mult": fp.alpha_mult, "decay_k": fp.decay_k, "lut": list(fp.lut),
+           "i_lo": fp.i_lo, "i_hi": fp.i_hi, "theta_hi": fp.theta_hi}
+    if fp.threshold == "table":
+        got.update(thr_shift=fp.thr_shift, thr_table=list(fp.thr_table))
     assert got == k
 
 

@@ -340,6 +340,16 @@ def test_network_with_other_neuron_modes(tmp_path, output, decay):
     run_and_compare(net, params, [Segment(frames[:3]), Segment(frames[3:])], stall=0.2)
 
 
+def test_network_on_the_full_device_model():
+    """configs/full.yaml's thermal neurons (threshold table, current limit, heat cap) in the
+    network accelerator."""
+    net = small_net(lanes=2, design="full.yaml")
+    assert net.thermal.fp.threshold == "table"
+    params = random_params(net, 5)
+    frames = random_frames(net, 5, seed=8)
+    run_and_compare(net, params, [Segment(frames)], stall=0.2)
+
+
 def test_thermal_layer_after_a_relu_layer():
     """The thermal layer need not be first: it then reads the activation buffer."""
     data = copy.deepcopy(yaml.safe_load(NETWORK_YAML.read_text()))

@@ -201,9 +201,17 @@ def test_thermal_layer_is_the_single_layer_reference_in_channels_last_order(tmp_
 
 # -- the QAT model computes the integer network ------------------------------------------------------
 
-@pytest.mark.parametrize("which", ["default", "small"])
+@pytest.mark.parametrize("which", ["default", "small", "full"])
 def test_quantised_model_equals_integer_reference(which):
-    net = derive_network(load_network(NETWORK)) if which == "default" else derive(small_dict())
+    """``full``: the small network on configs/full.yaml's thermal neurons (threshold table,
+    current limit, heat cap)."""
+    if which == "default":
+        net = derive_network(load_network(NETWORK))
+    else:
+        d = small_dict()
+        if which == "full":
+            d["design"] = "full.yaml"
+        net = derive(d)
     torch.manual_seed(0)
     model = DescribedIPNet(net)
     with torch.no_grad():

@@ -7,7 +7,8 @@ sw/, gen/ or hw/: it implements docs/neuron-model.md (device card -> coefficient
 docs/fixed-point.md (coefficients -> integer constants, one time step, the LUT, the LFSR)
 from those pages, in plain Python integers and floats, for a small layer (M = 4 inputs,
 N = 2 neurons) in every output mode (lut, spike, stochastic) and both dissipation modes
-(multiply, shift). The stimulus drives the current to both saturation ends, the heat to
+(multiply, shift), and for the full device model (threshold table, current limit, heat
+saturating at T_max). The stimulus drives the current to both saturation ends, the heat to
 its ceiling, then lets the layer cool to exactly 0, then resets it.
 
 A shared-code bug (a sign, a shift, a tap, a bound) changes what the project computes but
@@ -28,6 +29,11 @@ FIXED = {"x": {"width": 8, "frac": 7}, "w": {"width": 8, "frac": 6}, "b": {"widt
          "i": {"width": 12, "frac": 8}, "theta": {"width": 16, "frac": 8},
          "gamma": {"width": 12, "frac": 16}, "alpha_frac": 8, "z_width": 8, "y_width": 8,
          "decay": "multiply", "output": "lut", "lfsr_seed": 0xACE1}
+# The full device model (docs/neuron-model.md, "The full threshold"): I_c0 falls with M_s**2,
+# the heat saturates at T_max, the current at V_bd / R; the threshold is a table.
+DEVICE_FULL = dict(DEVICE, ic0_ms_exponent=2.0, T_max_K=800.0, V_bd_V=1.25)
+FIXED_FULL = dict(FIXED, i={"width": 11, "frac": 8}, theta={"width": 14, "frac": 8},
+                  threshold="table", table_bits=7)
 WEIGHTS = [[-128, -128, -128, -128],      # neuron 0: +full scale on x = -128, -full on x = 127
            [127, -128, 5, -3]]
 BIASES = [0, 3]                           # neuron 1's bias alone gives i = 12: no heat
@@ -38,6 +44,11 @@ NEAR = [[52 + (t * 5) % 8, 0, 0, -110 - (t * 3) % 11] for t in range(600)]
 SEGMENTS = [[BURST] * 4 + [NEGATIVE, MODERATE] + [[0] * 4] * 150,      # then a reset
             [MODERATE, [-5, 60, -70, 12], BURST, [0] * 4],
             NEAR]
+# Full model: a long burst holds neuron 0's current at the limit until its heat reaches
+# T_max; then, as it cools, its current sweeps 0..0.94 I_c0 (16 LSBs per step of x), so it
+# meets the falling-then-rising threshold at many table entries; then it cools to 0.
+SWEEP = [[-(t % 16)] * 4 for t in range(80)]
+SEGMENTS_FULL = [[BURST] * 60 + SWEEP + [[0] * 4] * 150]
 
 
 # -- docs/neuron-model.md: device card -> coefficients ------------------------------------------
@@ -49,8 +60,15 @@ def stability(dev, t):
 
 
 def threshold_current(dev, t):
-    """The current (units of I_c0) that switches a pulse with probability 1/2 at T."""
-    return 1.0 - math.log(dev["pulse_ns"] / (dev["tau0_ns"] * LN2)) / stability(dev, t)
+    """The current (units of I_c0) that switches a pulse with probability 1/2 at T:
+    I_c0(T) (1 - ln(t_p / (tau0 ln 2)) / Delta(T)), with I_c0(T) = I_c0 (M_s(T)/M_s(T0))**n
+    when the card gives n (ic0_ms_exponent), else I_c0."""
+    barrier = 1.0 - math.log(dev["pulse_ns"] / (dev["tau0_ns"] * LN2)) / stability(dev, t)
+    n = dev.get("ic0_ms_exponent")
+    if n is None:
+        return barrier
+    m = lambda temp: 1.0 - (temp / dev["Tc_K"]) ** 1.5      # noqa: E731
+    return (m(t) / m(dev["T0_K"])) ** n * barrier
 
 
 def coefficients(dev):
@@ -61,13 +79,13 @@ def coefficients(dev):
     t0 = dev["T0_K"]
     slope = -(threshold_current(dev, t0 + 0.5) - threshold_current(dev, t0 - 0.5))  # per K
     return {"alpha": alpha, "thr0": threshold_current(dev, t0), "gamma": slope * kappa,
-            "delta0": dev["delta0"]}
+            "delta0": dev["delta0"], "kappa": kappa, "resistance": resistance}
 
 
 # -- docs/fixed-point.md: coefficients -> integers, one step ------------------------------------
 
-def constants(fx):
-    c = coefficients(DEVICE)
+def constants(fx, dev=DEVICE):
+    c = coefficients(dev)
     f = {k: fx[k]["frac"] for k in ("x", "w", "b", "i", "theta", "gamma")}
     k = max(1, round(-math.log2(1.0 - c["alpha"])))
     zw, yw = fx["z_width"], fx["y_width"]
@@ -81,7 +99,29 @@ def constants(fx):
         "heat_shift": 2 * f["i"] - f["theta"], "gamma_shift": f["gamma"] + f["theta"] - f["i"],
         "thr0": round(c["thr0"] * 2 ** f["i"]), "gamma": round(c["gamma"] * 2 ** f["gamma"]),
         "alpha_mult": round(c["alpha"] * 2 ** fx["alpha_frac"]), "decay_k": k, "lut": lut,
+        **bounds(fx, dev, c, f),
     }
+
+
+def bounds(fx, dev, c, f):
+    """The current limit, the heat at T_max and the threshold table, where the card has them;
+    else the formats' own ranges."""
+    i_hi = (1 << (fx["i"]["width"] - 1)) - 1
+    if dev.get("V_bd_V") is not None:          # |I| <= V_bd / R, in i LSBs, rounded down
+        i_hi = math.floor(dev["V_bd_V"] / c["resistance"] / (dev["I_c0_uA"] * 1e-6) * 2 ** f["i"])
+    theta_hi = (1 << fx["theta"]["width"]) - 1
+    if dev.get("T_max_K") is not None:         # heat units at T_max, in theta LSBs, rounded down
+        theta_hi = math.floor((dev["T_max_K"] - dev["T0_K"]) / c["kappa"] * 2 ** f["theta"])
+    out = {"i_lo": -i_hi - (dev.get("V_bd_V") is None), "i_hi": i_hi, "theta_hi": theta_hi}
+    if fx.get("threshold") == "table":
+        shift = max(0, theta_hi.bit_length() - fx["table_bits"])
+        lo, hi = -(1 << (fx["i"]["width"] - 1)), (1 << (fx["i"]["width"] - 1)) - 1
+        table = []
+        for k in range((theta_hi >> shift) + 1):
+            temp = dev["T0_K"] + c["kappa"] * (k << shift) / 2 ** f["theta"]
+            table.append(min(max(round(threshold_current(dev, temp) * 2 ** f["i"]), lo), hi))
+        out.update(thr_shift=shift, thr_table=table)
+    return out
 
 
 def sat(v, width, signed):
@@ -94,11 +134,11 @@ def lfsr_next(s):
     return (s >> 1) ^ (0xB400 if s & 1 else 0)
 
 
-def run_segment(fx, k):
+def run_segment(fx, k, segments=SEGMENTS):
     """Per step and neuron (acc, z, y, theta) from reset, for every segment; and how many
     updates drew r == LUT[z]."""
     out, ties = [], 0
-    for segment in SEGMENTS:
+    for segment in segments:
         theta = [0, 0]
         lfsr = fx["lfsr_seed"]
         steps = []
@@ -107,9 +147,13 @@ def run_segment(fx, k):
             new = []
             for n in range(2):
                 acc = sum(w * v for w, v in zip(WEIGHTS[n], x)) + (BIASES[n] << k["bias_shift"])
-                i = sat(acc >> k["i_shift"], fx["i"]["width"], True)
+                i = min(max(acc >> k["i_shift"], k["i_lo"]), k["i_hi"])
                 h = sat((i * i) >> k["heat_shift"], fx["theta"]["width"], False)
-                thr = k["thr0"] - ((k["gamma"] * theta[n]) >> k["gamma_shift"])
+                if "thr_table" in k:
+                    table = k["thr_table"]
+                    thr = table[min(theta[n] >> k["thr_shift"], len(table) - 1)]
+                else:
+                    thr = k["thr0"] - ((k["gamma"] * theta[n]) >> k["gamma_shift"])
                 z = sat(i - thr, fx["z_width"], True)
                 p = k["lut"][z + (1 << (fx["z_width"] - 1))]
                 lfsr = lfsr_next(lfsr)                   # one advance per neuron update
@@ -120,7 +164,7 @@ def run_segment(fx, k):
                     cooled = (theta[n] * k["alpha_mult"]) >> fx["alpha_frac"]
                 else:                                    # theta - ceil(theta / 2**k)
                     cooled = theta[n] - ((theta[n] + (1 << k["decay_k"]) - 1) >> k["decay_k"])
-                new.append(sat(cooled + h, fx["theta"]["width"], False))
+                new.append(min(max(cooled + h, 0), k["theta_hi"]))
                 row.append([acc, z, y, new[-1]])
             theta = new
             steps.append(row)
@@ -139,6 +183,12 @@ def main():
             cases.append({"name": f"{output}-{decay}", "device": DEVICE, "fixed_point": fx,
                           "weights": WEIGHTS, "biases": BIASES, "segments": SEGMENTS,
                           "constants": k, "expected": expected, "r_equals_lut": ties})
+    fx = copy.deepcopy(FIXED_FULL)
+    k = constants(fx, DEVICE_FULL)
+    expected, ties = run_segment(fx, k, SEGMENTS_FULL)
+    cases.append({"name": "full-lut-multiply", "device": DEVICE_FULL, "fixed_point": fx,
+                  "weights": WEIGHTS, "biases": BIASES, "segments": SEGMENTS_FULL,
+                  "constants": k, "expected": expected, "r_equals_lut": ties})
     s, first = 0xACE1, []
     for _ in range(8):
         s = lfsr_next(s)
