@@ -54,8 +54,8 @@ def experiment(tmp_path):
     """A tiny experiment YAML (11 samples of 4 frames, one epoch) and its design, in tmp_path."""
     data = yaml.safe_load((ROOT / "configs" / "results.yaml").read_text())
     data["data"].update(train=11, test=11, steps=4, substeps=2)
-    data["train"]["epochs"] = 1
-    (tmp_path / "default.yaml").write_text((ROOT / "configs" / "default.yaml").read_text())
+    data["train"].update(max_epochs=1, validation=3)
+    (tmp_path / data["design"]).write_text((ROOT / "configs" / data["design"]).read_text())
     path = tmp_path / "exp.yaml"
     path.write_text(yaml.safe_dump(data))
     return path, data
@@ -149,7 +149,7 @@ def yaml_files(tmp_path):
                        "dt_ns"),
             "network": ("network.yaml", lambda p: ipnet("net-eval", p, "--runs", tmp_path / "r"),
                         "epochs"),
-            "experiment": ("results.yaml", lambda p: ipnet("params", p), "lr")}
+            "experiment": ("results.yaml", lambda p: ipnet("params", p), "patience")}
 
 
 @pytest.mark.parametrize("kind", ["design", "network", "experiment"])
@@ -278,12 +278,12 @@ def test_truncated_or_foreign_checkpoint(tmp_path, experiment, make, reason):
     exp, _ = experiment
     runs = tmp_path / "runs"
     runs.mkdir()
-    ckpt = runs / "gestures11-lstm-s0.pt"
+    ckpt = runs / "gestures11-lstm-s0-lr0.01.pt"
     make(ckpt)
     before = ckpt.read_bytes()
     proc = ipnet("train", exp, "--task", "gestures11", "--model", "lstm", "--runs", runs)
     assert_one_line(proc, f"{ckpt}: {reason}; delete it or train again with --fresh")
-    assert ckpt.read_bytes() == before and not (runs / "gestures11-lstm-s0.json").exists()
+    assert ckpt.read_bytes() == before and not (runs / "gestures11-lstm-s0-lr0.01.json").exists()
 
 
 @pytest.mark.parametrize("content", [b"PK\x03\x04 truncated", b"not a cache\n"])
@@ -317,7 +317,7 @@ def test_foreign_npz_as_data_cache(tmp_path, experiment):
 ])
 def test_truncated_or_foreign_metrics(tmp_path, experiment, content, reason):
     exp, _ = experiment
-    metrics = tmp_path / "gestures11-lstm-s0.json"
+    metrics = tmp_path / "gestures11-lstm-s0-lr0.01.json"
     metrics.write_text(content)
     proc = ipnet("eval", exp, "--task", "gestures11", "--model", "lstm", "--runs", tmp_path)
     assert_one_line(proc, f"{metrics}: {reason}; delete it and train the run again")
@@ -340,10 +340,15 @@ TASK_LIST = "gestures11, gestures22, digits, digits_ahead, steering, gestures22m
     ("train", {"seeds": ["0"]}, "train.seeds: must hold integers >= 0: '0' is not, got ['0']"),
     ("train", {"seeds": []}, "train.seeds: needs at least one, got []"),
     ("train", {"seeds": [1, 1]}, "train.seeds: 1 is given twice, got [1, 1]"),
-    ("train", {"epochs": 0}, "train.epochs: must be > 0, got 0"),
+    ("train", {"max_epochs": 0}, "train.max_epochs: must be > 0, got 0"),
+    ("train", {"patience": 0}, "train.patience: must be > 0, got 0"),
+    ("train", {"validation": 11}, "train.validation: must be fewer than data.train = 11 (the "
+                                  "rest trains), got 11"),
     ("train", {"batch": -4}, "train.batch: must be > 0, got -4"),
-    ("train", {"lr": 0.0}, "train.lr: must be > 0, got 0.0"),
-    ("train", {"lr": float("inf")}, "train.lr: must be a finite number, got inf"),
+    ("train", {"lrs": [0.0]}, "train.lrs: must hold positive numbers: 0.0 is not, got [0.0]"),
+    ("train", {"lrs": [0.01, float("inf")]},
+     "train.lrs: must hold positive numbers: inf is not, got [0.01, inf]"),
+    ("train", {"lrs": [0.01, 0.01]}, "train.lrs: 0.01 is given twice, got [0.01, 0.01]"),
     ("train", {"features": 0}, "train.features: must be > 0, got 0"),
     ("data", {"seed": -1}, "data.seed: must be >= 0, got -1"),
     ("data", {"size": 12}, "data.size: must be > 16 (the side of a digit glyph) for task "
@@ -386,19 +391,19 @@ def test_cli_experiment_value_out_of_range(experiment):
 
 @pytest.mark.parametrize("batch, message", [
     (4, "the loss became nan at epoch 1 step 2"),
-    (32, "the outputs on the test set became non-finite at epoch 1"),
+    (32, "the validation loss became nan at epoch 1"),
 ])
 def test_nan_run_stops_training_with_one_line(tmp_path, experiment, batch, message):
     """Adam at a learning rate of 1e30 makes weights of about 1e30 in one step: the loss of the
     next batch is nan (batch 4: 3 steps per epoch), or, after the only step of the epoch
-    (batch 32), the outputs on the test set are. No accuracy is printed, no checkpoint or
+    (batch 32), the validation loss is. No accuracy is printed, no checkpoint or
     metrics are written."""
     exp, data = experiment
-    data["train"].update(lr=1e30, batch=batch)
+    data["train"].update(lrs=[1e30], batch=batch)
     exp.write_text(yaml.safe_dump(data))
     runs = tmp_path / "runs"
     proc = ipnet("train", exp, "--task", "gestures11", "--model", "framesum", "--runs", runs)
-    assert_error_after_progress(proc, f"gestures11-framesum-s0: {message}; nothing saved for "
+    assert_error_after_progress(proc, f"gestures11-framesum-s0-lr1e+30: {message}; nothing saved for "
                                       f"this epoch; lower the learning rate")
     assert proc.stdout == ""
     assert sorted(p.name for p in runs.iterdir()) == ["data"]
@@ -436,10 +441,10 @@ def test_checkpoint_of_another_experiment_is_refused(tmp_path, experiment):
     runs = tmp_path / "runs"
     args = ("--task", "gestures11", "--model", "framesum", "--runs", runs)
     assert ipnet("train", exp, *args).returncode == 0
-    ckpt, metrics = runs / "gestures11-framesum-s0.pt", runs / "gestures11-framesum-s0.json"
+    ckpt, metrics = runs / "gestures11-framesum-s0-lr0.01.pt", runs / "gestures11-framesum-s0-lr0.01.json"
     old = json.loads(metrics.read_text())
     changed = tmp_path / "changed.yaml"
-    rewrite(changed, data, "train", lr=0.02)
+    rewrite(changed, data, "train", patience=2)
     proc = ipnet("train", changed, *args, "--epochs", "2")
     from ipnet_mtj.sw.train.runs import run_hash
     from ipnet_mtj.sw.train.trainer import RunSpec

@@ -131,21 +131,21 @@ def test_cli_bad_arguments_get_one_line(tmp_path):
              "error: --model: unknown model 'transformer' (choose from ipnet, rnn, lstm, gru, "
              "cnn2p1d, cnn3d, framesum, resnet_lstm)\n"),
             (["eval", cfg, "--task", "digits", "--model", "lstm", "--runs", str(tmp_path)],
-             f"error: {tmp_path}/digits-lstm-s0.json: no such run; train it first (ipnet train ...)\n")):
+             f"error: {tmp_path}/digits-lstm-s0-lr0.01.json: no such run; train it first (ipnet train ...)\n")):
         proc = run_ipnet(*args)
         assert proc.returncode == 2 and proc.stderr == message
 
 
 def test_cli_bad_experiment_config_gets_one_line(tmp_path):
     data = yaml.safe_load((ROOT / "configs" / "results.yaml").read_text())
-    data["train"]["lr"] = -1.0
-    (tmp_path / "default.yaml").write_text((ROOT / "configs" / "default.yaml").read_text())
+    data["train"]["lrs"] = [-1.0]
+    (tmp_path / data["design"]).write_text((ROOT / "configs" / data["design"]).read_text())
     bad = tmp_path / "exp.yaml"
     bad.write_text(yaml.safe_dump(data))
     proc = run_ipnet("params", str(bad))
     assert proc.returncode == 2
-    assert proc.stderr == f"error: {bad}: train.lr: must be > 0, got -1.0\n"
-    data["train"]["lr"] = 0.01
+    assert proc.stderr == f"error: {bad}: train.lrs: must hold positive numbers: -1.0 is not, got [-1.0]\n"
+    data["train"]["lrs"] = [0.01]
     data["models"] = ["lstm", "mamba"]
     bad.write_text(yaml.safe_dump(data))
     proc = run_ipnet("params", str(bad))
@@ -155,15 +155,17 @@ def test_cli_bad_experiment_config_gets_one_line(tmp_path):
 def test_cli_trains_and_evaluates(tmp_path):
     data = yaml.safe_load((ROOT / "configs" / "results.yaml").read_text())
     data["data"].update(train=11, test=11, steps=4, substeps=2)
-    data["train"]["epochs"] = 1
-    (tmp_path / "default.yaml").write_text((ROOT / "configs" / "default.yaml").read_text())
+    data["train"].update(max_epochs=1, validation=3)
+    (tmp_path / data["design"]).write_text((ROOT / "configs" / data["design"]).read_text())
     cfg = tmp_path / "exp.yaml"
     cfg.write_text(yaml.safe_dump(data))
     runs = str(tmp_path / "runs")
     proc = run_ipnet("train", str(cfg), "--task", "gestures11", "--model", "ipnet", "--runs", runs)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.startswith("gestures11-ipnet-d1-s0: accuracy ") and "integer datapath" in proc.stdout
-    assert "gestures11-ipnet-d1-s0 epoch 1: 100%|" in proc.stderr     # progress bar (tqdm)
+    assert proc.stdout.startswith("gestures11-ipnet-d1-s0-lr0.01: accuracy ")
+    assert ", integer " in proc.stdout and ", heat ignored " in proc.stdout
+    assert "\njunctions: p99 " in proc.stdout and "(T_max 800 K, Tc 1000 K)" in proc.stdout
+    assert "gestures11-ipnet-d1-s0-lr0.01 epoch 1: 100%|" in proc.stderr     # progress bar (tqdm)
     assert ", loss=" in proc.stderr
     proc = run_ipnet("eval", str(cfg), "--task", "gestures11", "--model", "ipnet", "--runs", runs)
-    assert proc.returncode == 0 and proc.stdout.startswith("gestures11-ipnet-d1-s0: accuracy ")
+    assert proc.returncode == 0 and proc.stdout.startswith("gestures11-ipnet-d1-s0-lr0.01: accuracy ")

@@ -2,8 +2,8 @@
 
     ipnet data    CONFIG [--task T]                 generate (and cache) the data sets
     ipnet params  CONFIG                            parameter counts, side by side
-    ipnet train   CONFIG --task T --model M [--seed S] [--depth D] [--epochs E] [--fresh]
-    ipnet eval    CONFIG --task T --model M [--seed S] [--depth D]
+    ipnet train   CONFIG --task T --model M [--seed S] [--depth D] [--lr LR] [--epochs E] [--fresh]
+    ipnet eval    CONFIG --task T --model M [--seed S] [--depth D] [--lr LR]
     ipnet results CONFIG [--workers 2] [--out docs]
     ipnet net-train NETWORK [--fresh] [--out PATH]   train a described network (float, then QAT)
     ipnet net-eval  NETWORK [--weights PATH]         float, QAT and integer accuracy of its weights
@@ -35,6 +35,7 @@ def _spec_args(p):
     p.add_argument("--model", required=True)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--depth", type=int, default=1, help="ipnet: depth of the thermal layer (1-3)")
+    p.add_argument("--lr", type=float, help="a learning rate of train.lrs (default: the first)")
 
 
 def _parser(backends=("integer",)):
@@ -49,7 +50,7 @@ def _parser(backends=("integer",)):
     p = sub.add_parser("train", help="train one run (resumes from its checkpoint)")
     _common(p)
     _spec_args(p)
-    p.add_argument("--epochs", type=int, help="override train.epochs")
+    p.add_argument("--epochs", type=int, help="override train.max_epochs")
     p.add_argument("--fresh", action="store_true", help="ignore an existing checkpoint")
     p = sub.add_parser("eval", help="evaluate a trained run")
     _common(p)
@@ -125,7 +126,13 @@ def _check_spec(exp, args):
         raise UsageError(f"--depth: must be 1, 2 or 3, got {args.depth}")
     if args.seed < 0:
         raise UsageError(f"--seed: must be >= 0, got {args.seed}")
-    return RunSpec(args.task, args.model, args.seed, args.depth if args.model == "ipnet" else 1)
+    lrs = [float(v) for v in exp.train.lrs]
+    lr = lrs[0] if args.lr is None else args.lr
+    if lr not in lrs:
+        raise UsageError(f"--lr: must be one of train.lrs ({', '.join(f'{v:g}' for v in lrs)}), "
+                         f"got {args.lr:g}")
+    return RunSpec(args.task, args.model, args.seed, args.depth if args.model == "ipnet" else 1,
+                   lr)
 
 
 class _Bar:
@@ -220,9 +227,15 @@ def main(argv, backends=None):
             if not path.exists():
                 raise UsageError(f"{path}: no such run; train it first (ipnet train ...)")
             metrics = read_metrics(path)
-        extra = f" (integer datapath: {metrics['integer_metric']:.4g})" if "integer_metric" in metrics else ""
-        print(f"{spec.name}: {metrics['metric_name']} {metrics['metric']:.4g}{extra}, "
-              f"{metrics['parameters']} parameters")
+        from .results import _run_line
+        print(f"{spec.name}: {_run_line(metrics)}, {metrics['parameters']} parameters")
+        if "physics" in metrics:
+            ph = metrics["physics"]
+            t_max = "none" if ph["T_max_K"] is None else f"{ph['T_max_K']:.0f} K"
+            print(f"junctions: p99 {ph['temperature_p99_K']:.0f} K, max "
+                  f"{ph['temperature_max_K']:.0f} K (T_max {t_max}, Tc {ph['Tc_K']:.0f} K); "
+                  f"|I| p99 {ph['current_p99_ic0']:.2f}, max {ph['current_max_ic0']:.2f} I_c0 "
+                  f"(limit {ph['current_limit_ic0']:.2f})")
         return 0
 
     from .results import run_grid, write_outputs

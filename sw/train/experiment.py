@@ -7,6 +7,7 @@ hardware share one neuron definition.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,6 +58,19 @@ def _integers(what, allowed, empty=False):
     return check
 
 
+def _numbers(what, allowed):
+    """A list of distinct finite numbers for which ``allowed(x)``; non-empty."""
+    def check(v):
+        if not v:
+            return "needs at least one"
+        bad = [x for x in v if isinstance(x, bool) or not isinstance(x, (int, float))
+               or not math.isfinite(x) or not allowed(x)]
+        if bad:
+            return f"must hold {what}: {bad[0]!r} is not"
+        return f"{v[0]!r} is given twice" if len(set(v)) < len(v) else None
+    return check
+
+
 @dataclass(frozen=True)
 class Noise:
     contrast: float = _spec("DVS contrast threshold, log-intensity units", _positive)
@@ -81,12 +95,28 @@ class Data:
 
 @dataclass(frozen=True)
 class Training:
-    epochs: int = _spec("passes over the training set", _positive)
+    """One protocol for every model (docs/results-method.md, "Protocol")."""
+    max_epochs: int = _spec("most passes over the training set; the cosine schedule spans them",
+                            _positive)
+    patience: int = _spec("early stopping: stop after this many epochs without a lower "
+                          "validation loss", _positive)
+    validation: int = _spec("samples carved from the end of the training split to choose the "
+                            "epoch and the learning rate on (never the test split)", _positive)
     batch: int = _spec("batch size", _positive)
-    lr: float = _spec("Adam learning rate", _positive)
+    lrs: list = _spec("Adam learning rates tried for every model and task; the one with the "
+                      "lowest mean validation loss over seeds is reported",
+                      _numbers("positive numbers", lambda x: x > 0))
     seeds: list = _spec("one run per seed (mean and spread over them)",
                         _integers("integers >= 0", lambda x: x >= 0))
     features: int = _spec("backbone feature width", _positive)
+
+
+@dataclass(frozen=True)
+class IPNetInit:
+    current_spread: float = _spec("IPNet's gain and offset start so that the junction current "
+                                  "has the ambient threshold as mean and this standard deviation "
+                                  "(I_c0) over a training batch (IPNet.calibrate_current)",
+                                  _positive)
 
 
 @dataclass(frozen=True)
@@ -105,6 +135,7 @@ class Experiment:
     models: list = _spec("models run on every task", _names(MODELS))
     steering_only: list = _spec("models run on the steering task only", _names(MODELS, empty=True))
     ablation: Ablation = _spec("thermal layer at each depth")
+    ipnet: IPNetInit = _spec("IPNet's initialisation")
     source: str = field(default="<memory>", compare=False, metadata={"doc": "file"})
 
     def data_config(self):
@@ -130,5 +161,8 @@ def load_experiment(path):
     if exp.data.noise.hot_pixels > pixels:
         raise ConfigError(f"{path}: data.noise.hot_pixels: must be at most size * size = {pixels}, "
                           f"got {exp.data.noise.hot_pixels}")
+    if exp.train.validation >= exp.data.train:
+        raise ConfigError(f"{path}: train.validation: must be fewer than data.train = "
+                          f"{exp.data.train} (the rest trains), got {exp.train.validation}")
     design = load_config(exp.design_path())
     return exp, design, derive_fixed_point(design)

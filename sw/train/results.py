@@ -24,23 +24,48 @@ from ipnet_mtj.sw.nets.backbone import CHANNELS
 
 from .energy import SOURCE, digital_memory, thermal_joule_pj
 from .experiment import load_experiment
-from .runs import data_dir, execute, read_metrics, run_hash, run_paths
+from .runs import STALLED, data_dir, execute, read_metrics, run_hash, run_paths
 from .trainer import RunSpec
 
-__all__ = ["grid", "run_grid", "aggregate", "write_outputs"]
+__all__ = ["grid", "run_grid", "aggregate", "write_outputs", "chosen_lrs", "chosen_runs"]
 
 LOWER_IS_BETTER = {"error_px", "rmse"}
 
 
 def grid(exp):
-    """All runs of an experiment: models x tasks x seeds, steering-only models, ablation depths."""
-    specs = []
+    """All runs of an experiment: models x tasks x learning rates x seeds, steering-only
+    models, ablation depths (each with the whole learning-rate grid)."""
+    cells = []
     for task in exp.tasks:
         models = list(exp.models) + (list(exp.steering_only) if task == "steering" else [])
-        specs += [RunSpec(task, m, s) for m in models for s in exp.train.seeds]
-    specs += [RunSpec(exp.ablation.task, "ipnet", s, d) for d in exp.ablation.depths if d != 1
-              for s in exp.train.seeds]
-    return specs
+        cells += [(task, m, 1) for m in models]
+    cells += [(exp.ablation.task, "ipnet", d) for d in exp.ablation.depths
+              if d != 1 or (exp.ablation.task, "ipnet", 1) not in cells]
+    return [RunSpec(t, m, s, d, float(lr)) for t, m, d in cells for lr in exp.train.lrs
+            for s in exp.train.seeds]
+
+
+def chosen_lrs(exp, done):
+    """{(task, model, depth): learning rate}: per cell, the rate whose seeds reach the lowest
+    mean validation loss; a rate with a diverged seed loses (unless every rate has one); the
+    first in the config's order wins a tie. Test figures play no part."""
+    by_cell = {}
+    for spec, m in done.items():
+        by_cell.setdefault(spec.cell, {}).setdefault(spec.lr, []).append(m)
+
+    def score(runs):
+        if any("diverged" in m for m in runs):
+            return (1, 0.0)
+        return (0, float(np.mean([m["val_loss"] for m in runs])))
+    order = [float(lr) for lr in exp.train.lrs]
+    return {cell: min(by_lr, key=lambda lr: (*score(by_lr[lr]), order.index(lr)))
+            for cell, by_lr in by_cell.items()}
+
+
+def chosen_runs(exp, done):
+    """{spec: metrics} of the runs at each cell's chosen learning rate."""
+    lrs = chosen_lrs(exp, done)
+    return {s: m for s, m in done.items() if s.lr == lrs[s.cell]}
 
 
 def _data_job(exp_path, task, split, runs_dir):
@@ -50,7 +75,7 @@ def _data_job(exp_path, task, split, runs_dir):
 
 
 def _run_job(exp_path, spec, runs_dir):
-    return execute(exp_path, spec, runs_dir)
+    return execute(exp_path, spec, runs_dir, record_divergence=True)
 
 
 def run_grid(exp_path, runs_dir, workers=2, log=None):
@@ -92,13 +117,23 @@ def run_grid(exp_path, runs_dir, workers=2, log=None):
                     spec = jobs[job]
                     metrics = job.result()
                     done[spec] = metrics
-                    extra = (f", integer {metrics['integer_metric']:.4g}"
-                             if "integer_metric" in metrics else "")
-                    log(f"  {spec.name}: {metrics['metric_name']} {metrics['metric']:.4g}{extra} "
-                        f"({metrics['wall_s']:.0f} s; total {time.perf_counter() - began:.0f} s)")
+                    log(f"  {spec.name}: {_run_line(metrics)} ({metrics['wall_s']:.0f} s; "
+                        f"total {time.perf_counter() - began:.0f} s)")
                     bar.set_postfix_str(spec.name, refresh=False)
                     bar.update()
     return done
+
+
+def _run_line(m):
+    """One line about a finished run for the log."""
+    if "diverged" in m:
+        return f"diverged ({m['diverged']})"
+    extra = f", integer {m['integer_metric']:.4g}" if "integer_metric" in m else ""
+    if "heat_ignored_metric" in m:
+        extra += f", heat ignored {m['heat_ignored_metric']:.4g}"
+    stalled = ", STALLED" if m.get("stalled") else ""
+    return (f"{m['metric_name']} {m['metric']:.4g}{extra} at epoch {m['best_epoch'] + 1} of "
+            f"{len(m['history'])}{stalled}")
 
 
 def _stats(values):
@@ -107,32 +142,76 @@ def _stats(values):
             "n": int(len(a)), "values": [float(v) for v in a]}
 
 
+def _cell_stats(runs):
+    """Stats of the test metric over a cell's seeds, with its flags and protocol figures."""
+    ok = [m for m in runs if "diverged" not in m]
+    out = _stats([m["metric"] for m in ok]) if ok else {"mean": float("nan"), "std": 0.0,
+                                                         "n": 0, "values": []}
+    out.update(lr=runs[0]["lr"], stalled=sum(bool(m.get("stalled")) for m in ok),
+               diverged=len(runs) - len(ok),
+               best_epoch=float(np.mean([m["best_epoch"] + 1 for m in ok])) if ok else None,
+               epochs_run=float(np.mean([len(m["history"]) for m in ok])) if ok else None)
+    return out
+
+
+def _physics(runs):
+    """Junction figures of a cell's IPNet runs: the mean p99 and the largest max over seeds."""
+    ph = [m["physics"] for m in runs if "physics" in m]
+    if not ph:
+        return None
+    return {"temperature_p99_K": float(np.mean([p["temperature_p99_K"] for p in ph])),
+            "temperature_max_K": max(p["temperature_max_K"] for p in ph),
+            "current_p99_ic0": float(np.mean([p["current_p99_ic0"] for p in ph])),
+            "current_max_ic0": max(p["current_max_ic0"] for p in ph),
+            "T_max_K": ph[0]["T_max_K"], "Tc_K": ph[0]["Tc_K"],
+            "current_limit_ic0": ph[0]["current_limit_ic0"],
+            "per_seed": ph}
+
+
 def aggregate(exp, design, done):
-    """Tables as data: metrics per task and model, ablation, quantisation, memory energy."""
-    done = dict(sorted(done.items(), key=lambda kv: (kv[0].task, kv[0].model, kv[0].depth, kv[0].seed)))
+    """Tables as data, at each cell's chosen learning rate: metrics per task and model (with
+    stalled and diverged seeds counted), IPNet's junction physics, heat-ignored and integer
+    accuracy, the depth ablation, memory energy, and the protocol."""
+    lrs = chosen_lrs(exp, done)
+    done = dict(sorted(chosen_runs(exp, done).items(),
+                       key=lambda kv: (kv[0].task, kv[0].model, kv[0].depth, kv[0].seed)))
     table = {}                      # per-seed values in seed order, whatever order runs finished in
     for spec, m in done.items():
         if spec.model == "ipnet" and spec.depth != 1:
             continue
         table.setdefault(spec.task, {}).setdefault(spec.model, []).append(m)
-    results = {"tasks": {}, "ablation": {}, "quantisation": {}, "energy": {}, "parameters": {}}
+    results = {"protocol": {"max_epochs": exp.train.max_epochs, "patience": exp.train.patience,
+                            "validation": exp.train.validation, "lrs": list(exp.train.lrs),
+                            "seeds": list(exp.train.seeds), "stalled_fraction": STALLED},
+               "chosen_lr": {"/".join(map(str, k)): v for k, v in sorted(lrs.items())},
+               "tasks": {}, "physics": {}, "ablation": {}, "quantisation": {}, "energy": {},
+               "parameters": {}}
     for task, models in table.items():
         results["tasks"][task] = {"metric": TASKS[task].metric,
-                                  "models": {k: _stats([m["metric"] for m in v]) for k, v in models.items()}}
+                                  "models": {k: _cell_stats(v) for k, v in models.items()}}
         for k, v in models.items():
             results["parameters"].setdefault(k, {})[task] = v[0]["parameters"]
-        if "ipnet" in models:
-            runs = models["ipnet"]
-            results["quantisation"][task] = {"float": _stats([m["metric"] for m in runs]),
-                                             "integer": _stats([m["integer_metric"] for m in runs]),
-                                             "weights_clipped": float(np.mean([m["weights_clipped"] for m in runs]))}
+        runs = [m for m in models.get("ipnet", []) if "diverged" not in m]
+        if runs:
+            results["physics"][task] = _physics(runs)
+            results["quantisation"][task] = {
+                "float": _stats([m["metric"] for m in runs]),
+                "heat_ignored": _stats([m["heat_ignored_metric"] for m in runs]),
+                "integer": _stats([m["integer_metric"] for m in runs]),
+                "weights_clipped": float(np.mean([m["weights_clipped"] for m in runs]))}
+    ablation = {}
     for spec, m in done.items():
-        if spec.task == exp.ablation.task and spec.model == "ipnet":
-            results["ablation"].setdefault(str(spec.depth), []).append(m["metric"])
-    results["ablation"] = {d: _stats(v) for d, v in sorted(results["ablation"].items())}
+        if spec.task == exp.ablation.task and spec.model == "ipnet" and "diverged" not in m:
+            ablation.setdefault(str(spec.depth), []).append(m)
+    results["ablation"] = {d: {"float": _stats([m["metric"] for m in v]),
+                               "heat_ignored": _stats([m["heat_ignored_metric"] for m in v]),
+                               "stalled": sum(bool(m["stalled"]) for m in v),
+                               "physics": _physics(v)}
+                           for d, v in sorted(ablation.items())}
     # memory energy per inference (one sample of `steps` frames)
     steps = exp.data.steps
-    ipnet_runs = [m for s, m in done.items() if s.model == "ipnet" and s.depth == 1]
+    ipnet_runs = [m for s, m in done.items() if s.model == "ipnet" and s.depth == 1
+                  and "diverged" not in m]
     msq = float(np.mean([m["mean_square_current"] for m in ipnet_runs])) if ipnet_runs else float("nan")
     neurons = ipnet_runs[0]["thermal_neurons"] if ipnet_runs else 0
     ipnet_pj = thermal_joule_pj(msq, neurons, steps, design.device)
@@ -185,10 +264,20 @@ def _markdown(exp, design, results, meta):
         f"experiment config hash `{meta['config_hash']}`, design `{meta['design']}` "
         f"(hash `{meta['design_hash']}`), {meta['date']}, {meta['wall_min']:.1f} min on "
         f"{meta['cores']} cores. Mean ± sample standard deviation over seeds {exp.train.seeds}. "
-        f"Data: {exp.data.train} training and {exp.data.test} test samples per task, "
-        f"{exp.data.steps} frames of {exp.data.size}x{exp.data.size}; {exp.train.epochs} epochs. "
+        f"Data: {exp.data.train - exp.train.validation} training, {exp.train.validation} "
+        f"validation (carved from the training data) and {exp.data.test} test samples per task, "
+        f"{exp.data.steps} frames of {exp.data.size}x{exp.data.size}. "
         "The data sets are generated offline (docs/results-method.md); these are not DVS Gesture or "
         "DDD-20 figures and are not comparable with the paper's.",
+        "",
+        f"Protocol, the same for every model: Adam, batch {exp.train.batch}, a cosine schedule over "
+        f"at most {exp.train.max_epochs} epochs, early stopping with a patience of "
+        f"{exp.train.patience} epochs on the validation loss; the test figure is that of the epoch with the lowest "
+        f"validation loss; each learning rate of {list(exp.train.lrs)} is tried and the one with "
+        "the lowest mean validation loss over seeds is reported (the test split chooses nothing). "
+        f"A seed whose best validation loss stays above {STALLED:g} of the best constant answer's "
+        "is counted as *stalled*; one whose loss or weights stop being finite as *diverged*. "
+        "Both stay in the means.",
         "",
     ]
     rows = []
@@ -203,7 +292,9 @@ def _markdown(exp, design, results, meta):
             best = (min if metric in LOWER_IS_BETTER else max)(
                 results["tasks"][t]["models"].values(), key=lambda s: s["mean"])
             text = _fmt(entry, metric)
-            cells.append(f"**{text}**" if entry is best else text)
+            text = f"**{text}**" if entry is best else text
+            flags = [f"{entry[k]} {k}" for k in ("stalled", "diverged") if entry[k]]
+            cells.append(text + (f" ({', '.join(flags)})" if flags else ""))
         e = results["energy"][m]
         energy = f"{e['pj']:.3g} pJ"
         ratio = "1 (marginal 0)" if m == "ipnet" else f"{e['ratio_vs_ipnet']:.3g}x"
@@ -222,23 +313,58 @@ def _markdown(exp, design, results, meta):
         best_name = (min if lower else max)(others, key=lambda k: others[k]["mean"])
         ip, bb = ms["ipnet"]["mean"], others[best_name]["mean"]
         wins = ip < bb if lower else ip > bb
-        verb = "beats" if wins else "**loses to**"
+        verb = "beats" if wins else ("ties with" if ip == bb else "**loses to**")
         if lower:
             change = (ip - bb) / bb * 100
             diff_text = f"error {abs(change):.1f} % {'lower' if change < 0 else 'higher'}"
         else:
             diff_text = f"{(ip - bb) * 100:+.2f} points"
         lines.append(f"- {t}: IPNet {verb} the best baseline ({best_name}): {diff_text}.")
+    lines += ["", "## Chosen learning rate and epochs", "",
+              "Per model and task: the learning rate chosen on validation, and the mean epoch "
+              "whose weights are reported / the mean number of epochs run.", ""]
+    rows = []
+    for m in models:
+        cells = []
+        for t in tasks:
+            e = results["tasks"][t]["models"].get(m)
+            cells.append("–" if e is None or e["best_epoch"] is None else
+                         f"{e['lr']:g}: {e['best_epoch']:.0f} / {e['epochs_run']:.0f}")
+        rows.append([m, *cells])
+    lines += _md_table(["model", *tasks], rows, "l" + "r" * len(tasks))
+    lines += ["", "## IPNet's junctions", "",
+              "Over every thermal-neuron update of the test set, at the chosen learning rate: the "
+              "99th percentile (mean over seeds; of every 7th value) and the maximum (over seeds) "
+              "of the junction temperature and of |I|, beside the card's bounds "
+              f"(design `{meta['design']}`).", ""]
+    rows = []
+    for t, ph in results["physics"].items():
+        bound = f"{ph['T_max_K']:.0f}" if ph["T_max_K"] is not None else "none"
+        rows.append([t, f"{ph['temperature_p99_K']:.0f}", f"{ph['temperature_max_K']:.0f}",
+                     f"{bound} (Tc {ph['Tc_K']:.0f})", f"{ph['current_p99_ic0']:.2f}",
+                     f"{ph['current_max_ic0']:.2f}", f"{ph['current_limit_ic0']:.2f}"])
+    lines += _md_table(["task", "p99 T [K]", "max T [K]", "T_max [K]", "p99 |I| [I_c0]",
+                        "max |I| [I_c0]", "limit [I_c0]"], rows, "lrrrrrr")
+    lines += ["", "## What the memory gives, and the integer datapath", "",
+              "IPNet's test figure as trained (float), with the same weights but the heat ignored "
+              "at evaluation (every threshold at its ambient value: what is left without the "
+              "memory), and with its thermal layer in the integer datapath (post-training "
+              "quantisation; the rest of the network in float).", ""]
+    lines += _md_table(["task", "float", "heat ignored", "integer", "weights saturated"],
+                       [[t, _fmt(q["float"], TASKS[t].metric),
+                         _fmt(q["heat_ignored"], TASKS[t].metric),
+                         _fmt(q["integer"], TASKS[t].metric),
+                         f"{q['weights_clipped'] * 100:.1f} %"]
+                        for t, q in results["quantisation"].items()], "lrrrr")
     lines += ["", "## Memory at the frontier (thermal layer depth, " + exp.ablation.task + ")", ""]
     where = {"1": "first convolution (sensing frontier)", "2": "second convolution", "3": "dense features"}
-    lines += _md_table(["depth", "where", units[TASKS[exp.ablation.task].metric]],
-                       [[d, where[d], _fmt(st, TASKS[exp.ablation.task].metric)]
-                        for d, st in results["ablation"].items()], "rlr")
-    lines += ["", "## Quantisation: IPNet float vs its thermal layer in the integer datapath", ""]
-    lines += _md_table(["task", "float", "integer", "weights saturated"],
-                       [[t, _fmt(q["float"], TASKS[t].metric), _fmt(q["integer"], TASKS[t].metric),
-                         f"{q['weights_clipped'] * 100:.1f} %"]
-                        for t, q in results["quantisation"].items()], "lrrr")
+    metric = TASKS[exp.ablation.task].metric
+    lines += _md_table(["depth", "where", units[metric], "heat ignored", "stalled seeds",
+                        "p99 T [K]"],
+                       [[d, where[d], _fmt(st["float"], metric), _fmt(st["heat_ignored"], metric),
+                         str(st["stalled"]),
+                         f"{st['physics']['temperature_p99_K']:.0f}" if st["physics"] else "–"]
+                        for d, st in results["ablation"].items()], "rlrrrr")
     e_ip = results["energy"].get("ipnet", {})
     lines += ["", "## Memory energy model", "",
               f"Per inference ({exp.data.steps} frames). Digital memories: 16-bit words of state, gate "

@@ -1,4 +1,12 @@
-"""One training run end to end: data, model, training (resumable), evaluation, metrics file."""
+"""One training run end to end: data, model, training (resumable), evaluation, metrics file.
+
+The protocol is the same for every model (docs/results-method.md, "Protocol"): the
+validation split is carved from the training data; Adam with a cosine schedule over at
+most ``max_epochs``, gradient clipping, early stopping once ``patience`` epochs bring no
+lower validation loss; the test metric is that of the epoch with the lowest validation
+loss, whose weights the model keeps. IPNet's runs also record its junction physics, its
+accuracy with the heat ignored, and its thermal layer in the integer datapath.
+"""
 
 from __future__ import annotations
 
@@ -17,10 +25,12 @@ from ipnet_mtj.sw.data.datasets import TASKS, load_split
 from ipnet_mtj.sw.nets import build_model, count_parameters
 
 from .experiment import load_experiment
+from .physics import heat_ignored, junction_physics
 from .quantise import quantise_ipnet
-from .trainer import evaluate, train_run
+from .trainer import Diverged, evaluate, task_loss, train_run
 
-__all__ = ["run_paths", "build_for", "execute", "data_dir", "run_hash", "read_metrics"]
+__all__ = ["run_paths", "build_for", "execute", "data_dir", "run_hash", "read_metrics", "run_lr",
+           "split_validation", "constant_loss", "STALLED"]
 
 #: keys of a metrics file that ``ipnet eval`` and ``ipnet results`` read
 METRICS_KEYS = ("task", "model", "seed", "metric_name", "metric", "parameters", "finished")
@@ -31,18 +41,51 @@ def data_dir(runs_dir):
 
 
 def run_paths(runs_dir, spec):
-    base = Path(runs_dir) / spec.name
-    return base.with_suffix(".pt"), base.with_suffix(".json")
+    """Checkpoint and metrics file of a run (its name holds a dot: lr0.01)."""
+    base = Path(runs_dir)
+    return base / f"{spec.name}.pt", base / f"{spec.name}.json"
+
+
+def run_lr(exp, spec):
+    """The learning rate of ``spec``: its own, or the experiment's first."""
+    return float(spec.lr if spec.lr is not None else exp.train.lrs[0])
 
 
 def run_hash(exp, design, spec):
-    """SHA-256 (16 hex digits) of what a run's checkpoint depends on: the run, the data, the
-    batch, learning rate and feature width, and for IPNet the design of its thermal neurons.
-    Not the epochs: the learning rate is constant, so more epochs continue the same run."""
-    d = {"spec": asdict(spec), "data": asdict(exp.data_config()), "batch": exp.train.batch,
-         "lr": exp.train.lr, "features": exp.train.features,
-         "design": config_hash(design) if spec.model == "ipnet" else None}
+    """SHA-256 (16 hex digits) of what a run's checkpoint depends on: the run and its learning
+    rate, the data, the protocol (epochs, patience, validation split, batch, feature width),
+    and for IPNet the design of its thermal neurons and its initialisation."""
+    train = asdict(exp.train) | {"seeds": None, "lrs": None}
+    d = {"spec": asdict(spec) | {"lr": run_lr(exp, spec)}, "data": asdict(exp.data_config()),
+         "train": train, "protocol": 2,
+         "design": config_hash(design) if spec.model == "ipnet" else None,
+         "ipnet": asdict(exp.ipnet) if spec.model == "ipnet" else None}
     return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def split_validation(exp, train):
+    """(train, validation): the last ``train.validation`` samples of the training split are
+    held out. The split is the same for every model and seed."""
+    x, y = train
+    v = exp.train.validation
+    return (x[:-v], y[:-v]), (x[-v:], y[-v:])
+
+
+def constant_loss(task, train, validation, size):
+    """The validation loss of the best answer that ignores the input (a run whose loss stays
+    near it has stalled): the training labels' frequencies (class), their mean (point,
+    sequence)."""
+    y_train, y_val = (torch.as_tensor(a) for a in (train[1], validation[1]))
+    if task.kind == "class":
+        counts = torch.bincount(y_train, minlength=task.outputs).double() + 1.0
+        logits = torch.log(counts / counts.sum()).expand(len(y_val), -1)
+    else:
+        mean = y_train.double().mean(0)
+        if task.kind == "point":
+            mean = mean / size
+        logits = mean.expand(y_val.shape).clone() if task.kind == "sequence" else \
+            mean.expand(len(y_val), *mean.shape)
+    return task_loss(task.kind, logits.to(torch.float32), y_val, size).item()
 
 
 def read_metrics(path, keys=METRICS_KEYS, made_by="ipnet train"):
@@ -69,31 +112,61 @@ def build_for(exp, fp, spec):
                        features=exp.train.features)
 
 
-def execute(exp_path, spec, runs_dir, epochs=None, resume=True, progress=None, quantised=True):
-    """Train (or resume) ``spec`` and write its metrics JSON; return the metrics."""
+#: a run has stalled when its best validation loss is above this fraction of the loss of
+#: the best constant answer (:func:`constant_loss`)
+STALLED = 0.95
+
+
+def execute(exp_path, spec, runs_dir, epochs=None, resume=True, progress=None, quantised=True,
+            record_divergence=False):
+    """Train (or resume) ``spec`` under the experiment's protocol and write its metrics JSON;
+    return the metrics. A run that diverges raises :class:`~sw.train.trainer.Diverged`, or,
+    with ``record_divergence`` (the grid: that rate loses the choice), is recorded as such
+    (``diverged``: the message)."""
     torch.set_num_threads(1)
     exp, design, fp = load_experiment(exp_path)
     dc = exp.data_config()
     task = TASKS[spec.task]
-    train = load_split(spec.task, dc, "train", data_dir(runs_dir))
+    train, val = split_validation(exp, load_split(spec.task, dc, "train", data_dir(runs_dir)))
     test = load_split(spec.task, dc, "test", data_dir(runs_dir))
     model = build_for(exp, fp, spec)
+    if spec.model == "ipnet":
+        model.calibrate_current(train[0][:exp.train.batch], exp.ipnet.current_spread)
     ckpt, out = run_paths(runs_dir, spec)
     began = time.perf_counter()
     tag = run_hash(exp, design, spec)
-    result = train_run(model, task, train, test, dc.size, epochs or exp.train.epochs, exp.train.batch,
-                       exp.train.lr, spec.seed, ckpt, resume=resume, progress=progress, tag=tag,
-                       name=spec.name)
-    metrics = {"task": spec.task, "model": spec.model, "seed": spec.seed, "depth": spec.depth,
-               "run_hash": tag,
-               "metric_name": task.metric, "metric": result["metric"], "history": result["history"],
-               "parameters": count_parameters(model), "finished": result["finished"]}
+    lr = run_lr(exp, spec)
+    base = {"task": spec.task, "model": spec.model, "seed": spec.seed, "depth": spec.depth,
+            "lr": lr, "run_hash": tag, "metric_name": task.metric,
+            "parameters": count_parameters(model)}
+    try:
+        result = train_run(model, task, train, test, dc.size, epochs or exp.train.max_epochs,
+                           exp.train.batch, lr, spec.seed, ckpt, resume=resume,
+                           progress=progress, schedule="cosine", tag=tag, name=spec.name,
+                           validation=val, patience=exp.train.patience)
+    except Diverged as exc:         # this rate loses the choice; the grid goes on
+        if not record_divergence:
+            raise
+        metrics = base | {"metric": float("nan"), "history": [], "finished": True,
+                          "diverged": str(exc), "wall_s": time.perf_counter() - began}
+        write_atomically(out, lambda tmp: Path(tmp).write_text(json.dumps(metrics, indent=2) + "\n"))
+        return metrics
+    baseline = constant_loss(task, train, val, dc.size)
+    metrics = base | {"metric": result["metric"], "history": result["history"],
+                      "finished": result["finished"], "best_epoch": result["best_epoch"],
+                      "stopped_early": result["stopped_early"], "val_loss": result["val_loss"],
+                      "val_metric": result["val_metric"], "constant_val_loss": baseline,
+                      "stalled": result["val_loss"] > STALLED * baseline}
     if spec.model == "ipnet":
         model.record = []
-        evaluate(model, task, *test, dc.size)
+        metrics["metric"] = evaluate(model, task, *test, dc.size)    # the best epoch's weights
         metrics["mean_square_current"] = float(np.mean(model.record))
         metrics["thermal_neurons"] = model.thermal_neurons()
         model.record = None
+        metrics["physics"] = junction_physics(model, design, fp, test[0])
+        model.fp = heat_ignored(fp)
+        metrics["heat_ignored_metric"] = evaluate(model, task, *test, dc.size)
+        model.fp = fp
         if quantised:
             qnet = quantise_ipnet(model, train[0])
             metrics["integer_metric"] = evaluate(qnet, task, *test, dc.size)

@@ -21,7 +21,8 @@ import torch.nn.functional as F
 from ipnet_mtj.sw.cli import write_atomically
 from ipnet_mtj.sw.config import ConfigError
 
-__all__ = ["Diverged", "RunSpec", "train_run", "evaluate", "predict", "metric_of", "epoch_lr", "CLIP_NORM"]
+__all__ = ["Diverged", "RunSpec", "train_run", "evaluate", "predict", "metric_of", "epoch_lr",
+           "CLIP_NORM", "best_epoch", "validation_loss"]
 
 CLIP_NORM = 1.0     # gradient-norm clipping, the same for every model
 
@@ -36,14 +37,21 @@ class RunSpec:
     model: str
     seed: int
     depth: int = 1
+    lr: float = None        #: the learning rate of the grid; None: the experiment's first
 
     @property
     def name(self):
         depth = f"-d{self.depth}" if self.model == "ipnet" else ""
-        return f"{self.task}-{self.model}{depth}-s{self.seed}"
+        lr = f"-lr{self.lr:g}" if self.lr is not None else ""
+        return f"{self.task}-{self.model}{depth}-s{self.seed}{lr}"
+
+    @property
+    def cell(self):
+        """What the learning-rate choice groups over: everything but the seed and the rate."""
+        return (self.task, self.model, self.depth)
 
 
-def _loss(kind, out, y, size):
+def task_loss(kind, out, y, size):
     if kind == "class":
         return F.cross_entropy(out, y)
     if kind == "multilabel":
@@ -149,13 +157,34 @@ def epoch_lr(lr, epoch, epochs, schedule):
     return lr
 
 
+@torch.no_grad()
+def validation_loss(model, task, x, y, size, batch=64):
+    """The training loss on held-out data (the early-stopping criterion)."""
+    return task_loss(task.kind, predict(model, x, batch), torch.as_tensor(y), size).item()
+
+
+def best_epoch(history, patience=None):
+    """Index into ``history`` of the epoch with the lowest validation loss (the first of ties),
+    and whether training should stop: ``patience`` epochs have passed without a lower one."""
+    losses = [h["val_loss"] for h in history]
+    best = min(range(len(losses)), key=lambda k: (losses[k], k))
+    return best, patience is not None and len(losses) - 1 - best >= patience
+
+
 def train_run(model, task, train, test, size, epochs, batch, lr, seed, checkpoint, resume=True,
-              progress=None, stop_after=None, schedule="constant", tag=None, name=None):
+              progress=None, stop_after=None, schedule="constant", tag=None, name=None,
+              validation=None, patience=None):
     """Train ``model``; return a dict of metrics. ``progress(epoch, step, steps, loss)`` is called
     after each batch. ``stop_after`` ends early after that many epochs (to test resuming).
     ``schedule`` is ``constant`` or ``cosine`` (:func:`epoch_lr`, a function of the epoch alone,
     so resuming keeps it). ``tag`` is saved in the checkpoint, and a checkpoint with another
     tag is not resumed. ``name`` names the run in errors (default: the checkpoint's path).
+
+    With ``validation`` (x, y) every epoch also records the validation loss and metric; the
+    weights of the epoch with the lowest validation loss are kept in the checkpoint
+    (``best``), the model ends with them, and the returned ``metric`` is the test metric of
+    that epoch. ``patience``: stop once that many epochs brought no lower validation loss
+    (early stopping; the run counts as finished). ``epochs`` is then the most it may take.
 
     Raises
     ------
@@ -166,13 +195,17 @@ def train_run(model, task, train, test, size, epochs, batch, lr, seed, checkpoin
     x_train, y_train = (torch.as_tensor(a) for a in train)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     order = torch.Generator().manual_seed(seed)
-    start, history = 0, []
+    start, history, best_state = 0, [], None
     checkpoint = Path(checkpoint)
     name = name or str(checkpoint)
     if resume and checkpoint.exists():
         start, history = _resume(checkpoint, tag, model, opt, order)
+        best_state = _load(checkpoint, tag).get("best")
     began = time.perf_counter()
+    stopped = validation is not None and bool(history) and best_epoch(history, patience)[1]
     for epoch in range(start, epochs):
+        if stopped:
+            break
         for group in opt.param_groups:
             group["lr"] = epoch_lr(lr, epoch, epochs, schedule)
         model.train()
@@ -181,7 +214,7 @@ def train_run(model, task, train, test, size, epochs, batch, lr, seed, checkpoin
         total = 0.0
         for k in range(steps):
             idx = perm[k * batch:(k + 1) * batch]
-            loss = _loss(task.kind, model(x_train[idx]), y_train[idx], size)
+            loss = task_loss(task.kind, model(x_train[idx]), y_train[idx], size)
             _check_loss(name, loss.item(), epoch, k + 1)
             opt.zero_grad()
             loss.backward()
@@ -191,13 +224,32 @@ def train_run(model, task, train, test, size, epochs, batch, lr, seed, checkpoin
             if progress:
                 progress(epoch, k + 1, steps, loss.item())
         _check_weights(name, model, epoch)
-        history.append({"epoch": epoch, "loss": total / steps,
-                        "test": _test_metric(name, model, task, test, size, epoch)})
+        entry = {"epoch": epoch, "loss": total / steps}
+        if validation is not None:
+            entry["val_loss"] = validation_loss(model, task, *validation, size)
+            if not math.isfinite(entry["val_loss"]):
+                raise Diverged(f"{name}: the validation loss became {entry['val_loss']} at epoch "
+                               f"{epoch + 1}; nothing saved for this epoch; lower the learning rate")
+            entry["val"] = evaluate(model, task, *validation, size)
+        entry["test"] = _test_metric(name, model, task, test, size, epoch)
+        history.append(entry)
+        if validation is not None:
+            best, stopped = best_epoch(history, patience)
+            if best == len(history) - 1:
+                best_state = {k: v.clone() for k, v in model.state_dict().items()}
         _save(checkpoint, {"model": model.state_dict(), "optimizer": opt.state_dict(),
                            "order": order.get_state(), "torch_rng": torch.get_rng_state(),
-                           "epoch": epoch, "history": history, "tag": tag})
+                           "epoch": epoch, "history": history, "tag": tag, "best": best_state})
         if stop_after is not None and epoch + 1 >= stop_after:
             break
-    return {"metric": history[-1]["test"] if history else float("nan"),
-            "history": history, "train_s": time.perf_counter() - began,
-            "finished": len(history) >= epochs}
+    result = {"metric": history[-1]["test"] if history else float("nan"),
+              "history": history, "train_s": time.perf_counter() - began,
+              "finished": len(history) >= epochs}
+    if validation is not None and history:
+        best, stopped = best_epoch(history, patience)
+        if best_state is not None:
+            model.load_state_dict(best_state)
+        result.update(metric=history[best]["test"], best_epoch=best,
+                      val_loss=history[best]["val_loss"], val_metric=history[best]["val"],
+                      finished=len(history) >= epochs or stopped, stopped_early=stopped)
+    return result

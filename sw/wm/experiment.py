@@ -17,23 +17,11 @@ from ipnet_mtj.sw.config import (ConfigError, _between, _non_negative, _positive
 from ipnet_mtj.sw.data.dvs import SensorNoise
 from ipnet_mtj.sw.data.wm import WMData
 from ipnet_mtj.sw.fixed import derive_fixed_point
-from ipnet_mtj.sw.train.experiment import Noise, _integers, _names
+from ipnet_mtj.sw.train.experiment import Noise, _integers, _names, _numbers
 
 __all__ = ["WMExperiment", "load_wm_experiment", "design_for_tau", "WM_MODELS"]
 
 WM_MODELS = ("ipnet", "lstm", "gru", "rnn", "framesum")
-
-
-def _numbers(what, allowed):
-    def check(v):
-        if not v:
-            return "needs at least one"
-        bad = [x for x in v if isinstance(x, bool) or not isinstance(x, (int, float))
-               or not math.isfinite(x) or not allowed(x)]
-        if bad:
-            return f"must hold {what}: {bad[0]!r} is not"
-        return f"{v[0]!r} is given twice" if len(set(v)) < len(v) else None
-    return check
 
 
 @dataclass(frozen=True)

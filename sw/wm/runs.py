@@ -13,7 +13,6 @@ value), which shows how much of what it does is memory.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import time
@@ -25,8 +24,8 @@ import torch
 
 from ipnet_mtj.sw.cli import write_atomically
 from ipnet_mtj.sw.config import ConfigError, config_hash
-from ipnet_mtj.sw.device import coefficients
 from ipnet_mtj.sw.nets import build_model, count_parameters
+from ipnet_mtj.sw.train.physics import heat_ignored, junction_physics
 from ipnet_mtj.sw.train.runs import read_metrics
 from ipnet_mtj.sw.train.trainer import Diverged, predict, train_run
 
@@ -116,35 +115,6 @@ def scores(task, logits, split):
                                 split["list_a"], split["list_b"])
 
 
-def _physics(model, design, fp, x):
-    """Junction current (units of I_c0, after the format's saturation) and temperature of the
-    thermal neurons over ``x``: p99 and max of each."""
-    i_max = 2.0 ** (fp.i_width - 1 - fp.i_frac)
-    kappa = coefficients(design.device).kappa_K
-    seen = {"current": [], "heat": [], "max_current": 0.0, "max_heat": 0.0}
-
-    def probe(current, heat):
-        current = current.abs().clamp(max=i_max)
-        seen["max_current"] = max(seen["max_current"], current.max().item())
-        seen["max_heat"] = max(seen["max_heat"], heat.max().item())
-        seen["current"].append(current.flatten()[::7].numpy())      # a sample for the p99
-        seen["heat"].append(heat.flatten()[::7].numpy())
-    model.probe = probe
-    try:
-        predict(model, torch.as_tensor(x))
-    finally:
-        model.probe = None
-    cur, heat = np.concatenate(seen["current"]), np.concatenate(seen["heat"])
-    temp = design.device.T0_K + kappa * heat
-    return {"current_p99_ic0": float(np.quantile(cur, 0.99)),
-            "current_max_ic0": seen["max_current"],
-            "current_limit_ic0": i_max, "I_c0_uA": design.device.I_c0_uA,
-            "temperature_p99_K": float(np.quantile(temp, 0.99)),
-            "temperature_max_K": design.device.T0_K + kappa * seen["max_heat"],
-            "Tc_K": design.device.Tc_K,
-            "tau_th_ns": design.device.tau_th_ns}
-
-
 def execute_wm(exp_path, spec, runs_dir, resume=True, progress=None):
     """Train (or resume) ``spec`` and write its metrics JSON; return the metrics."""
     torch.set_num_threads(1)
@@ -183,8 +153,8 @@ def execute_wm(exp_path, spec, runs_dir, resume=True, progress=None):
                "finished": result["finished"], "parameters": count_parameters(model),
                "scores": scores(spec.task, logits, test)}
     if spec.model == "ipnet":
-        metrics["physics"] = _physics(model, design, fp, test["x"])
-        model.fp = dataclasses.replace(fp, gamma=0)
+        metrics["physics"] = junction_physics(model, design, fp, test["x"])
+        model.fp = heat_ignored(fp)
         metrics["heat_ignored"] = scores(spec.task, predict(model, torch.as_tensor(test["x"]))
                                          .numpy(), test)
         model.fp = fp

@@ -1,0 +1,66 @@
+"""What a trained IPNet does to its junctions, and what its memory contributes.
+
+Shared by the benchmark runs (:mod:`sw.train.runs`) and the working-memory runs
+(:mod:`sw.wm.runs`): the p99 and maximum of the junction current and temperature over a
+data set, and the design with the heat ignored (every threshold at its ambient value), with
+which the same weights show how much of the accuracy is memory.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import torch
+
+from ipnet_mtj.sw.device import coefficients
+
+from .trainer import predict
+
+__all__ = ["junction_physics", "heat_ignored"]
+
+
+def heat_ignored(fp):
+    """``fp`` whose threshold no longer depends on the heat: gamma = 0 (linear threshold) or a
+    one-entry table holding the ambient threshold (table); the heat itself is unchanged."""
+    if fp.threshold == "table":
+        return dataclasses.replace(fp, thr_table=fp.thr_table[:1])
+    return dataclasses.replace(fp, gamma=0)
+
+
+def junction_physics(model, design, fp, x, sample=7):
+    """Junction current (units of I_c0, after the datapath's saturation) and temperature (K)
+    of ``model``'s thermal neurons over ``x``: p99 (of every ``sample``-th value) and maximum
+    (of all) of each, beside the card's bounds.
+
+    Parameters
+    ----------
+    model : sw.nets.models.IPNet
+    design : sw.config.Config
+        Its device card gives kelvin per heat unit, T0, Tc and T_max.
+    fp : sw.fixed.FixedPoint
+        The datapath the model runs; its current range is the saturation.
+    """
+    i_max = max(-fp.i_lo, fp.i_hi) * 2.0 ** -fp.i_frac
+    kappa = coefficients(design.device).kappa_K
+    seen = {"current": [], "heat": [], "max_current": 0.0, "max_heat": 0.0}
+
+    def probe(current, heat):
+        current = current.abs().clamp(max=i_max)
+        seen["max_current"] = max(seen["max_current"], current.max().item())
+        seen["max_heat"] = max(seen["max_heat"], heat.max().item())
+        seen["current"].append(current.flatten()[::sample].numpy())
+        seen["heat"].append(heat.flatten()[::sample].numpy())
+    model.probe = probe
+    try:
+        predict(model, torch.as_tensor(x))
+    finally:
+        model.probe = None
+    cur, heat = np.concatenate(seen["current"]), np.concatenate(seen["heat"])
+    dev = design.device
+    return {"current_p99_ic0": float(np.quantile(cur, 0.99)),
+            "current_max_ic0": seen["max_current"],
+            "current_limit_ic0": i_max, "I_c0_uA": dev.I_c0_uA,
+            "temperature_p99_K": float(dev.T0_K + kappa * np.quantile(heat, 0.99)),
+            "temperature_max_K": dev.T0_K + kappa * seen["max_heat"],
+            "T_max_K": dev.T_max_K, "Tc_K": dev.Tc_K, "tau_th_ns": dev.tau_th_ns}

@@ -1,0 +1,153 @@
+"""The results protocol: validation split, early stopping at the best validation epoch, the
+learning rate chosen on validation (never test), stalled and diverged runs flagged; and a
+tiny `ipnet results` end to end whose tables equal its runs' files."""
+
+import json
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+import yaml
+
+from helpers import ROOT
+from ipnet_mtj.sw.data.datasets import TASKS
+from ipnet_mtj.sw.nets import build_model
+from ipnet_mtj.sw.train.results import chosen_lrs
+from ipnet_mtj.sw.train.runs import constant_loss
+from ipnet_mtj.sw.train.trainer import (RunSpec, best_epoch, evaluate, train_run,
+                                        validation_loss)
+
+
+def test_best_epoch_and_patience_by_hand():
+    h = [{"val_loss": v} for v in (2.0, 1.5, 1.7, 1.5, 1.8, 1.9)]
+    assert best_epoch(h) == (1, False)                 # the first of the tied lows
+    assert best_epoch(h, patience=4) == (1, True)      # epochs 2..5 brought nothing lower
+    assert best_epoch(h, patience=5) == (1, False)
+    assert best_epoch(h[:2], patience=1) == (1, False)
+
+
+def test_training_keeps_the_best_validation_epoch(tmp_path):
+    """The model ends with the weights of its lowest validation loss, the reported test metric
+    is that epoch's, and patience stops the run (which then counts as finished)."""
+    task = TASKS["gestures11"]
+    rng = np.random.default_rng(0)
+    x = rng.random((24, 3, 2, 8, 8)).astype(np.float32)
+    y = rng.integers(0, 11, 24)
+    val = (x[:8], (y[:8] + 1) % 11)                  # labels it cannot learn: the loss rises
+    torch.manual_seed(0)
+    model = build_model("framesum", task, features=16)
+    r = train_run(model, task, (x, y), (x, y), 8, 30, 8, 3e-2, 0, tmp_path / "c.pt",
+                  schedule="cosine", validation=val, patience=3)
+    losses = [h["val_loss"] for h in r["history"]]
+    best = int(np.argmin(losses))
+    assert r["best_epoch"] == best and r["val_loss"] == losses[best]
+    assert r["stopped_early"] and r["finished"] and len(losses) == best + 4 < 30
+    assert r["metric"] == r["history"][best]["test"]
+    assert losses[-1] > losses[best]
+    assert validation_loss(model, task, *val, 8) == losses[best]  # the best epoch's weights
+    assert evaluate(model, task, x, y, 8) == r["metric"]
+    again = build_model("framesum", task, features=16)            # resuming a stopped run
+    r2 = train_run(again, task, (x, y), (x, y), 8, 30, 8, 3e-2, 0, tmp_path / "c.pt",
+                   schedule="cosine", validation=val, patience=3)
+    assert r2["history"] == r["history"] and validation_loss(again, task, *val, 8) == losses[best]
+
+
+def _m(val_loss, test, **kw):
+    return {"val_loss": val_loss, "metric": test, **kw}
+
+
+def test_learning_rate_is_chosen_on_validation_not_test():
+    class Exp:
+        class train:
+            lrs = [0.01, 0.003]
+    spec = lambda lr, s: RunSpec("gestures22m", "lstm", s, 1, lr)   # noqa: E731
+    done = {spec(0.01, 0): _m(0.50, 0.99), spec(0.01, 1): _m(0.70, 0.99),
+            spec(0.003, 0): _m(0.55, 0.10), spec(0.003, 1): _m(0.60, 0.10)}
+    # means: 0.60 at 0.01, 0.575 at 0.003: the lower validation loss wins, whatever the test
+    assert chosen_lrs(Exp, done) == {("gestures22m", "lstm", 1): 0.003}
+    done[spec(0.003, 1)] = {"diverged": "loss nan", "metric": float("nan")}
+    assert chosen_lrs(Exp, done) == {("gestures22m", "lstm", 1): 0.01}   # a diverged seed loses
+    tie = {spec(0.01, 0): _m(0.5, 0.2), spec(0.003, 0): _m(0.5, 0.9)}
+    assert chosen_lrs(Exp, tie) == {("gestures22m", "lstm", 1): 0.01}    # the config's first
+
+
+def test_constant_answer_loss_by_hand():
+    task = TASKS["gestures22"]
+    y = np.arange(220) % 22
+    loss = constant_loss(task, (None, y), (None, y), 32)
+    assert math.isclose(loss, math.log(22), rel_tol=1e-5)        # uniform labels: ln 22
+    steer = TASKS["steering"]
+    y_seq = np.array([[0.0, 1.0], [2.0, 3.0]], dtype=np.float32)
+    # the mean answer (1, 2) misses each value by 1: MSE 1
+    assert math.isclose(constant_loss(steer, (None, y_seq), (None, y_seq), 32), 1.0)
+
+
+@pytest.fixture(scope="module")
+def tiny_results(tmp_path_factory):
+    """`ipnet results` on 2 tasks, 3 models, 2 rates, 2 seeds, 2 epochs (about a minute)."""
+    tmp = tmp_path_factory.mktemp("results")
+    data = yaml.safe_load((ROOT / "configs" / "results.yaml").read_text())
+    data["data"].update(size=16, steps=6, substeps=2, train=48, test=24)
+    data["train"].update(max_epochs=2, patience=1, validation=16, seeds=[0, 1], features=16)
+    data.update(tasks=["gestures22m", "steering"], models=["ipnet", "lstm", "framesum"],
+                steering_only=[], ablation={"task": "gestures22m", "depths": [1, 3]})
+    (tmp / data["design"]).write_text((ROOT / "configs" / data["design"]).read_text())
+    exp = tmp / "exp.yaml"
+    exp.write_text(yaml.safe_dump(data))
+    proc = subprocess.run([sys.executable, "-m", "ipnet_mtj.sw.train.cli", "results", str(exp),
+                           "--runs", str(tmp / "runs"), "--out", str(tmp / "docs")],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return tmp, data, proc
+
+
+def test_tiny_results_tables_equal_the_runs(tiny_results):
+    tmp, data, proc = tiny_results
+    runs = {}
+    for path in (tmp / "runs").glob("*.json"):
+        m = json.loads(path.read_text())
+        runs[(m["task"], m["model"], m["depth"], m["lr"], m["seed"])] = m
+    assert len(runs) == (2 * 3 + 1) * 2 * 2                      # cells x rates x seeds
+    res = json.loads((tmp / "docs" / "results.json").read_text())
+    for task in data["tasks"]:
+        for model in data["models"]:
+            by_lr = {lr: [runs[(task, model, 1, lr, s)] for s in (0, 1)] for lr in (0.01, 0.003)}
+            lr = min(by_lr, key=lambda r: (np.mean([m["val_loss"] for m in by_lr[r]]),
+                                           r != 0.01))
+            cell = res["tasks"][task]["models"][model]
+            assert cell["lr"] == lr
+            assert cell["values"] == [m["metric"] for m in by_lr[lr]]
+            assert cell["stalled"] == sum(m["stalled"] for m in by_lr[lr])
+            for m in by_lr[lr]:
+                assert m["metric"] == m["history"][m["best_epoch"]]["test"]
+                assert m["stalled"] == (m["val_loss"] > 0.95 * m["constant_val_loss"])
+    ph = res["physics"]["gestures22m"]
+    assert ph["T_max_K"] == 800.0 and ph["current_limit_ic0"] == 2.0
+    assert 300 < ph["temperature_p99_K"] <= ph["temperature_max_K"] <= 800 + 12   # one heat unit
+    assert ph["current_max_ic0"] <= 2.0
+    q = res["quantisation"]["gestures22m"]
+    assert set(q) == {"float", "heat_ignored", "integer", "weights_clipped"}
+    assert set(res["ablation"]) == {"1", "3"}
+    md = (tmp / "docs" / "results.md").read_text()
+    for heading in ("## Chosen learning rate and epochs", "## IPNet's junctions",
+                    "## What the memory gives, and the integer datapath",
+                    "## Memory at the frontier (thermal layer depth, gestures22m)"):
+        assert heading in md
+    assert "validation loss" in md and "the test split chooses nothing" in md
+    assert "28 runs: 0 done, 28 to run" in proc.stdout
+
+
+def test_tiny_results_resume_without_training(tiny_results):
+    tmp, data, _ = tiny_results
+    proc = subprocess.run([sys.executable, "-m", "ipnet_mtj.sw.train.cli", "results",
+                           str(tmp / "exp.yaml"), "--runs", str(tmp / "runs"), "--out",
+                           str(tmp / "docs2")], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "28 runs: 28 done, 0 to run" in proc.stdout
+    a = json.loads((tmp / "docs" / "results.json").read_text())
+    b = json.loads((tmp / "docs2" / "results.json").read_text())
+    a.pop("meta"), b.pop("meta")
+    assert a == b
