@@ -7,7 +7,7 @@ import pytest
 import torch
 from scipy.stats import norm
 
-from ipnet_mtj.sw.train.trainer import _loss, metric_of
+from ipnet_mtj.sw.train.trainer import metric_of, task_loss
 from ipnet_mtj.sw.wm.metrics import (dprime, interference_metrics, nback_metrics,
                                      primacy_recency, recall_metrics, serial_position)
 from ipnet_mtj.sw.wm.report import MIN_EFFECT, shown, stats
@@ -86,7 +86,7 @@ def test_shown_needs_size_and_consistency():
 def test_masked_sequence_loss_ignores_unscored_frames():
     out = torch.tensor([[3.0, -2.0, 0.5]], requires_grad=True)
     y = torch.tensor([[-1.0, 0.0, 1.0]])
-    loss = _loss("binary_sequence", out, y, 16)
+    loss = task_loss("binary_sequence", out, y, 16)
     loss.backward()
     assert out.grad[0, 0] == 0 and out.grad[0, 1] != 0
     expected = -(math.log(1 - 1 / (1 + math.exp(2))) + math.log(1 / (1 + math.exp(-0.5)))) / 2
