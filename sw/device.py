@@ -140,6 +140,11 @@ def unphysical(dev):
         value = getattr(coef, name)
         if not math.isfinite(value) or (name != "thr0" and value <= 0):
             return "device", f"the card gives an unusable coefficient: {name} = {value!r}"
+    limit = current_limit(dev)
+    if limit is not None and limit <= coef.thr0:
+        return "device.V_bd_V", (f"the current limit V_bd_V / R = {limit:.4g} I_c0 is not above "
+                                 f"the ambient threshold {coef.thr0:.4g} I_c0: a cold junction "
+                                 f"could never switch, got {dev.V_bd_V!r}")
     return None
 
 

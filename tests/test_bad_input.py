@@ -445,7 +445,7 @@ def test_checkpoint_of_another_experiment_is_refused(tmp_path, experiment):
     old = json.loads(metrics.read_text())
     changed = tmp_path / "changed.yaml"
     rewrite(changed, data, "train", patience=2)
-    proc = ipnet("train", changed, *args, "--epochs", "2")
+    proc = ipnet("train", changed, *args)
     from ipnet_mtj.sw.train.runs import run_hash
     from ipnet_mtj.sw.train.trainer import RunSpec
     spec = RunSpec("gestures11", "framesum", 0)
@@ -454,9 +454,12 @@ def test_checkpoint_of_another_experiment_is_refused(tmp_path, experiment):
                           f"now {run_hash(exp_new, design, spec)}); delete it or train again "
                           f"with --fresh")
     assert json.loads(metrics.read_text()) == old
-    proc = ipnet("train", exp, *args, "--epochs", "2")              # the same experiment resumes
+    proc = ipnet("train", exp, *args)                  # the same experiment reads it back
     assert proc.returncode == 0, proc.stderr
-    assert len(json.loads(metrics.read_text())["history"]) == 2
+    assert json.loads(metrics.read_text())["history"] == old["history"]
+    proc = ipnet("train", exp, *args, "--epochs", "2")  # another schedule is another run
+    assert_one_line(proc, f"{ckpt}: made by another experiment or config (hash {old['run_hash']}, "
+                          f"now {old['run_hash']}-e2); delete it or train again with --fresh")
     proc = ipnet("train", changed, *args, "--fresh")                 # --fresh starts again
     assert proc.returncode == 0, proc.stderr
     assert json.loads(metrics.read_text())["run_hash"] == run_hash(exp_new, design, spec)

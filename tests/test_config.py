@@ -171,6 +171,11 @@ def test_bad_bounds():
     assert error_of(full_dict(threshold="cubic")) == \
         "bad.yaml: fixed_point.threshold: must be one of linear, table, got 'cubic'"
     data = full_dict()
+    data["device"]["V_bd_V"] = 0.5
+    assert error_of(data) == ("bad.yaml: device.V_bd_V: the current limit V_bd_V / R = 0.8 I_c0 "
+                              "is not above the ambient threshold 0.9555 I_c0: a cold junction "
+                              "could never switch, got 0.5")
+    data = full_dict()
     data["device"]["ic0_ms_exponent"] = -1.0
     assert error_of(data) == ("bad.yaml: device.ic0_ms_exponent: must be between 0.0 and 10.0, "
                               "got -1.0")

@@ -59,6 +59,9 @@ def test_vectors_cover_what_they_claim():
     k = full["constants"]
     acc, z, y, theta = expected(full, 0)
     assert (acc[:, 0] >> k["i_shift"]).max() > k["i_hi"] == 512    # the current limit binds
+    neg, _, _, neg_theta = expected(full, 1)
+    assert (neg[:, 0] >> k["i_shift"]).min() < k["i_lo"] == -512   # and its negative side:
+    assert neg_theta[0, 0] == (512 * 512) >> 8                      # heat of exactly -512
     assert theta.max() == k["theta_hi"] < (1 << 14) - 1            # the heat stops at T_max
     assert (theta[-20:] == 0).all()                                 # and cools to exactly 0
     free = np.abs(z[1:, 0]) < 127                                   # z decided by the table

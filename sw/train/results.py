@@ -9,6 +9,7 @@ stopped.
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import time
@@ -53,10 +54,9 @@ def chosen_lrs(exp, done):
     for spec, m in done.items():
         by_cell.setdefault(spec.cell, {}).setdefault(spec.lr, []).append(m)
 
-    def score(runs):
-        if any("diverged" in m for m in runs):
-            return (1, 0.0)
-        return (0, float(np.mean([m["val_loss"] for m in runs])))
+    def score(runs):        # fewest diverged seeds first, then the mean validation loss
+        ok = [m["val_loss"] for m in runs if "diverged" not in m]
+        return (len(runs) - len(ok), float(np.mean(ok)) if ok else math.inf)
     order = [float(lr) for lr in exp.train.lrs]
     return {cell: min(by_lr, key=lambda lr: (*score(by_lr[lr]), order.index(lr)))
             for cell, by_lr in by_cell.items()}
@@ -142,12 +142,23 @@ def _stats(values):
             "n": int(len(a)), "values": [float(v) for v in a]}
 
 
+def _stalled(m):
+    """Whether a run stalled (recomputed from its losses, so the criterion is this code's)."""
+    return bool(m["val_loss"] > STALLED * m["constant_val_loss"])
+
+
+def _finite_best(entries, lower):
+    """The entry with the best finite mean, or None."""
+    finite = [e for e in entries if math.isfinite(e["mean"])]
+    return (min if lower else max)(finite, key=lambda e: e["mean"]) if finite else None
+
+
 def _cell_stats(runs):
     """Stats of the test metric over a cell's seeds, with its flags and protocol figures."""
     ok = [m for m in runs if "diverged" not in m]
     out = _stats([m["metric"] for m in ok]) if ok else {"mean": float("nan"), "std": 0.0,
                                                          "n": 0, "values": []}
-    out.update(lr=runs[0]["lr"], stalled=sum(bool(m.get("stalled")) for m in ok),
+    out.update(lr=runs[0]["lr"], stalled=sum(_stalled(m) for m in ok),
                diverged=len(runs) - len(ok),
                best_epoch=float(np.mean([m["best_epoch"] + 1 for m in ok])) if ok else None,
                epochs_run=float(np.mean([len(m["history"]) for m in ok])) if ok else None)
@@ -205,7 +216,7 @@ def aggregate(exp, design, done):
             ablation.setdefault(str(spec.depth), []).append(m)
     results["ablation"] = {d: {"float": _stats([m["metric"] for m in v]),
                                "heat_ignored": _stats([m["heat_ignored_metric"] for m in v]),
-                               "stalled": sum(bool(m["stalled"]) for m in v),
+                               "stalled": sum(_stalled(m) for m in v),
                                "physics": _physics(v)}
                            for d, v in sorted(ablation.items())}
     # memory energy per inference (one sample of `steps` frames)
@@ -222,7 +233,8 @@ def aggregate(exp, design, done):
                                        "model": f"Joule heat of {neurons} MTJs, mean (I/I_c0)^2 = {msq:.3g}"}
         else:
             e = digital_memory(name, steps, exp.train.features, CHANNELS, exp.data.size)
-            e["ratio_vs_ipnet"] = e["pj"] / ipnet_pj if ipnet_pj else float("inf")
+            e["ratio_vs_ipnet"] = (e["pj"] / ipnet_pj if math.isfinite(ipnet_pj) and ipnet_pj
+                                   else float("nan"))
             results["energy"][name] = e
     return results
 
@@ -277,7 +289,7 @@ def _markdown(exp, design, results, meta):
         "the lowest mean validation loss over seeds is reported (the test split chooses nothing). "
         f"A seed whose best validation loss stays above {STALLED:g} of the best constant answer's "
         "is counted as *stalled*; one whose loss or weights stop being finite as *diverged*. "
-        "Both stay in the means.",
+        "Stalled seeds stay in the means; diverged ones are left out and counted.",
         "",
     ]
     rows = []
@@ -289,8 +301,7 @@ def _markdown(exp, design, results, meta):
                 cells.append("–")
                 continue
             metric = results["tasks"][t]["metric"]
-            best = (min if metric in LOWER_IS_BETTER else max)(
-                results["tasks"][t]["models"].values(), key=lambda s: s["mean"])
+            best = _finite_best(results["tasks"][t]["models"].values(), metric in LOWER_IS_BETTER)
             text = _fmt(entry, metric)
             text = f"**{text}**" if entry is best else text
             flags = [f"{entry[k]} {k}" for k in ("stalled", "diverged") if entry[k]]
@@ -310,13 +321,20 @@ def _markdown(exp, design, results, meta):
         metric = results["tasks"][t]["metric"]
         lower = metric in LOWER_IS_BETTER
         others = {k: v for k, v in ms.items() if k != "ipnet"}
-        best_name = (min if lower else max)(others, key=lambda k: others[k]["mean"])
-        ip, bb = ms["ipnet"]["mean"], others[best_name]["mean"]
+        best = _finite_best(others.values(), lower)
+        ip = ms["ipnet"]["mean"]
+        if best is None or not math.isfinite(ip):
+            lines.append(f"- {t}: no comparison (no finite mean for IPNet or the baselines).")
+            continue
+        best_name = next(k for k, v in others.items() if v is best)
+        bb = best["mean"]
         wins = ip < bb if lower else ip > bb
         verb = "beats" if wins else ("ties with" if ip == bb else "**loses to**")
-        if lower:
+        if lower and bb:
             change = (ip - bb) / bb * 100
             diff_text = f"error {abs(change):.1f} % {'lower' if change < 0 else 'higher'}"
+        elif lower:
+            diff_text = f"error {ip - bb:+.3g}"
         else:
             diff_text = f"{(ip - bb) * 100:+.2f} points"
         lines.append(f"- {t}: IPNet {verb} the best baseline ({best_name}): {diff_text}.")

@@ -75,6 +75,8 @@ def constant_loss(task, train, validation, size):
     """The validation loss of the best answer that ignores the input (a run whose loss stays
     near it has stalled): the training labels' frequencies (class), their mean (point,
     sequence)."""
+    if task.kind not in ("class", "point", "sequence"):
+        raise ValueError(f"no constant answer defined for {task.kind} tasks")
     y_train, y_val = (torch.as_tensor(a) for a in (train[1], validation[1]))
     if task.kind == "class":
         counts = torch.bincount(y_train, minlength=task.outputs).double() + 1.0
@@ -135,6 +137,8 @@ def execute(exp_path, spec, runs_dir, epochs=None, resume=True, progress=None, q
     ckpt, out = run_paths(runs_dir, spec)
     began = time.perf_counter()
     tag = run_hash(exp, design, spec)
+    if epochs is not None and epochs != exp.train.max_epochs:   # another schedule: another run
+        tag += f"-e{epochs}"
     lr = run_lr(exp, spec)
     base = {"task": spec.task, "model": spec.model, "seed": spec.seed, "depth": spec.depth,
             "lr": lr, "run_hash": tag, "metric_name": task.metric,

@@ -141,10 +141,14 @@ def _check_weights(name, model, epoch):
                           f"nothing saved for this epoch; lower the learning rate")
 
 
-def _test_metric(name, model, task, test, size, epoch):
-    """The metric on the test set after ``epoch``; stop a run whose outputs are not finite."""
+def _test_metric(name, model, task, test, size, epoch, stop=True):
+    """The metric on the test set after ``epoch``; stop a run whose outputs are not finite
+    (``stop``), or record nan (with a validation split, which alone decides a divergence:
+    the test split must not influence any choice)."""
     out = predict(model, test[0])
     if not torch.isfinite(out).all():
+        if not stop:
+            return float("nan")
         raise Diverged(f"{name}: the outputs on the test set became non-finite at epoch "
                           f"{epoch + 1}; nothing saved for this epoch; lower the learning rate")
     return metric_of(task.kind, out, torch.as_tensor(test[1]), size)
@@ -231,7 +235,8 @@ def train_run(model, task, train, test, size, epochs, batch, lr, seed, checkpoin
                 raise Diverged(f"{name}: the validation loss became {entry['val_loss']} at epoch "
                                f"{epoch + 1}; nothing saved for this epoch; lower the learning rate")
             entry["val"] = evaluate(model, task, *validation, size)
-        entry["test"] = _test_metric(name, model, task, test, size, epoch)
+        entry["test"] = _test_metric(name, model, task, test, size, epoch,
+                                     stop=validation is None)
         history.append(entry)
         if validation is not None:
             best, stopped = best_epoch(history, patience)

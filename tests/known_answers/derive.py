@@ -48,7 +48,8 @@ SEGMENTS = [[BURST] * 4 + [NEGATIVE, MODERATE] + [[0] * 4] * 150,      # then a 
 # T_max; then, as it cools, its current sweeps 0..0.94 I_c0 (16 LSBs per step of x), so it
 # meets the falling-then-rising threshold at many table entries; then it cools to 0.
 SWEEP = [[-(t % 16)] * 4 for t in range(80)]
-SEGMENTS_FULL = [[BURST] * 60 + SWEEP + [[0] * 4] * 150]
+SEGMENTS_FULL = [[BURST] * 60 + SWEEP + [[0] * 4] * 150,
+                 [NEGATIVE] * 6 + [[0] * 4] * 4]      # the negative limit: x = 127 gives -2048
 
 
 # -- docs/neuron-model.md: device card -> coefficients ------------------------------------------
