@@ -274,8 +274,10 @@ def _markdown(exp, design, results, meta):
         "",
         f"Made by `make results` (`ipnet results {meta['config']}`) at commit `{meta['commit']}`, "
         f"experiment config hash `{meta['config_hash']}`, design `{meta['design']}` "
-        f"(hash `{meta['design_hash']}`), {meta['date']}, {meta['wall_min']:.1f} min on "
-        f"{meta['cores']} cores. Mean ± sample standard deviation over seeds {exp.train.seeds}. "
+        f"(hash `{meta['design_hash']}`), {meta['date']}: {meta['runs']} runs, "
+        f"{meta['train_cpu_min']:.0f} CPU-minutes of training (one thread each); this invocation "
+        f"took {meta['wall_min']:.1f} min on {meta['cores']} cores (runs already trained are "
+        f"read back). Mean ± sample standard deviation over seeds {exp.train.seeds}. "
         f"Data: {exp.data.train - exp.train.validation} training, {exp.train.validation} "
         f"validation (carved from the training data) and {exp.data.test} test samples per task, "
         f"{exp.data.steps} frames of {exp.data.size}x{exp.data.size}. "
@@ -433,7 +435,9 @@ def write_outputs(exp_path, done, out_dir, wall_s):
     results = aggregate(exp, design, done)
     meta = {"config": str(exp_path), "commit": git_commit(), "config_hash": _hash_file(exp_path),
             "design": str(exp.design_path()), "design_hash": config_hash(design),
-            "date": time.strftime("%Y-%m-%d"), "wall_min": wall_s / 60, "cores": os.cpu_count()}
+            "date": time.strftime("%Y-%m-%d"), "wall_min": wall_s / 60, "cores": os.cpu_count(),
+            "train_cpu_min": sum(m.get("wall_s", 0.0) for m in done.values()) / 60,
+            "runs": len(done)}
     out = Path(out_dir)
     text = json.dumps({"meta": meta, **results}, indent=2, default=float) + "\n"
     markdown = _markdown(exp, design, results, meta)
