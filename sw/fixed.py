@@ -192,23 +192,24 @@ def derive_fixed_point(cfg):
                         f"{tau_q:.3g} ns) for the device's alpha = {coef.alpha:.4g} (tau_th_ns "
                         f"{tau:g}): more than a factor {TAU_TOLERANCE:g} apart; {fix}")
 
-    i_lo, i_hi = sat_range(fp.i.width, True)
-    limit = current_limit(cfg.device)
-    if limit is not None:
-        i_hi = math.floor(limit * 2 ** fi)
-        if i_hi > sat_range(fp.i.width, True)[1]:
-            _fail(cfg, "fixed_point.i.width",
-                  f"too small for the current limit V_bd_V / R = {limit:.4g} I_c0 ({i_hi} at "
-                  f"i.frac {fi}; needs {i_hi.bit_length() + 1} bits), got {fp.i.width}")
-        i_lo = -i_hi
-    theta_hi = sat_range(fp.theta.width, False)[1]
-    cap = heat_limit(cfg.device)
-    if cap is not None:
-        theta_hi = math.floor(cap * 2 ** ft)
-        if theta_hi > sat_range(fp.theta.width, False)[1]:
-            _fail(cfg, "fixed_point.theta.width",
-                  f"too small for the heat at T_max_K = {cap:.4g} heat units ({theta_hi} at "
-                  f"theta.frac {ft}; needs {theta_hi.bit_length()} bits), got {fp.theta.width}")
+    def bound_lsbs(key, fmt, signed, bound, what, unit):
+        """The format's highest value, or ``bound`` (real units) rounded down into it."""
+        top = sat_range(fmt.width, signed)[1]
+        if bound is None:
+            return top
+        lsbs = math.floor(bound * 2 ** fmt.frac)
+        if lsbs > top:
+            _fail(cfg, key, f"too small for {what} = {bound:.4g} {unit} ({lsbs} at "
+                            f"{key.split('.')[1]}.frac {fmt.frac}; needs "
+                            f"{lsbs.bit_length() + signed} bits), got {fmt.width}")
+        return lsbs
+
+    limit, cap = current_limit(cfg.device), heat_limit(cfg.device)
+    i_hi = bound_lsbs("fixed_point.i.width", fp.i, True, limit, "the current limit V_bd_V / R",
+                      "I_c0")
+    i_lo = -i_hi if limit is not None else sat_range(fp.i.width, True)[0]
+    theta_hi = bound_lsbs("fixed_point.theta.width", fp.theta, False, cap,
+                          "the heat at T_max_K", "heat units")
     thr_shift, thr_table = 0, ()
     if fp.threshold == "table":
         if cap is None:

@@ -175,7 +175,7 @@ def integer_evaluation(net, params, frames, labels, batch=50):
     """
     lf = net.thermal
     fp = lf.fp
-    lo, hi = sat_range(fp.i_width, True)
+    lo, hi = fp.i_lo, fp.i_hi                  # the format's range or the card's current limit
     preds, i_max, sat, count = [], 0.0, 0, 0
     hist = np.zeros(1 << fp.theta_width, dtype=np.int64)     # heat after every update
     for k in range(0, len(frames), batch):
@@ -203,14 +203,15 @@ def integer_evaluation(net, params, frames, labels, batch=50):
 def heat_bound(fp):
     """The most heat the integer datapath can ever hold, in heat units.
 
-    The current saturates at i_max = max(|lo|, hi) * 2**-i_frac, so one step adds at most
-    h_max = i_max**2 heat units; with floor(alpha * theta) cooling, theta never exceeds
-    h_max / (1 - alpha) (the fixed point of theta = alpha theta + h_max), nor its format.
+    The current saturates at i_max = max(|i_lo|, i_hi) * 2**-i_frac (the format's range or the
+    card's current limit), so one step adds at most h_max = i_max**2 heat units; with
+    floor(alpha * theta) cooling, theta never exceeds h_max / (1 - alpha) (the fixed point of
+    theta = alpha theta + h_max), nor theta_hi (the format's ceiling or the heat at T_max).
     """
-    lo, hi = sat_range(fp.i_width, True)
-    i_max = max(-lo, hi) * 2.0 ** -fp.i_frac
+    i_max = max(-fp.i_lo, fp.i_hi) * 2.0 ** -fp.i_frac
+    ceiling = fp.theta_hi * 2.0 ** -fp.theta_frac
     h_max = min(i_max * i_max, sat_range(fp.theta_width, False)[1] * 2.0 ** -fp.theta_frac)
-    return min(h_max / (1.0 - fp.alpha), sat_range(fp.theta_width, False)[1] * 2.0 ** -fp.theta_frac)
+    return min(h_max / (1.0 - fp.alpha), ceiling)
 
 
 def physics(net, stats):
