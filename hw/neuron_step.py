@@ -11,7 +11,8 @@ from amaranth.hdl import Module, signed, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from ipnet_mtj.sw.fixed import cool, joule_heat, preactivation, requantise, threshold, warm
+from ipnet_mtj.sw.fixed import (cool, joule_heat, offset_width, preactivation, requantise,
+                                threshold, warm)
 
 from .ops import HW_OPS
 
@@ -27,6 +28,8 @@ class NeuronStep(wiring.Component):
         The exact accumulator (weights times inputs plus the aligned bias).
     theta : In(unsigned(fp.theta_width))
         The heat after the previous step.
+    offset : In(signed(offset_width(fp)))
+        With device spread only: the neuron's threshold offset (a word of the offset ROM).
     i : Out(signed(fp.i_width))
     z : Out(signed(fp.z_width))
     spike : Out(1)
@@ -36,7 +39,9 @@ class NeuronStep(wiring.Component):
 
     def __init__(self, fp):
         self.fp = fp
+        ports = {"offset": In(signed(offset_width(fp)))} if fp.thr_offset else {}
         super().__init__({
+            **ports,
             "acc": In(signed(fp.acc_width)),
             "theta": In(unsigned(fp.theta_width)),
             "i": Out(signed(fp.i_width)),
@@ -49,7 +54,8 @@ class NeuronStep(wiring.Component):
         fp, ops = self.fp, HW_OPS
         m = Module()
         i = requantise(ops, fp, self.acc)
-        z = preactivation(ops, fp, i, threshold(ops, fp, self.theta))
+        offset = self.offset if self.fp.thr_offset else None
+        z = preactivation(ops, fp, i, threshold(ops, fp, self.theta, offset))
         theta_next = warm(ops, fp, cool(ops, fp, self.theta), joule_heat(ops, fp, i))
         m.d.comb += [self.i.eq(i), self.z.eq(z), self.spike.eq(z >= 0),
                      self.theta_next.eq(theta_next)]

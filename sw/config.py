@@ -102,6 +102,13 @@ class Device:
     V_bd_V: typing.Optional[float] = _spec(
         "breakdown voltage of the tunnel barrier; the current saturates at V_bd_V / R in the rest "
         "state. Absent: no bound", _DEVICE_RANGE, default=None)
+    threshold_sigma_ic0: typing.Optional[float] = _spec(
+        "device-to-device spread: standard deviation of each junction's switching threshold "
+        "around the card's (units of I_c0); every neuron gets its own offset, drawn once. "
+        "Absent: identical junctions", _between(0.0, 0.5), default=None)
+    spread_seed: typing.Optional[int] = _spec(
+        "seed of the per-junction draw (which chip); absent: 0", _between(0, 2**32 - 1),
+        default=None)
 
 
 @dataclass(frozen=True)

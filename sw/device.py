@@ -17,9 +17,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 __all__ = ["Coefficients", "coefficients", "unphysical", "switching_probability", "LN2",
            "magnetisation", "stability", "critical_current", "threshold_at", "resistance",
-           "current_limit", "heat_limit"]
+           "current_limit", "heat_limit", "threshold_offsets"]
 
 LN2 = math.log(2.0)
 
@@ -155,3 +157,33 @@ def switching_probability(z, delta0, xp):
     (units of I_c0). The exponent is clipped at 30, where f is already 1.
     """
     return 1.0 - xp.exp(-LN2 * xp.exp((delta0 * z).clip(max=30.0)))
+
+
+def threshold_offsets(dev, neurons, seed=None, sigma=None):
+    """Each junction's switching-threshold offset from the card's (units of I_c0).
+
+    Junctions of one wafer differ: area, barrier and free-layer volume scatter from device
+    to device, and with them the current at which each one switches. The card gives the
+    spread as ``threshold_sigma_ic0``; every neuron draws one offset from
+    N(0, sigma^2) once (a chip), and keeps it at every temperature.
+
+    Parameters
+    ----------
+    dev : sw.config.Device
+    neurons : int
+        How many offsets, in neuron order.
+    seed : int, optional
+        The draw (another chip); default the card's ``spread_seed`` (absent: 0).
+    sigma : float, optional
+        Overrides the card's ``threshold_sigma_ic0`` (for sweeps over the spread).
+
+    Returns
+    -------
+    ndarray, (neurons,) float64
+        All zeros when the spread is absent or 0.
+    """
+    sigma = dev.threshold_sigma_ic0 if sigma is None else sigma
+    if not sigma:
+        return np.zeros(neurons)
+    seed = (dev.spread_seed or 0) if seed is None else seed
+    return sigma * np.random.default_rng(seed).standard_normal(neurons)

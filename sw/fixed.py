@@ -13,6 +13,7 @@ or Amaranth hardware:
     h     = sat_u(theta_width)((i*i) >> heat_shift)      Joule heat
     thr   = thr0 - ((gamma*theta) >> gamma_shift)        linear: warm junction switches sooner
           | THR[min(theta >> thr_shift, last)]           table: the full I_50(T) of the card
+            (+ off[n])                                   device spread: neuron n's own offset
     z     = sat_s(z_width)(i - thr)                      pre-activation
     out   = LUT[z] | z >= 0 | r < LUT[z]                 lut | spike | stochastic
     theta = sat[0, theta_hi](cool(theta) + h)            dissipate, then heat; T_max
@@ -35,14 +36,14 @@ import numpy as np
 
 from .config import ConfigError
 from .device import (coefficients, current_limit, heat_limit, switching_probability, threshold_at,
-                     unphysical)
+                     threshold_offsets, unphysical)
 
 __all__ = [
     "FixedPoint", "derive_fixed_point", "IntOps", "INT_OPS", "sat_range",
     "requantise", "joule_heat", "threshold", "preactivation", "cool", "warm",
     "lut_index", "fire", "bias_term", "lfsr_next", "lfsr_sequence",
     "LFSR_TAPS", "LFSR_PERIOD", "quantise", "aligned_bias", "requantise_output",
-    "accumulate_score",
+    "accumulate_score", "neuron_offsets", "offset_width",
 ]
 
 #: the realised thermal time constant may differ from the device's by at most this factor
@@ -92,6 +93,7 @@ class FixedPoint:
     delta0: float        #: slope of the switching curve, for the LUT and the float model
     lut: tuple           #: 2**z_width entries, index lut_index(z)
     quantisation: tuple  #: rows (name, device value, fixed-point value, relative error)
+    thr_offset: tuple = ()  #: spread: each neuron's threshold offset (i LSBs), neuron order
 
     @property
     def groups(self):
@@ -222,6 +224,16 @@ def derive_fixed_point(cfg):
         thr_table = tuple(min(max(round(threshold_at(cfg.device, t) * 2 ** fi), lo), hi)
                           for t in temps)
 
+    thr_offset = ()
+    if cfg.device.threshold_sigma_ic0:
+        offsets = np.round(threshold_offsets(cfg.device, cfg.layer.neurons) * 2 ** fi)
+        widest = int(np.abs(offsets).max())
+        if widest >= 1 << (fp.i.width - 1):
+            _fail(cfg, "device.threshold_sigma_ic0",
+                  f"an offset of {widest} LSBs does not fit i.width {fp.i.width}, "
+                  f"got {cfg.device.threshold_sigma_ic0!r}")
+        thr_offset = tuple(int(v) for v in offsets)
+
     zw, yw = fp.z_width, fp.y_width
     z = np.arange(1 << zw, dtype=np.int64) - (1 << (zw - 1))   # index order: z = idx - 2**(zw-1)
     p = switching_probability(z / 2.0 ** fi, coef.delta0, np)
@@ -254,7 +266,18 @@ def derive_fixed_point(cfg):
         z_width=zw, y_width=yw, output=fp.output, lfsr_seed=fp.lfsr_seed,
         i_lo=i_lo, i_hi=i_hi, theta_hi=theta_hi, threshold=fp.threshold, thr_shift=thr_shift,
         thr_table=thr_table, delta0=coef.delta0, lut=lut, quantisation=quant,
+        thr_offset=thr_offset,
     )
+
+
+def neuron_offsets(fp):
+    """The neurons' threshold offsets as an int64 array (N,), or None without spread."""
+    return np.asarray(fp.thr_offset, dtype=np.int64) if fp.thr_offset else None
+
+
+def offset_width(fp):
+    """Bits of a signed word that holds every neuron's threshold offset (the offset ROM's)."""
+    return max(abs(v) for v in fp.thr_offset).bit_length() + 1 if fp.thr_offset else 0
 
 
 # -- ops backends ---------------------------------------------------------------------------------
@@ -314,12 +337,16 @@ def joule_heat(ops, fp, i):
     return ops.sat(ops.shr(i * i, fp.heat_shift), fp.theta_width, False)
 
 
-def threshold(ops, fp, theta):
+def threshold(ops, fp, theta, offset=None):
     """The switching threshold from the heat of earlier steps: linear, thr0 - ((gamma*theta)
-    >> gamma_shift); table, THR[theta >> thr_shift]."""
+    >> gamma_shift); table, THR[theta >> thr_shift]. With device spread, ``offset`` is each
+    neuron's own offset (an array over the neurons, or the offset ROM's word in hardware),
+    added at every temperature."""
     if fp.threshold == "table":
-        return ops.lookup(fp.thr_table, ops.shr(theta, fp.thr_shift))
-    return fp.thr0 - ops.shr(theta * fp.gamma, fp.gamma_shift)
+        thr = ops.lookup(fp.thr_table, ops.shr(theta, fp.thr_shift))
+    else:
+        thr = fp.thr0 - ops.shr(theta * fp.gamma, fp.gamma_shift)
+    return thr if offset is None else thr + offset
 
 
 def preactivation(ops, fp, i, thr):

@@ -194,7 +194,7 @@ class _Switch(torch.autograd.Function):
         return grad * s * (1 - s) / ctx.width, None, None
 
 
-def thermal_sequence(fp, acc, generator=None, surrogate_width=None, ops=TORCH_OPS):
+def thermal_sequence(fp, acc, generator=None, surrogate_width=None, ops=TORCH_OPS, offset=None):
     """The thermal neurons over time, for currents of any shape.
 
     Parameters
@@ -210,6 +210,10 @@ def thermal_sequence(fp, acc, generator=None, surrogate_width=None, ops=TORCH_OP
         ``QAT_OPS`` floors like the hardware (straight-through gradients), and the
         lut output's forward value is then the LUT word itself, ``LUT[z] / (2**y_width - 1)``:
         with float64 currents this is the integer neuron. Default: no rounding.
+    offset : Tensor, optional
+        Device spread: each neuron's threshold offset in i LSBs, shaped like ``acc[0, 0]``
+        (or broadcastable to it). Default: the design's own offsets (``fp.thr_offset``, in
+        the C order of the trailing axes), or none.
 
     Returns
     -------
@@ -219,11 +223,16 @@ def thermal_sequence(fp, acc, generator=None, surrogate_width=None, ops=TORCH_OP
     if exact:
         lut = torch.as_tensor(fp.lut, dtype=acc.dtype, device=acc.device) / ((1 << fp.y_width) - 1)
     theta = torch.zeros_like(acc[:, 0])
+    if offset is None and fp.thr_offset:
+        if len(fp.thr_offset) != theta[0].numel():
+            raise ValueError(f"the design draws threshold offsets for {len(fp.thr_offset)} "
+                             f"neurons, the currents have {theta[0].numel()}")
+        offset = torch.as_tensor(fp.thr_offset, dtype=acc.dtype).view(theta.shape[1:])
     ys, thetas, zs = [], [], []
     for t in range(acc.shape[1]):
         i = requantise(ops, fp, acc[:, t])
         heat = joule_heat(ops, fp, i)
-        z_lsb = preactivation(ops, fp, i, threshold(ops, fp, theta))
+        z_lsb = preactivation(ops, fp, i, threshold(ops, fp, theta, offset))
         z = z_lsb * 2.0 ** -fp.i_frac
         if surrogate_width is None:
             p = switching_probability(z, fp.delta0, torch)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .fixed import (INT_OPS, LFSR_PERIOD, bias_term, cool, fire, joule_heat, lfsr_sequence,
-                    lut_index, preactivation, requantise, threshold, warm)
+                    lut_index, neuron_offsets, preactivation, requantise, threshold, warm)
 
 __all__ = ["LayerState", "Trace", "initial_state", "currents", "step", "run", "run_currents"]
 
@@ -71,7 +71,7 @@ def step(fp, acc, state):
     ops = INT_OPS
     i = requantise(ops, fp, acc)
     heat = joule_heat(ops, fp, i)
-    z = preactivation(ops, fp, i, threshold(ops, fp, state.theta))
+    z = preactivation(ops, fp, i, threshold(ops, fp, state.theta, neuron_offsets(fp)))
     lut = np.asarray(fp.lut, dtype=np.int64)
     p = lut[lut_index(fp, z)]
     n = fp.neurons
@@ -95,6 +95,9 @@ def run_currents(fp, acc, state=None):
     shape = acc.shape[2:]
     n = int(np.prod(shape))
     if n != fp.neurons:
+        if fp.thr_offset:
+            raise ValueError(f"the design draws threshold offsets for {fp.neurons} neurons, "
+                             f"the currents have {n}")
         fp = dataclasses.replace(fp, neurons=n)
     flat = acc.reshape(b, t, n)
     state = initial_state(fp, b) if state is None else state

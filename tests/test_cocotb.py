@@ -44,12 +44,14 @@ def test_stochastic_shift_design_matches_reference(sim, tmp_path):
 
 
 @pytest.mark.parametrize("sim", SIMULATORS)
-def test_full_device_design_matches_reference(sim, tmp_path):
-    """configs/full.yaml: the threshold table, the current limit and the heat cap in Verilog."""
+@pytest.mark.parametrize("design", ["full.yaml", "spread.yaml"])
+def test_full_device_design_matches_reference(sim, design, tmp_path):
+    """configs/full.yaml: the threshold table, the current limit and the heat cap in Verilog;
+    configs/spread.yaml: with each neuron's threshold offset from the offset ROM."""
     need(sim)
-    data = yaml.safe_load((ROOT / "configs" / "full.yaml").read_text())
+    data = yaml.safe_load((ROOT / "configs" / design).read_text())
     data.update(name="full_small", layer=dict(data["layer"], inputs=12, neurons=8))
-    cfg = write_config(tmp_path / "full.yaml", data)
+    cfg = write_config(tmp_path / design, data)
     build = generate(load_design(cfg), tmp_path / "build")
     report = run_bench(sim, build, cfg, steps=120, seed=6, work_dir=tmp_path)
     assert report["mismatches"] == 0 and report["values_compared"] == 2 * report["neuron_steps"]

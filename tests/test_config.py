@@ -4,6 +4,7 @@ import subprocess
 import sys
 
 import pytest
+import numpy as np
 import yaml
 
 from helpers import ROOT, config_dict, write_config
@@ -26,7 +27,8 @@ def test_unknown_key():
     data = config_dict(device={"tau_th": 3.0})
     assert error_of(data) == ("bad.yaml: device.tau_th: unknown key (allowed: tau_th_ns, dt_ns, "
                               "pulse_ns, tau0_ns, delta0, T0_K, Tc_K, R_P_ohm, tmr, rest_state, "
-                              "R_th_K_per_uW, I_c0_uA, ic0_ms_exponent, T_max_K, V_bd_V)")
+                              "R_th_K_per_uW, I_c0_uA, ic0_ms_exponent, T_max_K, V_bd_V, threshold_sigma_ic0, "
+                                  "spread_seed)")
 
 
 def test_wrong_type():
@@ -190,3 +192,24 @@ def test_hash_leaves_out_optional_keys_at_their_default():
     assert config_hash(parse_config(explicit, "b.yaml")) == base
     bounded = config_dict(device={"V_bd_V": 1.5})
     assert config_hash(parse_config(bounded, "c.yaml")) != base
+
+
+def test_spread_offsets_are_drawn_into_the_datapath():
+    """configs/spread.yaml: one offset per neuron, in i LSBs; a spread whose offsets do not fit
+    the current's format, and one out of range, are refused with one line."""
+    from ipnet_mtj.sw.fixed import derive_fixed_point
+    cfg = load_config(ROOT / "configs" / "spread.yaml")
+    fp = derive_fixed_point(cfg)
+    assert len(fp.thr_offset) == cfg.layer.neurons == 64
+    assert 2 <= np.std(fp.thr_offset) <= 8                      # sigma 0.02 I_c0 = 5.1 LSBs
+    data = yaml.safe_load((ROOT / "configs" / "spread.yaml").read_text())
+    data["device"]["threshold_sigma_ic0"] = 0.6
+    assert error_of(data) == "bad.yaml: device.threshold_sigma_ic0: must be between 0.0 and 0.5, got 0.6"
+    data["device"]["threshold_sigma_ic0"] = 0.5
+    data["fixed_point"]["i"] = {"width": 12, "frac": 11}      # +-1 I_c0: limit 0.976 I_c0
+    data["device"]["V_bd_V"] = 0.61
+    assert error_of(data).startswith("bad.yaml: device.threshold_sigma_ic0: an offset of ")
+    assert error_of(data).endswith("LSBs does not fit i.width 12, got 0.5")
+    data = full_dict()
+    data["device"]["threshold_sigma_ic0"] = 0.0                 # 0: no spread, no ROM
+    assert derive_fixed_point(parse_config(data, "z.yaml")).thr_offset == ()

@@ -6,7 +6,7 @@ import numpy as np
 
 from helpers import ROOT
 from ipnet_mtj.sw.config import load_config
-from ipnet_mtj.sw.device import coefficients, switching_probability
+from ipnet_mtj.sw.device import coefficients, switching_probability, threshold_offsets
 
 
 def card():
@@ -39,3 +39,18 @@ def test_switching_curve():
     p = switching_probability(z, 60.0, np)
     assert math.isclose(switching_probability(np.array(0.0), 60.0, np), 0.5)
     assert np.all(np.diff(p) >= 0) and p[0] < 1e-4 and p[-1] > 1 - 1e-12
+
+
+def test_threshold_offsets_have_the_cards_spread():
+    """Each junction's offset: mean 0 and the card's sigma over many junctions (the sample
+    statistics of N(0, sigma^2), not the draw's code); one chip per seed; none without spread."""
+    dev = load_config(ROOT / "configs" / "spread.yaml").device
+    assert dev.threshold_sigma_ic0 == 0.02
+    off = threshold_offsets(dev, 40000)
+    # standard errors: sigma / sqrt(n) = 1e-4 for the mean, sigma / sqrt(2n) = 7e-5 for the std
+    assert abs(off.mean()) < 5e-4 and abs(off.std() - 0.02) < 4e-4
+    assert np.array_equal(off, threshold_offsets(dev, 40000))            # the same chip
+    other = threshold_offsets(dev, 40000, seed=1)
+    assert abs(np.corrcoef(off, other)[0, 1]) < 0.03                      # another chip
+    assert np.allclose(threshold_offsets(dev, 100, sigma=0.05), 2.5 * threshold_offsets(dev, 100))
+    assert not threshold_offsets(card(), 100).any()                       # identical junctions

@@ -34,14 +34,30 @@ def test_full_device_design_is_proved(tmp_path):
     assert passed, (work / "sby.log").read_text()[-2000:]
 
 
+def test_spread_design_is_proved_and_a_wrong_offset_refuted(tmp_path, monkeypatch):
+    """configs/spread.yaml: the offset ROM's word is a free input (every offset its width
+    holds); the offset subtracted instead of added is refuted."""
+    passed, _, work = formal.prove(ROOT / "configs" / "spread.yaml", tmp_path / "formal")
+    assert passed, (work / "sby.log").read_text()[-2000:]
+    assert "wire signed [4:0] offset," in (work / "neuron_step_spec.sv").read_text()
+    real = neuron_step.threshold
+
+    def wrong(ops, fp, theta, offset=None):
+        return real(ops, fp, theta) - offset
+    monkeypatch.setattr(neuron_step, "threshold", wrong)
+    passed, _, work = formal.prove(ROOT / "configs" / "spread.yaml", tmp_path / "wrong")
+    assert not passed
+    assert "Assert failed in neuron_step_spec" in (work / "sby.log").read_text()
+
+
 def test_a_wrong_table_entry_is_refuted(tmp_path, monkeypatch):
     """One threshold-table entry off by one LSB in the hardware: a counterexample."""
     real = neuron_step.threshold
 
-    def wrong(ops, fp, theta):
+    def wrong(ops, fp, theta, offset=None):
         table = list(fp.thr_table)
         table[len(table) // 2] += 1
-        return real(ops, dataclasses.replace(fp, thr_table=tuple(table)), theta)
+        return real(ops, dataclasses.replace(fp, thr_table=tuple(table)), theta, offset)
     monkeypatch.setattr(neuron_step, "threshold", wrong)
     passed, _, work = formal.prove(ROOT / "configs" / "full.yaml", tmp_path / "formal")
     assert not passed
@@ -50,7 +66,7 @@ def test_a_wrong_table_entry_is_refuted(tmp_path, monkeypatch):
 
 def test_a_wrong_threshold_is_refuted(tmp_path, monkeypatch):
     """Heat raising the threshold instead of lowering it: the solver finds a counterexample."""
-    def wrong(ops, fp, theta):
+    def wrong(ops, fp, theta, offset=None):
         return fp.thr0 + ops.shr(theta * fp.gamma, fp.gamma_shift)
     monkeypatch.setattr(neuron_step, "threshold", wrong)
     passed, _, work = formal.prove(DEFAULT_CONFIG, tmp_path / "formal")

@@ -4,8 +4,8 @@ by tests/known_answers/derive.py from docs/fixed-point.md and docs/neuron-model.
 
 Every output mode (lut, spike, stochastic) and dissipation mode (multiply, shift); the
 current saturating at both ends, the heat at its ceiling, cooling to exactly 0, a reset;
-the full device model (threshold table, current limit, heat stopped at T_max); the LFSR's
-first states."""
+the full device model (threshold table, current limit, heat stopped at T_max); that model
+with device spread (per-neuron threshold offsets); the LFSR's first states."""
 
 import json
 import subprocess
@@ -54,7 +54,10 @@ def test_vectors_cover_what_they_claim():
     assert (abs(z) < 16).mean() > 0.6
     for name in ("stochastic-multiply", "stochastic-shift"):   # where r < p and r <= p differ
         assert CASES[name]["r_equals_lut"] > 0
-    assert len({c["name"] for c in VECTORS["cases"]}) == 7
+    assert len({c["name"] for c in VECTORS["cases"]}) == 8
+    spread = CASES["spread-spike-multiply"]
+    assert spread["outputs_the_offsets_change"] >= 10         # the offsets decide spikes
+    assert min(abs(v) for v in spread["constants"]["thr_offset"]) >= 10
     full = CASES["full-lut-multiply"]
     k = full["constants"]
     acc, z, y, theta = expected(full, 0)
@@ -95,6 +98,8 @@ def test_derived_constants(name):
            "i_lo": fp.i_lo, "i_hi": fp.i_hi, "theta_hi": fp.theta_hi}
     if fp.threshold == "table":
         got.update(thr_shift=fp.thr_shift, thr_table=list(fp.thr_table))
+    if fp.thr_offset:
+        got.update(thr_offset=list(fp.thr_offset))
     assert got == k
 
 

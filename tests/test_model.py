@@ -42,12 +42,15 @@ def test_float_matches_integer_within_bound(decay, output):
         assert np.all(np.abs(ref.z[differ]) * 2.0 ** -fp.i_frac <= bound["z"] + eps)
 
 
-def test_table_threshold_float_within_bound_and_qat_exact():
+@pytest.mark.parametrize("design", ["full.yaml", "spread.yaml"])
+def test_table_threshold_float_within_bound_and_qat_exact(design):
     """configs/full.yaml: the float model (table read by interpolation) within the bound of
-    the integer one; the QAT backend (floors; the table's own entries) equal to it."""
-    data = yaml.safe_load((ROOT / "configs" / "full.yaml").read_text())
+    the integer one; the QAT backend (floors; the table's own entries) equal to it.
+    configs/spread.yaml: the same with each neuron's threshold offset."""
+    data = yaml.safe_load((ROOT / "configs" / design).read_text())
     data["layer"].update(inputs=16, neurons=8)
-    fp = derive_fixed_point(parse_config(data, "full.yaml"))
+    fp = derive_fixed_point(parse_config(data, design))
+    assert bool(fp.thr_offset) == (design == "spread.yaml")
     w, b = seeded_weights(fp, 4)
     x = random_inputs(fp, 6, 250, seed=1) // 2
     x[:, 100:160] = (1 << (fp.x_width - 1)) - 1        # heat to T_max, then cool down

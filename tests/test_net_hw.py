@@ -1,6 +1,7 @@
 """Amaranth simulation of the whole-network accelerator against the integer golden model."""
 
 import copy
+import dataclasses
 import random
 import subprocess
 import sys
@@ -347,6 +348,25 @@ def test_network_on_the_full_device_model():
     assert net.thermal.fp.threshold == "table"
     params = random_params(net, 5)
     frames = random_frames(net, 5, seed=8)
+    run_and_compare(net, params, [Segment(frames)], stall=0.2)
+
+
+def test_network_on_a_chip_with_device_spread():
+    """configs/spread.yaml: each thermal neuron's threshold offset from the offset ROM, in the
+    accelerator's neuron order."""
+    net = small_net(lanes=2, design="spread.yaml")
+    lf = net.thermal
+    assert net.layers[0] is lf and len(lf.fp.thr_offset) == int(np.prod(lf.out_shape))
+    params = random_params(net, 5)
+    # near threshold (small weights, bias at thr0), where a few LSBs of offset move outputs
+    w = np.random.default_rng(1).integers(-2, 3, size=lf.weight_shape)
+    params[0] = (w, np.full(lf.out_shape[0], lf.fp.thr0 << (lf.fp.i_shift - lf.fp.bias_shift)))
+    frames = random_frames(net, 5, seed=8)
+    alike = dataclasses.replace(net, layers=(dataclasses.replace(
+        lf, fp=dataclasses.replace(lf.fp, thr_offset=())),) + tuple(net.layers[1:]))
+    y = netref.run_network(net, params, frames[None], keep=(0,)).act[0]
+    assert ((y > 0) & (y < 255)).mean() > 0.3
+    assert (netref.run_network(alike, params, frames[None], keep=(0,)).act[0] != y).mean() > 0.3
     run_and_compare(net, params, [Segment(frames)], stall=0.2)
 
 

@@ -201,17 +201,19 @@ def test_thermal_layer_is_the_single_layer_reference_in_channels_last_order(tmp_
 
 # -- the QAT model computes the integer network ------------------------------------------------------
 
-@pytest.mark.parametrize("which", ["default", "small", "full"])
+@pytest.mark.parametrize("which", ["default", "small", "full", "spread"])
 def test_quantised_model_equals_integer_reference(which):
     """``full``: the small network on configs/full.yaml's thermal neurons (threshold table,
-    current limit, heat cap)."""
+    current limit, heat cap); ``spread``: on configs/spread.yaml's, whose offsets are in the
+    hardware's (h, w, c) neuron order."""
     if which == "default":
         net = derive_network(load_network(NETWORK))
     else:
         d = small_dict()
-        if which == "full":
-            d["design"] = "full.yaml"
+        if which != "small":
+            d["design"] = f"{which}.yaml"
         net = derive(d)
+    assert bool(net.thermal.fp.thr_offset) == (which == "spread")
     torch.manual_seed(0)
     model = DescribedIPNet(net)
     with torch.no_grad():

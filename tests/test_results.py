@@ -108,6 +108,8 @@ def test_tiny_results_tables_equal_the_runs(tiny_results):
     tmp, data, proc = tiny_results
     runs = {}
     for path in (tmp / "runs").glob("*.json"):
+        if path.name.endswith(".spread.json"):
+            continue
         m = json.loads(path.read_text())
         runs[(m["task"], m["model"], m["depth"], m["lr"], m["seed"])] = m
     assert len(runs) == (2 * 3 + 1) * 2 * 2                      # cells x rates x seeds
@@ -131,10 +133,17 @@ def test_tiny_results_tables_equal_the_runs(tiny_results):
     q = res["quantisation"]["gestures22m"]
     assert set(q) == {"float", "heat_ignored", "integer", "weights_clipped"}
     assert set(res["ablation"]) == {"1", "3"}
+    for task in data["tasks"]:                # device spread: sigma 0 is the run as trained
+        sp = res["spread"][task]
+        assert list(sp) == ["0", "0.01", "0.02", "0.05"]
+        assert sp["0"]["values"] == res["tasks"][task]["models"]["ipnet"]["values"]
+        assert sp["0.05"]["n"] == 2 * data["spread"]["chips"]
+    assert (tmp / "docs" / "results-spread.png").stat().st_size > 1000
     md = (tmp / "docs" / "results.md").read_text()
     for heading in ("## Chosen learning rate and epochs", "## IPNet's junctions",
                     "## What the memory gives, and the integer datapath",
-                    "## Memory at the frontier (thermal layer depth, gestures22m)"):
+                    "## Memory at the frontier (thermal layer depth, gestures22m)",
+                    "## Device spread"):
         assert heading in md
     assert "validation loss" in md and "the test split chooses nothing" in md
     assert "28 runs: 0 done, 28 to run" in proc.stdout
@@ -151,3 +160,30 @@ def test_tiny_results_resume_without_training(tiny_results):
     b = json.loads((tmp / "docs2" / "results.json").read_text())
     a.pop("meta"), b.pop("meta")
     assert a == b
+
+
+def test_device_spread_moves_the_thresholds():
+    """The sweep's offsets reach the thermal neurons: the card's spread, rounded to current
+    LSBs, one draw per chip; thresholds raised far beyond every current silence the layer."""
+    from ipnet_mtj.sw.data.datasets import TASKS
+    from ipnet_mtj.sw.nets import build_model
+    from ipnet_mtj.sw.train.experiment import load_experiment
+    from ipnet_mtj.sw.train.spread import chip_offsets
+    exp, design, fp = load_experiment(ROOT / "configs" / "results.yaml")
+    off = chip_offsets(design, fp, (8, 16, 16), 0.05, chip=0)
+    assert off.shape == (8, 16, 16) and torch.equal(off, torch.round(off))
+    assert abs(off.std().item() - 0.05 * 2 ** fp.i_frac) < 1.0          # 12.8 LSBs
+    assert not torch.equal(off, chip_offsets(design, fp, (8, 16, 16), 0.05, chip=1))
+    torch.manual_seed(0)
+    model = build_model("ipnet", TASKS["gestures22m"], fp=fp, features=16)
+    x = torch.rand(2, 4, 2, 32, 32) * 3
+    outputs = []
+    model.probe = lambda current, heat: None
+    for offset in (None, torch.full(model.neuron_shape(), 4000.0)):
+        model.thr_offset = offset
+        with torch.no_grad():
+            outputs.append(model.features(x))
+    # a silent thermal layer leaves features that no longer depend on the input
+    flat = [o.reshape(-1, o.shape[-1]) for o in outputs]
+    assert not torch.allclose(flat[0], flat[0][:1].expand_as(flat[0]))
+    assert torch.allclose(flat[1], flat[1][:1].expand_as(flat[1]))

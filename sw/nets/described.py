@@ -136,7 +136,13 @@ class DescribedIPNet(nn.Module):
                 seq = acc.reshape(b, t, *acc.shape[1:])
                 if self.quantised:
                     seq = seq.double()
-                trace = thermal_sequence(fp, seq, surrogate_width=self.surrogate_width, ops=ops)
+                offset = None
+                if fp.thr_offset:      # the hardware's neuron order is (h, w, c)
+                    c, hh, ww = seq.shape[2:]
+                    offset = torch.as_tensor(fp.thr_offset, dtype=seq.dtype) \
+                        .view(hh, ww, c).permute(2, 0, 1)
+                trace = thermal_sequence(fp, seq, surrogate_width=self.surrogate_width, ops=ops,
+                                         offset=offset)
                 y = trace.y
                 if fp.output == "lut":      # the LUT word over 2**y_width: the next layer's input
                     y = y * (((1 << fp.y_width) - 1) / 2 ** fp.y_width)

@@ -15,6 +15,8 @@ Every model maps (B, T, 2, H, W) to per-frame features (B, T, F) causally;
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -77,11 +79,18 @@ class IPNet(_Model):
         self.offset = nn.Parameter(torch.tensor(fp.thr0 / 2 ** fp.i_frac))
         self.record = None      # set to a list to collect the mean squared current per call
         self.probe = None       # set to a function to get (current, heat) of every call
+        self.thr_offset = None  # device spread: each neuron's threshold offset (i LSBs)
 
-    def thermal_neurons(self):
-        """Neurons of the thermal layer per frame (for the energy model)."""
+    def neuron_shape(self, size=32):
+        """Shape of the thermal layer's neurons in one frame of ``size`` x ``size`` pixels:
+        (C, H, W), or (features,)."""
         c1, c2 = self.backbone.channels
-        return {1: c1 * 16 * 16, 2: c2 * 16, 3: self.backbone.features}[self.depth]
+        half = (size + 1) // 2            # conv1: 5 x 5, stride 2, padding 2
+        return {1: (c1, half, half), 2: (c2, 4, 4), 3: (self.backbone.features,)}[self.depth]
+
+    def thermal_neurons(self, size=32):
+        """Neurons of the thermal layer per frame (for the energy model)."""
+        return math.prod(self.neuron_shape(size))
 
     def current(self, pre):
         """Stage pre-activation -> current in units of I_c0."""
@@ -117,7 +126,8 @@ class IPNet(_Model):
                 if self.record is not None:
                     self.record.append((current.detach() ** 2).mean().item())
                 acc = current * 2.0 ** (fp.i_frac + fp.i_shift)
-                trace = thermal_sequence(fp, acc, surrogate_width=self.surrogate_width)
+                trace = thermal_sequence(fp, acc, surrogate_width=self.surrogate_width,
+                                         offset=self.thr_offset)
                 if self.probe is not None:
                     self.probe(current.detach(), trace.theta.detach())
                 h = trace.y

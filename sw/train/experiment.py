@@ -127,6 +127,15 @@ class Ablation:
 
 
 @dataclass(frozen=True)
+class Spread:
+    sigmas: list = _spec("device-to-device spread of the junctions' switching thresholds "
+                         "(units of I_c0) that each trained IPNet is evaluated under",
+                         _numbers("numbers in (0, 0.5]", lambda x: 0 < x <= 0.5))
+    chips: int = _spec("simulated chips (independent draws of every neuron's offset) per "
+                       "sigma and run", _between(1, 100))
+
+
+@dataclass(frozen=True)
 class Experiment:
     design: str = _spec("design YAML of the thermal neurons, relative to this file")
     data: Data = _spec("data generation")
@@ -136,6 +145,7 @@ class Experiment:
     steering_only: list = _spec("models run on the steering task only", _names(MODELS, empty=True))
     ablation: Ablation = _spec("thermal layer at each depth")
     ipnet: IPNetInit = _spec("IPNet's initialisation")
+    spread: Spread = _spec("IPNet's accuracy against device-to-device spread")
     source: str = field(default="<memory>", compare=False, metadata={"doc": "file"})
 
     def data_config(self):

@@ -28,7 +28,8 @@ from .experiment import load_experiment
 from .runs import STALLED, data_dir, execute, read_metrics, run_hash, run_paths
 from .trainer import RunSpec
 
-__all__ = ["grid", "run_grid", "aggregate", "write_outputs", "chosen_lrs", "chosen_runs"]
+__all__ = ["grid", "run_grid", "run_spread", "aggregate", "write_outputs", "chosen_lrs",
+           "chosen_runs"]
 
 LOWER_IS_BETTER = {"error_px", "rmse"}
 
@@ -124,6 +125,35 @@ def run_grid(exp_path, runs_dir, workers=2, log=None):
     return done
 
 
+def _spread_job(exp_path, spec, runs_dir):
+    from .spread import evaluate_spread
+    return evaluate_spread(exp_path, spec, runs_dir)
+
+
+def spread_specs(exp, done):
+    """The runs the device-spread sweep evaluates: every task's IPNet (thermal layer at the
+    frontier) at its chosen learning rate, diverged seeds left out."""
+    return sorted((s for s, m in chosen_runs(exp, done).items()
+                   if s.model == "ipnet" and s.depth == 1 and "diverged" not in m),
+                  key=lambda s: (s.task, s.seed))
+
+
+def run_spread(exp_path, runs_dir, done, workers=2):
+    """Each trained IPNet on simulated chips with device spread (:mod:`sw.train.spread`);
+    {spec: sweep}, evaluated where not cached."""
+    from tqdm import tqdm
+    exp, _, _ = load_experiment(exp_path)
+    specs = spread_specs(exp, done)
+    out = {}
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        jobs = {pool.submit(_spread_job, exp_path, s, runs_dir): s for s in specs}
+        with tqdm(total=len(jobs), desc="device spread", unit="run") as bar:
+            for job in as_completed(jobs):
+                out[jobs[job]] = job.result()
+                bar.update()
+    return out
+
+
 def _run_line(m):
     """One line about a finished run for the log."""
     if "diverged" in m:
@@ -179,10 +209,21 @@ def _physics(runs):
             "per_seed": ph}
 
 
-def aggregate(exp, design, done):
+def _spread(exp, spread):
+    """Per task: {sigma: stats over seeds x chips} of the device-spread sweep."""
+    by_task = {}
+    for spec in sorted(spread, key=lambda s: (s.task, s.seed)):
+        for sigma, values in spread[spec]["metric"].items():
+            by_task.setdefault(spec.task, {}).setdefault(sigma, []).extend(values)
+    return {t: {sigma: _stats(v) for sigma, v in sorted(d.items(), key=lambda kv: float(kv[0]))}
+            for t, d in by_task.items()}
+
+
+def aggregate(exp, design, done, spread=None):
     """Tables as data, at each cell's chosen learning rate: metrics per task and model (with
     stalled and diverged seeds counted), IPNet's junction physics, heat-ignored and integer
-    accuracy, the depth ablation, memory energy, and the protocol."""
+    accuracy, the depth ablation, accuracy against device spread, memory energy, and the
+    protocol."""
     lrs = chosen_lrs(exp, done)
     done = dict(sorted(chosen_runs(exp, done).items(),
                        key=lambda kv: (kv[0].task, kv[0].model, kv[0].depth, kv[0].seed)))
@@ -196,7 +237,7 @@ def aggregate(exp, design, done):
                             "seeds": list(exp.train.seeds), "stalled_fraction": STALLED},
                "chosen_lr": {"/".join(map(str, k)): v for k, v in sorted(lrs.items())},
                "tasks": {}, "physics": {}, "ablation": {}, "quantisation": {}, "energy": {},
-               "parameters": {}}
+               "parameters": {}, "spread": _spread(exp, spread or {})}
     for task, models in table.items():
         results["tasks"][task] = {"metric": TASKS[task].metric,
                                   "models": {k: _cell_stats(v) for k, v in models.items()}}
@@ -385,6 +426,22 @@ def _markdown(exp, design, results, meta):
                          str(st["stalled"]),
                          f"{st['physics']['temperature_p99_K']:.0f}" if st["physics"] else "–"]
                         for d, st in results["ablation"].items()], "rlrrrr")
+    if results["spread"]:
+        sigmas = list(next(iter(results["spread"].values())))
+        lines += ["", "## Device spread", "",
+                  "Each trained IPNet above, unchanged, on simulated chips whose junctions differ: "
+                  "every thermal neuron's switching threshold is offset by its own draw from "
+                  "N(0, sigma²), rounded to the datapath's current LSB as the offset ROM holds it "
+                  f"(`configs/spread.yaml` is such a chip in hardware). {exp.spread.chips} chips per "
+                  "sigma and seed; mean ± standard deviation over seeds x chips. Sigma 0 is the "
+                  "table's own figure.", ""]
+        rows = []
+        for t, by_sigma in results["spread"].items():
+            metric = TASKS[t].metric
+            rows.append([t, *(_fmt(by_sigma[sg], metric) for sg in sigmas)])
+        lines += _md_table(["task", *(f"sigma {sg} I_c0" for sg in sigmas)], rows,
+                           "l" + "r" * len(sigmas))
+        lines += ["", "![accuracy against device spread](results-spread.png)"]
     e_ip = results["energy"].get("ipnet", {})
     lines += ["", "## Memory energy model", "",
               f"Per inference ({exp.data.steps} frames). Digital memories: 16-bit words of state, gate "
@@ -429,10 +486,29 @@ def _plot(exp, results, path):
     plt.close(fig)
 
 
-def write_outputs(exp_path, done, out_dir, wall_s):
-    """docs/results.md, docs/results.json, docs/results.png."""
+def _plot_spread(results, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(5.5, 3.6))
+    for t, by_sigma in results["spread"].items():
+        sigmas = [float(s) for s in by_sigma]
+        base = by_sigma["0"]["mean"]
+        rel = [by_sigma[s]["mean"] / base if base else float("nan") for s in by_sigma]
+        ax.plot(sigmas, rel, marker="o", label=f"{t} ({TASKS[t].metric})")
+    ax.set_xlabel("threshold spread sigma [I_c0]")
+    ax.set_ylabel("test metric / metric at sigma 0")
+    ax.set_title("IPNet against device-to-device spread", fontsize=10)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110, format="png")
+    plt.close(fig)
+
+
+def write_outputs(exp_path, done, out_dir, wall_s, spread=None):
+    """docs/results.md, docs/results.json, docs/results.png (and results-spread.png)."""
     exp, design, _ = load_experiment(exp_path)
-    results = aggregate(exp, design, done)
+    results = aggregate(exp, design, done, spread)
     meta = {"config": str(exp_path), "commit": git_commit(), "config_hash": _hash_file(exp_path),
             "design": str(exp.design_path()), "design_hash": config_hash(design),
             "date": time.strftime("%Y-%m-%d"), "wall_min": wall_s / 60, "cores": os.cpu_count(),
@@ -444,6 +520,8 @@ def write_outputs(exp_path, done, out_dir, wall_s):
     write_atomically(out / "results.json", lambda tmp: Path(tmp).write_text(text))
     write_atomically(out / "results.md", lambda tmp: Path(tmp).write_text(markdown))
     write_atomically(out / "results.png", lambda tmp: _plot(exp, results, tmp))
+    if results["spread"]:
+        write_atomically(out / "results-spread.png", lambda tmp: _plot_spread(results, tmp))
     return results
 
 

@@ -165,7 +165,7 @@ def execute(exp_path, spec, runs_dir, epochs=None, resume=True, progress=None, q
         model.record = []
         metrics["metric"] = evaluate(model, task, *test, dc.size)    # the best epoch's weights
         metrics["mean_square_current"] = float(np.mean(model.record))
-        metrics["thermal_neurons"] = model.thermal_neurons()
+        metrics["thermal_neurons"] = model.thermal_neurons(dc.size)
         model.record = None
         metrics["physics"] = junction_physics(model, design, fp, test[0])
         model.fp = heat_ignored(fp)

@@ -7,8 +7,9 @@ sw/, gen/ or hw/: it implements docs/neuron-model.md (device card -> coefficient
 docs/fixed-point.md (coefficients -> integer constants, one time step, the LUT, the LFSR)
 from those pages, in plain Python integers and floats, for a small layer (M = 4 inputs,
 N = 2 neurons) in every output mode (lut, spike, stochastic) and both dissipation modes
-(multiply, shift), and for the full device model (threshold table, current limit, heat
-saturating at T_max). The stimulus drives the current to both saturation ends, the heat to
+(multiply, shift), for the full device model (threshold table, current limit, heat
+saturating at T_max), and for that model with device-to-device spread (each neuron's
+threshold offset drawn from the card's sigma; numpy's generator is the one the docs name). The stimulus drives the current to both saturation ends, the heat to
 its ceiling, then lets the layer cool to exactly 0, then resets it.
 
 A shared-code bug (a sign, a shift, a tap, a bound) changes what the project computes but
@@ -19,6 +20,8 @@ import copy
 import json
 import math
 import sys
+
+import numpy as np
 
 LN2 = math.log(2.0)
 
@@ -50,6 +53,12 @@ SEGMENTS = [[BURST] * 4 + [NEGATIVE, MODERATE] + [[0] * 4] * 150,      # then a 
 SWEEP = [[-(t % 16)] * 4 for t in range(80)]
 SEGMENTS_FULL = [[BURST] * 60 + SWEEP + [[0] * 4] * 150,
                  [NEGATIVE] * 6 + [[0] * 4] * 4]      # the negative limit: x = 127 gives -2048
+# Spread (docs/neuron-model.md, "Device-to-device spread"): sigma 0.05 I_c0 and chip 8 give
+# the two neurons offsets of -22 and -17 LSBs (-22.25 and -17.11: rounding and flooring
+# differ on both); near threshold, in spike mode, they decide outputs.
+DEVICE_SPREAD = dict(DEVICE_FULL, threshold_sigma_ic0=0.05, spread_seed=8)
+FIXED_SPREAD = dict(FIXED_FULL, output="spike")
+SEGMENTS_SPREAD = [NEAR[:300], SEGMENTS_FULL[0]]
 
 
 # -- docs/neuron-model.md: device card -> coefficients ------------------------------------------
@@ -122,6 +131,10 @@ def bounds(fx, dev, c, f):
             temp = dev["T0_K"] + c["kappa"] * (k << shift) / 2 ** f["theta"]
             table.append(min(max(round(threshold_current(dev, temp) * 2 ** f["i"]), lo), hi))
         out.update(thr_shift=shift, thr_table=table)
+    if dev.get("threshold_sigma_ic0"):         # offset_n = round(sigma N(0,1) 2**i.frac), n = 0, 1
+        draw = np.random.default_rng(dev.get("spread_seed") or 0).standard_normal(2)
+        out["thr_offset"] = [round(float(dev["threshold_sigma_ic0"] * v) * 2 ** f["i"])
+                             for v in draw]
     return out
 
 
@@ -155,6 +168,7 @@ def run_segment(fx, k, segments=SEGMENTS):
                     thr = table[min(theta[n] >> k["thr_shift"], len(table) - 1)]
                 else:
                     thr = k["thr0"] - ((k["gamma"] * theta[n]) >> k["gamma_shift"])
+                thr += k.get("thr_offset", [0, 0])[n]
                 z = sat(i - thr, fx["z_width"], True)
                 p = k["lut"][z + (1 << (fx["z_width"] - 1))]
                 lfsr = lfsr_next(lfsr)                   # one advance per neuron update
@@ -190,6 +204,16 @@ def main():
     cases.append({"name": "full-lut-multiply", "device": DEVICE_FULL, "fixed_point": fx,
                   "weights": WEIGHTS, "biases": BIASES, "segments": SEGMENTS_FULL,
                   "constants": k, "expected": expected, "r_equals_lut": ties})
+    fx = copy.deepcopy(FIXED_SPREAD)
+    k = constants(fx, DEVICE_SPREAD)
+    expected, ties = run_segment(fx, k, SEGMENTS_SPREAD)
+    alike, _ = run_segment(fx, dict(k, thr_offset=[0, 0]), SEGMENTS_SPREAD)
+    changed = sum(a[2] != b[2] for seg, seg0 in zip(expected, alike)
+                  for row, row0 in zip(seg, seg0) for a, b in zip(row, row0))
+    cases.append({"name": "spread-spike-multiply", "device": DEVICE_SPREAD, "fixed_point": fx,
+                  "weights": WEIGHTS, "biases": BIASES, "segments": SEGMENTS_SPREAD,
+                  "constants": k, "expected": expected, "r_equals_lut": ties,
+                  "outputs_the_offsets_change": changed})
     s, first = 0xACE1, []
     for _ in range(8):
         s = lfsr_next(s)
