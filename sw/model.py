@@ -194,7 +194,8 @@ class _Switch(torch.autograd.Function):
         return grad * s * (1 - s) / ctx.width, None, None
 
 
-def thermal_sequence(fp, acc, generator=None, surrogate_width=None, ops=TORCH_OPS, offset=None):
+def thermal_sequence(fp, acc, generator=None, surrogate_width=None, ops=TORCH_OPS, offset=None,
+                     heat_gradient="full"):
     """The thermal neurons over time, for currents of any shape.
 
     Parameters
@@ -214,6 +215,9 @@ def thermal_sequence(fp, acc, generator=None, surrogate_width=None, ops=TORCH_OP
         Device spread: each neuron's threshold offset in i LSBs, shaped like ``acc[0, 0]``
         (or broadcastable to it). Default: the design's own offsets (``fp.thr_offset``, in
         the C order of the trailing axes), or none.
+    heat_gradient : str
+        ``full``, or ``cut``: the heat carried to the next step passes no gradient (the
+        forward values are the same).
 
     Returns
     -------
@@ -248,6 +252,8 @@ def thermal_sequence(fp, acc, generator=None, surrogate_width=None, ops=TORCH_OP
         else:
             y = torch.bernoulli(p.detach(), generator=generator) + p - p.detach()
         theta = warm(ops, fp, cool(ops, fp, theta), heat)
+        if heat_gradient == "cut":
+            theta = theta.detach()
         ys.append(y)
         zs.append(z)
         thetas.append(theta * 2.0 ** -fp.theta_frac)

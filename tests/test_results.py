@@ -93,7 +93,8 @@ def tiny_results(tmp_path_factory):
     data["data"].update(size=16, steps=6, substeps=2, train=48, test=24)
     data["train"].update(max_epochs=2, patience=1, validation=16, seeds=[0, 1], features=16)
     data.update(tasks=["gestures22m", "steering"], models=["ipnet", "lstm", "framesum"],
-                steering_only=[], ablation={"task": "gestures22m", "depths": [1, 3]})
+                steering_only=[], ablation={"task": "gestures22m", "depths": [1, 3],
+                                            "variants": {"cut": {"heat_gradient": "cut"}}})
     (tmp / data["design"]).write_text((ROOT / "configs" / data["design"]).read_text())
     exp = tmp / "exp.yaml"
     exp.write_text(yaml.safe_dump(data))
@@ -111,6 +112,8 @@ def test_tiny_results_tables_equal_the_runs(tiny_results):
         if path.name.endswith(".spread.json"):
             continue
         m = json.loads(path.read_text())
+        if "variant" in m:
+            continue
         runs[(m["task"], m["model"], m["depth"], m["lr"], m["seed"])] = m
     assert len(runs) == (2 * 3 + 1) * 2 * 2                      # cells x rates x seeds
     res = json.loads((tmp / "docs" / "results.json").read_text())
@@ -133,6 +136,14 @@ def test_tiny_results_tables_equal_the_runs(tiny_results):
     q = res["quantisation"]["gestures22m"]
     assert set(q) == {"float", "heat_ignored", "integer", "weights_clipped"}
     assert set(res["ablation"]) == {"1", "3"}
+    variant = [json.loads(p.read_text()) for p in (tmp / "runs").glob("gestures22m-ipnet-d1-cut-*.json")
+               if not p.name.endswith(".spread.json")]
+    assert {m["variant"] for m in variant} == {"cut"}
+    chosen = res["tasks"]["gestures22m"]["models"]["ipnet"]["lr"]
+    assert sorted(m["seed"] for m in variant) == [0, 1] and {m["lr"] for m in variant} == {chosen}
+    assert res["variants"]["cut"]["float"]["values"] == [m["metric"] for m in
+                                                         sorted(variant, key=lambda m: m["seed"])]
+    assert set(res["variants"]["cut"]["spread"]) == {"0", "0.01", "0.02", "0.05"}
     for task in data["tasks"]:                # device spread: sigma 0 is the run as trained
         sp = res["spread"][task]
         assert list(sp) == ["0", "0.01", "0.02", "0.05"]
@@ -142,11 +153,12 @@ def test_tiny_results_tables_equal_the_runs(tiny_results):
     md = (tmp / "docs" / "results.md").read_text()
     for heading in ("## Chosen learning rate and epochs", "## IPNet's junctions",
                     "## What the memory gives, and the integer datapath",
-                    "## Memory at the frontier (thermal layer depth, gestures22m)",
+                    "## IPNet's design space (gestures22m): memory at the frontier and the ablation",
                     "## Device spread"):
         assert heading in md
     assert "validation loss" in md and "the test split chooses nothing" in md
     assert "28 runs: 0 done, 28 to run" in proc.stdout
+    assert f"ablation variants: 2 runs at lr {chosen:g} (chosen for gestures22m ipnet): 0 done, 2 to run" in proc.stdout
 
 
 def test_tiny_results_resume_without_training(tiny_results):
@@ -156,6 +168,7 @@ def test_tiny_results_resume_without_training(tiny_results):
                            str(tmp / "docs2")], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "28 runs: 28 done, 0 to run" in proc.stdout
+    assert "2 done, 0 to run" in proc.stdout.split("ablation variants:")[1]
     a = json.loads((tmp / "docs" / "results.json").read_text())
     b = json.loads((tmp / "docs2" / "results.json").read_text())
     a.pop("meta"), b.pop("meta")

@@ -169,3 +169,56 @@ def test_cli_trains_and_evaluates(tmp_path):
     assert ", loss=" in proc.stderr
     proc = run_ipnet("eval", str(cfg), "--task", "gestures11", "--model", "ipnet", "--runs", runs)
     assert proc.returncode == 0 and proc.stdout.startswith("gestures11-ipnet-d1-s0-lr0.01: accuracy ")
+
+
+# -- IPNet's design options (the ablation's variants) ---------------------------------------------
+
+def test_per_channel_current_is_calibrated_and_folds_into_the_weights():
+    """current: per_channel calibrates each channel to the ambient threshold and the spread;
+    the folded weight and bias give the same current under torch's own conv2d."""
+    torch.manual_seed(0)
+    net = build_model("ipnet", TASKS["gestures11"], fp=FP, features=16, current="per_channel")
+    x, _ = batch("gestures11", n=8)
+    gain, offset = net.calibrate_current(x, spread=0.25)
+    assert gain.shape == offset.shape == (8, 1, 1)
+    with torch.no_grad():
+        current = net.current(net.backbone.stage(1, x))              # (B, T, C, H, W)
+        per_channel = current.transpose(0, 2).reshape(8, -1)
+        assert torch.allclose(per_channel.mean(1), torch.full((8,), FP.thr0 / 2 ** FP.i_frac),
+                              atol=1e-4)
+        assert torch.allclose(per_channel.std(1), torch.full((8,), 0.25), atol=1e-4)
+        w, b = net.folded(net.backbone.conv1.weight, net.backbone.conv1.bias)
+        direct = torch.nn.functional.conv2d(x[:, 2], w, b, stride=2, padding=2)
+        assert torch.allclose(direct, current[:, 2], atol=1e-5)
+    q = quantise_ipnet(net.eval(), x.numpy())                        # folds per channel, too
+    assert q.w_int.shape == (8, 2, 5, 5) and len(set(np.abs(q.w_int).max((1, 2, 3)))) > 1
+
+
+def test_cut_heat_gradient_keeps_the_forward_and_drops_the_recurrence():
+    """heat_gradient: cut leaves every forward value and removes the gradient that reaches an
+    earlier frame's current only through the heat."""
+    from ipnet_mtj.sw.model import thermal_sequence
+    fp = make_fp()
+    outs = {}
+    for mode in ("full", "cut"):
+        acc = torch.full((1, 3, 4), 1.2 * 2.0 ** (fp.i_frac + fp.i_shift), requires_grad=True)
+        trace = thermal_sequence(fp, acc, surrogate_width=0.25, heat_gradient=mode)
+        trace.y[:, 2].sum().backward()           # the last frame's output
+        outs[mode] = (trace.y.detach(), acc.grad[:, :2].abs().sum().item())
+    assert torch.equal(outs["full"][0], outs["cut"][0])
+    assert outs["full"][1] > 0 and outs["cut"][1] == 0
+
+
+def test_training_under_spread_draws_a_chip_per_batch_and_none_at_evaluation():
+    torch.manual_seed(0)
+    net = build_model("ipnet", TASKS["gestures11"], fp=FP, features=16, train_spread=0.05)
+    plain = build_model("ipnet", TASKS["gestures11"], fp=FP, features=16)
+    plain.load_state_dict(net.state_dict())
+    x, _ = batch("gestures11", n=3)
+    with torch.no_grad():
+        net.train()
+        a, b = net(x), net(x)
+        assert not torch.equal(a, b)                 # another chip each call
+        net.eval()
+        plain.eval()
+        assert torch.equal(net(x), plain(x))         # evaluation: identical junctions

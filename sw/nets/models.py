@@ -70,16 +70,42 @@ class IPNet(_Model):
 
     The stage's pre-activation is the input current in units of I_c0 (times a
     learned gain, so that one network fits the device's threshold near 1).
+
+    Design choices (the ablation of docs/results.md varies them one at a time):
+    ``current`` ``shared`` (one gain and offset) or ``per_channel`` (one per channel: a
+    per-channel normalisation of the current, folded into the weights and biases);
+    ``surrogate_width`` (I_c0) of the logistic whose gradient stands in for the switching
+    curve's; ``heat_gradient`` ``full`` or ``cut`` (the heat carried to the next frame passes
+    no gradient); ``train_spread`` sigma (I_c0) of a threshold offset per neuron drawn anew
+    for every training batch (0: none).
     """
 
-    def __init__(self, task, fp, depth=1, surrogate_width=0.25, **kw):
+    def __init__(self, task, fp, depth=1, surrogate_width=0.25, current="shared",
+                 heat_gradient="full", train_spread=0.0, **kw):
         super().__init__(task, **kw)
         self.fp, self.depth, self.surrogate_width = fp, depth, surrogate_width
-        self.gain = nn.Parameter(torch.tensor(1.0))
-        self.offset = nn.Parameter(torch.tensor(fp.thr0 / 2 ** fp.i_frac))
+        self.heat_gradient, self.train_spread = heat_gradient, train_spread
+        if current not in ("shared", "per_channel"):
+            raise ValueError(f"current: must be shared or per_channel, got {current!r}")
+        shape = () if current == "shared" else self._channel_shape()
+        self.gain = nn.Parameter(torch.ones(shape))
+        self.offset = nn.Parameter(torch.full(shape, fp.thr0 / 2 ** fp.i_frac))
         self.record = None      # set to a list to collect the mean squared current per call
         self.probe = None       # set to a function to get (current, heat) of every call
         self.thr_offset = None  # device spread: each neuron's threshold offset (i LSBs)
+
+    def _channel_shape(self):
+        """Per-channel gain and offset, broadcast over (B, T, C, H, W) or (B, T, F)."""
+        c1, c2 = self.backbone.channels
+        return {1: (c1, 1, 1), 2: (c2, 1, 1), 3: (self.backbone.features,)}[self.depth]
+
+    def folded(self, weight, bias):
+        """The thermal stage's weight and bias with the gain and offset folded in (what the
+        integer datapath holds): gain * weight, gain * bias + offset, per output channel."""
+        channels = weight.shape[0]
+        gain = self.gain.reshape(-1).expand(channels)
+        offset = self.offset.reshape(-1).expand(channels)
+        return gain.view(-1, *[1] * (weight.dim() - 1)) * weight, gain * bias + offset
 
     def neuron_shape(self, size=32):
         """Shape of the thermal layer's neurons in one frame of ``size`` x ``size`` pixels:
@@ -110,10 +136,17 @@ class IPNet(_Model):
         for depth in range(1, self.depth):
             h = F.relu(bb.stage(depth, h))
         pre = bb.stage(self.depth, h)
+        thr0 = self.fp.thr0 / 2 ** self.fp.i_frac
+        if self.gain.dim():             # per channel: statistics over all but the channel axis
+            dims = [d for d in range(pre.dim()) if d != 2]
+            mean, std = (v.view(self.gain.shape) for v in (pre.mean(dims), pre.std(dims)))
+            self.gain.copy_(torch.where(std > 0, spread / std.clamp(min=1e-30), self.gain))
+            self.offset.copy_(thr0 - self.gain * mean)
+            return self.gain.clone(), self.offset.clone()
         std = pre.std().item()
         if std > 0:
             self.gain.fill_(spread / std)
-        self.offset.fill_(self.fp.thr0 / 2 ** self.fp.i_frac - self.gain.item() * pre.mean().item())
+        self.offset.fill_(thr0 - self.gain.item() * pre.mean().item())
         return self.gain.item(), self.offset.item()
 
     def features(self, x):
@@ -126,8 +159,12 @@ class IPNet(_Model):
                 if self.record is not None:
                     self.record.append((current.detach() ** 2).mean().item())
                 acc = current * 2.0 ** (fp.i_frac + fp.i_shift)
+                offset = self.thr_offset
+                if self.training and self.train_spread:     # a new chip for every batch
+                    offset = torch.round(torch.randn(acc.shape[2:]) * self.train_spread
+                                         * 2.0 ** fp.i_frac)
                 trace = thermal_sequence(fp, acc, surrogate_width=self.surrogate_width,
-                                         offset=self.thr_offset)
+                                         offset=offset, heat_gradient=self.heat_gradient)
                 if self.probe is not None:
                     self.probe(current.detach(), trace.theta.detach())
                 h = trace.y

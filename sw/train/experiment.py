@@ -119,11 +119,47 @@ class IPNetInit:
                                   _positive)
 
 
+#: IPNet's design choices an ablation variant may change: name -> (check, meaning)
+IPNET_OPTIONS = {
+    "surrogate_width": (lambda v: _number(v) and 0 < v <= 2, "a number in (0, 2] (I_c0)"),
+    "current": (lambda v: v in ("shared", "per_channel"), "shared or per_channel"),
+    "heat_gradient": (lambda v: v in ("full", "cut"), "full or cut"),
+    "train_spread": (lambda v: _number(v) and 0 <= v <= 0.5, "a number in [0, 0.5] (I_c0)"),
+}
+
+
+def _number(v):
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _variants(v):
+    """{name: {option: value}}: names are lower-case identifiers (they name run files), each
+    option one of IPNET_OPTIONS with an allowed value."""
+    for name, options in v.items():
+        if not isinstance(name, str) or not name.isidentifier() or name != name.lower():
+            return f"variant names must be lower-case identifiers: {name!r} is not"
+        if not isinstance(options, dict) or not options:
+            return f"variant {name!r} must map options to values"
+        for key, value in options.items():
+            if key not in IPNET_OPTIONS:
+                return (f"variant {name!r}: unknown option {key!r} "
+                        f"(allowed: {', '.join(IPNET_OPTIONS)})")
+            check, what = IPNET_OPTIONS[key]
+            if not check(value):
+                return f"variant {name!r}: {key} must be {what}, got {value!r}"
+    return None
+
+
 @dataclass(frozen=True)
 class Ablation:
     task: str = _spec("task of the Memory-at-the-Frontier ablation", _one_of(*TASKS))
     depths: list = _spec("depths of the thermal layer (1 = first convolution)",
                          _integers("depths 1, 2 or 3", lambda x: x in (1, 2, 3), empty=True))
+    variants: dict = _spec("IPNet's design space: each variant changes some of IPNet's "
+                           "options (surrogate_width, current, heat_gradient, train_spread) "
+                           "from their defaults, thermal layer at the frontier, trained at the "
+                           "learning rate chosen for the default IPNet on this task",
+                           _variants, default=None)
 
 
 @dataclass(frozen=True)

@@ -38,10 +38,10 @@ class QuantisedIPNet(torch.nn.Module):
         fp = net.fp
         stage = _thermal_stage(net)
         to_acc = 2.0 ** (fp.i_frac + fp.i_shift)         # I_c0 -> accumulator LSB
-        w_eff = (net.gain * stage.weight).detach().double() / x_scale
+        w_eff, b_eff = (t.detach().double() for t in net.folded(stage.weight, stage.bias))
+        w_eff = w_eff / x_scale
         if net.depth == 2:       # fold the 2x2 average pooling into the weights: sum-pool below
             w_eff = w_eff / 4
-        b_eff = (net.gain * stage.bias + net.offset).detach().double()
         self.w_int = quantise(w_eff * to_acc, fp.w_width, 0)
         self.b_int = quantise(b_eff * to_acc / 2.0 ** fp.bias_shift, fp.b_width, 0)
         self.w_clipped = float(np.mean(np.abs(w_eff.numpy() * to_acc) > sat_range(fp.w_width, True)[1]))
@@ -101,7 +101,8 @@ def quantise_ipnet(net, x_train, calibration=64, candidates=25):
     with torch.no_grad():
         want = (net.current(bb.stage(net.depth, h)) * 2.0 ** (fp.i_frac + fp.i_shift)).double().numpy()
     x_hi, w_hi = sat_range(fp.x_width, True)[1], sat_range(fp.w_width, True)[1]
-    w_max = float((net.gain * _thermal_stage(net).weight).detach().abs().max()) / (4 if net.depth == 2 else 1)
+    stage = _thermal_stage(net)
+    w_max = float(net.folded(stage.weight, stage.bias)[0].detach().abs().max()) / (4 if net.depth == 2 else 1)
     by_input = x_hi / max(float(h.max()), 1e-9)
     by_weight = w_max * 2.0 ** (fp.i_frac + fp.i_shift) / w_hi
     lo, hi = sorted((by_input, by_weight))

@@ -21,6 +21,7 @@ import numpy as np
 from ipnet_mtj.sw.cli import write_atomically
 from ipnet_mtj.sw.config import config_hash
 from ipnet_mtj.sw.data.datasets import TASKS, load_split
+from ipnet_mtj.sw.device import LN2, coefficients
 from ipnet_mtj.sw.nets.backbone import CHANNELS
 
 from .energy import SOURCE, digital_memory, thermal_joule_pj
@@ -45,6 +46,18 @@ def grid(exp):
               if d != 1 or (exp.ablation.task, "ipnet", 1) not in cells]
     return [RunSpec(t, m, s, d, float(lr)) for t, m, d in cells for lr in exp.train.lrs
             for s in exp.train.seeds]
+
+
+def variant_grid(exp, done):
+    """The ablation variants' runs, once the default IPNet's cell on the ablation task has
+    chosen its learning rate (on validation): every variant and seed at that rate."""
+    variants = exp.ablation.variants or {}
+    base = (exp.ablation.task, "ipnet", 1)
+    lr = chosen_lrs(exp, {s: m for s, m in done.items() if s.cell == base}).get(base)
+    if not variants or lr is None:
+        return []
+    return [RunSpec(exp.ablation.task, "ipnet", s, 1, float(lr), variant=v)
+            for v in variants for s in exp.train.seeds]
 
 
 def chosen_lrs(exp, done):
@@ -89,8 +102,22 @@ def run_grid(exp_path, runs_dir, workers=2, log=None):
     log = log or tqdm.write
     exp, design, _ = load_experiment(exp_path)
     specs = grid(exp)
-    done = {}
-    todo = []
+    done, todo = _cached(exp, design, specs, runs_dir)
+    log(f"{len(specs)} runs: {len(done)} done, {len(todo)} to run, {workers} workers")
+    _train(exp_path, runs_dir, workers, todo, done, log, data=True)
+    variants = variant_grid(exp, done)
+    if variants:
+        cached, todo = _cached(exp, design, variants, runs_dir)
+        done.update(cached)
+        log(f"ablation variants: {len(variants)} runs at lr {variants[0].lr:g} (chosen for "
+            f"{exp.ablation.task} ipnet): {len(cached)} done, {len(todo)} to run")
+        _train(exp_path, runs_dir, workers, todo, done, log, data=False)
+    return done
+
+
+def _cached(exp, design, specs, runs_dir):
+    """({spec: metrics} of the finished runs of this experiment, [specs still to run])."""
+    done, todo = {}, []
     for spec in specs:
         path = run_paths(runs_dir, spec)[1]
         if path.exists():
@@ -100,10 +127,16 @@ def run_grid(exp_path, runs_dir, workers=2, log=None):
                 done[spec] = metrics
                 continue
         todo.append(spec)
-    log(f"{len(specs)} runs: {len(done)} done, {len(todo)} to run, {workers} workers")
+    return done, todo
+
+
+def _train(exp_path, runs_dir, workers, todo, done, log, data):
+    """Run ``todo`` in a pool (generating the data splits first when ``data``); add each
+    finished run's metrics to ``done``."""
+    from tqdm import tqdm
     began = time.perf_counter()
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        tasks = sorted({s.task for s in todo})
+        tasks = sorted({s.task for s in todo}) if data else []
         jobs = [pool.submit(_data_job, exp_path, t, split, runs_dir) for t in tasks for split in ("train", "test")]
         if jobs:
             with tqdm(total=len(jobs), desc="data", unit="split") as bar:
@@ -122,7 +155,6 @@ def run_grid(exp_path, runs_dir, workers=2, log=None):
                         f"total {time.perf_counter() - began:.0f} s)")
                     bar.set_postfix_str(spec.name, refresh=False)
                     bar.update()
-    return done
 
 
 def _spread_job(exp_path, spec, runs_dir):
@@ -131,11 +163,11 @@ def _spread_job(exp_path, spec, runs_dir):
 
 
 def spread_specs(exp, done):
-    """The runs the device-spread sweep evaluates: every task's IPNet (thermal layer at the
-    frontier) at its chosen learning rate, diverged seeds left out."""
+    """The runs the device-spread sweep evaluates: every IPNet at its chosen learning rate
+    (every task; the ablation's depths and variants), diverged seeds left out."""
     return sorted((s for s, m in chosen_runs(exp, done).items()
-                   if s.model == "ipnet" and s.depth == 1 and "diverged" not in m),
-                  key=lambda s: (s.task, s.seed))
+                   if s.model == "ipnet" and "diverged" not in m),
+                  key=lambda s: (s.task, s.depth, s.variant, s.seed))
 
 
 def run_spread(exp_path, runs_dir, done, workers=2):
@@ -209,14 +241,32 @@ def _physics(runs):
             "per_seed": ph}
 
 
+def _spread_stats(sweeps):
+    """{sigma: stats over seeds x chips} of some runs' device-spread sweeps."""
+    by_sigma = {}
+    for sweep in sweeps:
+        for sigma, values in sweep["metric"].items():
+            by_sigma.setdefault(sigma, []).extend(values)
+    return {sigma: _stats(v) for sigma, v in sorted(by_sigma.items(), key=lambda kv: float(kv[0]))}
+
+
 def _spread(exp, spread):
-    """Per task: {sigma: stats over seeds x chips} of the device-spread sweep."""
+    """Per task, the main table's IPNet (frontier, default options): its spread stats."""
     by_task = {}
     for spec in sorted(spread, key=lambda s: (s.task, s.seed)):
-        for sigma, values in spread[spec]["metric"].items():
-            by_task.setdefault(spec.task, {}).setdefault(sigma, []).extend(values)
-    return {t: {sigma: _stats(v) for sigma, v in sorted(d.items(), key=lambda kv: float(kv[0]))}
-            for t, d in by_task.items()}
+        if spec.depth == 1 and not spec.variant:
+            by_task.setdefault(spec.task, []).append(spread[spec])
+    return {t: _spread_stats(sweeps) for t, sweeps in by_task.items()}
+
+
+def _design_row(runs, sweeps):
+    """One row of the design-space table: accuracy, heat ignored, stalled seeds, physics,
+    spread."""
+    return {"float": _stats([m["metric"] for m in runs]),
+            "heat_ignored": _stats([m["heat_ignored_metric"] for m in runs]),
+            "stalled": sum(_stalled(m) for m in runs), "physics": _physics(runs),
+            "val_loss": float(np.mean([m["val_loss"] for m in runs])),
+            "lr": runs[0]["lr"], "spread": _spread_stats(sweeps) if sweeps else {}}
 
 
 def aggregate(exp, design, done, spread=None):
@@ -229,7 +279,7 @@ def aggregate(exp, design, done, spread=None):
                        key=lambda kv: (kv[0].task, kv[0].model, kv[0].depth, kv[0].seed)))
     table = {}                      # per-seed values in seed order, whatever order runs finished in
     for spec, m in done.items():
-        if spec.model == "ipnet" and spec.depth != 1:
+        if spec.model == "ipnet" and (spec.depth != 1 or spec.variant):
             continue
         table.setdefault(spec.task, {}).setdefault(spec.model, []).append(m)
     results = {"protocol": {"max_epochs": exp.train.max_epochs, "patience": exp.train.patience,
@@ -251,19 +301,21 @@ def aggregate(exp, design, done, spread=None):
                 "heat_ignored": _stats([m["heat_ignored_metric"] for m in runs]),
                 "integer": _stats([m["integer_metric"] for m in runs]),
                 "weights_clipped": float(np.mean([m["weights_clipped"] for m in runs]))}
-    ablation = {}
+    ablation, variants, sweeps = {}, {}, {}
     for spec, m in done.items():
         if spec.task == exp.ablation.task and spec.model == "ipnet" and "diverged" not in m:
-            ablation.setdefault(str(spec.depth), []).append(m)
-    results["ablation"] = {d: {"float": _stats([m["metric"] for m in v]),
-                               "heat_ignored": _stats([m["heat_ignored_metric"] for m in v]),
-                               "stalled": sum(_stalled(m) for m in v),
-                               "physics": _physics(v)}
-                           for d, v in sorted(ablation.items())}
+            key = spec.variant or str(spec.depth)
+            (variants if spec.variant else ablation).setdefault(key, []).append(m)
+            if spread and spec in spread:
+                sweeps.setdefault(key, []).append(spread[spec])
+    results["ablation"] = {d: _design_row(v, sweeps.get(d)) for d, v in sorted(ablation.items())}
+    results["variants"] = {name: _design_row(variants[name], sweeps.get(name)) | {
+        "options": exp.ablation.variants[name]}
+        for name in (exp.ablation.variants or {}) if name in variants}
     # memory energy per inference (one sample of `steps` frames)
     steps = exp.data.steps
     ipnet_runs = [m for s, m in done.items() if s.model == "ipnet" and s.depth == 1
-                  and "diverged" not in m]
+                  and not s.variant and "diverged" not in m]
     msq = float(np.mean([m["mean_square_current"] for m in ipnet_runs])) if ipnet_runs else float("nan")
     neurons = ipnet_runs[0]["thermal_neurons"] if ipnet_runs else 0
     ipnet_pj = thermal_joule_pj(msq, neurons, steps, design.device)
@@ -417,15 +469,8 @@ def _markdown(exp, design, results, meta):
                          _fmt(q["integer"], TASKS[t].metric),
                          f"{q['weights_clipped'] * 100:.1f} %"]
                         for t, q in results["quantisation"].items()], "lrrrr")
-    lines += ["", "## Memory at the frontier (thermal layer depth, " + exp.ablation.task + ")", ""]
-    where = {"1": "first convolution (sensing frontier)", "2": "second convolution", "3": "dense features"}
-    metric = TASKS[exp.ablation.task].metric
-    lines += _md_table(["depth", "where", units[metric], "heat ignored", "stalled seeds",
-                        "p99 T [K]"],
-                       [[d, where[d], _fmt(st["float"], metric), _fmt(st["heat_ignored"], metric),
-                         str(st["stalled"]),
-                         f"{st['physics']['temperature_p99_K']:.0f}" if st["physics"] else "–"]
-                        for d, st in results["ablation"].items()], "rlrrrr")
+    lines += _design_space(exp, results, units)
+    lines += _target(exp, design, results)
     if results["spread"]:
         sigmas = list(next(iter(results["spread"].values())))
         lines += ["", "## Device spread", "",
@@ -463,6 +508,115 @@ def _markdown(exp, design, results, meta):
                        rows, "lrrrr")
     lines += ["", "![results](results.png)", ""]
     return "\n".join(lines)
+
+
+def _design_space(exp, results, units):
+    """The design-space table: the thermal layer at each depth (memory at the frontier) and
+    each ablation variant, with the heat ignored and under device spread."""
+    task = exp.ablation.task
+    metric = TASKS[task].metric
+    where = {"1": "thermal layer at the first convolution (sensing frontier): the default",
+             "2": "thermal layer at the second convolution",
+             "3": "thermal layer at the dense features"}
+    rows = [(f"depth {d}", where[d], st) for d, st in results["ablation"].items()]
+    rows += [(name, ", ".join(f"{k} {v}" for k, v in st["options"].items()), st)
+             for name, st in results["variants"].items()]
+    sigmas = [sg for sg in ("0.02", "0.05") if any(sg in st["spread"] for _, _, st in rows)]
+    scale = 100 if metric == "accuracy" else 1
+    table = []
+    for name, change, st in rows:
+        gives = (st["float"]["mean"] - st["heat_ignored"]["mean"]) * scale
+        table.append([name, change, f"{st['lr']:g}", _fmt(st["float"], metric),
+                      _fmt(st["heat_ignored"], metric), f"{gives:+.1f}",
+                      *(_fmt(st["spread"][sg], metric) if sg in st["spread"] else "–"
+                        for sg in sigmas),
+                      str(st["stalled"]),
+                      f"{st['physics']['temperature_p99_K']:.0f}" if st["physics"] else "–"])
+    lines = ["", f"## IPNet's design space ({task}): memory at the frontier and the ablation", "",
+             "Each row changes one thing from the default IPNet (thermal layer at the first "
+             "convolution, one gain and offset for the current, surrogate width 0.25 I_c0, the "
+             "heat's gradient kept, trained on identical junctions). Depths run the whole "
+             "learning-rate grid; the variants train at the rate chosen (on validation) for the "
+             f"default. *Memory gives*: the test figure minus the one with the heat ignored at "
+             f"evaluation, in {'points' if scale == 100 else units[metric]}; the sigma columns "
+             "evaluate the same weights on chips with that threshold spread (I_c0; "
+             "\"Device spread\" below).", ""]
+    lines += _md_table(["IPNet", "change", "lr", units[metric], "heat ignored", "memory gives",
+                        *(f"sigma {sg}" for sg in sigmas), "stalled seeds", "p99 T [K]"], table,
+                       "ll" + "r" * (6 + len(sigmas)))
+    return lines
+
+
+def _device_memory(design):
+    """What the card lets one frame remember: the heat of one step at the current limit, the
+    threshold drop it causes, against the switching curve's 10-90 % width, and how many
+    frames of silence bring that drop below half the width."""
+    from ipnet_mtj.sw.device import current_limit, threshold_at
+    dev, coef = design.device, coefficients(design.device)
+    limit = current_limit(dev)
+    if limit is None:
+        return None
+    rise = coef.kappa_K * limit ** 2
+    if dev.T_max_K is not None:
+        rise = min(rise, dev.T_max_K - dev.T0_K)
+    drop = threshold_at(dev, dev.T0_K) - threshold_at(dev, dev.T0_K + rise)
+    width = (math.log(math.log(10) / LN2) - math.log(math.log(10 / 9) / LN2)) / coef.delta0
+    frames = math.log(0.5 * width / drop) / math.log(coef.alpha) if drop > 0.5 * width else 0.0
+    return {"limit_ic0": limit, "rise_K": rise, "drop_ic0": drop, "width_ic0": width,
+            "frames": frames, "kappa_K": coef.kappa_K, "alpha": coef.alpha}
+
+
+def _target(exp, design, results):
+    """The issue's target on the ablation task, judged on validation: the IPNet row with the
+    lowest mean validation loss against LSTM; the bound that binds; what the card allows."""
+    task = exp.ablation.task
+    lstm = results["tasks"].get(task, {}).get("models", {}).get("lstm")
+    rows = {f"depth {d}": st for d, st in results["ablation"].items()}
+    rows.update(results["variants"])
+    rows = {k: v for k, v in rows.items() if v.get("val_loss") is not None}
+    if lstm is None or not rows:
+        return []
+    name = min(rows, key=lambda k: rows[k]["val_loss"])
+    st = rows[name]
+    metric = TASKS[task].metric
+    gap = (st["float"]["mean"] - lstm["mean"]) * (100 if metric == "accuracy" else 1)
+    reached = gap > 0 and st["physics"]["temperature_p99_K"] <= (st["physics"]["T_max_K"] or math.inf)
+    ph = st["physics"]
+    binds = []
+    if ph["current_p99_ic0"] >= 0.99 * ph["current_limit_ic0"]:
+        binds.append(f"the current limit (p99 |I| {ph['current_p99_ic0']:.2f} I_c0 at the limit "
+                     f"{ph['current_limit_ic0']:.2f})")
+    if ph["T_max_K"] is not None and ph["temperature_max_K"] >= ph["T_max_K"] - 12:
+        binds.append(f"T_max (max {ph['temperature_max_K']:.0f} K)")
+    spread = st["spread"].get("0.02")
+    lines = ["", f"## The target on {task}", "",
+             f"The IPNet row with the lowest mean validation loss in the design-space table is "
+             f"**{name}**: {_fmt(st['float'], metric)} against LSTM's {_fmt(lstm, metric)} "
+             f"({gap:+.1f} points), p99 junction temperature {ph['temperature_p99_K']:.0f} K "
+             f"(T_max {ph['T_max_K']:.0f} K)"
+             + (f", {_fmt(spread, metric)} under a threshold spread of 0.02 I_c0" if spread else "")
+             + f". The target (ahead of LSTM, within T_max, holding at 0.02 I_c0) is "
+             f"**{'reached' if reached else 'not reached'}**.", ""]
+    mem = _device_memory(design)
+    if binds:
+        lines += [f"Bound that binds: {' and '.join(binds)}. "
+                  + ("The temperature stays below T_max: within the card the current runs out first."
+                     if len(binds) == 1 and binds[0].startswith("the current") else "")]
+    if mem:
+        lines += ["", f"What the card allows one frame to remember: a step at the current limit "
+                  f"({mem['limit_ic0']:.2f} I_c0) heats the junction by {mem['rise_K']:.0f} K "
+                  f"({mem['kappa_K']:.1f} K per heat unit) and lowers its threshold by "
+                  f"{mem['drop_ic0']:.3f} I_c0, {mem['drop_ic0'] / mem['width_ic0']:.1f} times the "
+                  f"switching curve's 10-90 % width ({mem['width_ic0']:.3f} I_c0); with "
+                  f"alpha = {mem['alpha']:.3f} per frame that drop falls below half the width after "
+                  f"{mem['frames']:.0f} frames of silence. A memory stronger per frame needs more "
+                  "threshold shift per unit of allowed current: a larger thermal resistance (more "
+                  "kelvin per step at the same current, up to T_max), a threshold that falls faster "
+                  "with temperature (a larger I_c0 exponent n, a lower Curie temperature), or a "
+                  "higher breakdown voltage over resistance; a longer one needs a longer thermal "
+                  "time constant. These are the card's levers; this table does not yet train IPNet "
+                  "on such cards."]
+    return lines
 
 
 def _plot(exp, results, path):

@@ -29,7 +29,7 @@ from .physics import heat_ignored, junction_physics
 from .quantise import quantise_ipnet
 from .trainer import Diverged, evaluate, task_loss, train_run
 
-__all__ = ["run_paths", "build_for", "execute", "data_dir", "run_hash", "read_metrics", "run_lr",
+__all__ = ["run_paths", "build_for", "variant_options", "execute", "data_dir", "run_hash", "read_metrics", "run_lr",
            "split_validation", "constant_loss", "STALLED"]
 
 #: keys of a metrics file that ``ipnet eval`` and ``ipnet results`` read
@@ -56,7 +56,12 @@ def run_hash(exp, design, spec):
     rate, the data, the protocol (epochs, patience, validation split, batch, feature width),
     and for IPNet the design of its thermal neurons and its initialisation."""
     train = asdict(exp.train) | {"seeds": None, "lrs": None}
-    d = {"spec": asdict(spec) | {"lr": run_lr(exp, spec)}, "data": asdict(exp.data_config()),
+    spec_d = asdict(spec) | {"lr": run_lr(exp, spec)}
+    if spec.variant:                    # the variant's options, not only its name
+        spec_d["variant"] = [spec.variant, variant_options(exp, spec)]
+    else:
+        del spec_d["variant"]           # runs before variants existed keep their hash
+    d = {"spec": spec_d, "data": asdict(exp.data_config()),
          "train": train, "protocol": 2,
          "design": config_hash(design) if spec.model == "ipnet" else None,
          "ipnet": asdict(exp.ipnet) if spec.model == "ipnet" else None}
@@ -108,10 +113,20 @@ def read_metrics(path, keys=METRICS_KEYS, made_by="ipnet train"):
     return metrics
 
 
+def variant_options(exp, spec):
+    """IPNet's options of the ablation variant ``spec.variant`` ({} for the default)."""
+    if not spec.variant:
+        return {}
+    variants = exp.ablation.variants or {}
+    if spec.variant not in variants:
+        raise ConfigError(f"{exp.source}: ablation.variants: no variant {spec.variant!r}")
+    return dict(variants[spec.variant])
+
+
 def build_for(exp, fp, spec):
     torch.manual_seed(spec.seed)
     return build_model(spec.model, TASKS[spec.task], fp=fp, depth=spec.depth,
-                       features=exp.train.features)
+                       features=exp.train.features, **variant_options(exp, spec))
 
 
 #: a run has stalled when its best validation loss is above this fraction of the loss of
@@ -143,6 +158,8 @@ def execute(exp_path, spec, runs_dir, epochs=None, resume=True, progress=None, q
     base = {"task": spec.task, "model": spec.model, "seed": spec.seed, "depth": spec.depth,
             "lr": lr, "run_hash": tag, "metric_name": task.metric,
             "parameters": count_parameters(model)}
+    if spec.variant:
+        base["variant"] = spec.variant
     try:
         result = train_run(model, task, train, test, dc.size, epochs or exp.train.max_epochs,
                            exp.train.batch, lr, spec.seed, ckpt, resume=resume,

@@ -38,17 +38,19 @@ class RunSpec:
     seed: int
     depth: int = 1
     lr: float = None        #: the learning rate of the grid; None: the experiment's first
+    variant: str = ""       #: ipnet: an ablation variant of the experiment ("": the default)
 
     @property
     def name(self):
         depth = f"-d{self.depth}" if self.model == "ipnet" else ""
+        variant = f"-{self.variant}" if self.variant else ""
         lr = f"-lr{self.lr:g}" if self.lr is not None else ""
-        return f"{self.task}-{self.model}{depth}-s{self.seed}{lr}"
+        return f"{self.task}-{self.model}{depth}{variant}-s{self.seed}{lr}"
 
     @property
     def cell(self):
         """What the learning-rate choice groups over: everything but the seed and the rate."""
-        return (self.task, self.model, self.depth)
+        return (self.task, self.model, self.depth) + ((self.variant,) if self.variant else ())
 
 
 def task_loss(kind, out, y, size):
