@@ -57,7 +57,7 @@ regress: $(STAMP) system-deps
 
 # SymbiYosys proofs of one neuron update for all inputs (gen/formal.py), both shipped designs.
 formal: $(STAMP)
-	$(PY) -m ipnet_mtj.gen.formal $(CONFIG) configs/bounded.yaml configs/full.yaml
+	$(PY) -m ipnet_mtj.gen.formal $(CONFIG) configs/bounded.yaml configs/full.yaml configs/spread.yaml configs/taus.yaml
 
 # Semantic mutants of the shared definition and the hardware against the fast tests;
 # prints killed/survived and writes docs/mutation.md (a few minutes).

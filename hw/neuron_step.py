@@ -11,8 +11,8 @@ from amaranth.hdl import Module, signed, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from ipnet_mtj.sw.fixed import (cool, joule_heat, offset_width, preactivation, requantise,
-                                threshold, warm)
+from ipnet_mtj.sw.fixed import (cool, joule_heat, neuron_thermals, offset_width, preactivation,
+                                requantise, threshold, warm)
 
 from .ops import HW_OPS
 
@@ -30,6 +30,9 @@ class NeuronStep(wiring.Component):
         The heat after the previous step.
     offset : In(signed(offset_width(fp)))
         With device spread only: the neuron's threshold offset (a word of the offset ROM).
+    alpha, gain : In(unsigned(fp.alpha_frac)), In(unsigned(...))
+        With per-device time constants only: the neuron's alpha_mult and heat gain (words
+        of the alpha and gain ROMs).
     i : Out(signed(fp.i_width))
     z : Out(signed(fp.z_width))
     spike : Out(1)
@@ -40,6 +43,9 @@ class NeuronStep(wiring.Component):
     def __init__(self, fp):
         self.fp = fp
         ports = {"offset": In(signed(offset_width(fp)))} if fp.thr_offset else {}
+        if fp.devices:
+            ports["alpha"] = In(unsigned(fp.alpha_frac))
+            ports["gain"] = In(unsigned(int(neuron_thermals(fp)[1].max()).bit_length()))
         super().__init__({
             **ports,
             "acc": In(signed(fp.acc_width)),
@@ -54,9 +60,10 @@ class NeuronStep(wiring.Component):
         fp, ops = self.fp, HW_OPS
         m = Module()
         i = requantise(ops, fp, self.acc)
-        offset = self.offset if self.fp.thr_offset else None
+        offset = self.offset if fp.thr_offset else None
+        alpha, gain = (self.alpha, self.gain) if fp.devices else (None, None)
         z = preactivation(ops, fp, i, threshold(ops, fp, self.theta, offset))
-        theta_next = warm(ops, fp, cool(ops, fp, self.theta), joule_heat(ops, fp, i))
+        theta_next = warm(ops, fp, cool(ops, fp, self.theta, alpha), joule_heat(ops, fp, i, gain))
         m.d.comb += [self.i.eq(i), self.z.eq(z), self.spike.eq(z >= 0),
                      self.theta_next.eq(theta_next)]
         return m

@@ -5,8 +5,8 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from ipnet_mtj.sw.fixed import (cool, fire, joule_heat, lfsr_next, lut_index, offset_width,
-                                preactivation, requantise, threshold, warm)
+from ipnet_mtj.sw.fixed import (cool, fire, joule_heat, lfsr_next, lut_index, neuron_thermals,
+                                offset_width, preactivation, requantise, threshold, warm)
 from .mac_array import acc_group_layout
 from .ops import HW_OPS, index_shape
 
@@ -45,8 +45,9 @@ class NeuronUnit(wiring.Component):
     S1 select lane, read theta; S2 requantise; S3 heat, threshold, cool;
     S4 pre-activation, warm; S5 LUT read, output. A group is accepted only once
     the previous group has left the pipeline, so a neuron's heat is always
-    written before it is read again. With device spread (``fp.thr_offset``) each
-    neuron's threshold offset comes from a ROM read beside its heat in S1.
+    written before it is read again. Per-neuron constants come from ROMs read beside
+    the heat in S1: with device spread (``fp.thr_offset``) the threshold offset, with
+    per-device time constants (``fp.devices``) alpha and the heat gain.
 
     Every arithmetic step is a function of :mod:`sw.fixed`.
 
@@ -73,11 +74,6 @@ class NeuronUnit(wiring.Component):
         m.submodules.theta_mem = theta_mem = Memory(shape=unsigned(fp.theta_width), depth=N, init=[])
         th_rd = theta_mem.read_port()
         th_wr = theta_mem.write_port()
-        off_rd = None
-        if fp.thr_offset:
-            m.submodules.offset_rom = offset_rom = Memory(
-                shape=signed(offset_width(fp)), depth=N, init=list(fp.thr_offset))
-            off_rd = offset_rom.read_port()
         lut_rd = None
         if fp.output != "spike":
             m.submodules.lut = lut = Memory(shape=unsigned(fp.y_width), depth=1 << fp.z_width,
@@ -102,8 +98,25 @@ class NeuronUnit(wiring.Component):
             th_rd.addr.eq(n0),
             th_rd.en.eq(~stall),
         ]
-        if off_rd is not None:
-            m.d.comb += [off_rd.addr.eq(n0), off_rd.en.eq(~stall)]
+
+        def neuron_rom(name, shape, values):
+            """A per-neuron constant: a ROM read at the neuron's address beside its heat (S1),
+            its word registered into S2 like theta2."""
+            m.submodules[name] = rom = Memory(shape=shape, depth=N, init=[int(v) for v in values])
+            port = rom.read_port()
+            m.d.comb += [port.addr.eq(n0), port.en.eq(~stall)]
+            word = Signal(shape, name=f"{name}_word")
+            with m.If(~stall):
+                m.d.sync += word.eq(port.data)
+            return word
+
+        off2 = alpha2 = gain2 = None
+        if fp.thr_offset:                    # device spread: the neuron's threshold offset
+            off2 = neuron_rom("offset_rom", signed(offset_width(fp)), fp.thr_offset)
+        if fp.devices:                       # per-device time constants: alpha and heat gain
+            alphas, gains = neuron_thermals(fp)
+            alpha2 = neuron_rom("alpha_rom", unsigned(fp.alpha_frac), alphas)
+            gain2 = neuron_rom("gain_rom", unsigned(int(gains.max()).bit_length()), gains)
         with m.If(issue):
             m.d.sync += lane.eq(lane + 1)
             with m.If(lane == P - 1):
@@ -117,13 +130,12 @@ class NeuronUnit(wiring.Component):
         # S2
         i2 = Signal(requantise(ops, fp, acc1).shape())
         theta2 = Signal(unsigned(fp.theta_width))
-        off2 = Signal(signed(offset_width(fp))) if off_rd is not None else None
         n2 = Signal.like(n0)
         # S3
         i3 = Signal.like(i2)
-        heat3 = Signal(joule_heat(ops, fp, i2).shape())
+        heat3 = Signal(joule_heat(ops, fp, i2, gain2).shape())
         thr3 = Signal(threshold(ops, fp, theta2, off2).shape())
-        cooled3 = Signal(cool(ops, fp, theta2).shape())
+        cooled3 = Signal(cool(ops, fp, theta2, alpha2).shape())
         n3 = Signal.like(n0)
         # S4
         z3 = preactivation(ops, fp, i3, thr3)
@@ -140,14 +152,12 @@ class NeuronUnit(wiring.Component):
             m.d.sync += [
                 v1.eq(issue), acc1.eq(self.acc.payload.lanes[lane]), n1.eq(n0),
                 v2.eq(v1), i2.eq(requantise(ops, fp, acc1)), theta2.eq(th_rd.data), n2.eq(n1),
-                v3.eq(v2), i3.eq(i2), heat3.eq(joule_heat(ops, fp, i2)),
-                thr3.eq(threshold(ops, fp, theta2, off2)), cooled3.eq(cool(ops, fp, theta2)), n3.eq(n2),
+                v3.eq(v2), i3.eq(i2), heat3.eq(joule_heat(ops, fp, i2, gain2)),
+                thr3.eq(threshold(ops, fp, theta2, off2)), cooled3.eq(cool(ops, fp, theta2, alpha2)),
+                n3.eq(n2),
                 v4.eq(v3), z4.eq(z3), theta4.eq(theta3), n4.eq(n3),
                 v5.eq(v4), z5.eq(z4), theta5.eq(theta4), n5.eq(n4),
             ]
-        if off_rd is not None:
-            with m.If(~stall):
-                m.d.sync += off2.eq(off_rd.data)
         if lut_rd is not None:
             m.d.comb += [lut_rd.addr.eq(lut_index(fp, z4)[:fp.z_width]), lut_rd.en.eq(~stall)]
 

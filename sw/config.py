@@ -74,6 +74,19 @@ def _spec(doc, check=None, default=dataclasses.MISSING):
 _DEVICE_RANGE = _magnitude(1e-9, 1e9)
 
 
+def _device_list(v):
+    """1 to 64 time constants, each a number in the device range."""
+    if not 1 <= len(v) <= 64:
+        return "must list 1 to 64 time constants"
+    for x in v:
+        if isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(x):
+            return f"must hold numbers: {x!r} is not"
+        reason = _DEVICE_RANGE(x)
+        if reason:
+            return f"{x!r}: {reason}"
+    return None
+
+
 @dataclass(frozen=True)
 class Device:
     """MTJ device card, in physical units. The shipped values are illustrative,
@@ -102,6 +115,11 @@ class Device:
     V_bd_V: typing.Optional[float] = _spec(
         "breakdown voltage of the tunnel barrier; the current saturates at V_bd_V / R in the rest "
         "state. Absent: no bound", _DEVICE_RANGE, default=None)
+    tau_th_ns_devices: typing.Optional[list] = _spec(
+        "thermal time constants of K junction geometries the layer mixes (neuron n, or in a "
+        "network channel c, is device n mod K); they differ in thermal resistance, R_th "
+        "scaled by tau / tau_th_ns at the card's heat capacity. Absent: one device",
+        lambda v: _device_list(v), default=None)
     threshold_sigma_ic0: typing.Optional[float] = _spec(
         "device-to-device spread: standard deviation of each junction's switching threshold "
         "around the card's (units of I_c0); every neuron gets its own offset, drawn once. "

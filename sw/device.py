@@ -21,7 +21,7 @@ import numpy as np
 
 __all__ = ["Coefficients", "coefficients", "unphysical", "switching_probability", "LN2",
            "magnetisation", "stability", "critical_current", "threshold_at", "resistance",
-           "current_limit", "heat_limit", "threshold_offsets"]
+           "current_limit", "heat_limit", "threshold_offsets", "device_thermals"]
 
 LN2 = math.log(2.0)
 
@@ -187,3 +187,24 @@ def threshold_offsets(dev, neurons, seed=None, sigma=None):
         return np.zeros(neurons)
     seed = (dev.spread_seed or 0) if seed is None else seed
     return sigma * np.random.default_rng(seed).standard_normal(neurons)
+
+
+def device_thermals(dev):
+    """Per device of ``tau_th_ns_devices``: (alpha_k, heat_gain_k), or None without the key.
+
+    The devices differ in thermal resistance only: R_th,k = R_th tau_k / tau_th_ns at the
+    card's heat capacity C_th = tau_th_ns / R_th. So alpha_k = exp(-dt / tau_k), and one
+    step at I_c0 heats device k by kappa_k = (1 - alpha_k) R_th,k R I_c0^2 kelvin; in the
+    card's heat units (kappa_K of :func:`coefficients`) that is the gain
+    kappa_k / kappa = (1 - alpha_k) tau_k / ((1 - alpha) tau_th_ns) on the Joule term. The
+    temperature of a heat theta is T0 + kappa_K theta for every device, so the threshold
+    table, T_max and the heat's format are shared.
+    """
+    if not dev.tau_th_ns_devices:
+        return None
+    alpha = math.exp(-dev.dt_ns / dev.tau_th_ns)
+    out = []
+    for tau in dev.tau_th_ns_devices:
+        a = math.exp(-dev.dt_ns / tau)
+        out.append((a, (1.0 - a) * tau / ((1.0 - alpha) * dev.tau_th_ns)))
+    return out

@@ -11,6 +11,7 @@ or Amaranth hardware:
     acc   = sum_m w[n,m] x[m] + (b[n] << bias_shift)    exact, acc_width bits
     i     = sat[i_lo, i_hi](acc >> i_shift)              requantise; the current limit
     h     = sat_u(theta_width)((i*i) >> heat_shift)      Joule heat
+          | sat_u(theta_width)((i*i*g[n]) >> (heat_shift + 8))   per-device heat gain
     thr   = thr0 - ((gamma*theta) >> gamma_shift)        linear: warm junction switches sooner
           | THR[min(theta >> thr_shift, last)]           table: the full I_50(T) of the card
             (+ off[n])                                   device spread: neuron n's own offset
@@ -18,6 +19,8 @@ or Amaranth hardware:
     out   = LUT[z] | z >= 0 | r < LUT[z]                 lut | spike | stochastic
     theta = sat[0, theta_hi](cool(theta) + h)            dissipate, then heat; T_max
 
+With per-device time constants (``device.tau_th_ns_devices``) neuron n is device n mod K,
+with its own dissipation constant a[n] and heat gain g[n] (``cool`` multiplies by a[n]).
 ``sat[lo, hi]`` saturates to a range inside the format: the format's own, or the card's
 bound (current V_bd / R, heat at T_max) where the card gives one. ``>>`` is an arithmetic
 shift (floor). ``cool`` is floor(alpha * theta) in
@@ -35,21 +38,23 @@ from dataclasses import dataclass
 import numpy as np
 
 from .config import ConfigError
-from .device import (coefficients, current_limit, heat_limit, switching_probability, threshold_at,
-                     threshold_offsets, unphysical)
+from .device import (coefficients, current_limit, device_thermals, heat_limit,
+                     switching_probability, threshold_at, threshold_offsets, unphysical)
 
 __all__ = [
     "FixedPoint", "derive_fixed_point", "IntOps", "INT_OPS", "sat_range",
     "requantise", "joule_heat", "threshold", "preactivation", "cool", "warm",
     "lut_index", "fire", "bias_term", "lfsr_next", "lfsr_sequence",
     "LFSR_TAPS", "LFSR_PERIOD", "quantise", "aligned_bias", "requantise_output",
-    "accumulate_score", "neuron_offsets", "offset_width",
+    "accumulate_score", "neuron_offsets", "offset_width", "neuron_thermals", "HEAT_GAIN_FRAC",
 ]
 
 #: the realised thermal time constant may differ from the device's by at most this factor
 TAU_TOLERANCE = 1.5
 LFSR_TAPS = 0xB400      # x^16 + x^14 + x^13 + x^11 + 1, maximal length
 LFSR_PERIOD = 0xFFFF
+#: fraction bits of a per-device heat gain g: h = (i*i*g) >> (heat_shift + HEAT_GAIN_FRAC)
+HEAT_GAIN_FRAC = 8
 
 
 @dataclass(frozen=True)
@@ -94,6 +99,7 @@ class FixedPoint:
     lut: tuple           #: 2**z_width entries, index lut_index(z)
     quantisation: tuple  #: rows (name, device value, fixed-point value, relative error)
     thr_offset: tuple = ()  #: spread: each neuron's threshold offset (i LSBs), neuron order
+    devices: tuple = ()     #: per-device (alpha_mult, heat gain); neuron n is device n mod K
 
     @property
     def groups(self):
@@ -102,9 +108,12 @@ class FixedPoint:
 
     @property
     def alpha(self):
-        """The dissipation factor the integer datapath realises."""
+        """The dissipation factor the integer datapath realises (with several devices, the
+        slowest one's: the largest)."""
         if self.decay == "shift":
             return 1.0 - 2.0 ** -self.decay_k
+        if self.devices:
+            return max(a for a, _ in self.devices) / 2 ** self.alpha_frac
         return self.alpha_mult / 2 ** self.alpha_frac
 
     @property
@@ -224,6 +233,25 @@ def derive_fixed_point(cfg):
         thr_table = tuple(min(max(round(threshold_at(cfg.device, t) * 2 ** fi), lo), hi)
                           for t in temps)
 
+    devices = ()
+    thermals = device_thermals(cfg.device)
+    if thermals:
+        key = "device.tau_th_ns_devices"
+        if fp.decay != "multiply":
+            _fail(cfg, "fixed_point.decay", f"per-device time constants ({key}) need decay: "
+                                            f"multiply, got {fp.decay!r}")
+        for k, ((a, g), tau_k) in enumerate(zip(thermals, cfg.device.tau_th_ns_devices)):
+            am = round(a * 2 ** fp.alpha_frac)
+            if not 0 < am < 1 << fp.alpha_frac:
+                _fail(cfg, key, f"device {k}: alpha = {a:.6g} rounds to {am} at alpha_frac "
+                                f"{fp.alpha_frac} (no memory or no dissipation), got {tau_k!r}")
+            tau_qk = -cfg.device.dt_ns / math.log(am / 2 ** fp.alpha_frac)
+            if not 1 / TAU_TOLERANCE <= tau_qk / tau_k <= TAU_TOLERANCE:
+                _fail(cfg, key, f"device {k}: alpha_frac {fp.alpha_frac} realises a time constant "
+                                f"of {tau_qk:.3g} ns, more than a factor {TAU_TOLERANCE:g} from "
+                                f"{tau_k!r}")
+            devices += ((am, round(g * 2 ** HEAT_GAIN_FRAC)),)
+
     thr_offset = ()
     if cfg.device.threshold_sigma_ic0:
         offsets = np.round(threshold_offsets(cfg.device, cfg.layer.neurons) * 2 ** fi)
@@ -266,8 +294,18 @@ def derive_fixed_point(cfg):
         z_width=zw, y_width=yw, output=fp.output, lfsr_seed=fp.lfsr_seed,
         i_lo=i_lo, i_hi=i_hi, theta_hi=theta_hi, threshold=fp.threshold, thr_shift=thr_shift,
         thr_table=thr_table, delta0=coef.delta0, lut=lut, quantisation=quant,
-        thr_offset=thr_offset,
+        thr_offset=thr_offset, devices=devices,
     )
+
+
+def neuron_thermals(fp):
+    """Per-neuron (alpha_mult, heat gain) int64 arrays (N,) of per-device time constants
+    (neuron n is device n mod K), or (None, None) with one device."""
+    if not fp.devices:
+        return None, None
+    k = np.arange(fp.neurons) % len(fp.devices)
+    table = np.asarray(fp.devices, dtype=np.int64)
+    return table[k, 0], table[k, 1]
 
 
 def neuron_offsets(fp):
@@ -332,9 +370,12 @@ def requantise(ops, fp, acc):
     return ops.sat_between(ops.shr(acc, fp.i_shift), fp.i_lo, fp.i_hi, fp.i_width, True)
 
 
-def joule_heat(ops, fp, i):
-    """h = sat_u(theta_width)((i*i) >> heat_shift): heat units added this step."""
-    return ops.sat(ops.shr(i * i, fp.heat_shift), fp.theta_width, False)
+def joule_heat(ops, fp, i, gain=None):
+    """h = sat_u(theta_width)((i*i) >> heat_shift): heat units added this step; with
+    per-device time constants the neuron's heat gain g: (i*i*g) >> (heat_shift + 8)."""
+    if gain is None:
+        return ops.sat(ops.shr(i * i, fp.heat_shift), fp.theta_width, False)
+    return ops.sat(ops.shr(i * i * gain, fp.heat_shift + HEAT_GAIN_FRAC), fp.theta_width, False)
 
 
 def threshold(ops, fp, theta, offset=None):
@@ -354,11 +395,12 @@ def preactivation(ops, fp, i, thr):
     return ops.sat(i - thr, fp.z_width, True)
 
 
-def cool(ops, fp, theta):
-    """floor(alpha * theta): dissipation in either mode; < theta whenever theta > 0."""
+def cool(ops, fp, theta, alpha=None):
+    """floor(alpha * theta): dissipation in either mode; < theta whenever theta > 0. With
+    per-device time constants ``alpha`` is the neuron's own alpha_mult."""
     if fp.decay == "shift":
         return theta - ops.shr_ceil(theta, fp.decay_k)
-    return ops.shr(theta * fp.alpha_mult, fp.alpha_frac)
+    return ops.shr(theta * (fp.alpha_mult if alpha is None else alpha), fp.alpha_frac)
 
 
 def warm(ops, fp, cooled, heat):

@@ -9,6 +9,7 @@ network trained with it maps onto the hardware by rounding its weights.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -16,7 +17,8 @@ import torch
 from torch import nn
 
 from .device import switching_probability
-from .fixed import (sat_range, bias_term, cool, joule_heat, preactivation, requantise, threshold, warm)
+from .fixed import (HEAT_GAIN_FRAC, bias_term, cool, joule_heat, neuron_thermals, preactivation,
+                    requantise, sat_range, threshold, warm)
 
 __all__ = ["TorchOps", "TORCH_OPS", "QatOps", "QAT_OPS", "round_ste", "ThermalLayer", "FloatTrace",
            "float_error_bound", "spike_surrogate", "thermal_sequence"]
@@ -195,7 +197,7 @@ class _Switch(torch.autograd.Function):
 
 
 def thermal_sequence(fp, acc, generator=None, surrogate_width=None, ops=TORCH_OPS, offset=None,
-                     heat_gradient="full"):
+                     heat_gradient="full", thermals=None):
     """The thermal neurons over time, for currents of any shape.
 
     Parameters
@@ -218,6 +220,10 @@ def thermal_sequence(fp, acc, generator=None, surrogate_width=None, ops=TORCH_OP
     heat_gradient : str
         ``full``, or ``cut``: the heat carried to the next step passes no gradient (the
         forward values are the same).
+    thermals : (Tensor, Tensor), optional
+        Per-device time constants: each neuron's alpha_mult and heat gain, shaped like
+        ``acc[0, 0]`` (or broadcastable). Default: the design's (neuron n is device n mod K
+        in the C order of the trailing axes), or none.
 
     Returns
     -------
@@ -232,10 +238,15 @@ def thermal_sequence(fp, acc, generator=None, surrogate_width=None, ops=TORCH_OP
             raise ValueError(f"the design draws threshold offsets for {len(fp.thr_offset)} "
                              f"neurons, the currents have {theta[0].numel()}")
         offset = torch.as_tensor(fp.thr_offset, dtype=acc.dtype).view(theta.shape[1:])
+    if thermals is None and fp.devices:
+        per = [torch.as_tensor(a, dtype=acc.dtype).view(theta.shape[1:])
+               for a in neuron_thermals(dataclasses.replace(fp, neurons=theta[0].numel()))]
+        thermals = tuple(per)
+    alpha, gain = thermals if thermals is not None else (None, None)
     ys, thetas, zs = [], [], []
     for t in range(acc.shape[1]):
         i = requantise(ops, fp, acc[:, t])
-        heat = joule_heat(ops, fp, i)
+        heat = joule_heat(ops, fp, i, gain)
         z_lsb = preactivation(ops, fp, i, threshold(ops, fp, theta, offset))
         z = z_lsb * 2.0 ** -fp.i_frac
         if surrogate_width is None:
@@ -251,7 +262,7 @@ def thermal_sequence(fp, acc, generator=None, surrogate_width=None, ops=TORCH_OP
             y = spike_surrogate(z, 1.0 / (surrogate_width or 0.1))
         else:
             y = torch.bernoulli(p.detach(), generator=generator) + p - p.detach()
-        theta = warm(ops, fp, cool(ops, fp, theta), heat)
+        theta = warm(ops, fp, cool(ops, fp, theta, alpha), heat)
         if heat_gradient == "cut":
             theta = theta.detach()
         ys.append(y)
@@ -270,7 +281,8 @@ def float_error_bound(fp):
         lut mode). The derivation is in docs/fixed-point.md.
     """
     e_i = 1.0
-    e_h = e_i * 2 ** fp.i_width / 2 ** fp.heat_shift + 1.0
+    g_max = max(g for _, g in fp.devices) / 2 ** HEAT_GAIN_FRAC if fp.devices else 1.0
+    e_h = e_i * 2 ** fp.i_width / 2 ** fp.heat_shift * g_max + 1.0
     e_theta = (1.0 + e_h) / (1.0 - fp.alpha)
     if fp.threshold == "table":      # |interp(x_f) - THR[floor(x_i)]| <= L (|x_f - x_i| + 1)
         steps = [abs(a - b) for a, b in zip(fp.thr_table, fp.thr_table[1:])] or [0]

@@ -255,7 +255,13 @@ def _thermal_fixed_point(cfg, design, spec, key, x, fan_in, neurons, pool_shift)
         layer=dataclasses.replace(design.layer, inputs=fan_in, neurons=neurons),
         hardware=dataclasses.replace(design.hardware, lanes=cfg.hardware.lanes),
         source=f"{cfg.source}: {key} (design {design.source})")
-    return derive_fixed_point(sub)
+    fp = derive_fixed_point(sub)
+    channels = spec.outputs
+    if fp.devices and channels % len(fp.devices):
+        _fail(cfg.source, "design", f"{len(fp.devices)} devices (device.tau_th_ns_devices of "
+                                    f"{design.source}) must divide layer {key}'s {channels} "
+                                    f"channels: channel c is device c mod K")
+    return fp
 
 
 def derive_network(cfg):

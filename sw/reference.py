@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .fixed import (INT_OPS, LFSR_PERIOD, bias_term, cool, fire, joule_heat, lfsr_sequence,
-                    lut_index, neuron_offsets, preactivation, requantise, threshold, warm)
+                    lut_index, neuron_offsets, neuron_thermals, preactivation, requantise,
+                    threshold, warm)
 
 __all__ = ["LayerState", "Trace", "initial_state", "currents", "step", "run", "run_currents"]
 
@@ -70,7 +71,8 @@ def step(fp, acc, state):
     """
     ops = INT_OPS
     i = requantise(ops, fp, acc)
-    heat = joule_heat(ops, fp, i)
+    alpha, gain = neuron_thermals(fp)
+    heat = joule_heat(ops, fp, i, gain)
     z = preactivation(ops, fp, i, threshold(ops, fp, state.theta, neuron_offsets(fp)))
     lut = np.asarray(fp.lut, dtype=np.int64)
     p = lut[lut_index(fp, z)]
@@ -80,7 +82,7 @@ def step(fp, acc, state):
         pos = (state.updates[:, None] + np.arange(1, n + 1)) % LFSR_PERIOD
         r = lfsr_sequence(fp.lfsr_seed)[pos] & ((1 << fp.y_width) - 1)
     y = np.asarray(fire(fp, z, p, r), dtype=np.int64)
-    theta = warm(ops, fp, cool(ops, fp, state.theta), heat)
+    theta = warm(ops, fp, cool(ops, fp, state.theta, alpha), heat)
     return y, z, LayerState(theta=theta, updates=state.updates + n)
 
 

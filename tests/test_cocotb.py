@@ -44,10 +44,11 @@ def test_stochastic_shift_design_matches_reference(sim, tmp_path):
 
 
 @pytest.mark.parametrize("sim", SIMULATORS)
-@pytest.mark.parametrize("design", ["full.yaml", "spread.yaml"])
+@pytest.mark.parametrize("design", ["full.yaml", "spread.yaml", "taus.yaml"])
 def test_full_device_design_matches_reference(sim, design, tmp_path):
     """configs/full.yaml: the threshold table, the current limit and the heat cap in Verilog;
-    configs/spread.yaml: with each neuron's threshold offset from the offset ROM."""
+    configs/spread.yaml: with each neuron's threshold offset from the offset ROM;
+    configs/taus.yaml: eight devices' alpha and heat gain from their ROMs."""
     need(sim)
     data = yaml.safe_load((ROOT / "configs" / design).read_text())
     data.update(name="full_small", layer=dict(data["layer"], inputs=12, neurons=8))

@@ -27,7 +27,8 @@ def test_unknown_key():
     data = config_dict(device={"tau_th": 3.0})
     assert error_of(data) == ("bad.yaml: device.tau_th: unknown key (allowed: tau_th_ns, dt_ns, "
                               "pulse_ns, tau0_ns, delta0, T0_K, Tc_K, R_P_ohm, tmr, rest_state, "
-                              "R_th_K_per_uW, I_c0_uA, ic0_ms_exponent, T_max_K, V_bd_V, threshold_sigma_ic0, "
+                              "R_th_K_per_uW, I_c0_uA, ic0_ms_exponent, T_max_K, V_bd_V, tau_th_ns_devices, "
+                                  "threshold_sigma_ic0, "
                                   "spread_seed)")
 
 
@@ -213,3 +214,31 @@ def test_spread_offsets_are_drawn_into_the_datapath():
     data = full_dict()
     data["device"]["threshold_sigma_ic0"] = 0.0                 # 0: no spread, no ROM
     assert derive_fixed_point(parse_config(data, "z.yaml")).thr_offset == ()
+
+
+def test_device_time_constants_are_derived_and_checked():
+    """configs/taus.yaml: one (alpha_mult, heat gain) per device; shift dissipation, a time
+    constant alpha_frac cannot realise and a malformed list are refused with one line."""
+    from ipnet_mtj.sw.fixed import derive_fixed_point
+    fp = derive_fixed_point(load_config(ROOT / "configs" / "taus.yaml"))
+    assert len(fp.devices) == 8 and fp.devices[0] == (125, 192) and fp.devices[-1] == (252, 267)
+    assert fp.alpha == 252 / 256                                  # the slowest device's
+    data = yaml.safe_load((ROOT / "configs" / "taus.yaml").read_text())
+    data["fixed_point"]["decay"] = "shift"
+    assert error_of(data) == ("bad.yaml: fixed_point.decay: per-device time constants "
+                              "(device.tau_th_ns_devices) need decay: multiply, got 'shift'")
+    data = yaml.safe_load((ROOT / "configs" / "taus.yaml").read_text())
+    data["device"]["tau_th_ns_devices"] = [10.0, 2000.0]
+    assert error_of(data) == ("bad.yaml: device.tau_th_ns_devices: device 1: alpha = 0.9995 "
+                              "rounds to 256 at alpha_frac 8 (no memory or no dissipation), "
+                              "got 2000.0")
+    data["device"]["tau_th_ns_devices"] = [10.0, 500.0]
+    assert error_of(data) == ("bad.yaml: device.tau_th_ns_devices: device 1: alpha_frac 8 "
+                              "realises a time constant of 255 ns, more than a factor 1.5 from "
+                              "500.0")
+    data["device"]["tau_th_ns_devices"] = []
+    assert error_of(data) == ("bad.yaml: device.tau_th_ns_devices: must list 1 to 64 time "
+                              "constants, got []")
+    data["device"]["tau_th_ns_devices"] = [10.0, "x"]
+    assert error_of(data) == ("bad.yaml: device.tau_th_ns_devices: must hold numbers: 'x' is "
+                              "not, got [10.0, 'x']")

@@ -50,6 +50,27 @@ def test_spread_design_is_proved_and_a_wrong_offset_refuted(tmp_path, monkeypatc
     assert "Assert failed in neuron_step_spec" in (work / "sby.log").read_text()
 
 
+def test_devices_are_proved_one_by_one_and_a_wrong_gain_refuted(tmp_path, monkeypatch):
+    """Per-device time constants: one proof per device with its alpha and gain (two devices
+    here; make formal proves configs/taus.yaml's eight); a heat gain applied one bit short is
+    refuted."""
+    import yaml
+    data = yaml.safe_load((ROOT / "configs" / "taus.yaml").read_text())
+    data["device"]["tau_th_ns_devices"] = [1.4, 64.0]
+    cfg = write_config(tmp_path / "two.yaml", data)
+    passed, _, work = formal.prove(cfg, tmp_path / "formal")
+    assert passed, (work / "sby.log").read_text()[-2000:]
+    assert "8'd252" in (work / "device1" / "neuron_step_spec.sv").read_text()
+    real = neuron_step.joule_heat
+
+    def wrong(ops, fp, i, gain=None):
+        return real(ops, fp, i, None if gain is None else gain >> 1)
+    monkeypatch.setattr(neuron_step, "joule_heat", wrong)
+    passed, _, work = formal.prove(cfg, tmp_path / "wrong")
+    assert not passed
+    assert "Assert failed in neuron_step_spec" in (work / "sby.log").read_text()
+
+
 def test_a_wrong_table_entry_is_refuted(tmp_path, monkeypatch):
     """One threshold-table entry off by one LSB in the hardware: a counterexample."""
     real = neuron_step.threshold

@@ -5,7 +5,8 @@ by tests/known_answers/derive.py from docs/fixed-point.md and docs/neuron-model.
 Every output mode (lut, spike, stochastic) and dissipation mode (multiply, shift); the
 current saturating at both ends, the heat at its ceiling, cooling to exactly 0, a reset;
 the full device model (threshold table, current limit, heat stopped at T_max); that model
-with device spread (per-neuron threshold offsets); the LFSR's first states."""
+with device spread (per-neuron threshold offsets); with two devices of different time
+constants; the LFSR's first states."""
 
 import json
 import subprocess
@@ -54,7 +55,13 @@ def test_vectors_cover_what_they_claim():
     assert (abs(z) < 16).mean() > 0.6
     for name in ("stochastic-multiply", "stochastic-shift"):   # where r < p and r <= p differ
         assert CASES[name]["r_equals_lut"] > 0
-    assert len({c["name"] for c in VECTORS["cases"]}) == 8
+    assert len({c["name"] for c in VECTORS["cases"]}) == 9
+    taus = CASES["taus-lut-multiply"]
+    _, _, _, slow = expected(taus, 1)
+    assert slow[:40, 1].max() > 50 * slow[:40, 0].max() > 0        # the 64 ns junction remembers
+    # device constants by hand: alpha = exp(-1/1.4) = 0.4895 -> 125/256; exp(-1/64) -> 252/256;
+    # gain (1 - 0.4895) 1.4 / ((1 - exp(-0.1)) 10) = 0.7511 -> 192/256; for 64 ns 1.0426 -> 267
+    assert taus["constants"]["devices"] == [[125, 192], [252, 267]]
     spread = CASES["spread-spike-multiply"]
     assert spread["outputs_the_offsets_change"] >= 10         # the offsets decide spikes
     assert min(abs(v) for v in spread["constants"]["thr_offset"]) >= 10
@@ -100,6 +107,8 @@ def test_derived_constants(name):
         got.update(thr_shift=fp.thr_shift, thr_table=list(fp.thr_table))
     if fp.thr_offset:
         got.update(thr_offset=list(fp.thr_offset))
+    if fp.devices:
+        got.update(devices=[list(d) for d in fp.devices])
     assert got == k
 
 

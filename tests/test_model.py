@@ -42,11 +42,12 @@ def test_float_matches_integer_within_bound(decay, output):
         assert np.all(np.abs(ref.z[differ]) * 2.0 ** -fp.i_frac <= bound["z"] + eps)
 
 
-@pytest.mark.parametrize("design", ["full.yaml", "spread.yaml"])
+@pytest.mark.parametrize("design", ["full.yaml", "spread.yaml", "taus.yaml"])
 def test_table_threshold_float_within_bound_and_qat_exact(design):
     """configs/full.yaml: the float model (table read by interpolation) within the bound of
     the integer one; the QAT backend (floors; the table's own entries) equal to it.
-    configs/spread.yaml: the same with each neuron's threshold offset."""
+    configs/spread.yaml: the same with each neuron's threshold offset; configs/taus.yaml with
+    eight devices' time constants."""
     data = yaml.safe_load((ROOT / "configs" / design).read_text())
     data["layer"].update(inputs=16, neurons=8)
     fp = derive_fixed_point(parse_config(data, design))

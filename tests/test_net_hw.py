@@ -370,6 +370,16 @@ def test_network_on_a_chip_with_device_spread():
     run_and_compare(net, params, [Segment(frames)], stall=0.2)
 
 
+def test_network_with_a_time_constant_per_channel():
+    """configs/taus.yaml: eight junction geometries, one per channel, their alpha and heat
+    gain from per-neuron ROMs in the accelerator's (h, w, c) order."""
+    net = small_net(lanes=2, conv1=8, design="taus.yaml")
+    assert len(net.thermal.fp.devices) == 8
+    params = random_params(net, 6)
+    frames = random_frames(net, 6, seed=9)
+    run_and_compare(net, params, [Segment(frames)], stall=0.2)
+
+
 def test_thermal_layer_after_a_relu_layer():
     """The thermal layer need not be first: it then reads the activation buffer."""
     data = copy.deepcopy(yaml.safe_load(NETWORK_YAML.read_text()))

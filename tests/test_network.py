@@ -201,19 +201,23 @@ def test_thermal_layer_is_the_single_layer_reference_in_channels_last_order(tmp_
 
 # -- the QAT model computes the integer network ------------------------------------------------------
 
-@pytest.mark.parametrize("which", ["default", "small", "full", "spread"])
+@pytest.mark.parametrize("which", ["default", "small", "full", "spread", "taus"])
 def test_quantised_model_equals_integer_reference(which):
     """``full``: the small network on configs/full.yaml's thermal neurons (threshold table,
     current limit, heat cap); ``spread``: on configs/spread.yaml's, whose offsets are in the
-    hardware's (h, w, c) neuron order."""
+    hardware's (h, w, c) neuron order; ``taus``: configs/taus.yaml's eight devices, one per
+    channel."""
     if which == "default":
         net = derive_network(load_network(NETWORK))
     else:
         d = small_dict()
         if which != "small":
             d["design"] = f"{which}.yaml"
+        if which == "taus":                 # 8 devices: one per channel
+            d["layers"][0]["outputs"] = 8
         net = derive(d)
     assert bool(net.thermal.fp.thr_offset) == (which == "spread")
+    assert len(net.thermal.fp.devices) == (8 if which == "taus" else 0)
     torch.manual_seed(0)
     model = DescribedIPNet(net)
     with torch.no_grad():
@@ -252,3 +256,13 @@ def test_integer_params_round_and_saturate():
     assert w.max() == 127 and w[0, 0, 0, 0] == round(0.3 * 128)
     assert model.saturation()["conv2"]["weights"] > 0.99
 
+
+
+def test_devices_must_divide_the_thermal_channels():
+    d = small_dict()
+    d["design"] = "taus.yaml"
+    with pytest.raises(ConfigError) as err:
+        derive(d)
+    assert str(err.value).endswith("design: 8 devices (device.tau_th_ns_devices of "
+                                   f"{ROOT / 'configs' / 'taus.yaml'}) must divide layer "
+                                   "layers[0]'s 4 channels: channel c is device c mod K")

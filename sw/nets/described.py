@@ -28,7 +28,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ipnet_mtj.sw.fixed import aligned_bias, quantise, requantise_output, sat_range
+from ipnet_mtj.sw.fixed import (aligned_bias, neuron_thermals, quantise, requantise_output,
+                                sat_range)
 from ipnet_mtj.sw.model import QAT_OPS, TORCH_OPS, round_ste, thermal_sequence
 
 __all__ = ["DescribedIPNet"]
@@ -136,13 +137,17 @@ class DescribedIPNet(nn.Module):
                 seq = acc.reshape(b, t, *acc.shape[1:])
                 if self.quantised:
                     seq = seq.double()
-                offset = None
-                if fp.thr_offset:      # the hardware's neuron order is (h, w, c)
-                    c, hh, ww = seq.shape[2:]
-                    offset = torch.as_tensor(fp.thr_offset, dtype=seq.dtype) \
-                        .view(hh, ww, c).permute(2, 0, 1)
+                offset, thermals = None, None
+                c, hh, ww = seq.shape[2:]
+
+                def channels_first(values):      # the hardware's neuron order is (h, w, c)
+                    return torch.as_tensor(values, dtype=seq.dtype).view(hh, ww, c).permute(2, 0, 1)
+                if fp.thr_offset:
+                    offset = channels_first(fp.thr_offset)
+                if fp.devices:
+                    thermals = tuple(channels_first(a) for a in neuron_thermals(fp))
                 trace = thermal_sequence(fp, seq, surrogate_width=self.surrogate_width, ops=ops,
-                                         offset=offset)
+                                         offset=offset, thermals=thermals)
                 y = trace.y
                 if fp.output == "lut":      # the LUT word over 2**y_width: the next layer's input
                     y = y * (((1 << fp.y_width) - 1) / 2 ** fp.y_width)

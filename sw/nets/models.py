@@ -87,6 +87,10 @@ class IPNet(_Model):
         self.heat_gradient, self.train_spread = heat_gradient, train_spread
         if current not in ("shared", "per_channel"):
             raise ValueError(f"current: must be shared or per_channel, got {current!r}")
+        channels = math.prod(self._channel_shape())
+        if fp.devices and channels % len(fp.devices):
+            raise ValueError(f"{len(fp.devices)} devices must divide the thermal layer's "
+                             f"{channels} channels (channel c is device c mod K)")
         shape = () if current == "shared" else self._channel_shape()
         self.gain = nn.Parameter(torch.ones(shape))
         self.offset = nn.Parameter(torch.full(shape, fp.thr0 / 2 ** fp.i_frac))
@@ -106,6 +110,16 @@ class IPNet(_Model):
         gain = self.gain.reshape(-1).expand(channels)
         offset = self.offset.reshape(-1).expand(channels)
         return gain.view(-1, *[1] * (weight.dim() - 1)) * weight, gain * bias + offset
+
+    def channel_thermals(self):
+        """Per-device time constants: (alpha_mult, heat gain) per channel (channel c is device
+        c mod K), shaped to broadcast over the thermal layer; None with one device."""
+        if not self.fp.devices:
+            return None
+        shape = self._channel_shape()
+        k = torch.arange(math.prod(shape)) % len(self.fp.devices)
+        table = torch.as_tensor(self.fp.devices, dtype=torch.float32)
+        return table[k, 0].view(shape), table[k, 1].view(shape)
 
     def neuron_shape(self, size=32):
         """Shape of the thermal layer's neurons in one frame of ``size`` x ``size`` pixels:
@@ -164,7 +178,8 @@ class IPNet(_Model):
                     offset = torch.round(torch.randn(acc.shape[2:]) * self.train_spread
                                          * 2.0 ** fp.i_frac)
                 trace = thermal_sequence(fp, acc, surrogate_width=self.surrogate_width,
-                                         offset=offset, heat_gradient=self.heat_gradient)
+                                         offset=offset, heat_gradient=self.heat_gradient,
+                                         thermals=self.channel_thermals())
                 if self.probe is not None:
                     self.probe(current.detach(), trace.theta.detach())
                 h = trace.y

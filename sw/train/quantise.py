@@ -69,8 +69,11 @@ class QuantisedIPNet(torch.nn.Module):
         h = x
         for depth in (1, 2, 3):
             if depth == net.depth:
-                trace = reference.run_currents(fp, self._acc(h))
-                h = torch.as_tensor(trace.y / ((1 << fp.y_width) - 1), dtype=torch.float32)
+                # channels last: the hardware's neuron order, where neuron n of channel c is
+                # device n mod K = c mod K (per-device time constants)
+                acc = np.moveaxis(self._acc(h), 2, -1)
+                y = np.moveaxis(reference.run_currents(fp, acc).y, -1, 2)
+                h = torch.as_tensor(y / ((1 << fp.y_width) - 1), dtype=torch.float32)
             else:
                 h = F.relu(bb.stage(depth, h))
         return net.head(bb.frames(bb.readout, h))

@@ -8,7 +8,8 @@ docs/fixed-point.md (coefficients -> integer constants, one time step, the LUT, 
 from those pages, in plain Python integers and floats, for a small layer (M = 4 inputs,
 N = 2 neurons) in every output mode (lut, spike, stochastic) and both dissipation modes
 (multiply, shift), for the full device model (threshold table, current limit, heat
-saturating at T_max), and for that model with device-to-device spread (each neuron's
+saturating at T_max), for that model with two devices of different time constants, and with
+device-to-device spread (each neuron's
 threshold offset drawn from the card's sigma; numpy's generator is the one the docs name). The stimulus drives the current to both saturation ends, the heat to
 its ceiling, then lets the layer cool to exactly 0, then resets it.
 
@@ -59,6 +60,12 @@ SEGMENTS_FULL = [[BURST] * 60 + SWEEP + [[0] * 4] * 150,
 DEVICE_SPREAD = dict(DEVICE_FULL, threshold_sigma_ic0=0.05, spread_seed=8)
 FIXED_SPREAD = dict(FIXED_FULL, output="spike")
 SEGMENTS_SPREAD = [NEAR[:300], SEGMENTS_FULL[0]]
+# Several devices (docs/neuron-model.md, "Several devices"): neuron 0 is a 1.4 ns junction,
+# neuron 1 a 64 ns one; each has its own alpha and heat gain. The burst heats the fast
+# neuron 0 (to 1499 LSBs; the heat leaves within frames); a steady moderate input settles it at
+# 38 LSBs while the slow neuron 1 accumulates to 2195; then both cool.
+DEVICE_TAUS = dict(DEVICE_FULL, tau_th_ns_devices=[1.4, 64.0])
+SEGMENTS_TAUS = [SEGMENTS_FULL[0], [MODERATE] * 40 + [[0] * 4] * 300]
 
 
 # -- docs/neuron-model.md: device card -> coefficients ------------------------------------------
@@ -131,6 +138,12 @@ def bounds(fx, dev, c, f):
             temp = dev["T0_K"] + c["kappa"] * (k << shift) / 2 ** f["theta"]
             table.append(min(max(round(threshold_current(dev, temp) * 2 ** f["i"]), lo), hi))
         out.update(thr_shift=shift, thr_table=table)
+    if dev.get("tau_th_ns_devices"):           # alpha_k = exp(-dt/tau_k); gain: kappa_k / kappa
+        out["devices"] = []
+        for tau in dev["tau_th_ns_devices"]:
+            a = math.exp(-dev["dt_ns"] / tau)
+            gain = (1.0 - a) * tau / ((1.0 - c["alpha"]) * dev["tau_th_ns"])
+            out["devices"].append([round(a * 2 ** fx["alpha_frac"]), round(gain * 2 ** 8)])
     if dev.get("threshold_sigma_ic0"):         # offset_n = round(sigma N(0,1) 2**i.frac), n = 0, 1
         draw = np.random.default_rng(dev.get("spread_seed") or 0).standard_normal(2)
         out["thr_offset"] = [round(float(dev["threshold_sigma_ic0"] * v) * 2 ** f["i"])
@@ -162,7 +175,12 @@ def run_segment(fx, k, segments=SEGMENTS):
             for n in range(2):
                 acc = sum(w * v for w, v in zip(WEIGHTS[n], x)) + (BIASES[n] << k["bias_shift"])
                 i = min(max(acc >> k["i_shift"], k["i_lo"]), k["i_hi"])
-                h = sat((i * i) >> k["heat_shift"], fx["theta"]["width"], False)
+                if "devices" in k:                   # neuron n is device n mod K
+                    alpha_n, gain_n = k["devices"][n % len(k["devices"])]
+                    h = sat((i * i * gain_n) >> (k["heat_shift"] + 8), fx["theta"]["width"], False)
+                else:
+                    alpha_n = k["alpha_mult"]
+                    h = sat((i * i) >> k["heat_shift"], fx["theta"]["width"], False)
                 if "thr_table" in k:
                     table = k["thr_table"]
                     thr = table[min(theta[n] >> k["thr_shift"], len(table) - 1)]
@@ -176,7 +194,7 @@ def run_segment(fx, k, segments=SEGMENTS):
                 ties += r == p
                 y = {"lut": p, "spike": int(z >= 0), "stochastic": int(r < p)}[fx["output"]]
                 if fx["decay"] == "multiply":
-                    cooled = (theta[n] * k["alpha_mult"]) >> fx["alpha_frac"]
+                    cooled = (theta[n] * alpha_n) >> fx["alpha_frac"]
                 else:                                    # theta - ceil(theta / 2**k)
                     cooled = theta[n] - ((theta[n] + (1 << k["decay_k"]) - 1) >> k["decay_k"])
                 new.append(min(max(cooled + h, 0), k["theta_hi"]))
@@ -214,6 +232,12 @@ def main():
                   "weights": WEIGHTS, "biases": BIASES, "segments": SEGMENTS_SPREAD,
                   "constants": k, "expected": expected, "r_equals_lut": ties,
                   "outputs_the_offsets_change": changed})
+    fx = copy.deepcopy(FIXED_FULL)
+    k = constants(fx, DEVICE_TAUS)
+    expected, ties = run_segment(fx, k, SEGMENTS_TAUS)
+    cases.append({"name": "taus-lut-multiply", "device": DEVICE_TAUS, "fixed_point": fx,
+                  "weights": WEIGHTS, "biases": BIASES, "segments": SEGMENTS_TAUS,
+                  "constants": k, "expected": expected, "r_equals_lut": ties})
     s, first = 0xACE1, []
     for _ in range(8):
         s = lfsr_next(s)
