@@ -10,7 +10,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: all sim sim-layer test mutants formal regress verilog verilog-layer lint synth synth-layer bitstream bitstream-layer patch-weights bench results wm network clean system-deps
+.PHONY: all sim sim-layer test mutants formal regress verilog verilog-layer lint synth synth-layer bitstream bitstream-layer patch-weights bench results devices wm network clean system-deps
 
 all: sim
 
@@ -55,7 +55,7 @@ test: $(STAMP) system-deps
 regress: $(STAMP) system-deps
 	$(PY) -m ipnet_mtj.sim.regress
 
-# SymbiYosys proofs of one neuron update for all inputs (gen/formal.py), both shipped designs.
+# SymbiYosys proofs of one neuron update for all inputs (gen/formal.py), the shipped designs.
 formal: $(STAMP)
 	$(PY) -m ipnet_mtj.gen.formal $(CONFIG) configs/bounded.yaml configs/full.yaml configs/spread.yaml configs/taus.yaml
 
@@ -89,6 +89,11 @@ bench: $(STAMP) system-deps
 # The benchmark table (docs/results.*): data, training of every model on every task, 3 seeds.
 results: $(STAMP)
 	$(VENV)/bin/ipnet results $(EXPERIMENT)
+
+# What the device would need: IPNet on Gestures-22m with other device cards (configs/devices.yaml;
+# shares build/runs with make results, so only the cards' runs train; about 10 minutes).
+devices: $(STAMP)
+	$(VENV)/bin/ipnet results configs/devices.yaml --out docs/devices
 
 # Working memory: n-back, free recall and interference for IPNet (with a decay sweep), LSTM,
 # GRU, RNN and a no-memory control, 3 seeds -> docs/working-memory.md and its figures

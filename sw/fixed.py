@@ -163,7 +163,9 @@ def derive_fixed_point(cfg):
         _fail(cfg, "layer.inputs", f"accumulator would need {acc_width} bits (> 52)")
     for key, bits in (("fixed_point.theta.width", fp.theta.width + fp.gamma.width),
                       ("fixed_point.alpha_frac", fp.theta.width + fp.alpha_frac),
-                      ("fixed_point.i.width", 2 * fp.i.width)):
+                      ("fixed_point.i.width", 2 * fp.i.width + max(
+                          (round(g * 2 ** HEAT_GAIN_FRAC).bit_length()
+                           for _, g in device_thermals(cfg.device) or ()), default=0))):
         if bits > 62:
             _fail(cfg, key, f"products would need {bits} bits (> 62)")
 

@@ -94,8 +94,10 @@ def tiny_results(tmp_path_factory):
     data["train"].update(max_epochs=2, patience=1, validation=16, seeds=[0, 1], features=16)
     data.update(tasks=["gestures22m", "steering"], models=["ipnet", "lstm", "framesum"],
                 steering_only=[], ablation={"task": "gestures22m", "depths": [1, 3],
-                                            "variants": {"cut": {"heat_gradient": "cut"}}})
-    (tmp / data["design"]).write_text((ROOT / "configs" / data["design"]).read_text())
+                                            "variants": {"cut": {"heat_gradient": "cut"},
+                                                         "taus": {"design": "taus.yaml"}}})
+    for name in (data["design"], "taus.yaml"):
+        (tmp / name).write_text((ROOT / "configs" / name).read_text())
     exp = tmp / "exp.yaml"
     exp.write_text(yaml.safe_dump(data))
     proc = subprocess.run([sys.executable, "-m", "ipnet_mtj.sw.train.cli", "results", str(exp),
@@ -144,6 +146,9 @@ def test_tiny_results_tables_equal_the_runs(tiny_results):
     assert res["variants"]["cut"]["float"]["values"] == [m["metric"] for m in
                                                          sorted(variant, key=lambda m: m["seed"])]
     assert set(res["variants"]["cut"]["spread"]) == {"0", "0.01", "0.02", "0.05"}
+    taus = json.loads((tmp / "runs" / f"gestures22m-ipnet-d1-taus-s0-lr{chosen:g}.json").read_text())
+    default = json.loads((tmp / "runs" / f"gestures22m-ipnet-d1-s0-lr{chosen:g}.json").read_text())
+    assert taus["run_hash"] != default["run_hash"] and taus["val_loss"] != default["val_loss"]
     for task in data["tasks"]:                # device spread: sigma 0 is the run as trained
         sp = res["spread"][task]
         assert list(sp) == ["0", "0.01", "0.02", "0.05"]
@@ -158,7 +163,7 @@ def test_tiny_results_tables_equal_the_runs(tiny_results):
         assert heading in md
     assert "validation loss" in md and "the test split chooses nothing" in md
     assert "28 runs: 0 done, 28 to run" in proc.stdout
-    assert f"ablation variants: 2 runs at lr {chosen:g} (chosen for gestures22m ipnet): 0 done, 2 to run" in proc.stdout
+    assert f"ablation variants: 4 runs at lr {chosen:g} (chosen for gestures22m ipnet): 0 done, 4 to run" in proc.stdout
 
 
 def test_tiny_results_resume_without_training(tiny_results):
@@ -168,7 +173,7 @@ def test_tiny_results_resume_without_training(tiny_results):
                            str(tmp / "docs2")], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "28 runs: 28 done, 0 to run" in proc.stdout
-    assert "2 done, 0 to run" in proc.stdout.split("ablation variants:")[1]
+    assert "4 done, 0 to run" in proc.stdout.split("ablation variants:")[1]
     a = json.loads((tmp / "docs" / "results.json").read_text())
     b = json.loads((tmp / "docs2" / "results.json").read_text())
     a.pop("meta"), b.pop("meta")
@@ -187,6 +192,10 @@ def test_device_spread_moves_the_thresholds():
     assert off.shape == (8, 16, 16) and torch.equal(off, torch.round(off))
     assert abs(off.std().item() - 0.05 * 2 ** fp.i_frac) < 1.0          # 12.8 LSBs
     assert not torch.equal(off, chip_offsets(design, fp, (8, 16, 16), 0.05, chip=1))
+    # chip 0 is the chip a design with spread_seed 0 builds, in the hardware's (h, w, c) order
+    from ipnet_mtj.sw.device import threshold_offsets
+    want = np.round(threshold_offsets(design.device, 8 * 16 * 16, seed=0, sigma=0.05) * 256)
+    assert np.array_equal(off.permute(1, 2, 0).reshape(-1).numpy(), want)
     torch.manual_seed(0)
     model = build_model("ipnet", TASKS["gestures22m"], fp=fp, features=16)
     x = torch.rand(2, 4, 2, 32, 32) * 3
@@ -200,3 +209,27 @@ def test_device_spread_moves_the_thresholds():
     flat = [o.reshape(-1, o.shape[-1]) for o in outputs]
     assert not torch.allclose(flat[0], flat[0][:1].expand_as(flat[0]))
     assert torch.allclose(flat[1], flat[1][:1].expand_as(flat[1]))
+
+
+def test_variant_cards_are_checked_before_any_training(tmp_path):
+    """A variant's card with a device spread, or with devices that do not divide the thermal
+    layer's 8 channels, is refused when the experiment loads, in one line naming the key."""
+    from ipnet_mtj.sw.config import ConfigError
+    from ipnet_mtj.sw.train.experiment import load_experiment
+    data = yaml.safe_load((ROOT / "configs" / "results.yaml").read_text())
+    (tmp_path / "full.yaml").write_text((ROOT / "configs" / "full.yaml").read_text())
+    (tmp_path / "spread.yaml").write_text((ROOT / "configs" / "spread.yaml").read_text())
+    taus = yaml.safe_load((ROOT / "configs" / "taus.yaml").read_text())
+    taus["device"]["tau_th_ns_devices"] = [2.0, 4.0, 8.0]
+    (tmp_path / "three.yaml").write_text(yaml.safe_dump(taus))
+    for card, message in (("spread.yaml", "has a device spread (threshold_sigma_ic0); the "
+                           "benchmark IPNets are evaluated under spread by the spread: section "
+                           "instead, got 0.02"),
+                          ("three.yaml", "has 3 devices, which must divide the thermal layer's 8 "
+                           "channels, got 3")):
+        data["ablation"]["variants"] = {"bad": {"design": card}}
+        (tmp_path / "exp.yaml").write_text(yaml.safe_dump(data))
+        with pytest.raises(ConfigError) as err:
+            load_experiment(tmp_path / "exp.yaml")
+        assert str(err.value) == (f"{tmp_path / 'exp.yaml'}: ablation.variants.bad.design: "
+                                  f"{tmp_path / card} {message}")

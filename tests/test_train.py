@@ -222,3 +222,25 @@ def test_training_under_spread_draws_a_chip_per_batch_and_none_at_evaluation():
         net.eval()
         plain.eval()
         assert torch.equal(net(x), plain(x))         # evaluation: identical junctions
+
+
+def test_a_time_constant_per_channel_matches_the_integer_neurons():
+    """A variant with configs/taus.yaml: channel c is device c mod 8 in the torch model and in
+    the integer reference (neurons channels last, as the hardware numbers them): QAT on exact
+    integer currents equals the reference, and the devices do differ."""
+    from ipnet_mtj.sw import reference
+    from ipnet_mtj.sw.config import load_config
+    from ipnet_mtj.sw.fixed import derive_fixed_point
+    from ipnet_mtj.sw.model import QAT_OPS, thermal_sequence
+    fp = derive_fixed_point(load_config(ROOT / "configs" / "taus.yaml"))
+    net = build_model("ipnet", TASKS["gestures11"], fp=fp, features=16)
+    alpha, gain = net.channel_thermals()
+    assert alpha.shape == (8, 1, 1) and alpha.flatten().tolist() == [a for a, _ in fp.devices]
+    rng = np.random.default_rng(0)
+    acc = rng.integers(-3000, 3000, size=(2, 12, 8, 3, 3)) << fp.i_shift
+    qat = thermal_sequence(fp, torch.as_tensor(acc, dtype=torch.float64), ops=QAT_OPS,
+                           thermals=tuple(t.double() for t in net.channel_thermals()))
+    ref = reference.run_currents(fp, np.moveaxis(acc, 2, -1))
+    theta = np.moveaxis(ref.theta, -1, 2)
+    assert np.array_equal(qat.theta.numpy() * 2 ** fp.theta_frac, theta)
+    assert not np.array_equal(theta[:, :, 0], theta[:, :, 7])    # 1.4 ns and 64 ns differ

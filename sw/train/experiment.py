@@ -125,6 +125,8 @@ IPNET_OPTIONS = {
     "current": (lambda v: v in ("shared", "per_channel"), "shared or per_channel"),
     "heat_gradient": (lambda v: v in ("full", "cut"), "full or cut"),
     "train_spread": (lambda v: _number(v) and 0 <= v <= 0.5, "a number in [0, 0.5] (I_c0)"),
+    "design": (lambda v: isinstance(v, str) and v.endswith(".yaml"),
+               "a design YAML relative to the experiment (another device card)"),
 }
 
 
@@ -156,7 +158,8 @@ class Ablation:
     depths: list = _spec("depths of the thermal layer (1 = first convolution)",
                          _integers("depths 1, 2 or 3", lambda x: x in (1, 2, 3), empty=True))
     variants: dict = _spec("IPNet's design space: each variant changes some of IPNet's "
-                           "options (surrogate_width, current, heat_gradient, train_spread) "
+                           "options (surrogate_width, current, heat_gradient, train_spread, "
+                           "design) "
                            "from their defaults, thermal layer at the frontier, trained at the "
                            "learning rate chosen for the default IPNet on this task",
                            _variants, default=None)
@@ -211,4 +214,36 @@ def load_experiment(path):
         raise ConfigError(f"{path}: train.validation: must be fewer than data.train = "
                           f"{exp.data.train} (the rest trains), got {exp.train.validation}")
     design = load_config(exp.design_path())
+    _check_benchmark_design(path, "design", design)
+    for name, options in (exp.ablation.variants or {}).items():   # refuse a bad card at once
+        if "design" in options:
+            own = load_config(Path(exp.source).parent / options["design"])
+            _check_benchmark_design(path, f"ablation.variants.{name}.design", own)
     return exp, design, derive_fixed_point(design)
+
+
+def _check_benchmark_design(path, key, design):
+    """The benchmark IPNets draw their own device spread (``spread:``) and map devices to
+    channels: a card with a spread, or with devices that do not divide the thermal layer's
+    channels, is refused before any training."""
+    from ipnet_mtj.sw.nets.backbone import CHANNELS
+    dev = design.device
+    if dev.threshold_sigma_ic0:
+        raise ConfigError(f"{path}: {key}: {design.source} has a device spread "
+                          "(threshold_sigma_ic0); the benchmark IPNets are evaluated under "
+                          "spread by the spread: section instead, got "
+                          f"{dev.threshold_sigma_ic0!r}")
+    k = len(dev.tau_th_ns_devices or [])
+    if k and CHANNELS[0] % k:
+        raise ConfigError(f"{path}: {key}: {design.source} has {k} devices, which must divide "
+                          f"the thermal layer's {CHANNELS[0]} channels, got {k}")
+
+
+def variant_design(exp, variant):
+    """The design Config and FixedPoint of an ablation variant that names its own design
+    YAML, or None."""
+    options = (exp.ablation.variants or {}).get(variant) or {}
+    if "design" not in options:
+        return None
+    design = load_config(Path(exp.source).parent / options["design"])
+    return design, derive_fixed_point(design)

@@ -38,7 +38,7 @@ from ipnet_mtj.sw.cli import UsageError, check_output_dir, write_atomically
 from ipnet_mtj.sw.config import ConfigError, config_hash, config_to_dict
 from ipnet_mtj.sw.data.datasets import TASKS, load_split
 from ipnet_mtj.sw.device import coefficients
-from ipnet_mtj.sw.fixed import INT_OPS, requantise, sat_range
+from ipnet_mtj.sw.fixed import HEAT_GAIN_FRAC, INT_OPS, requantise, sat_range
 from ipnet_mtj.sw.nets.described import DescribedIPNet
 from ipnet_mtj.sw.network import derive_network, load_network
 from ipnet_mtj.sw import netref
@@ -207,11 +207,14 @@ def heat_bound(fp):
     card's current limit), so one step adds at most h_max = i_max**2 heat units; with
     floor(alpha * theta) cooling, theta never exceeds h_max / (1 - alpha) (the fixed point of
     theta = alpha theta + h_max), nor theta_hi (the format's ceiling or the heat at T_max).
+    With several devices, the largest of g_k h_max / (1 - alpha_k).
     """
     i_max = max(-fp.i_lo, fp.i_hi) * 2.0 ** -fp.i_frac
     ceiling = fp.theta_hi * 2.0 ** -fp.theta_frac
-    h_max = min(i_max * i_max, sat_range(fp.theta_width, False)[1] * 2.0 ** -fp.theta_frac)
-    return min(h_max / (1.0 - fp.alpha), ceiling)
+    h_top = sat_range(fp.theta_width, False)[1] * 2.0 ** -fp.theta_frac
+    devices = [(a / 2 ** fp.alpha_frac, g / 2 ** HEAT_GAIN_FRAC) for a, g in fp.devices] \
+        or [(fp.alpha, 1.0)]
+    return min(max(min(i_max * i_max * g, h_top) / (1.0 - a) for a, g in devices), ceiling)
 
 
 def physics(net, stats):

@@ -568,54 +568,59 @@ def _device_memory(design):
 
 def _target(exp, design, results):
     """The issue's target on the ablation task, judged on validation: the IPNet row with the
-    lowest mean validation loss against LSTM; the bound that binds; what the card allows."""
+    lowest mean validation loss against LSTM; the bound that binds; what the row's card allows
+    one frame to remember."""
+    from .experiment import variant_design
     task = exp.ablation.task
+    metric = TASKS[task].metric
     lstm = results["tasks"].get(task, {}).get("models", {}).get("lstm")
     rows = {f"depth {d}": st for d, st in results["ablation"].items()}
     rows.update(results["variants"])
-    rows = {k: v for k, v in rows.items() if v.get("val_loss") is not None}
-    if lstm is None or not rows:
+    rows = {k: v for k, v in rows.items() if v.get("val_loss") is not None and v["physics"]}
+    if lstm is None or not rows or metric in LOWER_IS_BETTER:
         return []
     name = min(rows, key=lambda k: rows[k]["val_loss"])
-    st = rows[name]
-    metric = TASKS[task].metric
-    gap = (st["float"]["mean"] - lstm["mean"]) * (100 if metric == "accuracy" else 1)
-    reached = gap > 0 and st["physics"]["temperature_p99_K"] <= (st["physics"]["T_max_K"] or math.inf)
-    ph = st["physics"]
+    st, ph = rows[name], rows[name]["physics"]
+    gap = (st["float"]["mean"] - lstm["mean"]) * 100
+    t_max = ph["T_max_K"]
+    spread = st["spread"].get("0.02")
+    reached = (gap > 0 and (t_max is None or ph["temperature_p99_K"] <= t_max)
+               and spread is not None and spread["mean"] > lstm["mean"])
     binds = []
     if ph["current_p99_ic0"] >= 0.99 * ph["current_limit_ic0"]:
         binds.append(f"the current limit (p99 |I| {ph['current_p99_ic0']:.2f} I_c0 at the limit "
                      f"{ph['current_limit_ic0']:.2f})")
-    if ph["T_max_K"] is not None and ph["temperature_max_K"] >= ph["T_max_K"] - 12:
+    if t_max is not None and ph["temperature_max_K"] >= t_max - 12:
         binds.append(f"T_max (max {ph['temperature_max_K']:.0f} K)")
-    spread = st["spread"].get("0.02")
     lines = ["", f"## The target on {task}", "",
              f"The IPNet row with the lowest mean validation loss in the design-space table is "
              f"**{name}**: {_fmt(st['float'], metric)} against LSTM's {_fmt(lstm, metric)} "
              f"({gap:+.1f} points), p99 junction temperature {ph['temperature_p99_K']:.0f} K "
-             f"(T_max {ph['T_max_K']:.0f} K)"
+             f"(T_max {'none' if t_max is None else f'{t_max:.0f} K'})"
              + (f", {_fmt(spread, metric)} under a threshold spread of 0.02 I_c0" if spread else "")
-             + f". The target (ahead of LSTM, within T_max, holding at 0.02 I_c0) is "
-             f"**{'reached' if reached else 'not reached'}**.", ""]
-    mem = _device_memory(design)
+             + ". The target (ahead of LSTM, p99 temperature within T_max, still ahead under a "
+             f"spread of 0.02 I_c0) is **{'reached' if reached else 'not reached'}**.", ""]
     if binds:
         lines += [f"Bound that binds: {' and '.join(binds)}. "
                   + ("The temperature stays below T_max: within the card the current runs out first."
                      if len(binds) == 1 and binds[0].startswith("the current") else "")]
+    own = variant_design(exp, name) if name in results["variants"] else None
+    card = own[0] if own else design
+    mem = _device_memory(card)
     if mem:
-        lines += ["", f"What the card allows one frame to remember: a step at the current limit "
-                  f"({mem['limit_ic0']:.2f} I_c0) heats the junction by {mem['rise_K']:.0f} K "
-                  f"({mem['kappa_K']:.1f} K per heat unit) and lowers its threshold by "
-                  f"{mem['drop_ic0']:.3f} I_c0, {mem['drop_ic0'] / mem['width_ic0']:.1f} times the "
-                  f"switching curve's 10-90 % width ({mem['width_ic0']:.3f} I_c0); with "
-                  f"alpha = {mem['alpha']:.3f} per frame that drop falls below half the width after "
-                  f"{mem['frames']:.0f} frames of silence. A memory stronger per frame needs more "
-                  "threshold shift per unit of allowed current: a larger thermal resistance (more "
-                  "kelvin per step at the same current, up to T_max), a threshold that falls faster "
-                  "with temperature (a larger I_c0 exponent n, a lower Curie temperature), or a "
-                  "higher breakdown voltage over resistance; a longer one needs a longer thermal "
-                  "time constant. These are the card's levers; this table does not yet train IPNet "
-                  "on such cards."]
+        lines += ["", f"What this row's card ({card.name}) allows one frame to remember: a step at "
+                  f"the current limit ({mem['limit_ic0']:.2f} I_c0) heats the junction by "
+                  f"{mem['rise_K']:.0f} K ({mem['kappa_K']:.1f} K per heat unit) and lowers its "
+                  f"threshold by {mem['drop_ic0']:.3f} I_c0, "
+                  f"{mem['drop_ic0'] / mem['width_ic0']:.1f} times the switching curve's 10-90 % "
+                  f"width ({mem['width_ic0']:.3f} I_c0); with alpha = {mem['alpha']:.3f} per frame "
+                  f"that drop falls below half the width after {mem['frames']:.0f} frames of "
+                  "silence. A memory stronger per frame needs more threshold shift per unit of "
+                  "allowed current: a larger thermal resistance (more kelvin per step at the same "
+                  "current, up to T_max), a threshold that falls faster with temperature (a larger "
+                  "I_c0 exponent n, a lower Curie temperature), or a higher breakdown voltage over "
+                  "resistance; a longer one needs a longer thermal time constant. `make devices` "
+                  "(docs/devices/results.md) trains IPNet on cards with these levers changed."]
     return lines
 
 

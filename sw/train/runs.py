@@ -24,12 +24,12 @@ from ipnet_mtj.sw.config import ConfigError, config_hash
 from ipnet_mtj.sw.data.datasets import TASKS, load_split
 from ipnet_mtj.sw.nets import build_model, count_parameters
 
-from .experiment import load_experiment
+from .experiment import load_experiment, variant_design
 from .physics import heat_ignored, junction_physics
 from .quantise import quantise_ipnet
 from .trainer import Diverged, evaluate, task_loss, train_run
 
-__all__ = ["run_paths", "build_for", "variant_options", "execute", "data_dir", "run_hash", "read_metrics", "run_lr",
+__all__ = ["run_paths", "build_for", "variant_options", "run_design", "execute", "data_dir", "run_hash", "read_metrics", "run_lr",
            "split_validation", "constant_loss", "STALLED"]
 
 #: keys of a metrics file that ``ipnet eval`` and ``ipnet results`` read
@@ -59,6 +59,9 @@ def run_hash(exp, design, spec):
     spec_d = asdict(spec) | {"lr": run_lr(exp, spec)}
     if spec.variant:                    # the variant's options, not only its name
         spec_d["variant"] = [spec.variant, variant_options(exp, spec)]
+        own = variant_design(exp, spec.variant)
+        if own is not None:             # its own card: that card's content, not its name
+            design = own[0]
     else:
         del spec_d["variant"]           # runs before variants existed keep their hash
     d = {"spec": spec_d, "data": asdict(exp.data_config()),
@@ -123,10 +126,22 @@ def variant_options(exp, spec):
     return dict(variants[spec.variant])
 
 
+def run_design(exp, design, fp, spec):
+    """(design, fp) of a run: the experiment's, or its ablation variant's own card."""
+    own = variant_design(exp, spec.variant) if spec.variant else None
+    return own if own is not None else (design, fp)
+
+
 def build_for(exp, fp, spec):
+    """The model of ``spec``; ``fp`` is the experiment's design (a variant with its own design
+    uses that one)."""
     torch.manual_seed(spec.seed)
+    options = variant_options(exp, spec)
+    if "design" in options:
+        fp = variant_design(exp, spec.variant)[1]
+        del options["design"]
     return build_model(spec.model, TASKS[spec.task], fp=fp, depth=spec.depth,
-                       features=exp.train.features, **variant_options(exp, spec))
+                       features=exp.train.features, **options)
 
 
 #: a run has stalled when its best validation loss is above this fraction of the loss of
@@ -142,6 +157,7 @@ def execute(exp_path, spec, runs_dir, epochs=None, resume=True, progress=None, q
     (``diverged``: the message)."""
     torch.set_num_threads(1)
     exp, design, fp = load_experiment(exp_path)
+    design, fp = run_design(exp, design, fp, spec)
     dc = exp.data_config()
     task = TASKS[spec.task]
     train, val = split_validation(exp, load_split(spec.task, dc, "train", data_dir(runs_dir)))

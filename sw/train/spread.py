@@ -26,17 +26,27 @@ from ipnet_mtj.sw.data.datasets import TASKS, load_split
 from ipnet_mtj.sw.device import threshold_offsets
 
 from .experiment import load_experiment
-from .runs import build_for, data_dir, run_hash, run_paths
+from .runs import build_for, data_dir, run_design, run_hash, run_paths
 from .trainer import evaluate
 
-__all__ = ["chip_offsets", "spread_metrics", "spread_path", "evaluate_spread"]
+__all__ = ["chip_offsets", "spread_metrics", "spread_path", "evaluate_spread", "SWEEP_VERSION"]
+
+
+#: bump when the sweep's meaning changes: cached sweeps of another version are evaluated again
+SWEEP_VERSION = 2
 
 
 def chip_offsets(design, fp, shape, sigma, chip):
-    """Threshold offsets (i LSBs, a float tensor of ``shape``) of one simulated chip."""
+    """Threshold offsets (i LSBs, a float tensor of ``shape``) of one simulated chip: drawn in
+    the hardware's neuron order, channels last ((h, w, c) for a (C, H, W) layer), so chip k is
+    the chip a design with ``spread_seed: k`` and this sigma builds."""
     n = int(np.prod(shape))
     lsbs = np.round(threshold_offsets(design.device, n, seed=chip, sigma=sigma) * 2 ** fp.i_frac)
-    return torch.as_tensor(lsbs, dtype=torch.float32).view(shape)
+    out = torch.as_tensor(lsbs, dtype=torch.float32)
+    if len(shape) == 3:
+        c, h, w = shape
+        return out.view(h, w, c).permute(2, 0, 1).contiguous()
+    return out.view(shape)
 
 
 def spread_metrics(model, design, fp, task, test, size, sigmas, chips):
@@ -64,9 +74,12 @@ def evaluate_spread(exp_path, spec, runs_dir):
     the run's name, its hash and ``{sigma: [metric per chip]}``."""
     torch.set_num_threads(1)
     exp, design, fp = load_experiment(exp_path)
+    design, fp = run_design(exp, design, fp, spec)
     sweep = exp.spread
+    metrics_file = json.loads(run_paths(runs_dir, spec)[1].read_text(encoding="utf-8"))
     key = {"run_hash": run_hash(exp, design, spec), "sigmas": [float(s) for s in sweep.sigmas],
-           "chips": sweep.chips}
+           "chips": sweep.chips, "version": SWEEP_VERSION,
+           "metric": metrics_file["metric"]}      # a run trained again: its sweep, too
     path = spread_path(runs_dir, spec)
     if path.exists():
         try:
