@@ -48,9 +48,9 @@ __all__ = ["spec_verilog", "prove"]
 def spec_verilog(fp, device=None):
     """SystemVerilog of the specification and its assertions around ``neuron_step``.
 
-    With per-device time constants the proof is one per device: ``device`` k ties the alpha
-    and gain inputs to device k's constants (the values its ROM words hold), so that the
-    solver multiplies by constants, as it does for a one-device design.
+    With per-device time constants the proof is one per distinct (alpha_mult, gain) pair:
+    ``device``, such a pair, ties the alpha and gain inputs to the values the ROM words hold,
+    so that the solver multiplies by constants, as it does for a one-device design.
     """
     i_lo, i_hi = fp.i_lo, fp.i_hi                    # the format's range or the current limit
     z_lo, z_hi = sat_range(fp.z_width, True)
@@ -81,9 +81,9 @@ def spec_verilog(fp, device=None):
     alpha, heat = f"64'sd{fp.alpha_mult}", f"(i_spec * i_spec) >>> {fp.heat_shift}"
     if fp.devices:                                    # device k's alpha and gain ROM words
         gain_bits = int(neuron_thermals(fp)[1].max()).bit_length()
-        a_k, g_k = fp.devices[device]
+        a_k, g_k = device                             # one (alpha_mult, gain) pair
         connect += ".alpha(alpha), .gain(gain), "
-        thr_function += (f"    wire [{fp.alpha_frac - 1}:0] alpha = {fp.alpha_frac}'d{a_k};      // device {device}\n"
+        thr_function += (f"    wire [{fp.alpha_frac - 1}:0] alpha = {fp.alpha_frac}'d{a_k};      // one device's alpha\n"
                          f"    wire [{gain_bits - 1}:0] gain = {gain_bits}'d{g_k};\n"
                          f"    wire signed [63:0] alpha64 = {{{64 - fp.alpha_frac}'d0, alpha}};\n"
                          f"    wire signed [63:0] gain64 = {{{64 - gain_bits}'d0, gain}};\n")
@@ -168,8 +168,9 @@ def prove(config_path, out_root="build/formal"):
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
     began = time.perf_counter()
     passed, logs = True, []
-    for device in (range(len(fp.devices)) if fp.devices else [None]):
-        folder = work if device is None else work / f"device{device}"
+    pairs = sorted(set(fp.devices))             # each distinct pair once (spread: per neuron)
+    for k, device in enumerate(pairs or [None]):
+        folder = work if device is None else work / f"device{k}"
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "neuron_step.v").write_text(dut)
         (folder / "neuron_step_spec.sv").write_text(spec_verilog(fp, device))

@@ -124,6 +124,10 @@ class Device:
         "device-to-device spread: standard deviation of each junction's switching threshold "
         "around the card's (units of I_c0); every neuron gets its own offset, drawn once. "
         "Absent: identical junctions", _between(0.0, 0.5), default=None)
+    thermal_sigma_rel: typing.Optional[float] = _spec(
+        "device-to-device spread of the thermal constants: each junction's thermal resistance "
+        "and, independently, its time constant are scaled by 1 + N(0, sigma^2) (clipped at "
+        "-0.5), drawn once. Absent: no thermal spread", _between(0.0, 0.3), default=None)
     spread_seed: typing.Optional[int] = _spec(
         "seed of the per-junction draw (which chip); absent: 0", _between(0, 2**32 - 1),
         default=None)

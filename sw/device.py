@@ -21,7 +21,8 @@ import numpy as np
 
 __all__ = ["Coefficients", "coefficients", "unphysical", "switching_probability", "LN2",
            "magnetisation", "stability", "critical_current", "threshold_at", "resistance",
-           "current_limit", "heat_limit", "threshold_offsets", "device_thermals"]
+           "current_limit", "heat_limit", "threshold_offsets", "device_thermals",
+           "junction_thermals"]
 
 LN2 = math.log(2.0)
 
@@ -208,3 +209,30 @@ def device_thermals(dev):
         a = math.exp(-dev.dt_ns / tau)
         out.append((a, (1.0 - a) * tau / ((1.0 - alpha) * dev.tau_th_ns)))
     return out
+
+
+def junction_thermals(dev, neurons, seed=None, sigma=None):
+    """Per neuron (alpha_n, heat_gain_n, tau_n) with thermal spread, or None without it.
+
+    Neuron n starts from device n mod K of ``tau_th_ns_devices`` (its tau_k and
+    R_th,k = R_th tau_k / tau_th_ns), or from the card's own tau and R_th; its thermal
+    resistance is then scaled by 1 + r_n and its time constant by 1 + t_n, r and t drawn
+    independently from N(0, sigma^2) (``thermal_sigma_rel``) and clipped at -0.5. So
+    alpha_n = exp(-dt / tau_n) and the heat gain is
+    kappa_n / kappa = (1 - alpha_n) R_th,n / ((1 - alpha) R_th). The draws use the streams
+    (seed, 1) and (seed, 2) of numpy's generator: the threshold offsets' draw is untouched.
+    """
+    sigma = dev.thermal_sigma_rel if sigma is None else sigma
+    if not sigma:
+        return None
+    seed = (dev.spread_seed or 0) if seed is None else seed
+    r = np.maximum(sigma * np.random.default_rng([seed, 1]).standard_normal(neurons), -0.5)
+    t = np.maximum(sigma * np.random.default_rng([seed, 2]).standard_normal(neurons), -0.5)
+    taus = np.asarray(dev.tau_th_ns_devices or [dev.tau_th_ns], dtype=float)
+    base = taus[np.arange(neurons) % len(taus)]
+    r_th = base / dev.tau_th_ns * (1.0 + r)            # R_th,n / R_th
+    tau = base * (1.0 + t)
+    alpha_n = np.exp(-dev.dt_ns / tau)
+    alpha = math.exp(-dev.dt_ns / dev.tau_th_ns)
+    return [(float(a), float(g), float(tk)) for a, g, tk in
+            zip(alpha_n, (1.0 - alpha_n) * r_th / (1.0 - alpha), tau)]

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .config import ConfigError
-from .device import (coefficients, current_limit, device_thermals, heat_limit,
+from .device import (coefficients, current_limit, device_thermals, heat_limit, junction_thermals,
                      switching_probability, threshold_at, threshold_offsets, unphysical)
 
 __all__ = [
@@ -163,9 +163,9 @@ def derive_fixed_point(cfg):
         _fail(cfg, "layer.inputs", f"accumulator would need {acc_width} bits (> 52)")
     for key, bits in (("fixed_point.theta.width", fp.theta.width + fp.gamma.width),
                       ("fixed_point.alpha_frac", fp.theta.width + fp.alpha_frac),
-                      ("fixed_point.i.width", 2 * fp.i.width + max(
+                      ("fixed_point.i.width", 2 * fp.i.width + (12 if cfg.device.thermal_sigma_rel else max(
                           (round(g * 2 ** HEAT_GAIN_FRAC).bit_length()
-                           for _, g in device_thermals(cfg.device) or ()), default=0))):
+                           for _, g in device_thermals(cfg.device) or ()), default=0)))):
         if bits > 62:
             _fail(cfg, key, f"products would need {bits} bits (> 62)")
 
@@ -237,21 +237,26 @@ def derive_fixed_point(cfg):
 
     devices = ()
     thermals = device_thermals(cfg.device)
+    key, what = "device.tau_th_ns_devices", "device"
+    spread = junction_thermals(cfg.device, cfg.layer.neurons)
     if thermals:
-        key = "device.tau_th_ns_devices"
+        thermals = [(a, g, tau) for (a, g), tau in zip(thermals, cfg.device.tau_th_ns_devices)]
+    if spread:                       # every neuron its own device: K = N
+        thermals, key, what = spread, "device.thermal_sigma_rel", "neuron"
+    if thermals:
         if fp.decay != "multiply":
             _fail(cfg, "fixed_point.decay", f"per-device time constants ({key}) need decay: "
                                             f"multiply, got {fp.decay!r}")
-        for k, ((a, g), tau_k) in enumerate(zip(thermals, cfg.device.tau_th_ns_devices)):
+        for k, (a, g, tau_k) in enumerate(thermals):
             am = round(a * 2 ** fp.alpha_frac)
             if not 0 < am < 1 << fp.alpha_frac:
-                _fail(cfg, key, f"device {k}: alpha = {a:.6g} rounds to {am} at alpha_frac "
+                _fail(cfg, key, f"{what} {k}: alpha = {a:.6g} rounds to {am} at alpha_frac "
                                 f"{fp.alpha_frac} (no memory or no dissipation), got {tau_k!r}")
             tau_qk = -cfg.device.dt_ns / math.log(am / 2 ** fp.alpha_frac)
             if not 1 / TAU_TOLERANCE <= tau_qk / tau_k <= TAU_TOLERANCE:
-                _fail(cfg, key, f"device {k}: alpha_frac {fp.alpha_frac} realises a time constant "
-                                f"of {tau_qk:.3g} ns, more than a factor {TAU_TOLERANCE:g} from "
-                                f"{tau_k!r}")
+                _fail(cfg, key, f"{what} {k}: alpha_frac {fp.alpha_frac} realises a time "
+                                f"constant of {tau_qk:.3g} ns, more than a factor "
+                                f"{TAU_TOLERANCE:g} from {tau_k:g}")
             devices += ((am, round(g * 2 ** HEAT_GAIN_FRAC)),)
 
     thr_offset = ()

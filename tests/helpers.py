@@ -40,3 +40,12 @@ def write_config(path, data):
 def random_inputs(fp, batch, steps, seed=0):
     lo, hi = -(1 << (fp.x_width - 1)), 1 << (fp.x_width - 1)
     return np.random.default_rng(seed).integers(lo, hi, size=(batch, steps, fp.inputs))
+
+
+def experiment_designs(folder, data):
+    """Copy the design YAMLs an experiment mapping names (its design and its variants') from
+    configs/ into ``folder``, beside the experiment file a test writes there."""
+    names = {data["design"]} | {v["design"] for v in (data["ablation"].get("variants") or {}).values()
+                                if "design" in v}
+    for name in names:
+        (Path(folder) / name).write_text((ROOT / "configs" / name).read_text())

@@ -13,7 +13,7 @@ import pytest
 import torch
 import yaml
 
-from helpers import ROOT, config_dict, write_config
+from helpers import ROOT, config_dict, experiment_designs, write_config
 from ipnet_mtj.sw.cli import UsageError, check_output_dir, run_cli
 from ipnet_mtj.sw.config import ConfigError, parse_config
 from ipnet_mtj.sw.train import cli as train_cli
@@ -55,7 +55,7 @@ def experiment(tmp_path):
     data = yaml.safe_load((ROOT / "configs" / "results.yaml").read_text())
     data["data"].update(train=11, test=11, steps=4, substeps=2)
     data["train"].update(max_epochs=1, validation=3)
-    (tmp_path / data["design"]).write_text((ROOT / "configs" / data["design"]).read_text())
+    experiment_designs(tmp_path, data)
     path = tmp_path / "exp.yaml"
     path.write_text(yaml.safe_dump(data))
     return path, data

@@ -28,7 +28,7 @@ def test_unknown_key():
     assert error_of(data) == ("bad.yaml: device.tau_th: unknown key (allowed: tau_th_ns, dt_ns, "
                               "pulse_ns, tau0_ns, delta0, T0_K, Tc_K, R_P_ohm, tmr, rest_state, "
                               "R_th_K_per_uW, I_c0_uA, ic0_ms_exponent, T_max_K, V_bd_V, tau_th_ns_devices, "
-                                  "threshold_sigma_ic0, "
+                                  "threshold_sigma_ic0, thermal_sigma_rel, "
                                   "spread_seed)")
 
 
@@ -235,7 +235,7 @@ def test_device_time_constants_are_derived_and_checked():
     data["device"]["tau_th_ns_devices"] = [10.0, 500.0]
     assert error_of(data) == ("bad.yaml: device.tau_th_ns_devices: device 1: alpha_frac 8 "
                               "realises a time constant of 255 ns, more than a factor 1.5 from "
-                              "500.0")
+                              "500")
     data["device"]["tau_th_ns_devices"] = []
     assert error_of(data) == ("bad.yaml: device.tau_th_ns_devices: must list 1 to 64 time "
                               "constants, got []")

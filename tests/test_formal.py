@@ -35,17 +35,23 @@ def test_full_device_design_is_proved(tmp_path):
 
 
 def test_spread_design_is_proved_and_a_wrong_offset_refuted(tmp_path, monkeypatch):
-    """configs/spread.yaml: the offset ROM's word is a free input (every offset its width
-    holds); the offset subtracted instead of added is refuted."""
-    passed, _, work = formal.prove(ROOT / "configs" / "spread.yaml", tmp_path / "formal")
+    """configs/spread.yaml on 2 neurons: the offset ROM's word is a free input (every offset
+    its width holds), each neuron's alpha and heat gain (thermal spread) one proof each; the
+    offset subtracted instead of added is refuted."""
+    import yaml
+    data = yaml.safe_load((ROOT / "configs" / "spread.yaml").read_text())
+    data["layer"]["neurons"] = data["hardware"]["lanes"] = 2
+    cfg = write_config(tmp_path / "spread2.yaml", data)
+    passed, _, work = formal.prove(cfg, tmp_path / "formal")
     assert passed, (work / "sby.log").read_text()[-2000:]
-    assert "wire signed [4:0] offset," in (work / "neuron_step_spec.sv").read_text()
+    assert len(list(work.glob("device*"))) == 2
+    assert "input  wire signed" in (work / "device0" / "neuron_step_spec.sv").read_text()
     real = neuron_step.threshold
 
     def wrong(ops, fp, theta, offset=None):
         return real(ops, fp, theta) - offset
     monkeypatch.setattr(neuron_step, "threshold", wrong)
-    passed, _, work = formal.prove(ROOT / "configs" / "spread.yaml", tmp_path / "wrong")
+    passed, _, work = formal.prove(cfg, tmp_path / "wrong")
     assert not passed
     assert "Assert failed in neuron_step_spec" in (work / "sby.log").read_text()
 

@@ -217,7 +217,8 @@ def test_quantised_model_equals_integer_reference(which):
             d["layers"][0]["outputs"] = 8
         net = derive(d)
     assert bool(net.thermal.fp.thr_offset) == (which == "spread")
-    assert len(net.thermal.fp.devices) == (8 if which == "taus" else 0)
+    fp = net.thermal.fp                     # taus: 8 devices; spread: one per neuron
+    assert len(fp.devices) == {"taus": 8, "spread": fp.neurons}.get(which, 0)
     torch.manual_seed(0)
     model = DescribedIPNet(net)
     with torch.no_grad():

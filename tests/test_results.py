@@ -154,6 +154,7 @@ def test_tiny_results_tables_equal_the_runs(tiny_results):
         assert list(sp) == ["0", "0.01", "0.02", "0.05"]
         assert sp["0"]["values"] == res["tasks"][task]["models"]["ipnet"]["values"]
         assert sp["0.05"]["n"] == 2 * data["spread"]["chips"]
+        assert list(res["thermal_spread"][task]) == ["0.1", "0.2"]
     assert (tmp / "docs" / "results-spread.png").stat().st_size > 1000
     md = (tmp / "docs" / "results.md").read_text()
     for heading in ("## Chosen learning rate and epochs", "## IPNet's junctions",
@@ -233,3 +234,21 @@ def test_variant_cards_are_checked_before_any_training(tmp_path):
             load_experiment(tmp_path / "exp.yaml")
         assert str(err.value) == (f"{tmp_path / 'exp.yaml'}: ablation.variants.bad.design: "
                                   f"{tmp_path / card} {message}")
+
+
+def test_thermal_spread_draws_each_junctions_constants():
+    """The thermal sweep's chip: every neuron's alpha and heat gain from its own R_th and tau,
+    rounded as the ROMs hold them; the spread of tau shows in alpha, that of R_th in the gain;
+    a sigma of 0.3 moves both far more than 0.1."""
+    from ipnet_mtj.sw.train.experiment import load_experiment
+    from ipnet_mtj.sw.train.spread import chip_thermals
+    exp, design, fp = load_experiment(ROOT / "configs" / "results.yaml")
+    alpha, gain = chip_thermals(design, fp, (8, 16, 16), 0.1, chip=0)
+    assert alpha.shape == gain.shape == (8, 16, 16)
+    assert torch.equal(alpha, torch.round(alpha)) and torch.equal(gain, torch.round(gain))
+    # card: alpha 0.905 (232 of 256), gain 1 (256). 10 % on tau moves alpha by about 2 LSBs;
+    # the gain (1 - alpha_n) R_th,n / ((1 - alpha) R_th) carries both draws: about 14 %
+    assert abs(alpha.mean().item() - 231.6) < 0.5 and 1.5 < alpha.std().item() < 3.5
+    assert abs(gain.mean().item() - 256) < 5 and 28 < gain.std().item() < 45
+    wide = chip_thermals(design, fp, (8, 16, 16), 0.3, chip=0)[1]
+    assert wide.std().item() > 2.5 * gain.std().item()

@@ -8,7 +8,7 @@ import pytest
 import torch
 import yaml
 
-from helpers import ROOT, make_fp
+from helpers import ROOT, experiment_designs, make_fp
 from ipnet_mtj.sw.data.datasets import TASKS
 from ipnet_mtj.sw.nets import MODELS, build_model
 from ipnet_mtj.sw.train.energy import digital_memory, thermal_joule_pj
@@ -139,7 +139,7 @@ def test_cli_bad_arguments_get_one_line(tmp_path):
 def test_cli_bad_experiment_config_gets_one_line(tmp_path):
     data = yaml.safe_load((ROOT / "configs" / "results.yaml").read_text())
     data["train"]["lrs"] = [-1.0]
-    (tmp_path / data["design"]).write_text((ROOT / "configs" / data["design"]).read_text())
+    experiment_designs(tmp_path, data)
     bad = tmp_path / "exp.yaml"
     bad.write_text(yaml.safe_dump(data))
     proc = run_ipnet("params", str(bad))
@@ -156,7 +156,7 @@ def test_cli_trains_and_evaluates(tmp_path):
     data = yaml.safe_load((ROOT / "configs" / "results.yaml").read_text())
     data["data"].update(train=11, test=11, steps=4, substeps=2)
     data["train"].update(max_epochs=1, validation=3)
-    (tmp_path / data["design"]).write_text((ROOT / "configs" / data["design"]).read_text())
+    experiment_designs(tmp_path, data)
     cfg = tmp_path / "exp.yaml"
     cfg.write_text(yaml.safe_dump(data))
     runs = str(tmp_path / "runs")

@@ -97,6 +97,7 @@ class IPNet(_Model):
         self.record = None      # set to a list to collect the mean squared current per call
         self.probe = None       # set to a function to get (current, heat) of every call
         self.thr_offset = None  # device spread: each neuron's threshold offset (i LSBs)
+        self.thermal_override = None  # thermal spread: each neuron's (alpha_mult, heat gain)
 
     def _channel_shape(self):
         """Per-channel gain and offset, broadcast over (B, T, C, H, W) or (B, T, F)."""
@@ -179,7 +180,9 @@ class IPNet(_Model):
                                          * 2.0 ** fp.i_frac)
                 trace = thermal_sequence(fp, acc, surrogate_width=self.surrogate_width,
                                          offset=offset, heat_gradient=self.heat_gradient,
-                                         thermals=self.channel_thermals())
+                                         thermals=self.thermal_override
+                                         if self.thermal_override is not None
+                                         else self.channel_thermals())
                 if self.probe is not None:
                     self.probe(current.detach(), trace.theta.detach())
                 h = trace.y

@@ -172,6 +172,10 @@ class Spread:
                          _numbers("numbers in (0, 0.5]", lambda x: 0 < x <= 0.5))
     chips: int = _spec("simulated chips (independent draws of every neuron's offset) per "
                        "sigma and run", _between(1, 100))
+    thermal_sigmas: list = _spec("relative spread of every junction's thermal resistance and "
+                                 "time constant that each trained IPNet is evaluated under",
+                                 _numbers("numbers in (0, 0.3]", lambda x: 0 < x <= 0.3),
+                                 default=None)
 
 
 @dataclass(frozen=True)
@@ -228,11 +232,11 @@ def _check_benchmark_design(path, key, design):
     channels, is refused before any training."""
     from ipnet_mtj.sw.nets.backbone import CHANNELS
     dev = design.device
-    if dev.threshold_sigma_ic0:
-        raise ConfigError(f"{path}: {key}: {design.source} has a device spread "
-                          "(threshold_sigma_ic0); the benchmark IPNets are evaluated under "
-                          "spread by the spread: section instead, got "
-                          f"{dev.threshold_sigma_ic0!r}")
+    for name in ("threshold_sigma_ic0", "thermal_sigma_rel"):
+        if getattr(dev, name):
+            raise ConfigError(f"{path}: {key}: {design.source} has a device spread ({name}); "
+                              "the benchmark IPNets are evaluated under spread by the spread: "
+                              f"section instead, got {getattr(dev, name)!r}")
     k = len(dev.tau_th_ns_devices or [])
     if k and CHANNELS[0] % k:
         raise ConfigError(f"{path}: {key}: {design.source} has {k} devices, which must divide "

@@ -250,12 +250,13 @@ def _spread_stats(sweeps):
     return {sigma: _stats(v) for sigma, v in sorted(by_sigma.items(), key=lambda kv: float(kv[0]))}
 
 
-def _spread(exp, spread):
-    """Per task, the main table's IPNet (frontier, default options): its spread stats."""
+def _spread(exp, spread, part="metric"):
+    """Per task, the main table's IPNet (frontier, default options): its spread stats, of the
+    threshold sweep (``metric``) or the thermal one (``thermal``)."""
     by_task = {}
     for spec in sorted(spread, key=lambda s: (s.task, s.seed)):
-        if spec.depth == 1 and not spec.variant:
-            by_task.setdefault(spec.task, []).append(spread[spec])
+        if spec.depth == 1 and not spec.variant and spread[spec].get(part):
+            by_task.setdefault(spec.task, []).append({"metric": spread[spec][part]})
     return {t: _spread_stats(sweeps) for t, sweeps in by_task.items()}
 
 
@@ -287,7 +288,8 @@ def aggregate(exp, design, done, spread=None):
                             "seeds": list(exp.train.seeds), "stalled_fraction": STALLED},
                "chosen_lr": {"/".join(map(str, k)): v for k, v in sorted(lrs.items())},
                "tasks": {}, "physics": {}, "ablation": {}, "quantisation": {}, "energy": {},
-               "parameters": {}, "spread": _spread(exp, spread or {})}
+               "parameters": {}, "spread": _spread(exp, spread or {}),
+               "thermal_spread": _spread(exp, spread or {}, "thermal")}
     for task, models in table.items():
         results["tasks"][task] = {"metric": TASKS[task].metric,
                                   "models": {k: _cell_stats(v) for k, v in models.items()}}
@@ -480,12 +482,22 @@ def _markdown(exp, design, results, meta):
                   f"(`configs/spread.yaml` is such a chip in hardware). {exp.spread.chips} chips per "
                   "sigma and seed; mean ± standard deviation over seeds x chips. Sigma 0 is the "
                   "table's own figure.", ""]
+        thermal = results["thermal_spread"]
+        t_sigmas = list(next(iter(thermal.values()))) if thermal else []
+        if t_sigmas:
+            lines[-2] += (" The last columns scale every junction's thermal resistance and, "
+                          "independently, its time constant by its own 1 + N(0, s²) (the "
+                          "datapath's alpha and heat-gain ROMs; `thermal_sigma_rel` of a card), "
+                          "threshold unchanged.")
         rows = []
         for t, by_sigma in results["spread"].items():
             metric = TASKS[t].metric
-            rows.append([t, *(_fmt(by_sigma[sg], metric) for sg in sigmas)])
-        lines += _md_table(["task", *(f"sigma {sg} I_c0" for sg in sigmas)], rows,
-                           "l" + "r" * len(sigmas))
+            rows.append([t, *(_fmt(by_sigma[sg], metric) for sg in sigmas),
+                         *(_fmt(thermal[t][sg], metric) if t in thermal else "–"
+                           for sg in t_sigmas)])
+        lines += _md_table(["task", *(f"sigma {sg} I_c0" for sg in sigmas),
+                            *(f"R_th, tau ±{float(sg) * 100:g} %" for sg in t_sigmas)], rows,
+                           "l" + "r" * (len(sigmas) + len(t_sigmas)))
         lines += ["", "![accuracy against device spread](results-spread.png)"]
     e_ip = results["energy"].get("ipnet", {})
     lines += ["", "## Memory energy model", "",

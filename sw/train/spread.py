@@ -23,17 +23,18 @@ import torch
 
 from ipnet_mtj.sw.cli import write_atomically
 from ipnet_mtj.sw.data.datasets import TASKS, load_split
-from ipnet_mtj.sw.device import threshold_offsets
+from ipnet_mtj.sw.device import junction_thermals, threshold_offsets
+from ipnet_mtj.sw.fixed import HEAT_GAIN_FRAC
 
 from .experiment import load_experiment
 from .runs import build_for, data_dir, run_design, run_hash, run_paths
 from .trainer import evaluate
 
-__all__ = ["chip_offsets", "spread_metrics", "spread_path", "evaluate_spread", "SWEEP_VERSION"]
+__all__ = ["chip_offsets", "chip_thermals", "spread_metrics", "spread_path", "evaluate_spread", "SWEEP_VERSION"]
 
 
 #: bump when the sweep's meaning changes: cached sweeps of another version are evaluated again
-SWEEP_VERSION = 2
+SWEEP_VERSION = 3
 
 
 def chip_offsets(design, fp, shape, sigma, chip):
@@ -42,16 +43,35 @@ def chip_offsets(design, fp, shape, sigma, chip):
     the chip a design with ``spread_seed: k`` and this sigma builds."""
     n = int(np.prod(shape))
     lsbs = np.round(threshold_offsets(design.device, n, seed=chip, sigma=sigma) * 2 ** fp.i_frac)
-    out = torch.as_tensor(lsbs, dtype=torch.float32)
+    return _channels_first(lsbs, shape)
+
+
+def _channels_first(values, shape):
+    """Values in the hardware's neuron order (channels last) as a tensor of ``shape``."""
+    out = torch.as_tensor(np.asarray(values), dtype=torch.float32)
     if len(shape) == 3:
         c, h, w = shape
         return out.view(h, w, c).permute(2, 0, 1).contiguous()
     return out.view(shape)
 
 
-def spread_metrics(model, design, fp, task, test, size, sigmas, chips):
-    """{sigma: [test metric per chip]} of a trained IPNet; sigma 0 is the model as trained."""
+def chip_thermals(design, fp, shape, sigma, chip):
+    """Each neuron's (alpha_mult, heat gain) on one simulated chip with a relative spread
+    ``sigma`` of R_th and tau (:func:`sw.device.junction_thermals`), rounded as the datapath's
+    alpha and gain ROMs hold them, as tensors of ``shape``."""
+    n = int(np.prod(shape))
+    draws = junction_thermals(design.device, n, seed=chip, sigma=sigma)
+    top = (1 << fp.alpha_frac) - 1
+    alpha = [min(max(round(a * 2 ** fp.alpha_frac), 1), top) for a, _, _ in draws]
+    gain = [round(g * 2 ** HEAT_GAIN_FRAC) for _, g, _ in draws]
+    return _channels_first(alpha, shape), _channels_first(gain, shape)
+
+
+def spread_metrics(model, design, fp, task, test, size, sigmas, chips, thermal_sigmas=()):
+    """{sigma: [test metric per chip]} of a trained IPNet under threshold spread (sigma 0 is
+    the model as trained), and {sigma: [...]} under thermal spread."""
     out = {"0": [evaluate(model, task, *test, size)]}
+    thermal = {}
     shape = model.neuron_shape(size)
     try:
         for sigma in sigmas:
@@ -60,9 +80,16 @@ def spread_metrics(model, design, fp, task, test, size, sigmas, chips):
                 model.thr_offset = chip_offsets(design, fp, shape, sigma, chip)
                 values.append(evaluate(model, task, *test, size))
             out[f"{sigma:g}"] = values
-    finally:
         model.thr_offset = None
-    return out
+        for sigma in thermal_sigmas or ():
+            values = []
+            for chip in range(chips):
+                model.thermal_override = chip_thermals(design, fp, shape, sigma, chip)
+                values.append(evaluate(model, task, *test, size))
+            thermal[f"{sigma:g}"] = values
+    finally:
+        model.thr_offset = model.thermal_override = None
+    return out, thermal
 
 
 def spread_path(runs_dir, spec):
@@ -79,6 +106,7 @@ def evaluate_spread(exp_path, spec, runs_dir):
     metrics_file = json.loads(run_paths(runs_dir, spec)[1].read_text(encoding="utf-8"))
     key = {"run_hash": run_hash(exp, design, spec), "sigmas": [float(s) for s in sweep.sigmas],
            "chips": sweep.chips, "version": SWEEP_VERSION,
+           "thermal_sigmas": [float(s) for s in sweep.thermal_sigmas or ()],
            "metric": metrics_file["metric"]}      # a run trained again: its sweep, too
     path = spread_path(runs_dir, spec)
     if path.exists():
@@ -93,10 +121,10 @@ def evaluate_spread(exp_path, spec, runs_dir):
     model.load_state_dict(state["best"] if state.get("best") is not None else state["model"])
     dc = exp.data_config()
     test = load_split(spec.task, dc, "test", data_dir(runs_dir))
-    metrics = spread_metrics(model, design, fp, TASKS[spec.task], test, dc.size,
-                             sweep.sigmas, sweep.chips)
-    if not all(math.isfinite(v) for vs in metrics.values() for v in vs):
+    metrics, thermal = spread_metrics(model, design, fp, TASKS[spec.task], test, dc.size,
+                                      sweep.sigmas, sweep.chips, sweep.thermal_sigmas)
+    if not all(math.isfinite(v) for d in (metrics, thermal) for vs in d.values() for v in vs):
         raise ValueError(f"{spec.name}: a non-finite test metric under device spread")
-    result = {"name": spec.name, "key": key, "metric": metrics}
+    result = {"name": spec.name, "key": key, "metric": metrics, "thermal": thermal}
     write_atomically(path, lambda tmp: Path(tmp).write_text(json.dumps(result, indent=2) + "\n"))
     return result

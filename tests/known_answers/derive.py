@@ -54,10 +54,11 @@ SEGMENTS = [[BURST] * 4 + [NEGATIVE, MODERATE] + [[0] * 4] * 150,      # then a 
 SWEEP = [[-(t % 16)] * 4 for t in range(80)]
 SEGMENTS_FULL = [[BURST] * 60 + SWEEP + [[0] * 4] * 150,
                  [NEGATIVE] * 6 + [[0] * 4] * 4]      # the negative limit: x = 127 gives -2048
-# Spread (docs/neuron-model.md, "Device-to-device spread"): sigma 0.05 I_c0 and chip 8 give
+# Spread (docs/neuron-model.md, "Device-to-device spread"): R_th and tau of each junction
+# scaled by 1 + N(0, 0.2^2); sigma 0.05 I_c0 and chip 8 give
 # the two neurons offsets of -22 and -17 LSBs (-22.25 and -17.11: rounding and flooring
 # differ on both); near threshold, in spike mode, they decide outputs.
-DEVICE_SPREAD = dict(DEVICE_FULL, threshold_sigma_ic0=0.05, spread_seed=8)
+DEVICE_SPREAD = dict(DEVICE_FULL, threshold_sigma_ic0=0.05, spread_seed=8, thermal_sigma_rel=0.2)
 FIXED_SPREAD = dict(FIXED_FULL, output="spike")
 SEGMENTS_SPREAD = [NEAR[:300], SEGMENTS_FULL[0]]
 # Several devices (docs/neuron-model.md, "Several devices"): neuron 0 is a 1.4 ns junction,
@@ -138,7 +139,17 @@ def bounds(fx, dev, c, f):
             temp = dev["T0_K"] + c["kappa"] * (k << shift) / 2 ** f["theta"]
             table.append(min(max(round(threshold_current(dev, temp) * 2 ** f["i"]), lo), hi))
         out.update(thr_shift=shift, thr_table=table)
-    if dev.get("tau_th_ns_devices"):           # alpha_k = exp(-dt/tau_k); gain: kappa_k / kappa
+    if dev.get("thermal_sigma_rel"):           # per neuron: R_th (1 + r_n), tau (1 + t_n)
+        seed, sigma = dev.get("spread_seed") or 0, dev["thermal_sigma_rel"]
+        r = [max(sigma * v, -0.5) for v in np.random.default_rng([seed, 1]).standard_normal(2)]
+        t = [max(sigma * v, -0.5) for v in np.random.default_rng([seed, 2]).standard_normal(2)]
+        out["devices"] = []
+        for n in range(2):
+            tau = dev["tau_th_ns"] * (1.0 + float(t[n]))
+            a = math.exp(-dev["dt_ns"] / tau)
+            gain = (1.0 - a) * (1.0 + float(r[n])) / (1.0 - c["alpha"])
+            out["devices"].append([round(a * 2 ** fx["alpha_frac"]), round(gain * 2 ** 8)])
+    elif dev.get("tau_th_ns_devices"):         # alpha_k = exp(-dt/tau_k); gain: kappa_k / kappa
         out["devices"] = []
         for tau in dev["tau_th_ns_devices"]:
             a = math.exp(-dev["dt_ns"] / tau)
