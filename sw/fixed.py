@@ -100,6 +100,7 @@ class FixedPoint:
     quantisation: tuple  #: rows (name, device value, fixed-point value, relative error)
     thr_offset: tuple = ()  #: spread: each neuron's threshold offset (i LSBs), neuron order
     devices: tuple = ()     #: per-device (alpha_mult, heat gain); neuron n is device n mod K
+    per_neuron: bool = False  #: thermal spread: ``devices`` holds one entry per neuron
 
     @property
     def groups(self):
@@ -301,7 +302,7 @@ def derive_fixed_point(cfg):
         z_width=zw, y_width=yw, output=fp.output, lfsr_seed=fp.lfsr_seed,
         i_lo=i_lo, i_hi=i_hi, theta_hi=theta_hi, threshold=fp.threshold, thr_shift=thr_shift,
         thr_table=thr_table, delta0=coef.delta0, lut=lut, quantisation=quant,
-        thr_offset=thr_offset, devices=devices,
+        thr_offset=thr_offset, devices=devices, per_neuron=bool(spread),
     )
 
 

@@ -239,6 +239,9 @@ def thermal_sequence(fp, acc, generator=None, surrogate_width=None, ops=TORCH_OP
                              f"neurons, the currents have {theta[0].numel()}")
         offset = torch.as_tensor(fp.thr_offset, dtype=acc.dtype).view(theta.shape[1:])
     if thermals is None and fp.devices:
+        if fp.per_neuron and len(fp.devices) != theta[0].numel():
+            raise ValueError(f"the design draws its junctions for {len(fp.devices)} neurons, "
+                             f"the currents have {theta[0].numel()}")
         per = [torch.as_tensor(a, dtype=acc.dtype).view(theta.shape[1:])
                for a in neuron_thermals(dataclasses.replace(fp, neurons=theta[0].numel()))]
         thermals = tuple(per)

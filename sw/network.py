@@ -257,8 +257,9 @@ def _thermal_fixed_point(cfg, design, spec, key, x, fan_in, neurons, pool_shift)
         source=f"{cfg.source}: {key} (design {design.source})")
     fp = derive_fixed_point(sub)
     channels = spec.outputs
-    if fp.devices and len(fp.devices) != fp.neurons and channels % len(fp.devices):
-        _fail(cfg.source, "design", f"{len(fp.devices)} devices (device.tau_th_ns_devices of "
+    k = len(design.device.tau_th_ns_devices or ())
+    if k and channels % k:
+        _fail(cfg.source, "design", f"{k} devices (device.tau_th_ns_devices of "
                                     f"{design.source}) must divide layer {key}'s {channels} "
                                     f"channels: channel c is device c mod K")
     return fp

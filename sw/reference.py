@@ -97,8 +97,8 @@ def run_currents(fp, acc, state=None):
     shape = acc.shape[2:]
     n = int(np.prod(shape))
     if n != fp.neurons:
-        if fp.thr_offset:
-            raise ValueError(f"the design draws threshold offsets for {fp.neurons} neurons, "
+        if fp.thr_offset or fp.per_neuron:
+            raise ValueError(f"the design draws its junctions for {fp.neurons} neurons, "
                              f"the currents have {n}")
         fp = dataclasses.replace(fp, neurons=n)
     flat = acc.reshape(b, t, n)

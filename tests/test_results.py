@@ -252,3 +252,12 @@ def test_thermal_spread_draws_each_junctions_constants():
     assert abs(gain.mean().item() - 256) < 5 and 28 < gain.std().item() < 45
     wide = chip_thermals(design, fp, (8, 16, 16), 0.3, chip=0)[1]
     assert wide.std().item() > 2.5 * gain.std().item()
+    # chip 2 at 0.2 is the chip the datapath derives for spread_seed 2, in (h, w, c) order
+    import dataclasses
+    from ipnet_mtj.sw.fixed import derive_fixed_point
+    dev = dataclasses.replace(design.device, thermal_sigma_rel=0.2, spread_seed=2)
+    layer = dataclasses.replace(design.layer, neurons=8 * 4 * 4)
+    chip = derive_fixed_point(dataclasses.replace(design, device=dev, layer=layer))
+    a, g = chip_thermals(design, fp, (8, 4, 4), 0.2, chip=2)
+    swept = np.stack([t.permute(1, 2, 0).reshape(-1).numpy() for t in (a, g)], 1)
+    assert chip.per_neuron and np.array_equal(swept, np.asarray(chip.devices))

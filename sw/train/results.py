@@ -496,7 +496,7 @@ def _markdown(exp, design, results, meta):
                          *(_fmt(thermal[t][sg], metric) if t in thermal else "–"
                            for sg in t_sigmas)])
         lines += _md_table(["task", *(f"sigma {sg} I_c0" for sg in sigmas),
-                            *(f"R_th, tau ±{float(sg) * 100:g} %" for sg in t_sigmas)], rows,
+                            *(f"R_th, tau sigma {float(sg) * 100:g} %" for sg in t_sigmas)], rows,
                            "l" + "r" * (len(sigmas) + len(t_sigmas)))
         lines += ["", "![accuracy against device spread](results-spread.png)"]
     e_ip = results["energy"].get("ipnet", {})

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from ipnet_mtj.sw.cli import write_atomically
+from ipnet_mtj.sw.config import ConfigError
 from ipnet_mtj.sw.data.datasets import TASKS, load_split
 from ipnet_mtj.sw.device import junction_thermals, threshold_offsets
 from ipnet_mtj.sw.fixed import HEAT_GAIN_FRAC
@@ -60,9 +61,16 @@ def chip_thermals(design, fp, shape, sigma, chip):
     ``sigma`` of R_th and tau (:func:`sw.device.junction_thermals`), rounded as the datapath's
     alpha and gain ROMs hold them, as tensors of ``shape``."""
     n = int(np.prod(shape))
+    if fp.decay != "multiply":
+        raise ConfigError(f"{design.source}: fixed_point.decay: a thermal spread needs decay: "
+                          f"multiply, got {fp.decay!r}")
     draws = junction_thermals(design.device, n, seed=chip, sigma=sigma)
-    top = (1 << fp.alpha_frac) - 1
-    alpha = [min(max(round(a * 2 ** fp.alpha_frac), 1), top) for a, _, _ in draws]
+    alpha = [round(a * 2 ** fp.alpha_frac) for a, _, _ in draws]
+    bad = next((k for k, a in enumerate(alpha) if not 0 < a < 1 << fp.alpha_frac), None)
+    if bad is not None:      # the datapath would refuse this chip (sw.fixed.derive_fixed_point)
+        raise ConfigError(f"{design.source}: spread.thermal_sigmas: chip {chip} at {sigma:g}: "
+                          f"neuron {bad}'s alpha rounds to {alpha[bad]} at alpha_frac "
+                          f"{fp.alpha_frac}, got {sigma!r}")
     gain = [round(g * 2 ** HEAT_GAIN_FRAC) for _, g, _ in draws]
     return _channels_first(alpha, shape), _channels_first(gain, shape)
 
