@@ -39,7 +39,7 @@ from amaranth.back import verilog
 from ipnet_mtj.hw.neuron_step import NeuronStep
 from ipnet_mtj.sw.cli import UsageError, run_cli
 from ipnet_mtj.sw.config import load_config
-from ipnet_mtj.sw.fixed import (HEAT_GAIN_FRAC, derive_fixed_point, neuron_thermals, offset_width,
+from ipnet_mtj.sw.fixed import (HEAT_GAIN_FRAC, derive_fixed_point, gain_width, offset_width,
                                 sat_range)
 
 __all__ = ["spec_verilog", "prove"]
@@ -80,7 +80,7 @@ def spec_verilog(fp, device=None):
         thr_function += "    wire signed [63:0] offset64 = offset;\n"
     alpha, heat = f"64'sd{fp.alpha_mult}", f"(i_spec * i_spec) >>> {fp.heat_shift}"
     if fp.devices:                                    # device k's alpha and gain ROM words
-        gain_bits = int(neuron_thermals(fp)[1].max()).bit_length()
+        gain_bits = gain_width(fp)
         a_k, g_k = device                             # one (alpha_mult, gain) pair
         connect += ".alpha(alpha), .gain(gain), "
         thr_function += (f"    wire [{fp.alpha_frac - 1}:0] alpha = {fp.alpha_frac}'d{a_k};      // one device's alpha\n"

@@ -11,7 +11,7 @@ from amaranth.hdl import Module, signed, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from ipnet_mtj.sw.fixed import (cool, joule_heat, neuron_thermals, offset_width, preactivation,
+from ipnet_mtj.sw.fixed import (cool, gain_width, joule_heat, offset_width, preactivation,
                                 requantise, threshold, warm)
 
 from .ops import HW_OPS
@@ -45,7 +45,7 @@ class NeuronStep(wiring.Component):
         ports = {"offset": In(signed(offset_width(fp)))} if fp.thr_offset else {}
         if fp.devices:
             ports["alpha"] = In(unsigned(fp.alpha_frac))
-            ports["gain"] = In(unsigned(int(neuron_thermals(fp)[1].max()).bit_length()))
+            ports["gain"] = In(unsigned(gain_width(fp)))
         super().__init__({
             **ports,
             "acc": In(signed(fp.acc_width)),

@@ -5,8 +5,9 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from ipnet_mtj.sw.fixed import (cool, fire, joule_heat, lfsr_next, lut_index, neuron_thermals,
-                                offset_width, preactivation, requantise, threshold, warm)
+from ipnet_mtj.sw.fixed import (cool, fire, gain_width, joule_heat, lfsr_next, lut_index,
+                                neuron_thermals, offset_width, preactivation, requantise,
+                                threshold, warm)
 from .mac_array import acc_group_layout
 from .ops import HW_OPS, index_shape
 
@@ -116,7 +117,7 @@ class NeuronUnit(wiring.Component):
         if fp.devices:                       # per-device time constants: alpha and heat gain
             alphas, gains = neuron_thermals(fp)
             alpha2 = neuron_rom("alpha_rom", unsigned(fp.alpha_frac), alphas)
-            gain2 = neuron_rom("gain_rom", unsigned(int(gains.max()).bit_length()), gains)
+            gain2 = neuron_rom("gain_rom", unsigned(gain_width(fp)), gains)
         with m.If(issue):
             m.d.sync += lane.eq(lane + 1)
             with m.If(lane == P - 1):

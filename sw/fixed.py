@@ -46,7 +46,7 @@ __all__ = [
     "requantise", "joule_heat", "threshold", "preactivation", "cool", "warm",
     "lut_index", "fire", "bias_term", "lfsr_next", "lfsr_sequence",
     "LFSR_TAPS", "LFSR_PERIOD", "quantise", "aligned_bias", "requantise_output",
-    "accumulate_score", "neuron_offsets", "offset_width", "neuron_thermals", "HEAT_GAIN_FRAC",
+    "accumulate_score", "neuron_offsets", "offset_width", "gain_width", "neuron_thermals", "HEAT_GAIN_FRAC",
 ]
 
 #: the realised thermal time constant may differ from the device's by at most this factor
@@ -319,6 +319,11 @@ def neuron_thermals(fp):
 def neuron_offsets(fp):
     """The neurons' threshold offsets as an int64 array (N,), or None without spread."""
     return np.asarray(fp.thr_offset, dtype=np.int64) if fp.thr_offset else None
+
+
+def gain_width(fp):
+    """Bits of an unsigned word that holds every neuron's heat gain (the gain ROM's)."""
+    return max(g for _, g in fp.devices).bit_length() if fp.devices else 0
 
 
 def offset_width(fp):

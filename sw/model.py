@@ -13,6 +13,7 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -194,6 +195,16 @@ class _Switch(torch.autograd.Function):
         (z,) = ctx.saved_tensors
         s = torch.sigmoid(z / ctx.width)
         return grad * s * (1 - s) / ctx.width, None, None
+
+
+def channels_first(values, shape):
+    """Per-neuron values in the hardware's neuron order (channels last: (h, w, c)) as a float32
+    tensor of the torch layout ``shape`` ((C, H, W), or any shape of fewer axes as is)."""
+    out = torch.as_tensor(np.asarray(values), dtype=torch.float32)
+    if len(shape) == 3:
+        c, h, w = shape
+        return out.view(h, w, c).permute(2, 0, 1).contiguous()
+    return out.view(shape)
 
 
 def thermal_sequence(fp, acc, generator=None, surrogate_width=None, ops=TORCH_OPS, offset=None,

@@ -189,10 +189,10 @@ def test_device_spread_moves_the_thresholds():
     from ipnet_mtj.sw.train.experiment import load_experiment
     from ipnet_mtj.sw.train.spread import chip_offsets
     exp, design, fp = load_experiment(ROOT / "configs" / "results.yaml")
-    off = chip_offsets(design, fp, (8, 16, 16), 0.05, chip=0)
+    off = chip_offsets(design, (8, 16, 16), 0.05, seed=0)
     assert off.shape == (8, 16, 16) and torch.equal(off, torch.round(off))
     assert abs(off.std().item() - 0.05 * 2 ** fp.i_frac) < 1.0          # 12.8 LSBs
-    assert not torch.equal(off, chip_offsets(design, fp, (8, 16, 16), 0.05, chip=1))
+    assert not torch.equal(off, chip_offsets(design, (8, 16, 16), 0.05, seed=1))
     # chip 0 is the chip a design with spread_seed 0 builds, in the hardware's (h, w, c) order
     from ipnet_mtj.sw.device import threshold_offsets
     want = np.round(threshold_offsets(design.device, 8 * 16 * 16, seed=0, sigma=0.05) * 256)
@@ -243,14 +243,14 @@ def test_thermal_spread_draws_each_junctions_constants():
     from ipnet_mtj.sw.train.experiment import load_experiment
     from ipnet_mtj.sw.train.spread import chip_thermals
     exp, design, fp = load_experiment(ROOT / "configs" / "results.yaml")
-    alpha, gain = chip_thermals(design, fp, (8, 16, 16), 0.1, chip=0)
+    alpha, gain = chip_thermals(design, (8, 16, 16), 0.1, seed=0)
     assert alpha.shape == gain.shape == (8, 16, 16)
     assert torch.equal(alpha, torch.round(alpha)) and torch.equal(gain, torch.round(gain))
     # card: alpha 0.905 (232 of 256), gain 1 (256). 10 % on tau moves alpha by about 2 LSBs;
     # the gain (1 - alpha_n) R_th,n / ((1 - alpha) R_th) carries both draws: about 14 %
     assert abs(alpha.mean().item() - 231.6) < 0.5 and 1.5 < alpha.std().item() < 3.5
     assert abs(gain.mean().item() - 256) < 5 and 28 < gain.std().item() < 45
-    wide = chip_thermals(design, fp, (8, 16, 16), 0.3, chip=0)[1]
+    wide = chip_thermals(design, (8, 16, 16), 0.3, seed=0)[1]
     assert wide.std().item() > 2.5 * gain.std().item()
     # chip 2 at 0.2 is the chip the datapath derives for spread_seed 2, in (h, w, c) order
     import dataclasses
@@ -258,6 +258,6 @@ def test_thermal_spread_draws_each_junctions_constants():
     dev = dataclasses.replace(design.device, thermal_sigma_rel=0.2, spread_seed=2)
     layer = dataclasses.replace(design.layer, neurons=8 * 4 * 4)
     chip = derive_fixed_point(dataclasses.replace(design, device=dev, layer=layer))
-    a, g = chip_thermals(design, fp, (8, 4, 4), 0.2, chip=2)
+    a, g = chip_thermals(design, (8, 4, 4), 0.2, seed=2)
     swept = np.stack([t.permute(1, 2, 0).reshape(-1).numpy() for t in (a, g)], 1)
     assert chip.per_neuron and np.array_equal(swept, np.asarray(chip.devices))

@@ -30,7 +30,7 @@ from torch import nn
 
 from ipnet_mtj.sw.fixed import (aligned_bias, neuron_thermals, quantise, requantise_output,
                                 sat_range)
-from ipnet_mtj.sw.model import QAT_OPS, TORCH_OPS, round_ste, thermal_sequence
+from ipnet_mtj.sw.model import QAT_OPS, TORCH_OPS, channels_first, round_ste, thermal_sequence
 
 __all__ = ["DescribedIPNet"]
 
@@ -138,14 +138,12 @@ class DescribedIPNet(nn.Module):
                 if self.quantised:
                     seq = seq.double()
                 offset, thermals = None, None
-                c, hh, ww = seq.shape[2:]
-
-                def channels_first(values):      # the hardware's neuron order is (h, w, c)
-                    return torch.as_tensor(values, dtype=seq.dtype).view(hh, ww, c).permute(2, 0, 1)
+                shape = seq.shape[2:]            # the hardware's neuron order is (h, w, c)
                 if fp.thr_offset:
-                    offset = channels_first(fp.thr_offset)
+                    offset = channels_first(fp.thr_offset, shape).to(seq.dtype)
                 if fp.devices:
-                    thermals = tuple(channels_first(a) for a in neuron_thermals(fp))
+                    thermals = tuple(channels_first(a, shape).to(seq.dtype)
+                                     for a in neuron_thermals(fp))
                 trace = thermal_sequence(fp, seq, surrogate_width=self.surrogate_width, ops=ops,
                                          offset=offset, thermals=thermals)
                 y = trace.y

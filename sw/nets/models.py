@@ -15,12 +15,14 @@ Every model maps (B, T, 2, H, W) to per-frame features (B, T, F) causally;
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ipnet_mtj.sw.fixed import neuron_thermals
 from ipnet_mtj.sw.model import thermal_sequence
 
 from .backbone import CHANNELS, Backbone
@@ -118,9 +120,9 @@ class IPNet(_Model):
         if not self.fp.devices:
             return None
         shape = self._channel_shape()
-        k = torch.arange(math.prod(shape)) % len(self.fp.devices)
-        table = torch.as_tensor(self.fp.devices, dtype=torch.float32)
-        return table[k, 0].view(shape), table[k, 1].view(shape)
+        per_channel = dataclasses.replace(self.fp, neurons=math.prod(shape))
+        return tuple(torch.as_tensor(v, dtype=torch.float32).view(shape)
+                     for v in neuron_thermals(per_channel))
 
     def neuron_shape(self, size=32):
         """Shape of the thermal layer's neurons in one frame of ``size`` x ``size`` pixels:

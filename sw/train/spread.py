@@ -14,6 +14,7 @@ The evaluations are cheap (test set only) and cached beside each run in
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from pathlib import Path
@@ -22,60 +23,45 @@ import numpy as np
 import torch
 
 from ipnet_mtj.sw.cli import write_atomically
-from ipnet_mtj.sw.config import ConfigError
 from ipnet_mtj.sw.data.datasets import TASKS, load_split
-from ipnet_mtj.sw.device import junction_thermals, threshold_offsets
-from ipnet_mtj.sw.fixed import HEAT_GAIN_FRAC
+from ipnet_mtj.sw.fixed import derive_fixed_point, neuron_thermals
+from ipnet_mtj.sw.model import channels_first
 
 from .experiment import load_experiment
 from .runs import build_for, data_dir, run_design, run_hash, run_paths
 from .trainer import evaluate
 
-__all__ = ["chip_offsets", "chip_thermals", "spread_metrics", "spread_path", "evaluate_spread", "SWEEP_VERSION"]
+__all__ = ["chip", "chip_offsets", "chip_thermals", "spread_metrics", "spread_path", "evaluate_spread", "SWEEP_VERSION"]
 
 
 #: bump when the sweep's meaning changes: cached sweeps of another version are evaluated again
 SWEEP_VERSION = 3
 
 
-def chip_offsets(design, fp, shape, sigma, chip):
-    """Threshold offsets (i LSBs, a float tensor of ``shape``) of one simulated chip: drawn in
-    the hardware's neuron order, channels last ((h, w, c) for a (C, H, W) layer), so chip k is
-    the chip a design with ``spread_seed: k`` and this sigma builds."""
-    n = int(np.prod(shape))
-    lsbs = np.round(threshold_offsets(design.device, n, seed=chip, sigma=sigma) * 2 ** fp.i_frac)
-    return _channels_first(lsbs, shape)
+def chip(design, shape, seed, **spread):
+    """The datapath of one simulated chip: ``design`` with the card's ``spread`` keys
+    (``threshold_sigma_ic0``, ``thermal_sigma_rel``) and ``spread_seed: seed``, derived for the
+    ``shape``'s neurons by :func:`sw.fixed.derive_fixed_point` itself: the chip a design YAML
+    with those keys builds, its offsets and thermals in the hardware's neuron order."""
+    device = dataclasses.replace(design.device, spread_seed=seed, **spread)
+    layer = dataclasses.replace(design.layer, neurons=int(np.prod(shape)))
+    return derive_fixed_point(dataclasses.replace(design, device=device, layer=layer))
 
 
-def _channels_first(values, shape):
-    """Values in the hardware's neuron order (channels last) as a tensor of ``shape``."""
-    out = torch.as_tensor(np.asarray(values), dtype=torch.float32)
-    if len(shape) == 3:
-        c, h, w = shape
-        return out.view(h, w, c).permute(2, 0, 1).contiguous()
-    return out.view(shape)
+def chip_offsets(design, shape, sigma, seed):
+    """Threshold offsets (i LSBs, a float tensor of ``shape``) of one simulated chip."""
+    return channels_first(chip(design, shape, seed, threshold_sigma_ic0=sigma).thr_offset, shape)
 
 
-def chip_thermals(design, fp, shape, sigma, chip):
+def chip_thermals(design, shape, sigma, seed):
     """Each neuron's (alpha_mult, heat gain) on one simulated chip with a relative spread
-    ``sigma`` of R_th and tau (:func:`sw.device.junction_thermals`), rounded as the datapath's
-    alpha and gain ROMs hold them, as tensors of ``shape``."""
-    n = int(np.prod(shape))
-    if fp.decay != "multiply":
-        raise ConfigError(f"{design.source}: fixed_point.decay: a thermal spread needs decay: "
-                          f"multiply, got {fp.decay!r}")
-    draws = junction_thermals(design.device, n, seed=chip, sigma=sigma)
-    alpha = [round(a * 2 ** fp.alpha_frac) for a, _, _ in draws]
-    bad = next((k for k, a in enumerate(alpha) if not 0 < a < 1 << fp.alpha_frac), None)
-    if bad is not None:      # the datapath would refuse this chip (sw.fixed.derive_fixed_point)
-        raise ConfigError(f"{design.source}: spread.thermal_sigmas: chip {chip} at {sigma:g}: "
-                          f"neuron {bad}'s alpha rounds to {alpha[bad]} at alpha_frac "
-                          f"{fp.alpha_frac}, got {sigma!r}")
-    gain = [round(g * 2 ** HEAT_GAIN_FRAC) for _, g, _ in draws]
-    return _channels_first(alpha, shape), _channels_first(gain, shape)
+    ``sigma`` of R_th and tau, as the datapath's alpha and gain ROMs hold them, as tensors of
+    ``shape``."""
+    fp = chip(design, shape, seed, thermal_sigma_rel=sigma)
+    return tuple(channels_first(v, shape) for v in neuron_thermals(fp))
 
 
-def spread_metrics(model, design, fp, task, test, size, sigmas, chips, thermal_sigmas=()):
+def spread_metrics(model, design, task, test, size, sigmas, chips, thermal_sigmas=()):
     """{sigma: [test metric per chip]} of a trained IPNet under threshold spread (sigma 0 is
     the model as trained), and {sigma: [...]} under thermal spread."""
     out = {"0": [evaluate(model, task, *test, size)]}
@@ -85,14 +71,14 @@ def spread_metrics(model, design, fp, task, test, size, sigmas, chips, thermal_s
         for sigma in sigmas:
             values = []
             for chip in range(chips):
-                model.thr_offset = chip_offsets(design, fp, shape, sigma, chip)
+                model.thr_offset = chip_offsets(design, shape, sigma, chip)
                 values.append(evaluate(model, task, *test, size))
             out[f"{sigma:g}"] = values
         model.thr_offset = None
         for sigma in thermal_sigmas or ():
             values = []
             for chip in range(chips):
-                model.thermal_override = chip_thermals(design, fp, shape, sigma, chip)
+                model.thermal_override = chip_thermals(design, shape, sigma, chip)
                 values.append(evaluate(model, task, *test, size))
             thermal[f"{sigma:g}"] = values
     finally:
@@ -129,7 +115,7 @@ def evaluate_spread(exp_path, spec, runs_dir):
     model.load_state_dict(state["best"] if state.get("best") is not None else state["model"])
     dc = exp.data_config()
     test = load_split(spec.task, dc, "test", data_dir(runs_dir))
-    metrics, thermal = spread_metrics(model, design, fp, TASKS[spec.task], test, dc.size,
+    metrics, thermal = spread_metrics(model, design, TASKS[spec.task], test, dc.size,
                                       sweep.sigmas, sweep.chips, sweep.thermal_sigmas)
     if not all(math.isfinite(v) for d in (metrics, thermal) for vs in d.values() for v in vs):
         raise ValueError(f"{spec.name}: a non-finite test metric under device spread")

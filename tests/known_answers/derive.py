@@ -216,39 +216,32 @@ def run_segment(fx, k, segments=SEGMENTS):
     return out, ties
 
 
+def case(name, fx, dev, segments):
+    """One case: the design, its stimulus, the derived constants and the expected values."""
+    k = constants(fx, dev)
+    expected, ties = run_segment(fx, k, segments)
+    return {"name": name, "device": dev, "fixed_point": fx, "weights": WEIGHTS,
+            "biases": BIASES, "segments": segments, "constants": k, "expected": expected,
+            "r_equals_lut": ties}
+
+
 def main():
     cases = []
     for output in ("lut", "spike", "stochastic"):
         for decay in ("multiply", "shift"):
             fx = copy.deepcopy(FIXED)
             fx.update(output=output, decay=decay)
-            k = constants(fx)
-            expected, ties = run_segment(fx, k)
-            cases.append({"name": f"{output}-{decay}", "device": DEVICE, "fixed_point": fx,
-                          "weights": WEIGHTS, "biases": BIASES, "segments": SEGMENTS,
-                          "constants": k, "expected": expected, "r_equals_lut": ties})
-    fx = copy.deepcopy(FIXED_FULL)
-    k = constants(fx, DEVICE_FULL)
-    expected, ties = run_segment(fx, k, SEGMENTS_FULL)
-    cases.append({"name": "full-lut-multiply", "device": DEVICE_FULL, "fixed_point": fx,
-                  "weights": WEIGHTS, "biases": BIASES, "segments": SEGMENTS_FULL,
-                  "constants": k, "expected": expected, "r_equals_lut": ties})
-    fx = copy.deepcopy(FIXED_SPREAD)
-    k = constants(fx, DEVICE_SPREAD)
-    expected, ties = run_segment(fx, k, SEGMENTS_SPREAD)
-    alike, _ = run_segment(fx, dict(k, thr_offset=[0, 0]), SEGMENTS_SPREAD)
-    changed = sum(a[2] != b[2] for seg, seg0 in zip(expected, alike)
-                  for row, row0 in zip(seg, seg0) for a, b in zip(row, row0))
-    cases.append({"name": "spread-spike-multiply", "device": DEVICE_SPREAD, "fixed_point": fx,
-                  "weights": WEIGHTS, "biases": BIASES, "segments": SEGMENTS_SPREAD,
-                  "constants": k, "expected": expected, "r_equals_lut": ties,
-                  "outputs_the_offsets_change": changed})
-    fx = copy.deepcopy(FIXED_FULL)
-    k = constants(fx, DEVICE_TAUS)
-    expected, ties = run_segment(fx, k, SEGMENTS_TAUS)
-    cases.append({"name": "taus-lut-multiply", "device": DEVICE_TAUS, "fixed_point": fx,
-                  "weights": WEIGHTS, "biases": BIASES, "segments": SEGMENTS_TAUS,
-                  "constants": k, "expected": expected, "r_equals_lut": ties})
+            cases.append(case(f"{output}-{decay}", fx, DEVICE, SEGMENTS))
+    cases.append(case("full-lut-multiply", copy.deepcopy(FIXED_FULL), DEVICE_FULL, SEGMENTS_FULL))
+    spread = case("spread-spike-multiply", copy.deepcopy(FIXED_SPREAD), DEVICE_SPREAD,
+                  SEGMENTS_SPREAD)
+    alike, _ = run_segment(spread["fixed_point"], dict(spread["constants"], thr_offset=[0, 0]),
+                           SEGMENTS_SPREAD)
+    spread["outputs_the_offsets_change"] = sum(
+        a[2] != b[2] for seg, seg0 in zip(spread["expected"], alike)
+        for row, row0 in zip(seg, seg0) for a, b in zip(row, row0))
+    cases.append(spread)
+    cases.append(case("taus-lut-multiply", copy.deepcopy(FIXED_FULL), DEVICE_TAUS, SEGMENTS_TAUS))
     s, first = 0xACE1, []
     for _ in range(8):
         s = lfsr_next(s)
