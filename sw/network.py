@@ -213,8 +213,9 @@ def _check_identifier(source, key, value):
         _fail(source, key, f"must not be a Verilog keyword, got {value!r}")
 
 
-def parse_network(data, source="<memory>"):
-    """Build a :class:`NetworkConfig` from a parsed YAML mapping and check it.
+def parse_network(data, source="<memory>", host_head=False):
+    """Build a :class:`NetworkConfig` from a parsed YAML mapping and check it
+    (``host_head``: as :func:`derive_network`).
 
     Raises
     ------
@@ -228,7 +229,7 @@ def parse_network(data, source="<memory>"):
     layers = tuple(build_dataclass(LayerSpec, item, f"layers[{k}]", source)
                    for k, item in enumerate(cfg.layers))
     cfg = dataclasses.replace(cfg, layers=layers, source=source)
-    derive_network(cfg)
+    derive_network(cfg, host_head)
     return cfg
 
 
@@ -265,8 +266,12 @@ def _thermal_fixed_point(cfg, design, spec, key, x, fan_in, neurons, pool_shift)
     return fp
 
 
-def derive_network(cfg):
+def derive_network(cfg, host_head=False):
     """Derive every layer's integer constants from a :class:`NetworkConfig`.
+
+    ``host_head``: the host reads the last layer's logits of every frame and applies the task's
+    own head (the benchmark's point and sequence tasks), so the task need not be a class task;
+    the hardware's head classifies.
 
     Raises
     ------
@@ -374,7 +379,7 @@ def derive_network(cfg):
     if task is None:
         _fail(src, "training.task", f"unknown task {cfg.training.task!r} "
                                     f"(allowed: {', '.join(TASKS)})")
-    if task.kind != "class":
+    if task.kind != "class" and not host_head:
         _fail(src, "training.task", f"the hardware head classifies; {task.name} is a "
                                     f"{task.kind} task")
     if task.outputs != shape[0]:

@@ -369,6 +369,10 @@ TASK_LIST = "gestures11, gestures22, digits, digits_ahead, steering, gestures22m
     ("ablation", {"task": "chess"}, f"ablation.task: must be one of {TASK_LIST}, got 'chess'"),
     ("ablation", {"depths": [1, 4]}, "ablation.depths: must hold depths 1, 2 or 3: 4 is not, "
                                      "got [1, 4]"),
+    ("ipnet", {"firing_rate": 0.0}, "ipnet.firing_rate: must be between 0.01 and 0.99, got 0.0"),
+    ("integer", {"epochs": 0}, "integer.epochs: must be between 1 and 100, got 0"),
+    ("integer", {"weight_bits": 1}, "integer.weight_bits: must be between 2 and 16, got 1"),
+    ("integer", {"lr": -0.1}, "integer.lr: must be > 0, got -0.1"),
 ])
 def test_experiment_value_out_of_range(tmp_path, experiment, section, values, message):
     exp, data = experiment

@@ -92,6 +92,7 @@ def tiny_results(tmp_path_factory):
     data = yaml.safe_load((ROOT / "configs" / "results.yaml").read_text())
     data["data"].update(size=16, steps=6, substeps=2, train=48, test=24)
     data["train"].update(max_epochs=2, patience=1, validation=16, seeds=[0, 1], features=16)
+    data["integer"].update(epochs=1)
     data.update(tasks=["gestures22m", "steering"], models=["ipnet", "lstm", "framesum"],
                 steering_only=[], ablation={"task": "gestures22m", "depths": [1, 3],
                                             "variants": {"cut": {"heat_gradient": "cut"},
@@ -111,7 +112,7 @@ def test_tiny_results_tables_equal_the_runs(tiny_results):
     tmp, data, proc = tiny_results
     runs = {}
     for path in (tmp / "runs").glob("*.json"):
-        if path.name.endswith(".spread.json"):
+        if path.name.endswith((".spread.json", ".qat.json")):
             continue
         m = json.loads(path.read_text())
         if "variant" in m:
@@ -135,11 +136,19 @@ def test_tiny_results_tables_equal_the_runs(tiny_results):
     assert ph["T_max_K"] == 800.0 and ph["current_limit_ic0"] == 2.0
     assert 300 < ph["temperature_p99_K"] <= ph["temperature_max_K"] <= 800 + 12   # one heat unit
     assert ph["current_max_ic0"] <= 2.0
-    q = res["quantisation"]["gestures22m"]
-    assert set(q) == {"float", "heat_ignored", "integer", "weights_clipped"}
+    for task in data["tasks"]:                # the whole network in integers, every task
+        q = res["quantisation"][task]
+        assert set(q) == {"float", "heat_ignored", "ptq", "qat", "integer", "logits_equal",
+                          "formats"}
+        assert q["logits_equal"] == 1.0 and q["integer"]["n"] == 2
+        ints = [json.loads((tmp / "runs" / f"{task}-ipnet-d1-s{s}-lr{q_lr:g}.qat.json")
+                           .read_text())["integer"]
+                for s in (0, 1) for q_lr in [res["tasks"][task]["models"]["ipnet"]["lr"]]]
+        assert q["integer"]["values"] == ints
+        assert [f["pool"] for f in q["formats"]] == [1, 1, 1, 1]      # 16 x 16 frames
     assert set(res["ablation"]) == {"1", "3"}
     variant = [json.loads(p.read_text()) for p in (tmp / "runs").glob("gestures22m-ipnet-d1-cut-*.json")
-               if not p.name.endswith(".spread.json")]
+               if not p.name.endswith((".spread.json", ".qat.json"))]
     assert {m["variant"] for m in variant} == {"cut"}
     chosen = res["tasks"]["gestures22m"]["models"]["ipnet"]["lr"]
     assert sorted(m["seed"] for m in variant) == [0, 1] and {m["lr"] for m in variant} == {chosen}

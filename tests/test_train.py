@@ -12,8 +12,7 @@ from helpers import ROOT, experiment_designs, make_fp
 from ipnet_mtj.sw.data.datasets import TASKS
 from ipnet_mtj.sw.nets import MODELS, build_model
 from ipnet_mtj.sw.train.energy import digital_memory, thermal_joule_pj
-from ipnet_mtj.sw.train.quantise import quantise_ipnet
-from ipnet_mtj.sw.train.trainer import evaluate, train_run
+from ipnet_mtj.sw.train.trainer import train_run
 
 FP = make_fp()
 
@@ -87,25 +86,6 @@ def test_checkpoints_resume_to_the_same_weights(tmp_path):
         assert torch.equal(a, b)
 
 
-def test_quantised_ipnet_runs_the_integer_datapath():
-    task = TASKS["gestures11"]
-    torch.manual_seed(0)
-    net = build_model("ipnet", task, fp=FP, features=16).eval()
-    x, y = batch("gestures11", n=11)
-    q = quantise_ipnet(net, x.numpy())
-    acc = q._acc(x)
-    assert acc.dtype == np.int64 and acc.shape == (11, 6, 8, 16, 16)
-    w = torch.as_tensor(q.w_int, dtype=torch.float64)
-    xi = np.clip(np.round(x.double().numpy() * q.x_scale), -128, 127)
-    manual = torch.nn.functional.conv2d(torch.as_tensor(xi[:, 0]), w, stride=2, padding=2)
-    manual += torch.as_tensor(q.b_int * (1 << FP.bias_shift), dtype=torch.float64).view(1, -1, 1, 1)
-    assert np.array_equal(acc[:, 0], manual.numpy().astype(np.int64))
-    with torch.no_grad():
-        fl, it = net(x), q(x)
-    assert it.shape == fl.shape and torch.isfinite(it).all()
-    assert 0 <= evaluate(q, task, x.numpy(), y.numpy(), 32) <= 1
-
-
 def test_energy_model():
     lstm = digital_memory("lstm", 16, 64, (8, 16))
     assert lstm["bits"] == 16 * 16 * (2 * 64 + 4 * 64 * 64 + 8 * 64 + 2 * 64)
@@ -150,6 +130,12 @@ def test_cli_bad_experiment_config_gets_one_line(tmp_path):
     bad.write_text(yaml.safe_dump(data))
     proc = run_ipnet("params", str(bad))
     assert proc.stderr.startswith(f"error: {bad}: models: unknown 'mamba' (allowed: ipnet, ")
+    data["models"] = ["lstm"]
+    data["ipnet"]["firing_rate"] = 1.2
+    bad.write_text(yaml.safe_dump(data))
+    proc = run_ipnet("params", str(bad))
+    assert proc.stderr == (f"error: {bad}: ipnet.firing_rate: must be between 0.01 and 0.99, "
+                           f"got 1.2\n")
 
 
 def test_cli_trains_and_evaluates(tmp_path):
@@ -163,7 +149,7 @@ def test_cli_trains_and_evaluates(tmp_path):
     proc = run_ipnet("train", str(cfg), "--task", "gestures11", "--model", "ipnet", "--runs", runs)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("gestures11-ipnet-d1-s0-lr0.01: accuracy ")
-    assert ", integer " in proc.stdout and ", heat ignored " in proc.stdout
+    assert ", heat ignored " in proc.stdout and ", integer " not in proc.stdout   # make results
     assert "\njunctions: p99 " in proc.stdout and "(T_max 800 K, Tc 1000 K)" in proc.stdout
     assert "gestures11-ipnet-d1-s0-lr0.01 epoch 1: 100%|" in proc.stderr     # progress bar (tqdm)
     assert ", loss=" in proc.stderr
@@ -190,8 +176,36 @@ def test_per_channel_current_is_calibrated_and_folds_into_the_weights():
         w, b = net.folded(net.backbone.conv1.weight, net.backbone.conv1.bias)
         direct = torch.nn.functional.conv2d(x[:, 2], w, b, stride=2, padding=2)
         assert torch.allclose(direct, current[:, 2], atol=1e-5)
-    q = quantise_ipnet(net.eval(), x.numpy())                        # folds per channel, too
-    assert q.w_int.shape == (8, 2, 5, 5) and len(set(np.abs(q.w_int).max((1, 2, 3)))) > 1
+
+
+def test_firing_rate_centres_the_current_on_the_working_threshold():
+    """firing_rate: one common shift of the offset puts the thermal neurons' mean output over
+    the batch's sequences (heat included) at the rate; the spread of the current stays. Centred
+    on the ambient threshold instead, the heat lowers the threshold and most neurons switch
+    (the reason for the option)."""
+    from ipnet_mtj.sw.model import thermal_sequence
+    from ipnet_mtj.sw.train.experiment import load_experiment
+    _, _, full = load_experiment(ROOT / "configs" / "results.yaml")
+    x, _ = batch("gestures11", n=8, steps=8)
+    x = x * 4                                         # dense enough to heat the junctions
+
+    def rate(net):
+        with torch.no_grad():
+            current = net.current(net.backbone.stage(1, x))
+            acc = current * 2.0 ** (full.i_frac + full.i_shift)
+            return thermal_sequence(full, acc).y.mean().item(), current.std().item()
+    torch.manual_seed(0)
+    ambient = build_model("ipnet", TASKS["gestures11"], fp=full, features=16)
+    ambient.calibrate_current(x, spread=0.25)
+    torch.manual_seed(0)
+    net = build_model("ipnet", TASKS["gestures11"], fp=full, features=16)
+    gain, offset = net.calibrate_current(x, spread=0.25, firing_rate=0.3)
+    assert gain == ambient.gain.item() and offset < ambient.offset.item()
+    (r_ambient, s_ambient), (r, s) = rate(ambient), rate(net)
+    assert r_ambient > 0.6                            # the heat switches most neurons
+    assert abs(r - 0.3) < 1e-3 and abs(s - s_ambient) < 1e-6
+    with pytest.raises(ValueError, match=r"^firing_rate: must lie in \(0, 1\), got 1.5$"):
+        net.calibrate_current(x, firing_rate=1.5)
 
 
 def test_cut_heat_gradient_keeps_the_forward_and_drops_the_recurrence():

@@ -140,7 +140,7 @@ class IPNet(_Model):
         return self.gain * pre + self.offset
 
     @torch.no_grad()
-    def calibrate_current(self, x, spread=0.25):
+    def calibrate_current(self, x, spread=0.25, firing_rate=None):
         """Data-dependent initialisation (as LSUV, Mishkin & Matas 2016): set the gain and the
         offset so that over ``x`` the current has the mean of the threshold at ambient and a
         standard deviation of ``spread`` I_c0; returns (gain, offset).
@@ -148,6 +148,14 @@ class IPNet(_Model):
         Without it a dense input can drive most currents to the format's limit, where the
         saturation passes no gradient and training stalls. Only the initial values change:
         gain and offset stay trained parameters and fold into the weights and biases as before.
+
+        ``firing_rate`` (optional, in (0, 1)): then every offset is moved by one common shift,
+        found by bisection, so that the thermal neurons' mean output over ``x``'s sequences is
+        that rate. A current centred on the *ambient* threshold heats the junctions, their
+        threshold falls, and after a few frames nearly every neuron switches whatever its
+        input: the next layer then sees a near-constant input and its units die together
+        (training stays at chance). The shift centres the current on the threshold the
+        junctions actually have while they work.
         """
         bb, h = self.backbone, torch.as_tensor(x)
         for depth in range(1, self.depth):
@@ -159,12 +167,32 @@ class IPNet(_Model):
             mean, std = (v.view(self.gain.shape) for v in (pre.mean(dims), pre.std(dims)))
             self.gain.copy_(torch.where(std > 0, spread / std.clamp(min=1e-30), self.gain))
             self.offset.copy_(thr0 - self.gain * mean)
+        else:
+            std = pre.std().item()
+            if std > 0:
+                self.gain.fill_(spread / std)
+            self.offset.fill_(thr0 - self.gain.item() * pre.mean().item())
+        if firing_rate is not None:
+            self.offset.add_(self._rate_shift(pre, firing_rate))
+        if self.gain.dim():
             return self.gain.clone(), self.offset.clone()
-        std = pre.std().item()
-        if std > 0:
-            self.gain.fill_(spread / std)
-        self.offset.fill_(thr0 - self.gain.item() * pre.mean().item())
         return self.gain.item(), self.offset.item()
+
+    #: bisection steps of :meth:`_rate_shift`: the shift to 2**-20 of its 4 I_c0 interval
+    RATE_STEPS = 20
+
+    def _rate_shift(self, pre, rate):
+        """The common shift of the current (I_c0, within +-2) at which the thermal neurons'
+        mean output over the sequences of ``pre`` is ``rate`` (it rises with the shift)."""
+        if not 0 < rate < 1:
+            raise ValueError(f"firing_rate: must lie in (0, 1), got {rate!r}")
+        fp, lo, hi = self.fp, -2.0, 2.0
+        for _ in range(self.RATE_STEPS):
+            mid = (lo + hi) / 2
+            acc = (self.current(pre) + mid) * 2.0 ** (fp.i_frac + fp.i_shift)
+            y = thermal_sequence(fp, acc, thermals=self.channel_thermals()).y
+            lo, hi = (lo, mid) if y.mean().item() > rate else (mid, hi)
+        return (lo + hi) / 2
 
     def features(self, x):
         bb, fp = self.backbone, self.fp

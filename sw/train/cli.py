@@ -238,13 +238,14 @@ def main(argv, backends=None):
                   f"(limit {ph['current_limit_ic0']:.2f})")
         return 0
 
-    from .results import run_grid, run_spread, write_outputs
+    from .results import run_grid, run_integer, run_spread, write_outputs
     if args.workers < 1:
         raise UsageError(f"--workers: must be >= 1, got {args.workers}")
     began = time.perf_counter()
     done = run_grid(args.config, args.runs, workers=args.workers)
     spread = run_spread(args.config, args.runs, done, workers=args.workers)
-    write_outputs(args.config, done, args.out, time.perf_counter() - began, spread)
+    integer = run_integer(args.config, args.runs, done, workers=args.workers)
+    write_outputs(args.config, done, args.out, time.perf_counter() - began, spread, integer)
     print(f"wrote {args.out}/results.md, results.json, results.png "
           f"({(time.perf_counter() - began) / 60:.1f} min)")
     return 0

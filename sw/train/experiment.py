@@ -8,6 +8,7 @@ hardware share one neuron definition.
 from __future__ import annotations
 
 import math
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -117,6 +118,11 @@ class IPNetInit:
                                   "has the ambient threshold as mean and this standard deviation "
                                   "(I_c0) over a training batch (IPNet.calibrate_current)",
                                   _positive)
+    firing_rate: typing.Optional[float] = _spec(
+        "then every offset moves by one common shift so that the thermal neurons' mean output "
+        "over that batch's sequences, heat included, is this rate (IPNet.calibrate_current). "
+        "Absent: the current stays centred on the ambient threshold", _between(0.01, 0.99),
+        default=None)
 
 
 #: IPNet's design choices an ablation variant may change: name -> (check, meaning)
@@ -179,6 +185,22 @@ class Spread:
 
 
 @dataclass(frozen=True)
+class Integer:
+    epochs: int = _spec("quantisation-aware epochs of each task's IPNet runs at the chosen "
+                        "learning rate, from their best float weights (early stopping as in "
+                        "training)", _between(1, 100))
+    lr: float = _spec("Adam learning rate of the quantisation-aware epochs (cosine schedule)",
+                      _positive)
+    weight_bits: int = _spec("width of every layer's weights (the thermal layer's grows until "
+                             "its weights reach the current's LSB)", _between(2, 16))
+    bias_bits: int = _spec("width of every layer's biases", _between(2, 32))
+    activation_bits: int = _spec("width of every ReLU layer's unsigned output", _between(2, 16))
+    logit_bits: int = _spec("width of the signed logits", _between(2, 32))
+    lanes: int = _spec("MAC lanes of the accelerator the description is derived for",
+                       _between(1, 64))
+
+
+@dataclass(frozen=True)
 class Experiment:
     design: str = _spec("design YAML of the thermal neurons, relative to this file")
     data: Data = _spec("data generation")
@@ -189,6 +211,9 @@ class Experiment:
     ablation: Ablation = _spec("thermal layer at each depth")
     ipnet: IPNetInit = _spec("IPNet's initialisation")
     spread: Spread = _spec("IPNet's accuracy against device-to-device spread")
+    integer: typing.Optional[Integer] = _spec(
+        "IPNet's whole network in integers (quantisation-aware training, the golden model's "
+        "accuracy beside float). Absent: no integer network", default=None)
     source: str = field(default="<memory>", compare=False, metadata={"doc": "file"})
 
     def data_config(self):

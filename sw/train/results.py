@@ -29,7 +29,7 @@ from .experiment import load_experiment
 from .runs import STALLED, data_dir, execute, read_metrics, run_hash, run_paths
 from .trainer import RunSpec
 
-__all__ = ["grid", "run_grid", "run_spread", "aggregate", "write_outputs", "chosen_lrs",
+__all__ = ["grid", "run_grid", "run_spread", "run_integer", "integer_specs", "aggregate", "write_outputs", "chosen_lrs",
            "chosen_runs"]
 
 LOWER_IS_BETTER = {"error_px", "rmse"}
@@ -186,11 +186,46 @@ def run_spread(exp_path, runs_dir, done, workers=2):
     return out
 
 
+def _integer_job(exp_path, spec, runs_dir):
+    from .qat import integer_run
+    return integer_run(exp_path, spec, runs_dir)
+
+
+def integer_specs(exp, done):
+    """The runs whose whole network goes into integers: the main table's IPNet (thermal layer at
+    the frontier, default options) on every task, at its chosen learning rate, every seed that
+    did not diverge."""
+    if exp.integer is None:
+        return []
+    return sorted((s for s, m in chosen_runs(exp, done).items()
+                   if s.model == "ipnet" and s.depth == 1 and not s.variant
+                   and s.task in exp.tasks and "diverged" not in m),
+                  key=lambda s: (s.task, s.seed))
+
+
+def run_integer(exp_path, runs_dir, done, workers=2):
+    """Each main-table IPNet as one integer network, trained quantisation-aware and measured by
+    the golden model (:mod:`sw.train.qat`); {spec: result}, trained where not cached."""
+    from tqdm import tqdm
+    exp, _, _ = load_experiment(exp_path)
+    specs = integer_specs(exp, done)
+    out = {}
+    if not specs:
+        return out
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        jobs = {pool.submit(_integer_job, exp_path, s, runs_dir): s for s in specs}
+        with tqdm(total=len(jobs), desc="integer networks (QAT)", unit="run") as bar:
+            for job in as_completed(jobs):
+                out[jobs[job]] = job.result()
+                bar.update()
+    return out
+
+
 def _run_line(m):
     """One line about a finished run for the log."""
     if "diverged" in m:
         return f"diverged ({m['diverged']})"
-    extra = f", integer {m['integer_metric']:.4g}" if "integer_metric" in m else ""
+    extra = ""
     if "heat_ignored_metric" in m:
         extra += f", heat ignored {m['heat_ignored_metric']:.4g}"
     stalled = ", STALLED" if m.get("stalled") else ""
@@ -270,7 +305,7 @@ def _design_row(runs, sweeps):
             "lr": runs[0]["lr"], "spread": _spread_stats(sweeps) if sweeps else {}}
 
 
-def aggregate(exp, design, done, spread=None):
+def aggregate(exp, design, done, spread=None, integer=None):
     """Tables as data, at each cell's chosen learning rate: metrics per task and model (with
     stalled and diverged seeds counted), IPNet's junction physics, heat-ignored and integer
     accuracy, the depth ablation, accuracy against device spread, memory energy, and the
@@ -300,9 +335,14 @@ def aggregate(exp, design, done, spread=None):
             results["physics"][task] = _physics(runs)
             results["quantisation"][task] = {
                 "float": _stats([m["metric"] for m in runs]),
-                "heat_ignored": _stats([m["heat_ignored_metric"] for m in runs]),
-                "integer": _stats([m["integer_metric"] for m in runs]),
-                "weights_clipped": float(np.mean([m["weights_clipped"] for m in runs]))}
+                "heat_ignored": _stats([m["heat_ignored_metric"] for m in runs])}
+            ints = [r for s, r in sorted((integer or {}).items(), key=lambda kv: kv[0].seed)
+                    if s.task == task]
+            if ints:
+                results["quantisation"][task].update(
+                    {k: _stats([r[k] for r in ints]) for k in ("ptq", "qat", "integer")},
+                    logits_equal=float(np.mean([r["logits_equal"] for r in ints])),
+                    formats=ints[0]["layers"])
     ablation, variants, sweeps = {}, {}, {}
     for spec, m in done.items():
         if spec.task == exp.ablation.task and spec.model == "ipnet" and "diverged" not in m:
@@ -370,7 +410,10 @@ def _markdown(exp, design, results, meta):
         f"Made by `make results` (`ipnet results {meta['config']}`) at commit `{meta['commit']}`, "
         f"experiment config hash `{meta['config_hash']}`, design `{meta['design']}` "
         f"(hash `{meta['design_hash']}`), {meta['date']}: {meta['runs']} runs, "
-        f"{meta['train_cpu_min']:.0f} CPU-minutes of training (one thread each); this invocation "
+        f"{meta['train_cpu_min']:.0f} CPU-minutes of training"
+        + (f" and {meta['qat_cpu_min']:.0f} of quantisation-aware training"
+           if meta.get("qat_cpu_min") else "")
+        + " (one thread each); this invocation "
         f"took {meta['wall_min']:.1f} min on {meta['cores']} cores (runs already trained are "
         f"read back). Mean ± sample standard deviation over seeds {exp.train.seeds}. "
         f"Data: {exp.data.train - exp.train.validation} training, {exp.train.validation} "
@@ -463,14 +506,32 @@ def _markdown(exp, design, results, meta):
     lines += ["", "## What the memory gives, and the integer datapath", "",
               "IPNet's test figure as trained (float), with the same weights but the heat ignored "
               "at evaluation (every threshold at its ambient value: what is left without the "
-              "memory), and with its thermal layer in the integer datapath (post-training "
-              "quantisation; the rest of the network in float).", ""]
-    lines += _md_table(["task", "float", "heat ignored", "integer", "weights saturated"],
-                       [[t, _fmt(q["float"], TASKS[t].metric),
-                         _fmt(q["heat_ignored"], TASKS[t].metric),
-                         _fmt(q["integer"], TASKS[t].metric),
-                         f"{q['weights_clipped'] * 100:.1f} %"]
-                        for t, q in results["quantisation"].items()], "lrrrr")
+              "memory), and as one integer network: every layer in the fixed point the "
+              "accelerator computes, measured by its golden model (`sw/netref.py`). \"Rounded\" "
+              "is the float weights rounded to the network's formats; \"integer\" is after "
+              f"{exp.integer.epochs if exp.integer else 0} epochs of quantisation-aware "
+              "training from them (validation chooses the epoch), the hardware's figure. "
+              "\"Logits equal\" is the fraction of test sequences on which the QAT model in "
+              "torch and the golden model give the same logits in every frame. Classification "
+              "uses the hardware's head; digits_ahead and steering read the logits on the host "
+              "(docs/results-method.md, \"The integer network\").", ""]
+    dash = lambda q, k, t: _fmt(q[k], TASKS[t].metric) if k in q else "–"  # noqa: E731
+    lines += _md_table(["task", "float", "heat ignored", "rounded", "integer (QAT)",
+                        "logits equal"],
+                       [[t, dash(q, "float", t), dash(q, "heat_ignored", t), dash(q, "ptq", t),
+                         dash(q, "integer", t),
+                         f"{q['logits_equal'] * 100:.0f} %" if "logits_equal" in q else "–"]
+                        for t, q in results["quantisation"].items()], "lrrrrr")
+    formats = {t: q["formats"] for t, q in results["quantisation"].items() if "formats" in q}
+    if formats:
+        lines += ["", "Formats of each task's integer network (seed 0; s/u: signed/unsigned, "
+                      "width.fraction; the thermal layer's neurons are the design's):", ""]
+        for t, layers in formats.items():
+            lines.append(f"- {t}: " + "; ".join(
+                f"{f['name']} w s{f['weight']['width']}.{f['weight']['frac']}, "
+                f"b s{f['bias']['width']}.{f['bias']['frac']}"
+                + (f", out {'s' if f['activation'] == 'none' else 'u'}{f['out']['width']}."
+                   f"{f['out']['frac']}" if f.get("out") else "") for f in layers))
     lines += _design_space(exp, results, units)
     lines += _target(exp, design, results)
     if results["spread"]:
@@ -676,14 +737,15 @@ def _plot_spread(results, path):
     plt.close(fig)
 
 
-def write_outputs(exp_path, done, out_dir, wall_s, spread=None):
+def write_outputs(exp_path, done, out_dir, wall_s, spread=None, integer=None):
     """docs/results.md, docs/results.json, docs/results.png (and results-spread.png)."""
     exp, design, _ = load_experiment(exp_path)
-    results = aggregate(exp, design, done, spread)
+    results = aggregate(exp, design, done, spread, integer)
     meta = {"config": str(exp_path), "commit": git_commit(), "config_hash": _hash_file(exp_path),
             "design": str(exp.design_path()), "design_hash": config_hash(design),
             "date": time.strftime("%Y-%m-%d"), "wall_min": wall_s / 60, "cores": os.cpu_count(),
             "train_cpu_min": sum(m.get("wall_s", 0.0) for m in done.values()) / 60,
+            "qat_cpu_min": sum(r.get("wall_s", 0.0) for r in (integer or {}).values()) / 60,
             "runs": len(done)}
     out = Path(out_dir)
     text = json.dumps({"meta": meta, **results}, indent=2, default=float) + "\n"

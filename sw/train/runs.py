@@ -4,8 +4,8 @@ The protocol is the same for every model (docs/results-method.md, "Protocol"): t
 validation split is carved from the training data; Adam with a cosine schedule over at
 most ``max_epochs``, gradient clipping, early stopping once ``patience`` epochs bring no
 lower validation loss; the test metric is that of the epoch with the lowest validation
-loss, whose weights the model keeps. IPNet's runs also record its junction physics, its
-accuracy with the heat ignored, and its thermal layer in the integer datapath.
+loss, whose weights the model keeps. IPNet's runs also record its junction physics and its
+accuracy with the heat ignored; its whole network in integers is :mod:`sw.train.qat`.
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ from ipnet_mtj.sw.nets import build_model, count_parameters
 
 from .experiment import load_experiment, variant_design
 from .physics import heat_ignored, junction_physics
-from .quantise import quantise_ipnet
 from .trainer import Diverged, evaluate, task_loss, train_run
 
 __all__ = ["run_paths", "build_for", "variant_options", "run_design", "execute", "data_dir", "run_hash", "read_metrics", "run_lr",
@@ -67,8 +66,14 @@ def run_hash(exp, design, spec):
     d = {"spec": spec_d, "data": asdict(exp.data_config()),
          "train": train, "protocol": 2,
          "design": config_hash(design) if spec.model == "ipnet" else None,
-         "ipnet": asdict(exp.ipnet) if spec.model == "ipnet" else None}
+         "ipnet": _present(asdict(exp.ipnet)) if spec.model == "ipnet" else None}
     return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _present(options):
+    """``options`` without the optional keys left absent (None): adding an optional key to the
+    schema keeps the hash, and the checkpoints, of every run that does not set it."""
+    return {k: v for k, v in options.items() if v is not None}
 
 
 def split_validation(exp, train):
@@ -149,7 +154,7 @@ def build_for(exp, fp, spec):
 STALLED = 0.95
 
 
-def execute(exp_path, spec, runs_dir, epochs=None, resume=True, progress=None, quantised=True,
+def execute(exp_path, spec, runs_dir, epochs=None, resume=True, progress=None,
             record_divergence=False):
     """Train (or resume) ``spec`` under the experiment's protocol and write its metrics JSON;
     return the metrics. A run that diverges raises :class:`~sw.train.trainer.Diverged`, or,
@@ -164,7 +169,8 @@ def execute(exp_path, spec, runs_dir, epochs=None, resume=True, progress=None, q
     test = load_split(spec.task, dc, "test", data_dir(runs_dir))
     model = build_for(exp, fp, spec)
     if spec.model == "ipnet":
-        model.calibrate_current(train[0][:exp.train.batch], exp.ipnet.current_spread)
+        model.calibrate_current(train[0][:exp.train.batch], exp.ipnet.current_spread,
+                                exp.ipnet.firing_rate)
     ckpt, out = run_paths(runs_dir, spec)
     began = time.perf_counter()
     tag = run_hash(exp, design, spec)
@@ -204,10 +210,6 @@ def execute(exp_path, spec, runs_dir, epochs=None, resume=True, progress=None, q
         model.fp = heat_ignored(fp)
         metrics["heat_ignored_metric"] = evaluate(model, task, *test, dc.size)
         model.fp = fp
-        if quantised:
-            qnet = quantise_ipnet(model, train[0])
-            metrics["integer_metric"] = evaluate(qnet, task, *test, dc.size)
-            metrics["weights_clipped"] = qnet.w_clipped
     metrics["wall_s"] = time.perf_counter() - began
     write_atomically(out, lambda tmp: Path(tmp).write_text(json.dumps(metrics, indent=2) + "\n"))
     return metrics

@@ -28,7 +28,8 @@ from mutants import MUTANTS  # noqa: E402
 
 #: fast tests that do not need generated data or a simulator build, quickest first
 TESTS = ["tests/test_known_answers.py", "tests/test_reference.py", "tests/test_framing.py",
-         "tests/test_hw.py", "tests/test_model.py", "tests/test_net_hw.py"]
+         "tests/test_hw.py", "tests/test_model.py", "tests/test_net_hw.py",
+         "tests/test_integer_network.py"]
 
 
 def copy_tree(dest):
