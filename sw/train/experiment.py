@@ -166,8 +166,8 @@ class Ablation:
     variants: dict = _spec("IPNet's design space: each variant changes some of IPNet's "
                            "options (surrogate_width, current, heat_gradient, train_spread, "
                            "design) "
-                           "from their defaults, thermal layer at the frontier, trained at the "
-                           "learning rate chosen for the default IPNet on this task",
+                           "from their defaults, thermal layer at the frontier; each is a cell "
+                           "with the whole learning-rate grid",
                            _variants, default=None)
 
 

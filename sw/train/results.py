@@ -37,27 +37,16 @@ LOWER_IS_BETTER = {"error_px", "rmse"}
 
 def grid(exp):
     """All runs of an experiment: models x tasks x learning rates x seeds, steering-only
-    models, ablation depths (each with the whole learning-rate grid)."""
+    models, ablation depths and variants (each a cell with the whole learning-rate grid)."""
     cells = []
     for task in exp.tasks:
         models = list(exp.models) + (list(exp.steering_only) if task == "steering" else [])
-        cells += [(task, m, 1) for m in models]
-    cells += [(exp.ablation.task, "ipnet", d) for d in exp.ablation.depths
-              if d != 1 or (exp.ablation.task, "ipnet", 1) not in cells]
-    return [RunSpec(t, m, s, d, float(lr)) for t, m, d in cells for lr in exp.train.lrs
-            for s in exp.train.seeds]
-
-
-def variant_grid(exp, done):
-    """The ablation variants' runs, once the default IPNet's cell on the ablation task has
-    chosen its learning rate (on validation): every variant and seed at that rate."""
-    variants = exp.ablation.variants or {}
-    base = (exp.ablation.task, "ipnet", 1)
-    lr = chosen_lrs(exp, {s: m for s, m in done.items() if s.cell == base}).get(base)
-    if not variants or lr is None:
-        return []
-    return [RunSpec(exp.ablation.task, "ipnet", s, 1, float(lr), variant=v)
-            for v in variants for s in exp.train.seeds]
+        cells += [(task, m, 1, "") for m in models]
+    cells += [(exp.ablation.task, "ipnet", d, "") for d in exp.ablation.depths
+              if d != 1 or (exp.ablation.task, "ipnet", 1, "") not in cells]
+    cells += [(exp.ablation.task, "ipnet", 1, v) for v in exp.ablation.variants or {}]
+    return [RunSpec(t, m, s, d, float(lr), variant=v) for t, m, d, v in cells
+            for lr in exp.train.lrs for s in exp.train.seeds]
 
 
 def chosen_lrs(exp, done):
@@ -103,15 +92,10 @@ def run_grid(exp_path, runs_dir, workers=2, log=None):
     exp, design, _ = load_experiment(exp_path)
     specs = grid(exp)
     done, todo = _cached(exp, design, specs, runs_dir)
-    log(f"{len(specs)} runs: {len(done)} done, {len(todo)} to run, {workers} workers")
+    variants = sum(1 for s in specs if s.variant)
+    log(f"{len(specs)} runs ({variants} of them ablation variants): {len(done)} done, "
+        f"{len(todo)} to run, {workers} workers")
     _train(exp_path, runs_dir, workers, todo, done, log, data=True)
-    variants = variant_grid(exp, done)
-    if variants:
-        cached, todo = _cached(exp, design, variants, runs_dir)
-        done.update(cached)
-        log(f"ablation variants: {len(variants)} runs at lr {variants[0].lr:g} (chosen for "
-            f"{exp.ablation.task} ipnet): {len(cached)} done, {len(todo)} to run")
-        _train(exp_path, runs_dir, workers, todo, done, log, data=False)
     return done
 
 
@@ -608,9 +592,9 @@ def _design_space(exp, results, units):
     lines = ["", f"## IPNet's design space ({task}): memory at the frontier and the ablation", "",
              "Each row changes one thing from the default IPNet (thermal layer at the first "
              "convolution, one gain and offset for the current, surrogate width 0.25 I_c0, the "
-             "heat's gradient kept, trained on identical junctions). Depths run the whole "
-             "learning-rate grid; the variants train at the rate chosen (on validation) for the "
-             f"default. *Memory gives*: the test figure minus the one with the heat ignored at "
+             "heat's gradient kept, trained on identical junctions, starting at the working "
+             "threshold). Every row runs the whole learning-rate grid and reports the rate "
+             f"chosen on validation. *Memory gives*: the test figure minus the one with the heat ignored at "
              f"evaluation, in {'points' if scale == 100 else units[metric]}; the sigma columns "
              "evaluate the same weights on chips with that threshold spread (I_c0; "
              "\"Device spread\" below).", ""]
