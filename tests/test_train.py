@@ -155,6 +155,16 @@ def test_cli_trains_and_evaluates(tmp_path):
     assert ", loss=" in proc.stderr
     proc = run_ipnet("eval", str(cfg), "--task", "gestures11", "--model", "ipnet", "--runs", runs)
     assert proc.returncode == 0 and proc.stdout.startswith("gestures11-ipnet-d1-s0-lr0.01: accuracy ")
+    # a changed config: `ipnet train` refuses the old checkpoint; make results trains it again
+    data["train"]["max_epochs"] = 2
+    cfg.write_text(yaml.safe_dump(data))
+    proc = run_ipnet("train", str(cfg), "--task", "gestures11", "--model", "ipnet", "--runs", runs)
+    assert proc.returncode == 2 and "made by another experiment or config" in proc.stderr
+    assert proc.stderr.strip().splitlines()[-1].startswith("error: ")
+    from ipnet_mtj.sw.train.runs import execute
+    from ipnet_mtj.sw.train.trainer import RunSpec
+    metrics = execute(cfg, RunSpec("gestures11", "ipnet", 0, 1, 0.01), runs, retrain_stale=True)
+    assert len(metrics["history"]) == 2 and metrics["finished"]
 
 
 # -- IPNet's design options (the ablation's variants) ---------------------------------------------
@@ -206,6 +216,9 @@ def test_firing_rate_centres_the_current_on_the_working_threshold():
     assert abs(r - 0.3) < 1e-3 and abs(s - s_ambient) < 1e-6
     with pytest.raises(ValueError, match=r"^firing_rate: must lie in \(0, 1\), got 1.5$"):
         net.calibrate_current(x, firing_rate=1.5)
+    with pytest.raises(ValueError, match=r"^firing_rate: 0.99 is out of reach of a shift within "
+                                         r"\+-2 I_c0 \(the nearest mean output is 0\.\d+\)$"):
+        net.calibrate_current(x, spread=4.0, firing_rate=0.99)    # currents at their limits
 
 
 def test_cut_heat_gradient_keeps_the_forward_and_drops_the_recurrence():

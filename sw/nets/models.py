@@ -183,15 +183,23 @@ class IPNet(_Model):
 
     def _rate_shift(self, pre, rate):
         """The common shift of the current (I_c0, within +-2) at which the thermal neurons'
-        mean output over the sequences of ``pre`` is ``rate`` (it rises with the shift)."""
+        mean switching probability over the sequences of ``pre`` is ``rate`` (it rises with
+        the shift; a spike or stochastic design is bisected on its probability, without
+        draws). A rate the shifts cannot reach is an error."""
         if not 0 < rate < 1:
             raise ValueError(f"firing_rate: must lie in (0, 1), got {rate!r}")
-        fp, lo, hi = self.fp, -2.0, 2.0
+        fp, lo, hi = dataclasses.replace(self.fp, output="lut"), -2.0, 2.0
+
+        def mean_output(shift):
+            acc = (self.current(pre) + shift) * 2.0 ** (fp.i_frac + fp.i_shift)
+            return thermal_sequence(fp, acc, thermals=self.channel_thermals()).y.mean().item()
         for _ in range(self.RATE_STEPS):
             mid = (lo + hi) / 2
-            acc = (self.current(pre) + mid) * 2.0 ** (fp.i_frac + fp.i_shift)
-            y = thermal_sequence(fp, acc, thermals=self.channel_thermals()).y
-            lo, hi = (lo, mid) if y.mean().item() > rate else (mid, hi)
+            lo, hi = (lo, mid) if mean_output(mid) > rate else (mid, hi)
+        reached = mean_output((lo + hi) / 2)
+        if abs(reached - rate) > 0.01:
+            raise ValueError(f"firing_rate: {rate:g} is out of reach of a shift within +-2 I_c0 "
+                             f"(the nearest mean output is {reached:.3f})")
         return (lo + hi) / 2
 
     def features(self, x):

@@ -195,7 +195,8 @@ class Integer:
                              "its weights reach the current's LSB)", _between(2, 16))
     bias_bits: int = _spec("width of every layer's biases", _between(2, 32))
     activation_bits: int = _spec("width of every ReLU layer's unsigned output", _between(2, 16))
-    logit_bits: int = _spec("width of the signed logits", _between(2, 32))
+    logit_bits: int = _spec("width of the signed logits (float32, the QAT model's type, holds "
+                            "them exactly)", _between(2, 24))
     lanes: int = _spec("MAC lanes of the accelerator the description is derived for",
                        _between(1, 64))
 

@@ -45,13 +45,13 @@ from ipnet_mtj.sw.network import parse_network
 
 from .experiment import load_experiment
 from .runs import build_for, data_dir, run_hash, run_paths, split_validation
-from .trainer import metric_of, predict, train_run
+from .trainer import Diverged, metric_of, predict, stale_checkpoint, train_run
 
 __all__ = ["describe_ipnet", "described_from", "HeadedNetwork", "integer_metric", "integer_run",
            "qat_path", "QAT_VERSION"]
 
 #: bump when the integer run's meaning changes: cached results of another version run again
-QAT_VERSION = 1
+QAT_VERSION = 2
 
 
 def _int_bits(value):
@@ -87,16 +87,19 @@ def _ranges(model, x):
             (top(bb.readout.weight), top(bb.readout.bias), top(seen["logits"]))]
 
 
-def describe_ipnet(exp, task, model, x, name="benchmark"):
+def describe_ipnet(exp, task, model, x, name="benchmark", counts=None, lr=None, seed=0):
     """The network description (a :class:`sw.network.NetworkConfig`, checked and derivable) of
     a trained benchmark IPNet of ``task``, its formats from the ranges over training samples
-    ``x`` at the widths of ``exp.integer``."""
+    ``x`` at the widths of ``exp.integer``; the input holds event counts up to ``counts``
+    (default: ``x``'s largest). ``lr`` and ``seed`` (the run's) are recorded in its training
+    section."""
     if model.depth != 1 or model.gain.dim():
         raise ValueError("the integer network needs IPNet's default layout: thermal neurons at "
                          "the first convolution, one gain and offset")
     spec, fp = exp.integer, model.fp
     (w0, b0, _), conv2, fc, readout = _ranges(model, x)
-    width = max(1, int(np.max(np.asarray(x))).bit_length())    # event counts of the data
+    counts = int(np.max(np.asarray(x))) if counts is None else int(counts)
+    width = max(1, counts.bit_length())                     # event counts of the data
     # the thermal layer: the current's LSB is 2**-i_frac I_c0, the input has no fraction
     # bits, so its weights need at least i_frac of them; the width grows to hold their range
     f0 = max(fp.i_frac, _frac(w0, spec.weight_bits, True))
@@ -134,8 +137,9 @@ def describe_ipnet(exp, task, model, x, name="benchmark"):
             "layers": layers, "hardware": {"lanes": spec.lanes},
             "training": {"experiment": Path(exp.source).name, "task": task,
                          "epochs": exp.train.max_epochs, "qat_epochs": spec.epochs,
-                         "batch": exp.train.batch, "lr": float(exp.train.lrs[0]),
-                         "qat_lr": float(spec.lr), "seed": 0}}
+                         "batch": exp.train.batch,
+                         "lr": float(exp.train.lrs[0] if lr is None else lr),
+                         "qat_lr": float(spec.lr), "seed": int(seed)}}
     return parse_network(data, str(Path(exp.source)), host_head=True)
 
 
@@ -154,11 +158,14 @@ class HeadedNetwork(nn.Module):
 @torch.no_grad()
 def described_from(model, net):
     """The described network ``net`` holding a trained IPNet's float weights, gain and offset
-    (float mode; its activations saturate at their formats)."""
+    (float mode; its activations saturate at their formats). The thermal neurons pass on
+    their LUT word over 2**y_width, y * (2**y_width - 1) / 2**y_width, where the IPNet passes
+    y: conv2's weights are scaled back by the inverse."""
     described = DescribedIPNet(net, surrogate_width=model.surrogate_width)
-    bb = model.backbone
+    bb, fp = model.backbone, net.thermal.fp
+    scale = 2 ** fp.y_width / ((1 << fp.y_width) - 1) if fp.output == "lut" else 1.0
     for mine, theirs in zip(described.layers, (bb.conv1, bb.conv2, bb.fc, bb.readout)):
-        mine.weight.copy_(theirs.weight)
+        mine.weight.copy_(theirs.weight * (scale if theirs is bb.conv2 else 1.0))
         mine.bias.copy_(theirs.bias)
     described.gain.copy_(model.gain)
     described.offset.copy_(model.offset)
@@ -219,7 +226,8 @@ def integer_run(exp_path, spec, runs_dir):
     state = torch.load(run_paths(runs_dir, spec)[0], weights_only=True)
     model.load_state_dict(state["best"] if state.get("best") is not None else state["model"])
     from ipnet_mtj.sw.network import derive_network
-    cfg = describe_ipnet(exp, spec.task, model, train[0][:exp.train.batch * 2])
+    cfg = describe_ipnet(exp, spec.task, model, train[0][:exp.train.batch * 2],
+                         counts=np.max(train[0]), lr=spec.lr, seed=spec.seed)
     net = derive_network(cfg, host_head=True)
     described = described_from(model, net)
     headed = HeadedNetwork(described, task.kind)
@@ -227,15 +235,24 @@ def integer_run(exp_path, spec, runs_dir):
                                 dc.size)
     ptq, _ = integer_metric(net, described.integer_params(), task, *test, dc.size)
     described.quantised = True
-    tag = f"{key['run_hash']}-qat{QAT_VERSION}-" + json.dumps(key["integer"], sort_keys=True)
-    result = train_run(headed, task, train, test, dc.size, exp.integer.epochs, exp.train.batch,
-                       exp.integer.lr, spec.seed, ckpt, schedule="cosine", tag=tag,
-                       name=f"{spec.name} qat", validation=val, patience=exp.train.patience)
+    tag = json.dumps(key, sort_keys=True)     # the float run's figure, too: its weights
+    try:
+        result = train_run(headed, task, train, test, dc.size, exp.integer.epochs,
+                           exp.train.batch, exp.integer.lr, spec.seed, ckpt, schedule="cosine",
+                           tag=tag, name=f"{spec.name} qat", validation=val,
+                           patience=exp.train.patience,
+                           resume=not (ckpt.exists() and stale_checkpoint(ckpt, tag)))
+    except Diverged as exc:             # recorded; the table counts it
+        res = {"name": spec.name, "key": key, "diverged": str(exc),
+               "wall_s": time.perf_counter() - began}
+        write_atomically(out, lambda tmp: Path(tmp).write_text(json.dumps(res, indent=2) + "\n"))
+        return res
     params = described.integer_params()
     integer, logits = integer_metric(net, params, task, *test, dc.size)
     with torch.no_grad():
         described.eval()
-        qat_logits = torch.cat([described.frame_logits(torch.as_tensor(test[0][k:k + 50]))
+        qat_logits = torch.cat([described.frame_logits(torch.as_tensor(test[0][k:k + 50],
+                                                                       dtype=torch.float64))
                                 for k in range(0, len(test[0]), 50)]).double().numpy()
     equal = float(np.mean(np.all(qat_logits == logits, axis=(1, 2))))
     res = {"name": spec.name, "key": key,

@@ -78,7 +78,7 @@ def _data_job(exp_path, task, split, runs_dir):
 
 
 def _run_job(exp_path, spec, runs_dir):
-    return execute(exp_path, spec, runs_dir, record_divergence=True)
+    return execute(exp_path, spec, runs_dir, record_divergence=True, retrain_stale=True)
 
 
 def run_grid(exp_path, runs_dir, workers=2, log=None):
@@ -322,6 +322,10 @@ def aggregate(exp, design, done, spread=None, integer=None):
                 "heat_ignored": _stats([m["heat_ignored_metric"] for m in runs])}
             ints = [r for s, r in sorted((integer or {}).items(), key=lambda kv: kv[0].seed)
                     if s.task == task]
+            failed = [r for r in ints if "diverged" in r]
+            ints = [r for r in ints if "diverged" not in r]
+            if failed:
+                results["quantisation"][task]["qat_diverged"] = len(failed)
             if ints:
                 results["quantisation"][task].update(
                     {k: _stats([r[k] for r in ints]) for k in ("ptq", "qat", "integer")},
@@ -503,12 +507,13 @@ def _markdown(exp, design, results, meta):
     lines += _md_table(["task", "float", "heat ignored", "rounded", "integer (QAT)",
                         "logits equal"],
                        [[t, dash(q, "float", t), dash(q, "heat_ignored", t), dash(q, "ptq", t),
-                         dash(q, "integer", t),
+                         dash(q, "integer", t) + (f" ({q['qat_diverged']} diverged)"
+                                                  if q.get("qat_diverged") else ""),
                          f"{q['logits_equal'] * 100:.0f} %" if "logits_equal" in q else "–"]
                         for t, q in results["quantisation"].items()], "lrrrrr")
     formats = {t: q["formats"] for t, q in results["quantisation"].items() if "formats" in q}
     if formats:
-        lines += ["", "Formats of each task's integer network (seed 0; s/u: signed/unsigned, "
+        lines += ["", "Formats of each task's integer network (its first seed; s/u: signed/unsigned, "
                       "width.fraction; the thermal layer's neurons are the design's):", ""]
         for t, layers in formats.items():
             lines.append(f"- {t}: " + "; ".join(

@@ -26,7 +26,7 @@ from ipnet_mtj.sw.nets import build_model, count_parameters
 
 from .experiment import load_experiment, variant_design
 from .physics import heat_ignored, junction_physics
-from .trainer import Diverged, evaluate, task_loss, train_run
+from .trainer import Diverged, evaluate, stale_checkpoint, task_loss, train_run
 
 __all__ = ["run_paths", "build_for", "variant_options", "run_design", "execute", "data_dir", "run_hash", "read_metrics", "run_lr",
            "split_validation", "constant_loss", "STALLED"]
@@ -155,11 +155,12 @@ STALLED = 0.95
 
 
 def execute(exp_path, spec, runs_dir, epochs=None, resume=True, progress=None,
-            record_divergence=False):
+            record_divergence=False, retrain_stale=False):
     """Train (or resume) ``spec`` under the experiment's protocol and write its metrics JSON;
     return the metrics. A run that diverges raises :class:`~sw.train.trainer.Diverged`, or,
     with ``record_divergence`` (the grid: that rate loses the choice), is recorded as such
-    (``diverged``: the message)."""
+    (``diverged``: the message). A checkpoint of another experiment or protocol is refused,
+    or with ``retrain_stale`` (the grid, a cache) trained again from the start."""
     torch.set_num_threads(1)
     exp, design, fp = load_experiment(exp_path)
     design, fp = run_design(exp, design, fp, spec)
@@ -177,6 +178,8 @@ def execute(exp_path, spec, runs_dir, epochs=None, resume=True, progress=None,
     if epochs is not None and epochs != exp.train.max_epochs:   # another schedule: another run
         tag += f"-e{epochs}"
     lr = run_lr(exp, spec)
+    if retrain_stale and ckpt.exists() and stale_checkpoint(ckpt, tag):
+        resume = False
     base = {"task": spec.task, "model": spec.model, "seed": spec.seed, "depth": spec.depth,
             "lr": lr, "run_hash": tag, "metric_name": task.metric,
             "parameters": count_parameters(model)}

@@ -22,6 +22,7 @@ from ipnet_mtj.sw.cli import write_atomically
 from ipnet_mtj.sw.config import ConfigError
 
 __all__ = ["Diverged", "RunSpec", "train_run", "evaluate", "predict", "metric_of", "epoch_lr",
+           "stale_checkpoint",
            "CLIP_NORM", "best_epoch", "validation_loss"]
 
 CLIP_NORM = 1.0     # gradient-norm clipping, the same for every model
@@ -112,6 +113,16 @@ def _load(checkpoint, tag):
         raise ConfigError(f"{checkpoint}: made by another experiment or config (hash "
                           f"{state.get('tag')}, now {tag}); {_FIX}")
     return state
+
+
+def stale_checkpoint(checkpoint, tag):
+    """Whether ``checkpoint`` is a readable training checkpoint made under another tag (another
+    experiment, config or protocol): a cache would train that run again from the start."""
+    try:
+        state = torch.load(checkpoint, weights_only=True)
+    except Exception:       # noqa: BLE001 - unreadable: not stale, train_run refuses it
+        return False
+    return isinstance(state, dict) and "tag" in state and state["tag"] != tag
 
 
 def _resume(checkpoint, tag, model, opt, order):
