@@ -123,8 +123,8 @@ MUTANTS = [
      '            alpha2 = neuron_rom("alpha_rom", unsigned(fp.alpha_frac), alphas[::-1])',
      "the alpha ROM filled in reverse neuron order (each neuron cools as another device)"),
     ("integer-net-pool-weights", "sw/train/qat.py",
-     "        mine.weight.copy_(theirs.weight)",
-     "        mine.weight.copy_(theirs.weight / (4 if theirs is bb.conv2 else 1))",
+     "        mine.weight.copy_(theirs.weight * (scale if theirs is bb.conv2 else 1.0))",
+     "        mine.weight.copy_(theirs.weight * (scale / 4 if theirs is bb.conv2 else 1.0))",
      "the benchmark's conv2 weights divided for sum pooling when copied into the integer "
      "network (the description already divides by the pool's shift)"),
     ("integer-net-first-frame", "sw/train/qat.py",
