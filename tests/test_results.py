@@ -12,7 +12,7 @@ import pytest
 import torch
 import yaml
 
-from helpers import ROOT
+from helpers import ROOT, make_fp
 from ipnet_mtj.sw.data.datasets import TASKS
 from ipnet_mtj.sw.nets import build_model
 from ipnet_mtj.sw.train.results import chosen_lrs
@@ -53,6 +53,35 @@ def test_training_keeps_the_best_validation_epoch(tmp_path):
     r2 = train_run(again, task, (x, y), (x, y), 8, 30, 8, 3e-2, 0, tmp_path / "c.pt",
                    schedule="cosine", validation=val, patience=3)
     assert r2["history"] == r["history"] and validation_loss(again, task, *val, 8) == losses[best]
+
+
+FP = make_fp()
+
+
+def test_test_split_evaluated_once_gives_the_same_run(tmp_path):
+    """test_each_epoch=False (make results): the same weights, validation losses, best epoch
+    and test figure as evaluating the test split after every epoch; only the best epoch's
+    history entry has a test figure."""
+    task = TASKS["gestures11"]
+    rng = np.random.default_rng(1)
+    x = rng.random((24, 3, 2, 8, 8)).astype(np.float32)
+    y = rng.integers(0, 11, 24)
+    runs = []
+    for each in (True, False):
+        torch.manual_seed(0)
+        model = build_model("ipnet", task, fp=FP, features=16)
+        r = train_run(model, task, (x[8:], y[8:]), (x, y), 8, 6, 8, 1e-2, 0,
+                      tmp_path / f"{each}.pt", schedule="cosine", validation=(x[:8], y[:8]),
+                      patience=2, test_each_epoch=each)
+        runs.append((r, model.state_dict()))
+    (every, w_every), (once, w_once) = runs
+    assert once["metric"] == every["metric"] and once["best_epoch"] == every["best_epoch"]
+    assert once["best_epoch"] < len(once["history"]) - 1          # the kept weights matter
+    assert [h["val_loss"] for h in once["history"]] == [h["val_loss"] for h in every["history"]]
+    assert all(torch.equal(w_every[k], w_once[k]) for k in w_every)
+    assert [("test" in h) for h in once["history"]] == [k == once["best_epoch"]
+                                                        for k in range(len(once["history"]))]
+    assert all("test" in h for h in every["history"])
 
 
 def _m(val_loss, test, **kw):

@@ -240,7 +240,7 @@ def integer_run(exp_path, spec, runs_dir):
         result = train_run(headed, task, train, test, dc.size, exp.integer.epochs,
                            exp.train.batch, exp.integer.lr, spec.seed, ckpt, schedule="cosine",
                            tag=tag, name=f"{spec.name} qat", validation=val,
-                           patience=exp.train.patience,
+                           patience=exp.train.patience, test_each_epoch=False,
                            resume=not (ckpt.exists() and stale_checkpoint(ckpt, tag)))
     except Diverged as exc:             # recorded; the table counts it
         res = {"name": spec.name, "key": key, "diverged": str(exc),

@@ -189,7 +189,7 @@ def execute(exp_path, spec, runs_dir, epochs=None, resume=True, progress=None,
         result = train_run(model, task, train, test, dc.size, epochs or exp.train.max_epochs,
                            exp.train.batch, lr, spec.seed, ckpt, resume=resume,
                            progress=progress, schedule="cosine", tag=tag, name=spec.name,
-                           validation=val, patience=exp.train.patience)
+                           validation=val, patience=exp.train.patience, test_each_epoch=False)
     except Diverged as exc:         # this rate loses the choice; the grid goes on
         if not record_divergence:
             raise

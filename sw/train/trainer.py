@@ -190,7 +190,7 @@ def best_epoch(history, patience=None):
 
 def train_run(model, task, train, test, size, epochs, batch, lr, seed, checkpoint, resume=True,
               progress=None, stop_after=None, schedule="constant", tag=None, name=None,
-              validation=None, patience=None):
+              validation=None, patience=None, test_each_epoch=True):
     """Train ``model``; return a dict of metrics. ``progress(epoch, step, steps, loss)`` is called
     after each batch. ``stop_after`` ends early after that many epochs (to test resuming).
     ``schedule`` is ``constant`` or ``cosine`` (:func:`epoch_lr`, a function of the epoch alone,
@@ -202,6 +202,10 @@ def train_run(model, task, train, test, size, epochs, batch, lr, seed, checkpoin
     (``best``), the model ends with them, and the returned ``metric`` is the test metric of
     that epoch. ``patience``: stop once that many epochs brought no lower validation loss
     (early stopping; the run counts as finished). ``epochs`` is then the most it may take.
+    ``test_each_epoch=False`` (with ``validation``): the test split is evaluated once, with the
+    kept weights, instead of after every epoch; only the best epoch's history entry has a
+    ``test``. The figure is the same (evaluation consumes no randomness in lut mode and
+    changes no weight); the run is cheaper.
 
     Raises
     ------
@@ -242,14 +246,16 @@ def train_run(model, task, train, test, size, epochs, batch, lr, seed, checkpoin
                 progress(epoch, k + 1, steps, loss.item())
         _check_weights(name, model, epoch)
         entry = {"epoch": epoch, "loss": total / steps}
-        if validation is not None:
-            entry["val_loss"] = validation_loss(model, task, *validation, size)
+        if validation is not None:         # one pass gives the loss and the metric
+            out, y_val = predict(model, validation[0]), torch.as_tensor(validation[1])
+            entry["val_loss"] = task_loss(task.kind, out, y_val, size).item()
             if not math.isfinite(entry["val_loss"]):
                 raise Diverged(f"{name}: the validation loss became {entry['val_loss']} at epoch "
                                f"{epoch + 1}; nothing saved for this epoch; lower the learning rate")
-            entry["val"] = evaluate(model, task, *validation, size)
-        entry["test"] = _test_metric(name, model, task, test, size, epoch,
-                                     stop=validation is None)
+            entry["val"] = metric_of(task.kind, out, y_val, size)
+        if validation is None or test_each_epoch:
+            entry["test"] = _test_metric(name, model, task, test, size, epoch,
+                                         stop=validation is None)
         history.append(entry)
         if validation is not None:
             best, stopped = best_epoch(history, patience)
@@ -260,13 +266,16 @@ def train_run(model, task, train, test, size, epochs, batch, lr, seed, checkpoin
                            "epoch": epoch, "history": history, "tag": tag, "best": best_state})
         if stop_after is not None and epoch + 1 >= stop_after:
             break
-    result = {"metric": history[-1]["test"] if history else float("nan"),
+    result = {"metric": history[-1].get("test", float("nan")) if history else float("nan"),
               "history": history, "train_s": time.perf_counter() - began,
               "finished": len(history) >= epochs}
     if validation is not None and history:
         best, stopped = best_epoch(history, patience)
         if best_state is not None:
             model.load_state_dict(best_state)
+        if "test" not in history[best]:     # evaluated once, with the kept weights
+            history[best]["test"] = (_test_metric(name, model, task, test, size, best, stop=False)
+                                     if best_state is not None else float("nan"))
         result.update(metric=history[best]["test"], best_epoch=best,
                       val_loss=history[best]["val_loss"], val_metric=history[best]["val"],
                       finished=len(history) >= epochs or stopped, stopped_early=stopped)
