@@ -41,10 +41,10 @@ from ipnet_mtj.sw.cli import write_atomically
 from ipnet_mtj.sw.data.datasets import TASKS, load_split
 from ipnet_mtj.sw.nets.described import DescribedIPNet
 from ipnet_mtj.sw.nets.models import TaskHead
-from ipnet_mtj.sw.network import parse_network
+from ipnet_mtj.sw.network import derive_network, parse_network
 
 from .experiment import load_experiment
-from .runs import build_for, data_dir, run_hash, run_paths, split_validation
+from .runs import cached_result, data_dir, run_hash, run_paths, split_validation, trained_model
 from .trainer import Diverged, metric_of, predict, stale_checkpoint, train_run
 
 __all__ = ["describe_ipnet", "described_from", "HeadedNetwork", "integer_metric", "integer_run",
@@ -211,21 +211,14 @@ def integer_run(exp_path, spec, runs_dir):
     key = {"run_hash": run_hash(exp, design, spec), "metric": metrics["metric"],
            "integer": dataclasses.asdict(exp.integer), "version": QAT_VERSION}
     ckpt, out = qat_path(runs_dir, spec)
-    if out.exists():
-        try:
-            cached = json.loads(out.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            cached = None
-        if isinstance(cached, dict) and cached.get("key") == key:
-            return cached
+    cached = cached_result(out, key)
+    if cached is not None:
+        return cached
     began = time.perf_counter()
     task, dc = TASKS[spec.task], exp.data_config()
     train, val = split_validation(exp, load_split(spec.task, dc, "train", data_dir(runs_dir)))
     test = load_split(spec.task, dc, "test", data_dir(runs_dir))
-    model = build_for(exp, fp, spec)
-    state = torch.load(run_paths(runs_dir, spec)[0], weights_only=True)
-    model.load_state_dict(state["best"] if state.get("best") is not None else state["model"])
-    from ipnet_mtj.sw.network import derive_network
+    model = trained_model(exp, fp, spec, runs_dir)
     cfg = describe_ipnet(exp, spec.task, model, train[0][:exp.train.batch * 2],
                          counts=np.max(train[0]), lr=spec.lr, seed=spec.seed)
     net = derive_network(cfg, host_head=True)

@@ -154,20 +154,27 @@ def spread_specs(exp, done):
                   key=lambda s: (s.task, s.depth, s.variant, s.seed))
 
 
+def _per_run(job, exp_path, runs_dir, specs, workers, desc):
+    """{spec: job(exp_path, spec, runs_dir)} over ``specs`` in a pool, with a progress bar."""
+    from tqdm import tqdm
+    out = {}
+    if not specs:
+        return out
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        jobs = {pool.submit(job, exp_path, s, runs_dir): s for s in specs}
+        with tqdm(total=len(jobs), desc=desc, unit="run") as bar:
+            for done in as_completed(jobs):
+                out[jobs[done]] = done.result()
+                bar.update()
+    return out
+
+
 def run_spread(exp_path, runs_dir, done, workers=2):
     """Each trained IPNet on simulated chips with device spread (:mod:`sw.train.spread`);
     {spec: sweep}, evaluated where not cached."""
-    from tqdm import tqdm
     exp, _, _ = load_experiment(exp_path)
-    specs = spread_specs(exp, done)
-    out = {}
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        jobs = {pool.submit(_spread_job, exp_path, s, runs_dir): s for s in specs}
-        with tqdm(total=len(jobs), desc="device spread", unit="run") as bar:
-            for job in as_completed(jobs):
-                out[jobs[job]] = job.result()
-                bar.update()
-    return out
+    return _per_run(_spread_job, exp_path, runs_dir, spread_specs(exp, done), workers,
+                    "device spread")
 
 
 def _integer_job(exp_path, spec, runs_dir):
@@ -190,19 +197,9 @@ def integer_specs(exp, done):
 def run_integer(exp_path, runs_dir, done, workers=2):
     """Each main-table IPNet as one integer network, trained quantisation-aware and measured by
     the golden model (:mod:`sw.train.qat`); {spec: result}, trained where not cached."""
-    from tqdm import tqdm
     exp, _, _ = load_experiment(exp_path)
-    specs = integer_specs(exp, done)
-    out = {}
-    if not specs:
-        return out
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        jobs = {pool.submit(_integer_job, exp_path, s, runs_dir): s for s in specs}
-        with tqdm(total=len(jobs), desc="integer networks (QAT)", unit="run") as bar:
-            for job in as_completed(jobs):
-                out[jobs[job]] = job.result()
-                bar.update()
-    return out
+    return _per_run(_integer_job, exp_path, runs_dir, integer_specs(exp, done), workers,
+                    "integer networks (QAT)")
 
 
 def _run_line(m):

@@ -28,7 +28,7 @@ from .experiment import load_experiment, variant_design
 from .physics import heat_ignored, junction_physics
 from .trainer import Diverged, evaluate, stale_checkpoint, task_loss, train_run
 
-__all__ = ["run_paths", "build_for", "variant_options", "run_design", "execute", "data_dir", "run_hash", "read_metrics", "run_lr",
+__all__ = ["run_paths", "build_for", "trained_model", "cached_result", "variant_options", "run_design", "execute", "data_dir", "run_hash", "read_metrics", "run_lr",
            "split_validation", "constant_loss", "STALLED"]
 
 #: keys of a metrics file that ``ipnet eval`` and ``ipnet results`` read
@@ -147,6 +147,26 @@ def build_for(exp, fp, spec):
         del options["design"]
     return build_model(spec.model, TASKS[spec.task], fp=fp, depth=spec.depth,
                        features=exp.train.features, **options)
+
+
+def trained_model(exp, fp, spec, runs_dir):
+    """The model of a finished run with the weights it kept (its best validation epoch)."""
+    model = build_for(exp, fp, spec)
+    state = torch.load(run_paths(runs_dir, spec)[0], weights_only=True)
+    model.load_state_dict(state["best"] if state.get("best") is not None else state["model"])
+    return model
+
+
+def cached_result(path, key):
+    """The JSON result at ``path`` if it was made under ``key`` (its ``key`` entry), else None:
+    the per-run caches beside a run (spread sweeps, integer networks)."""
+    if not Path(path).exists():
+        return None
+    try:
+        cached = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return cached if isinstance(cached, dict) and cached.get("key") == key else None
 
 
 #: a run has stalled when its best validation loss is above this fraction of the loss of

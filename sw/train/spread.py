@@ -28,7 +28,7 @@ from ipnet_mtj.sw.fixed import derive_fixed_point, neuron_thermals
 from ipnet_mtj.sw.model import channels_first
 
 from .experiment import load_experiment
-from .runs import build_for, data_dir, run_design, run_hash, run_paths
+from .runs import cached_result, data_dir, run_design, run_hash, run_paths, trained_model
 from .trainer import evaluate
 
 __all__ = ["chip", "chip_offsets", "chip_thermals", "spread_metrics", "spread_path", "evaluate_spread", "SWEEP_VERSION"]
@@ -103,16 +103,10 @@ def evaluate_spread(exp_path, spec, runs_dir):
            "thermal_sigmas": [float(s) for s in sweep.thermal_sigmas or ()],
            "metric": metrics_file["metric"]}      # a run trained again: its sweep, too
     path = spread_path(runs_dir, spec)
-    if path.exists():
-        try:
-            cached = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            cached = None
-        if isinstance(cached, dict) and cached.get("key") == key:
-            return cached
-    model = build_for(exp, fp, spec)
-    state = torch.load(run_paths(runs_dir, spec)[0], weights_only=True)
-    model.load_state_dict(state["best"] if state.get("best") is not None else state["model"])
+    cached = cached_result(path, key)
+    if cached is not None:
+        return cached
+    model = trained_model(exp, fp, spec, runs_dir)
     dc = exp.data_config()
     test = load_split(spec.task, dc, "test", data_dir(runs_dir))
     metrics, thermal = spread_metrics(model, design, TASKS[spec.task], test, dc.size,
