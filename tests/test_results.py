@@ -302,3 +302,31 @@ def test_thermal_spread_draws_each_junctions_constants():
     a, g = chip_thermals(design, (8, 4, 4), 0.2, seed=2)
     swept = np.stack([t.permute(1, 2, 0).reshape(-1).numpy() for t in (a, g)], 1)
     assert chip.per_neuron and np.array_equal(swept, np.asarray(chip.devices))
+
+
+def test_junction_physics_saturates_the_current_by_hand():
+    """The energy's mean (I/I_c0)^2 and the current figures see the current the datapath
+    saturates at the card's limit (2 I_c0 in configs/full.yaml), not the pre-limit one."""
+    from ipnet_mtj.sw.config import parse_config
+    from ipnet_mtj.sw.device import coefficients
+    from ipnet_mtj.sw.fixed import derive_fixed_point
+    from ipnet_mtj.sw.train.physics import junction_physics
+
+    design = parse_config(yaml.safe_load((ROOT / "configs" / "full.yaml").read_text()),
+                          "full.yaml")
+    fp = derive_fixed_point(design)
+
+    class Probed(torch.nn.Module):          # two frames of four junctions per call
+        probe = None
+
+        def forward(self, x):
+            current = torch.tensor([[3.0, -1.0, 0.5, -2.5], [0.0, 1.0, -1.0, 2.0]])
+            self.probe(current, torch.tensor([[0.0, 10.0, 20.0, 30.0], [40.0, 0.0, 0.0, 0.0]]))
+            return x
+    ph = junction_physics(Probed(), design, fp, np.zeros((1, 1)))
+    assert ph["current_limit_ic0"] == 2.0
+    # clamped |I|: 2, 1, 0.5, 2, 0, 1, 1, 2 -> squares sum 4+1+0.25+4+0+1+1+4 = 15.25 over 8
+    assert ph["current_mean_square_ic0"] == 15.25 / 8
+    assert ph["current_max_ic0"] == 2.0
+    kappa = coefficients(design.device).kappa_K
+    assert ph["temperature_max_K"] == design.device.T0_K + 40 * kappa

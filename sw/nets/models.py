@@ -96,7 +96,6 @@ class IPNet(_Model):
         shape = () if current == "shared" else self._channel_shape()
         self.gain = nn.Parameter(torch.ones(shape))
         self.offset = nn.Parameter(torch.full(shape, fp.thr0 / 2 ** fp.i_frac))
-        self.record = None      # set to a list to collect the mean squared current per call
         self.probe = None       # set to a function to get (current, heat) of every call
         self.thr_offset = None  # device spread: each neuron's threshold offset (i LSBs)
         self.thermal_override = None  # thermal spread: each neuron's (alpha_mult, heat gain)
@@ -209,8 +208,6 @@ class IPNet(_Model):
             pre = bb.stage(depth, h)
             if depth == self.depth:
                 current = self.current(pre)
-                if self.record is not None:
-                    self.record.append((current.detach() ** 2).mean().item())
                 acc = current * 2.0 ** (fp.i_frac + fp.i_shift)
                 offset = self.thr_offset
                 if self.training and self.train_spread:     # a new chip for every batch

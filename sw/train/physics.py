@@ -31,7 +31,8 @@ def heat_ignored(fp):
 def junction_physics(model, design, fp, x, sample=7):
     """Junction current (units of I_c0, after the datapath's saturation) and temperature (K)
     of ``model``'s thermal neurons over ``x``: p99 (of every ``sample``-th value) and maximum
-    (of all) of each, beside the card's bounds.
+    (of all) of each, beside the card's bounds, and the mean of (I / I_c0)**2 over all
+    neurons and frames (for the Joule-heat energy, :func:`sw.train.energy.thermal_joule_pj`).
 
     Parameters
     ----------
@@ -43,10 +44,13 @@ def junction_physics(model, design, fp, x, sample=7):
     """
     i_max = max(-fp.i_lo, fp.i_hi) * 2.0 ** -fp.i_frac
     kappa = coefficients(design.device).kappa_K
-    seen = {"current": [], "heat": [], "max_current": 0.0, "max_heat": 0.0}
+    seen = {"current": [], "heat": [], "max_current": 0.0, "max_heat": 0.0,
+            "square_sum": 0.0, "count": 0}
 
     def probe(current, heat):
         current = current.abs().clamp(max=i_max)
+        seen["square_sum"] += (current.double() ** 2).sum().item()
+        seen["count"] += current.numel()
         seen["max_current"] = max(seen["max_current"], current.max().item())
         seen["max_heat"] = max(seen["max_heat"], heat.max().item())
         seen["current"].append(current.flatten()[::sample].numpy())
@@ -61,6 +65,7 @@ def junction_physics(model, design, fp, x, sample=7):
     return {"current_p99_ic0": float(np.quantile(cur, 0.99)),
             "current_max_ic0": seen["max_current"],
             "current_limit_ic0": i_max, "I_c0_uA": dev.I_c0_uA,
+            "current_mean_square_ic0": seen["square_sum"] / seen["count"],
             "temperature_p99_K": float(dev.T0_K + kappa * np.quantile(heat, 0.99)),
             "temperature_max_K": dev.T0_K + kappa * seen["max_heat"],
             "T_max_K": dev.T_max_K, "Tc_K": dev.Tc_K, "tau_th_ns": dev.tau_th_ns}

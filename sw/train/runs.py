@@ -16,7 +16,6 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from ipnet_mtj.sw.cli import write_atomically
@@ -224,12 +223,11 @@ def execute(exp_path, spec, runs_dir, epochs=None, resume=True, progress=None,
                       "val_metric": result["val_metric"], "constant_val_loss": baseline,
                       "stalled": result["val_loss"] > STALLED * baseline}
     if spec.model == "ipnet":
-        model.record = []
         metrics["metric"] = evaluate(model, task, *test, dc.size)    # the best epoch's weights
-        metrics["mean_square_current"] = float(np.mean(model.record))
         metrics["thermal_neurons"] = model.thermal_neurons(dc.size)
-        model.record = None
         metrics["physics"] = junction_physics(model, design, fp, test[0])
+        # the Joule heat flows with the current the datapath saturates at the card's limit
+        metrics["mean_square_current"] = metrics["physics"]["current_mean_square_ic0"]
         model.fp = heat_ignored(fp)
         metrics["heat_ignored_metric"] = evaluate(model, task, *test, dc.size)
         model.fp = fp
