@@ -19,8 +19,9 @@ Model (docs/results-method.md says the same in prose):
 - IPNet: the heat *is* the state. No bit is read or written to remember; the
   memory's marginal energy is 0. As a conservative figure we charge IPNet with all
   Joule heat of its thermal layer, sum of I**2 R t_p over neurons and frames, with
-  the currents of the trained network on the test set and R, t_p and I_c0 from the
-  device card. That is energy the neurons spend on computing anyway.
+  the currents of the trained network on the test set, after the datapath saturates
+  them at the card's limit (:func:`sw.train.physics.junction_physics`), and R, t_p and
+  I_c0 from the device card. That is energy the neurons spend on computing anyway.
 """
 
 from __future__ import annotations
