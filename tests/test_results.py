@@ -330,3 +330,27 @@ def test_junction_physics_saturates_the_current_by_hand():
     assert ph["current_max_ic0"] == 2.0
     kappa = coefficients(design.device).kappa_K
     assert ph["temperature_max_K"] == design.device.T0_K + 40 * kappa
+
+
+def test_device_memory_per_device_by_hand():
+    """The target's "what one frame remembers" gives each of a card's devices its own alpha
+    and heat: configs/taus.yaml, R = 2500 * 2.5 ohm, so one step at I_c0 puts 62.5 uW
+    through device k's R_th,k = 2 K/uW * tau_k / 10 ns for 1 ns of its tau_k."""
+    from ipnet_mtj.sw.config import parse_config
+    from ipnet_mtj.sw.train.results import _device_memory, _span
+
+    card = parse_config(yaml.safe_load((ROOT / "configs" / "taus.yaml").read_text()), "taus.yaml")
+    mem = _device_memory(card)
+    taus = [1.4, 2.4, 4.2, 7.2, 12.3, 21.2, 36.6, 64.0]
+    assert mem["alpha"] == pytest.approx([math.exp(-1 / t) for t in taus])
+    kappa = [(1 - math.exp(-1 / t)) * 2.0 * t / 10 * 62.5 for t in taus]
+    assert mem["kappa_K"] == pytest.approx(kappa)
+    assert mem["kappa_K"][0] == pytest.approx(8.933, abs=1e-3)      # 0.51046 * 0.28 * 62.5
+    assert mem["rise_K"] == pytest.approx([4 * k for k in kappa])    # at 2 I_c0, below T_max
+    assert mem["drop_ic0"] == sorted(mem["drop_ic0"])               # more heat, more drop
+    assert mem["frames"] == sorted(mem["frames"])                    # and a slower decay
+    one = _device_memory(parse_config(yaml.safe_load((ROOT / "configs" / "full.yaml")
+                                                     .read_text()), "full.yaml"))
+    assert one["alpha"] == pytest.approx([math.exp(-1 / 10)]) and len(one["frames"]) == 1
+    assert one["kappa_K"] == pytest.approx([(1 - math.exp(-0.1)) * 2.0 * 62.5])
+    assert _span([0.49, 0.984], ".3f") == "0.490 to 0.984" and _span([2.0, 2.0], ".1f") == "2.0"

@@ -609,20 +609,37 @@ def _design_space(exp, results, units):
 def _device_memory(design):
     """What the card lets one frame remember: the heat of one step at the current limit, the
     threshold drop it causes, against the switching curve's 10-90 % width, and how many
-    frames of silence bring that drop below half the width."""
-    from ipnet_mtj.sw.device import current_limit, threshold_at
+    frames of silence bring that drop below half the width.
+
+    A card with several devices (``tau_th_ns_devices``) gets one figure per device, each with
+    its own alpha and heat gain (:func:`sw.device.device_thermals`); every value is then a
+    list in the devices' order. A card with one device gets one-element lists."""
+    from ipnet_mtj.sw.device import current_limit, device_thermals, threshold_at
     dev, coef = design.device, coefficients(design.device)
     limit = current_limit(dev)
     if limit is None:
         return None
-    rise = coef.kappa_K * limit ** 2
-    if dev.T_max_K is not None:
-        rise = min(rise, dev.T_max_K - dev.T0_K)
-    drop = threshold_at(dev, dev.T0_K) - threshold_at(dev, dev.T0_K + rise)
     width = (math.log(math.log(10) / LN2) - math.log(math.log(10 / 9) / LN2)) / coef.delta0
-    frames = math.log(0.5 * width / drop) / math.log(coef.alpha) if drop > 0.5 * width else 0.0
-    return {"limit_ic0": limit, "rise_K": rise, "drop_ic0": drop, "width_ic0": width,
-            "frames": frames, "kappa_K": coef.kappa_K, "alpha": coef.alpha}
+    out = {"limit_ic0": limit, "width_ic0": width, "rise_K": [], "drop_ic0": [], "frames": [],
+           "kappa_K": [], "alpha": []}
+    for alpha, gain in device_thermals(dev) or [(coef.alpha, 1.0)]:
+        kappa = coef.kappa_K * gain             # kelvin per step at I_c0 of this device
+        rise = kappa * limit ** 2
+        if dev.T_max_K is not None:
+            rise = min(rise, dev.T_max_K - dev.T0_K)
+        drop = threshold_at(dev, dev.T0_K) - threshold_at(dev, dev.T0_K + rise)
+        frames = math.log(0.5 * width / drop) / math.log(alpha) if drop > 0.5 * width else 0.0
+        for key, value in (("rise_K", rise), ("drop_ic0", drop), ("frames", frames),
+                           ("kappa_K", kappa), ("alpha", alpha)):
+            out[key].append(value)
+    return out
+
+
+def _span(values, fmt):
+    """``values`` as one figure, or 'lo to hi' over several devices."""
+    lo, hi = min(values), max(values)
+    return format(lo, fmt) if format(lo, fmt) == format(hi, fmt) else \
+        f"{format(lo, fmt)} to {format(hi, fmt)}"
 
 
 def _target(exp, design, results):
@@ -667,14 +684,17 @@ def _target(exp, design, results):
     card = own[0] if own else design
     mem = _device_memory(card)
     if mem:
-        lines += ["", f"What this row's card ({card.name}) allows one frame to remember: a step at "
-                  f"the current limit ({mem['limit_ic0']:.2f} I_c0) heats the junction by "
-                  f"{mem['rise_K']:.0f} K ({mem['kappa_K']:.1f} K per heat unit) and lowers its "
-                  f"threshold by {mem['drop_ic0']:.3f} I_c0, "
-                  f"{mem['drop_ic0'] / mem['width_ic0']:.1f} times the switching curve's 10-90 % "
-                  f"width ({mem['width_ic0']:.3f} I_c0); with alpha = {mem['alpha']:.3f} per frame "
-                  f"that drop falls below half the width after {mem['frames']:.0f} frames of "
-                  "silence. A memory stronger per frame needs more threshold shift per unit of "
+        k = len(mem["alpha"])
+        ratio = [d / mem["width_ic0"] for d in mem["drop_ic0"]]
+        lines += ["", f"What this row's card ({card.name}) allows one frame to remember"
+                  + (f", over its {k} devices (tau_th_ns_devices; lowest to highest)" if k > 1 else "")
+                  + f": a step at the current limit ({mem['limit_ic0']:.2f} I_c0) heats the "
+                  f"junction by {_span(mem['rise_K'], '.0f')} K "
+                  f"({_span(mem['kappa_K'], '.1f')} K per step at I_c0) and lowers its threshold "
+                  f"by {_span(mem['drop_ic0'], '.3f')} I_c0, {_span(ratio, '.1f')} times the "
+                  f"switching curve's 10-90 % width ({mem['width_ic0']:.3f} I_c0); with alpha = "
+                  f"{_span(mem['alpha'], '.3f')} per frame that drop falls below half the width "
+                  f"after {_span(mem['frames'], '.0f')} frames of silence. A memory stronger per frame needs more threshold shift per unit of "
                   "allowed current: a larger thermal resistance (more kelvin per step at the same "
                   "current, up to T_max), a threshold that falls faster with temperature (a larger "
                   "I_c0 exponent n, a lower Curie temperature), or a higher breakdown voltage over "
