@@ -222,6 +222,30 @@ def test_tiny_results_resume_without_training(tiny_results):
     assert a == b
 
 
+def test_tiny_results_evaluate_a_run_without_the_limited_current_again(tiny_results):
+    """An IPNet run recorded before its physics held the energy's mean square goes back to
+    the pool; its finished checkpoint trains no epoch, and the evaluation gives it back."""
+    tmp, data, _ = tiny_results
+    path = tmp / "runs" / "gestures22m-ipnet-d1-s0-lr0.01.json"
+    before = json.loads(path.read_text())
+    old = dict(before, physics={k: v for k, v in before["physics"].items()
+                                if k != "current_mean_square_ic0"})
+    path.write_text(json.dumps(old))
+    proc = subprocess.run([sys.executable, "-m", "ipnet_mtj.sw.train.cli", "results",
+                           str(tmp / "exp.yaml"), "--runs", str(tmp / "runs"), "--out",
+                           str(tmp / "docs3")], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "36 runs (8 of them ablation variants): 35 done, 1 to run" in proc.stdout
+    after = json.loads(path.read_text())
+    assert after["physics"] == before["physics"]
+    assert after["history"] == before["history"] and after["metric"] == before["metric"]
+    assert after["wall_s"] > before["wall_s"]             # its training time is kept
+    a = json.loads((tmp / "docs" / "results.json").read_text())
+    b = json.loads((tmp / "docs3" / "results.json").read_text())
+    a.pop("meta"), b.pop("meta")
+    assert a == b
+
+
 def test_device_spread_moves_the_thresholds():
     """The sweep's offsets reach the thermal neurons: the card's spread, rounded to current
     LSBs, one draw per chip; thresholds raised far beyond every current silence the layer."""

@@ -42,13 +42,14 @@ def junction_physics(model, design, fp, x, sample=7):
     fp : sw.fixed.FixedPoint
         The datapath the model runs; its current range is the saturation.
     """
-    i_max = max(-fp.i_lo, fp.i_hi) * 2.0 ** -fp.i_frac
+    i_lo, i_hi = fp.i_lo * 2.0 ** -fp.i_frac, fp.i_hi * 2.0 ** -fp.i_frac
+    i_max = max(-i_lo, i_hi)
     kappa = coefficients(design.device).kappa_K
     seen = {"current": [], "heat": [], "max_current": 0.0, "max_heat": 0.0,
             "square_sum": 0.0, "count": 0}
 
     def probe(current, heat):
-        current = current.abs().clamp(max=i_max)
+        current = current.clamp(i_lo, i_hi).abs()         # the datapath's saturation
         seen["square_sum"] += (current.double() ** 2).sum().item()
         seen["count"] += current.numel()
         seen["max_current"] = max(seen["max_current"], current.max().item())

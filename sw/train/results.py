@@ -107,11 +107,20 @@ def _cached(exp, design, specs, runs_dir):
         if path.exists():
             metrics = read_metrics(path)
             # another experiment's metrics are not reused: the run resumes (or refuses to)
-            if metrics["finished"] and metrics.get("run_hash") == run_hash(exp, design, spec):
+            if (metrics["finished"] and metrics.get("run_hash") == run_hash(exp, design, spec)
+                    and not _lacks_limited_current(metrics)):
                 done[spec] = metrics
                 continue
         todo.append(spec)
     return done, todo
+
+
+def _lacks_limited_current(metrics):
+    """An IPNet run recorded before its physics held the limited current's mean square (the
+    energy's). It goes back to the pool: its checkpoint is finished, so no epoch is trained
+    again and only the evaluation of the kept weights runs (added to its ``wall_s``)."""
+    return (metrics.get("model") == "ipnet" and "diverged" not in metrics
+            and "current_mean_square_ic0" not in metrics.get("physics", {}))
 
 
 def _train(exp_path, runs_dir, workers, todo, done, log, data):
@@ -343,7 +352,8 @@ def aggregate(exp, design, done, spread=None, integer=None):
     steps = exp.data.steps
     ipnet_runs = [m for s, m in done.items() if s.model == "ipnet" and s.depth == 1
                   and not s.variant and "diverged" not in m]
-    msq = float(np.mean([m["mean_square_current"] for m in ipnet_runs])) if ipnet_runs else float("nan")
+    msq = (float(np.mean([m["physics"]["current_mean_square_ic0"] for m in ipnet_runs]))
+           if ipnet_runs else float("nan"))
     neurons = ipnet_runs[0]["thermal_neurons"] if ipnet_runs else 0
     ipnet_pj = thermal_joule_pj(msq, neurons, steps, design.device)
     models = sorted({s.model for s in done})

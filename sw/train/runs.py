@@ -199,6 +199,7 @@ def execute(exp_path, spec, runs_dir, epochs=None, resume=True, progress=None,
     lr = run_lr(exp, spec)
     if retrain_stale and ckpt.exists() and stale_checkpoint(ckpt, tag):
         resume = False
+    spent = _time_spent(out, tag) if resume else 0.0
     base = {"task": spec.task, "model": spec.model, "seed": spec.seed, "depth": spec.depth,
             "lr": lr, "run_hash": tag, "metric_name": task.metric,
             "parameters": count_parameters(model)}
@@ -225,12 +226,21 @@ def execute(exp_path, spec, runs_dir, epochs=None, resume=True, progress=None,
     if spec.model == "ipnet":
         metrics["metric"] = evaluate(model, task, *test, dc.size)    # the best epoch's weights
         metrics["thermal_neurons"] = model.thermal_neurons(dc.size)
+        # with the energy's mean (I/I_c0)^2 of the current the datapath saturates at the limit
         metrics["physics"] = junction_physics(model, design, fp, test[0])
-        # the Joule heat flows with the current the datapath saturates at the card's limit
-        metrics["mean_square_current"] = metrics["physics"]["current_mean_square_ic0"]
         model.fp = heat_ignored(fp)
         metrics["heat_ignored_metric"] = evaluate(model, task, *test, dc.size)
         model.fp = fp
-    metrics["wall_s"] = time.perf_counter() - began
+    metrics["wall_s"] = spent + time.perf_counter() - began
     write_atomically(out, lambda tmp: Path(tmp).write_text(json.dumps(metrics, indent=2) + "\n"))
     return metrics
+
+
+def _time_spent(out, tag):
+    """Seconds a finished run of ``tag`` already recorded in ``out`` (0 without one): a run
+    evaluated again from its finished checkpoint keeps its training time in ``wall_s``."""
+    if not out.exists():
+        return 0.0
+    prior = read_metrics(out)
+    return float(prior.get("wall_s", 0.0)) if (prior.get("run_hash") == tag
+                                               and prior.get("finished")) else 0.0
