@@ -2,8 +2,9 @@
 
 Shared by the benchmark runs (:mod:`sw.train.runs`) and the working-memory runs
 (:mod:`sw.wm.runs`): the p99 and maximum of the junction current and temperature over a
-data set, the mean square of the current (for the Joule-heat energy), and the design with the heat ignored (every threshold at its ambient value), with
-which the same weights show how much of the accuracy is memory.
+data set, the mean square of the current (for the Joule-heat energy), and the design with
+the heat ignored (every threshold at its ambient value), with which the same weights show
+how much of the accuracy is memory.
 """
 
 from __future__ import annotations

@@ -622,8 +622,9 @@ def _device_memory(design):
     frames of silence bring that drop below half the width.
 
     A card with several devices (``tau_th_ns_devices``) gets one figure per device, each with
-    its own alpha and heat gain (:func:`sw.device.device_thermals`); every value is then a
-    list in the devices' order. A card with one device gets one-element lists."""
+    its own alpha and heat gain (:func:`sw.device.device_thermals`): ``rise_K``,
+    ``drop_ic0``, ``frames``, ``kappa_K`` and ``alpha`` are lists in the devices' order
+    (one element for a card with one device); ``limit_ic0`` and ``width_ic0`` are shared."""
     from ipnet_mtj.sw.device import current_limit, device_thermals, threshold_at
     dev, coef = design.device, coefficients(design.device)
     limit = current_limit(dev)
@@ -704,7 +705,8 @@ def _target(exp, design, results):
                   f"by {_span(mem['drop_ic0'], '.3f')} I_c0, {_span(ratio, '.1f')} times the "
                   f"switching curve's 10-90 % width ({mem['width_ic0']:.3f} I_c0); with alpha = "
                   f"{_span(mem['alpha'], '.3f')} per frame that drop falls below half the width "
-                  f"after {_span(mem['frames'], '.0f')} frames of silence. A memory stronger per frame needs more threshold shift per unit of "
+                  f"after {_span(mem['frames'], '.0f')} frames of silence. A memory stronger "
+                  "per frame needs more threshold shift per unit of "
                   "allowed current: a larger thermal resistance (more kelvin per step at the same "
                   "current, up to T_max), a threshold that falls faster with temperature (a larger "
                   "I_c0 exponent n, a lower Curie temperature), or a higher breakdown voltage over "
