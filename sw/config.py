@@ -21,29 +21,13 @@ from pathlib import Path
 
 import yaml
 
+from .errors import ConfigError
+from .schema import between, non_negative, one_of, positive, spec
+
 __all__ = [
     "ConfigError", "Device", "Layer", "Format", "FixedPointConfig", "Hardware",
     "Config", "load_config", "parse_config", "config_hash", "read_yaml",
 ]
-
-
-class ConfigError(Exception):
-    """A configuration that cannot be built. The message is one line:
-    ``<file>: <key>: <reason>``."""
-
-
-def _positive(v):
-    return None if v > 0 else "must be > 0"
-
-
-def _non_negative(v):
-    return None if v >= 0 else "must be >= 0"
-
-
-def _between(lo, hi):
-    def check(v):
-        return None if lo <= v <= hi else f"must be between {lo} and {hi}"
-    return check
 
 
 def _magnitude(lo, hi):
@@ -55,19 +39,6 @@ def _magnitude(lo, hi):
             return "must be > 0" if lo > 0 else "must be >= 0"
         return None if lo <= v <= hi else f"out of range: must be between {lo:g} and {hi:g}"
     return check
-
-
-def _one_of(*choices):
-    def check(v):
-        return None if v in choices else f"must be one of {', '.join(choices)}"
-    return check
-
-
-def _spec(doc, check=None, default=dataclasses.MISSING):
-    meta = {"doc": doc, "check": check}
-    if default is dataclasses.MISSING:
-        return field(metadata=meta)
-    return field(default=default, metadata=meta)
 
 
 #: every positive device value lies in [1e-9, 1e9] of its unit (:func:`_magnitude`)
@@ -91,101 +62,101 @@ def _device_list(v):
 class Device:
     """MTJ device card, in physical units. The shipped values are illustrative,
     taken from typical published ranges, never measured."""
-    tau_th_ns: float = _spec("thermal time constant R_th*C_th", _DEVICE_RANGE)
-    dt_ns: float = _spec("time step (interval between input frames)", _DEVICE_RANGE)
-    pulse_ns: float = _spec("width of the current pulse that may switch the junction",
-                            _DEVICE_RANGE)
-    tau0_ns: float = _spec("attempt time of the Neel-Arrhenius law", _DEVICE_RANGE)
-    delta0: float = _spec("thermal stability factor E_b/(k_B T0) at ambient", _DEVICE_RANGE)
-    T0_K: float = _spec("ambient temperature", _DEVICE_RANGE)
-    Tc_K: float = _spec("Curie temperature (Bloch law M_s(T) = M_s0 (1-(T/Tc)^1.5))", _DEVICE_RANGE)
-    R_P_ohm: float = _spec("resistance in the parallel state", _DEVICE_RANGE)
-    tmr: float = _spec("tunnel magnetoresistance ratio, R_AP = R_P (1 + tmr)",
-                       _magnitude(0, 1e9))
-    rest_state: str = _spec("state the neuron rests in while it integrates (P or AP)", _one_of("P", "AP"))
-    R_th_K_per_uW: float = _spec("thermal resistance junction to ambient", _DEVICE_RANGE)
-    I_c0_uA: float = _spec("critical switching current at 0 K (currents are normalised to it)",
+    tau_th_ns: float = spec("thermal time constant R_th*C_th", _DEVICE_RANGE)
+    dt_ns: float = spec("time step (interval between input frames)", _DEVICE_RANGE)
+    pulse_ns: float = spec("width of the current pulse that may switch the junction",
                            _DEVICE_RANGE)
-    ic0_ms_exponent: typing.Optional[float] = _spec(
+    tau0_ns: float = spec("attempt time of the Neel-Arrhenius law", _DEVICE_RANGE)
+    delta0: float = spec("thermal stability factor E_b/(k_B T0) at ambient", _DEVICE_RANGE)
+    T0_K: float = spec("ambient temperature", _DEVICE_RANGE)
+    Tc_K: float = spec("Curie temperature (Bloch law M_s(T) = M_s0 (1-(T/Tc)^1.5))", _DEVICE_RANGE)
+    R_P_ohm: float = spec("resistance in the parallel state", _DEVICE_RANGE)
+    tmr: float = spec("tunnel magnetoresistance ratio, R_AP = R_P (1 + tmr)",
+                      _magnitude(0, 1e9))
+    rest_state: str = spec("state the neuron rests in while it integrates (P or AP)", one_of("P", "AP"))
+    R_th_K_per_uW: float = spec("thermal resistance junction to ambient", _DEVICE_RANGE)
+    I_c0_uA: float = spec("critical switching current at 0 K (currents are normalised to it)",
+                          _DEVICE_RANGE)
+    ic0_ms_exponent: typing.Optional[float] = spec(
         "n in I_c0(T) = I_c0 (M_s(T)/M_s(T0))**n; absent: I_c0 does not change with temperature",
-        _between(0.0, 10.0), default=None)
-    T_max_K: typing.Optional[float] = _spec(
+        between(0.0, 10.0), default=None)
+    T_max_K: typing.Optional[float] = spec(
         "hottest the junction may get (below Tc_K); the heat saturates there. Absent: no bound",
         _DEVICE_RANGE, default=None)
-    V_bd_V: typing.Optional[float] = _spec(
+    V_bd_V: typing.Optional[float] = spec(
         "breakdown voltage of the tunnel barrier; the current saturates at V_bd_V / R in the rest "
         "state. Absent: no bound", _DEVICE_RANGE, default=None)
-    tau_th_ns_devices: typing.Optional[list] = _spec(
+    tau_th_ns_devices: typing.Optional[list] = spec(
         "thermal time constants of K junction geometries the layer mixes (neuron n, or in a "
         "network channel c, is device n mod K); they differ in thermal resistance, R_th "
         "scaled by tau / tau_th_ns at the card's heat capacity. Absent: one device",
         lambda v: _device_list(v), default=None)
-    threshold_sigma_ic0: typing.Optional[float] = _spec(
+    threshold_sigma_ic0: typing.Optional[float] = spec(
         "device-to-device spread: standard deviation of each junction's switching threshold "
         "around the card's (units of I_c0); every neuron gets its own offset, drawn once. "
-        "Absent: identical junctions", _between(0.0, 0.5), default=None)
-    thermal_sigma_rel: typing.Optional[float] = _spec(
+        "Absent: identical junctions", between(0.0, 0.5), default=None)
+    thermal_sigma_rel: typing.Optional[float] = spec(
         "device-to-device spread of the thermal constants: each junction's thermal resistance "
         "and, independently, its time constant are scaled by 1 + N(0, sigma^2) (clipped at "
-        "-0.5), drawn once. Absent: no thermal spread", _between(0.0, 0.3), default=None)
-    spread_seed: typing.Optional[int] = _spec(
-        "seed of the per-junction draw (which chip); absent: 0", _between(0, 2**32 - 1),
+        "-0.5), drawn once. Absent: no thermal spread", between(0.0, 0.3), default=None)
+    spread_seed: typing.Optional[int] = spec(
+        "seed of the per-junction draw (which chip); absent: 0", between(0, 2**32 - 1),
         default=None)
 
 
 @dataclass(frozen=True)
 class Layer:
     """The IP layer: M inputs, N thermal neurons, and where its weights come from."""
-    inputs: int = _spec("M, inputs per time step", _between(1, 4096))
-    neurons: int = _spec("N, thermal neurons", _between(1, 4096))
-    weight_seed: int = _spec("seed of the generator of the shipped illustrative weights", _non_negative)
+    inputs: int = spec("M, inputs per time step", between(1, 4096))
+    neurons: int = spec("N, thermal neurons", between(1, 4096))
+    weight_seed: int = spec("seed of the generator of the shipped illustrative weights", non_negative)
 
 
 @dataclass(frozen=True)
 class Format:
     """A fixed-point format: ``width`` bits, ``frac`` of them after the binary point."""
-    width: int = _spec("total bits", _between(1, 32))
-    frac: int = _spec("fraction bits (value = integer * 2**-frac)", _between(0, 40))
+    width: int = spec("total bits", between(1, 32))
+    frac: int = spec("fraction bits (value = integer * 2**-frac)", between(0, 40))
 
 
 @dataclass(frozen=True)
 class FixedPointConfig:
     """Widths and modes of the integer datapath (see docs/fixed-point.md)."""
-    x: Format = _spec("input sample, signed")
-    w: Format = _spec("synaptic weight, signed")
-    b: Format = _spec("bias, signed")
-    i: Format = _spec("requantised input current (units of I_c0), signed")
-    theta: Format = _spec("thermal state (heat units), unsigned")
-    gamma: Format = _spec("threshold drop per heat unit, unsigned coefficient")
-    alpha_frac: int = _spec("fraction bits of the dissipation factor (multiply mode)", _between(1, 24))
-    z_width: int = _spec("pre-activation width; frac is that of i", _between(2, 14))
-    y_width: int = _spec("switching-probability LUT output width", _between(1, 16))
-    decay: str = _spec("dissipation: multiply (theta*a >> F) or shift (alpha = 1 - 2**-k)",
-                       _one_of("multiply", "shift"))
-    output: str = _spec("lut (probability), spike (z >= 0) or stochastic (lfsr < LUT[z])",
-                        _one_of("lut", "spike", "stochastic"))
-    lfsr_seed: int = _spec("nonzero seed of the 16-bit Galois LFSR", _between(1, 0xFFFF))
-    threshold: str = _spec("linear (thr0 - gamma theta, the slope at ambient) or table (the full "
-                           "I_50(T) of the card, a table indexed by the heat's top bits)",
-                           _one_of("linear", "table"), default="linear")
-    table_bits: int = _spec("address bits of the threshold table (table mode)", _between(2, 12),
-                            default=6)
+    x: Format = spec("input sample, signed")
+    w: Format = spec("synaptic weight, signed")
+    b: Format = spec("bias, signed")
+    i: Format = spec("requantised input current (units of I_c0), signed")
+    theta: Format = spec("thermal state (heat units), unsigned")
+    gamma: Format = spec("threshold drop per heat unit, unsigned coefficient")
+    alpha_frac: int = spec("fraction bits of the dissipation factor (multiply mode)", between(1, 24))
+    z_width: int = spec("pre-activation width; frac is that of i", between(2, 14))
+    y_width: int = spec("switching-probability LUT output width", between(1, 16))
+    decay: str = spec("dissipation: multiply (theta*a >> F) or shift (alpha = 1 - 2**-k)",
+                      one_of("multiply", "shift"))
+    output: str = spec("lut (probability), spike (z >= 0) or stochastic (lfsr < LUT[z])",
+                       one_of("lut", "spike", "stochastic"))
+    lfsr_seed: int = spec("nonzero seed of the 16-bit Galois LFSR", between(1, 0xFFFF))
+    threshold: str = spec("linear (thr0 - gamma theta, the slope at ambient) or table (the full "
+                          "I_50(T) of the card, a table indexed by the heat's top bits)",
+                           one_of("linear", "table"), default="linear")
+    table_bits: int = spec("address bits of the threshold table (table mode)", between(2, 12),
+                           default=6)
 
 
 @dataclass(frozen=True)
 class Hardware:
     """Parameters of the generated emulator."""
-    lanes: int = _spec("P, MAC lanes; neurons are time-multiplexed over them", _between(1, 64))
+    lanes: int = spec("P, MAC lanes; neurons are time-multiplexed over them", between(1, 64))
 
 
 @dataclass(frozen=True)
 class Config:
     """A complete design."""
-    name: str = _spec("design name, used for build folders and the Verilog top")
-    device: Device = _spec("MTJ device card")
-    layer: Layer = _spec("layer shape")
-    fixed_point: FixedPointConfig = _spec("integer datapath")
-    hardware: Hardware = _spec("emulator parameters")
+    name: str = spec("design name, used for build folders and the Verilog top")
+    device: Device = spec("MTJ device card")
+    layer: Layer = spec("layer shape")
+    fixed_point: FixedPointConfig = spec("integer datapath")
+    hardware: Hardware = spec("emulator parameters")
     source: str = field(default="<memory>", compare=False, metadata={"doc": "file it came from"})
 
 

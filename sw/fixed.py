@@ -37,7 +37,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .config import ConfigError
+from .errors import ConfigError
 from .device import (coefficients, current_limit, device_thermals, heat_limit, junction_thermals,
                      switching_probability, threshold_at, threshold_offsets, unphysical)
 

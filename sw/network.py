@@ -30,8 +30,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .config import (ConfigError, Format, _between, _non_negative, _one_of, _positive, _spec,
-                     build_dataclass, load_config, read_yaml)
+from .config import ConfigError, Format, build_dataclass, load_config, read_yaml
+from .schema import between, non_negative, one_of, positive, spec
 from .fixed import derive_fixed_point
 
 __all__ = ["InputSpec", "LayerSpec", "NetHardware", "NetTraining", "NetworkConfig",
@@ -44,60 +44,60 @@ SCORE_EXTRA_BITS = 8    #: the head's score holds 2**8 frames of full-scale logi
 @dataclass(frozen=True)
 class InputSpec:
     """Event frames: unsigned event counts per channel and pixel."""
-    channels: int = _spec("channels per frame (2: ON and OFF events)", _between(1, 64))
-    size: int = _spec("frame side, pixels (frames are size x size)", _between(1, 1024))
-    width: int = _spec("bits of one event count; larger counts saturate", _between(1, 16))
+    channels: int = spec("channels per frame (2: ON and OFF events)", between(1, 64))
+    size: int = spec("frame side, pixels (frames are size x size)", between(1, 1024))
+    width: int = spec("bits of one event count; larger counts saturate", between(1, 16))
 
 
 @dataclass(frozen=True)
 class LayerSpec:
     """One layer: a convolution (with optional sum pooling) or a dense layer, then an activation."""
-    name: str = _spec("layer name (a Python identifier)")
-    kind: str = _spec("conv or dense", _one_of("conv", "dense"))
-    outputs: int = _spec("output channels (conv) or features (dense)", _between(1, 4096))
-    activation: str = _spec("relu, thermal (MTJ neurons of the design) or none (logits, last layer)",
-                            _one_of("relu", "thermal", "none"))
-    weight: Format = _spec("weight format, signed")
-    bias: Format = _spec("bias format, signed")
-    out: Format = _spec("output format: unsigned after relu, signed logits after none; "
-                        "absent for thermal (the design's LUT output)", default=None)
-    kernel: int = _spec("conv: square kernel side", _between(1, 15), default=1)
-    stride: int = _spec("conv: stride", _between(1, 8), default=1)
-    padding: int = _spec("conv: zero padding on every side", _between(0, 7), default=0)
-    pool: int = _spec("conv: sum pooling pool x pool, stride pool (average pooling in float); "
-                      "a power of 2", _between(1, 8), default=1)
+    name: str = spec("layer name (a Python identifier)")
+    kind: str = spec("conv or dense", one_of("conv", "dense"))
+    outputs: int = spec("output channels (conv) or features (dense)", between(1, 4096))
+    activation: str = spec("relu, thermal (MTJ neurons of the design) or none (logits, last layer)",
+                           one_of("relu", "thermal", "none"))
+    weight: Format = spec("weight format, signed")
+    bias: Format = spec("bias format, signed")
+    out: Format = spec("output format: unsigned after relu, signed logits after none; "
+                       "absent for thermal (the design's LUT output)", default=None)
+    kernel: int = spec("conv: square kernel side", between(1, 15), default=1)
+    stride: int = spec("conv: stride", between(1, 8), default=1)
+    padding: int = spec("conv: zero padding on every side", between(0, 7), default=0)
+    pool: int = spec("conv: sum pooling pool x pool, stride pool (average pooling in float); "
+                     "a power of 2", between(1, 8), default=1)
 
 
 @dataclass(frozen=True)
 class NetHardware:
     """Parameters of the generated accelerator."""
-    lanes: int = _spec("P, MAC lanes: output channels computed in parallel", _between(1, 64))
+    lanes: int = spec("P, MAC lanes: output channels computed in parallel", between(1, 64))
 
 
 @dataclass(frozen=True)
 class NetTraining:
     """How ``ipnet net-train`` trains the network (float epochs, then quantisation-aware)."""
-    experiment: str = _spec("experiment YAML whose data section generates the task's data, "
-                            "relative to this file")
-    task: str = _spec("task the network is trained for (a class task)")
-    epochs: int = _spec("float epochs", _positive)
-    qat_epochs: int = _spec("quantisation-aware epochs after the float ones", _non_negative)
-    batch: int = _spec("batch size", _positive)
-    lr: float = _spec("Adam learning rate of the float epochs", _positive)
-    qat_lr: float = _spec("Adam learning rate of the quantisation-aware epochs", _positive)
-    seed: int = _spec("seed of initialisation and data order", _non_negative)
+    experiment: str = spec("experiment YAML whose data section generates the task's data, "
+                           "relative to this file")
+    task: str = spec("task the network is trained for (a class task)")
+    epochs: int = spec("float epochs", positive)
+    qat_epochs: int = spec("quantisation-aware epochs after the float ones", non_negative)
+    batch: int = spec("batch size", positive)
+    lr: float = spec("Adam learning rate of the float epochs", positive)
+    qat_lr: float = spec("Adam learning rate of the quantisation-aware epochs", positive)
+    seed: int = spec("seed of initialisation and data order", non_negative)
 
 
 @dataclass(frozen=True)
 class NetworkConfig:
     """A complete network description."""
-    name: str = _spec("network name, used for build folders and the Verilog top")
-    design: str = _spec("design YAML of the thermal neurons (device card, i/theta/gamma/LUT "
-                        "formats, modes), relative to this file")
-    input: InputSpec = _spec("event frames")
-    layers: list = _spec("the layers, input to output")
-    hardware: NetHardware = _spec("accelerator parameters")
-    training: NetTraining = _spec("training recipe")
+    name: str = spec("network name, used for build folders and the Verilog top")
+    design: str = spec("design YAML of the thermal neurons (device card, i/theta/gamma/LUT "
+                       "formats, modes), relative to this file")
+    input: InputSpec = spec("event frames")
+    layers: list = spec("the layers, input to output")
+    hardware: NetHardware = spec("accelerator parameters")
+    training: NetTraining = spec("training recipe")
     source: str = field(default="<memory>", compare=False, metadata={"doc": "file it came from"})
 
     def design_path(self):

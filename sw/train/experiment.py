@@ -7,121 +7,72 @@ hardware share one neuron definition.
 
 from __future__ import annotations
 
-import math
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ipnet_mtj.sw.config import (ConfigError, _between, _non_negative, _one_of, _positive, _spec,
-                                  build_dataclass, load_config, read_yaml)
+from ipnet_mtj.sw.config import ConfigError, build_dataclass, load_config, read_yaml
 from ipnet_mtj.sw.data.datasets import TASKS, DataConfig
 from ipnet_mtj.sw.data.digits import GLYPH
 from ipnet_mtj.sw.data.dvs import SensorNoise
 from ipnet_mtj.sw.fixed import derive_fixed_point
 from ipnet_mtj.sw.nets import MODELS
+from ipnet_mtj.sw.schema import (between, integers, names, non_negative, numbers, one_of, positive,
+                                  spec)
 
 __all__ = ["Experiment", "load_experiment"]
 
 
-def _twice(v):
-    """The first item of ``v`` given twice, as a one-element list (hashable items), or []."""
-    seen = set()
-    for x in v:
-        if x in seen:
-            return [x]
-        seen.add(x)
-    return []
-
-
-def _names(allowed, empty=False):
-    """A list of distinct names from ``allowed``; non-empty unless ``empty``."""
-    def check(v):
-        if not v and not empty:
-            return "needs at least one"
-        bad = [x for x in v if not isinstance(x, str) or x not in allowed]
-        if bad:
-            return f"unknown {bad[0]!r} (allowed: {', '.join(allowed)})"
-        twice = _twice(v)
-        return f"{twice[0]!r} is given twice" if twice else None
-    return check
-
-
-def _integers(what, allowed, empty=False):
-    """A list of distinct integers for which ``allowed(x)``; non-empty unless ``empty``."""
-    def check(v):
-        if not v and not empty:
-            return "needs at least one"
-        bad = [x for x in v if isinstance(x, bool) or not isinstance(x, int) or not allowed(x)]
-        if bad:
-            return f"must hold {what}: {bad[0]!r} is not"
-        twice = _twice(v)
-        return f"{twice[0]!r} is given twice" if twice else None
-    return check
-
-
-def _numbers(what, allowed):
-    """A list of distinct finite numbers for which ``allowed(x)``; non-empty."""
-    def check(v):
-        if not v:
-            return "needs at least one"
-        bad = [x for x in v if isinstance(x, bool) or not isinstance(x, (int, float))
-               or not math.isfinite(x) or not allowed(x)]
-        if bad:
-            return f"must hold {what}: {bad[0]!r} is not"
-        return f"{v[0]!r} is given twice" if len(set(v)) < len(v) else None
-    return check
-
-
 @dataclass(frozen=True)
 class Noise:
-    contrast: float = _spec("DVS contrast threshold, log-intensity units", _positive)
-    threshold_sigma: float = _spec("relative per-pixel threshold mismatch", _non_negative)
-    background_rate: float = _spec("background-activity events per pixel per sub-step "
-                                   "(a probability)", _between(0, 1))
-    hot_pixels: int = _spec("pixels that fire at every sub-step (at most size * size)",
-                            _non_negative)
+    contrast: float = spec("DVS contrast threshold, log-intensity units", positive)
+    threshold_sigma: float = spec("relative per-pixel threshold mismatch", non_negative)
+    background_rate: float = spec("background-activity events per pixel per sub-step "
+                                  "(a probability)", between(0, 1))
+    hot_pixels: int = spec("pixels that fire at every sub-step (at most size * size)",
+                           non_negative)
 
 
 @dataclass(frozen=True)
 class Data:
-    size: int = _spec("frame side, pixels", _positive)
-    steps: int = _spec("frames per sample", _positive)
-    substeps: int = _spec("camera sub-steps per frame", _positive)
-    train: int = _spec("training samples per task", _positive)
-    test: int = _spec("test samples per task", _positive)
-    ahead: int = _spec("digits_ahead: frames to look ahead", _positive)
-    seed: int = _spec("data seed", _non_negative)
-    noise: Noise = _spec("sensor noise")
+    size: int = spec("frame side, pixels", positive)
+    steps: int = spec("frames per sample", positive)
+    substeps: int = spec("camera sub-steps per frame", positive)
+    train: int = spec("training samples per task", positive)
+    test: int = spec("test samples per task", positive)
+    ahead: int = spec("digits_ahead: frames to look ahead", positive)
+    seed: int = spec("data seed", non_negative)
+    noise: Noise = spec("sensor noise")
 
 
 @dataclass(frozen=True)
 class Training:
     """One protocol for every model (docs/results-method.md, "Protocol")."""
-    max_epochs: int = _spec("most passes over the training set; the cosine schedule spans them",
-                            _positive)
-    patience: int = _spec("early stopping: stop after this many epochs without a lower "
-                          "validation loss", _positive)
-    validation: int = _spec("samples carved from the end of the training split to choose the "
-                            "epoch and the learning rate on (never the test split)", _positive)
-    batch: int = _spec("batch size", _positive)
-    lrs: list = _spec("Adam learning rates tried for every model and task; the one with the "
-                      "lowest mean validation loss over seeds is reported",
-                      _numbers("positive numbers", lambda x: x > 0))
-    seeds: list = _spec("one run per seed (mean and spread over them)",
-                        _integers("integers >= 0", lambda x: x >= 0))
-    features: int = _spec("backbone feature width", _positive)
+    max_epochs: int = spec("most passes over the training set; the cosine schedule spans them",
+                           positive)
+    patience: int = spec("early stopping: stop after this many epochs without a lower "
+                         "validation loss", positive)
+    validation: int = spec("samples carved from the end of the training split to choose the "
+                           "epoch and the learning rate on (never the test split)", positive)
+    batch: int = spec("batch size", positive)
+    lrs: list = spec("Adam learning rates tried for every model and task; the one with the "
+                     "lowest mean validation loss over seeds is reported",
+                     numbers("positive numbers", lambda x: x > 0))
+    seeds: list = spec("one run per seed (mean and spread over them)",
+                       integers("integers >= 0", lambda x: x >= 0))
+    features: int = spec("backbone feature width", positive)
 
 
 @dataclass(frozen=True)
 class IPNetInit:
-    current_spread: float = _spec("IPNet's gain and offset start so that the junction current "
-                                  "has the ambient threshold as mean and this standard deviation "
-                                  "(I_c0) over a training batch (IPNet.calibrate_current)",
-                                  _positive)
-    firing_rate: typing.Optional[float] = _spec(
+    current_spread: float = spec("IPNet's gain and offset start so that the junction current "
+                                 "has the ambient threshold as mean and this standard deviation "
+                                 "(I_c0) over a training batch (IPNet.calibrate_current)",
+                                 positive)
+    firing_rate: typing.Optional[float] = spec(
         "then every offset moves by one common shift so that the thermal neurons' mean output "
         "over that batch's sequences, heat included, is this rate (IPNet.calibrate_current). "
-        "Absent: the current stays centred on the ambient threshold", _between(0.01, 0.99),
+        "Absent: the current stays centred on the ambient threshold", between(0.01, 0.99),
         default=None)
 
 
@@ -160,12 +111,12 @@ def _variants(v):
 
 @dataclass(frozen=True)
 class Ablation:
-    task: str = _spec("task of the Memory-at-the-Frontier ablation", _one_of(*TASKS))
-    depths: list = _spec("depths of the thermal layer (1 = first convolution)",
-                         _integers("depths 1, 2 or 3", lambda x: x in (1, 2, 3), empty=True))
-    variants: dict = _spec("IPNet's design space: each variant changes some of IPNet's "
-                           "options (surrogate_width, current, heat_gradient, train_spread, "
-                           "design) "
+    task: str = spec("task of the Memory-at-the-Frontier ablation", one_of(*TASKS))
+    depths: list = spec("depths of the thermal layer (1 = first convolution)",
+                        integers("depths 1, 2 or 3", lambda x: x in (1, 2, 3), empty=True))
+    variants: dict = spec("IPNet's design space: each variant changes some of IPNet's "
+                          "options (surrogate_width, current, heat_gradient, train_spread, "
+                          "design) "
                            "from their defaults, thermal layer at the frontier; each is a cell "
                            "with the whole learning-rate grid",
                            _variants, default=None)
@@ -173,46 +124,46 @@ class Ablation:
 
 @dataclass(frozen=True)
 class Spread:
-    sigmas: list = _spec("device-to-device spread of the junctions' switching thresholds "
-                         "(units of I_c0) that each trained IPNet is evaluated under",
-                         _numbers("numbers in (0, 0.5]", lambda x: 0 < x <= 0.5))
-    chips: int = _spec("simulated chips (independent draws of every neuron's offset) per "
-                       "sigma and run", _between(1, 100))
-    thermal_sigmas: list = _spec("relative spread of every junction's thermal resistance and "
-                                 "time constant that each trained IPNet is evaluated under",
-                                 _numbers("numbers in (0, 0.3]", lambda x: 0 < x <= 0.3),
-                                 default=None)
+    sigmas: list = spec("device-to-device spread of the junctions' switching thresholds "
+                        "(units of I_c0) that each trained IPNet is evaluated under",
+                        numbers("numbers in (0, 0.5]", lambda x: 0 < x <= 0.5))
+    chips: int = spec("simulated chips (independent draws of every neuron's offset) per "
+                      "sigma and run", between(1, 100))
+    thermal_sigmas: list = spec("relative spread of every junction's thermal resistance and "
+                                "time constant that each trained IPNet is evaluated under",
+                                numbers("numbers in (0, 0.3]", lambda x: 0 < x <= 0.3),
+                                default=None)
 
 
 @dataclass(frozen=True)
 class Integer:
-    epochs: int = _spec("quantisation-aware epochs of each task's IPNet runs at the chosen "
-                        "learning rate, from their best float weights (early stopping as in "
-                        "training)", _between(1, 100))
-    lr: float = _spec("Adam learning rate of the quantisation-aware epochs (cosine schedule)",
-                      _positive)
-    weight_bits: int = _spec("width of every layer's weights (the thermal layer's grows until "
-                             "its weights reach the current's LSB)", _between(2, 16))
-    bias_bits: int = _spec("width of every layer's biases", _between(2, 32))
-    activation_bits: int = _spec("width of every ReLU layer's unsigned output", _between(2, 16))
-    logit_bits: int = _spec("width of the signed logits (float32, the QAT model's type, holds "
-                            "them exactly)", _between(2, 24))
-    lanes: int = _spec("MAC lanes of the accelerator the description is derived for",
-                       _between(1, 64))
+    epochs: int = spec("quantisation-aware epochs of each task's IPNet runs at the chosen "
+                       "learning rate, from their best float weights (early stopping as in "
+                       "training)", between(1, 100))
+    lr: float = spec("Adam learning rate of the quantisation-aware epochs (cosine schedule)",
+                     positive)
+    weight_bits: int = spec("width of every layer's weights (the thermal layer's grows until "
+                            "its weights reach the current's LSB)", between(2, 16))
+    bias_bits: int = spec("width of every layer's biases", between(2, 32))
+    activation_bits: int = spec("width of every ReLU layer's unsigned output", between(2, 16))
+    logit_bits: int = spec("width of the signed logits (float32, the QAT model's type, holds "
+                           "them exactly)", between(2, 24))
+    lanes: int = spec("MAC lanes of the accelerator the description is derived for",
+                      between(1, 64))
 
 
 @dataclass(frozen=True)
 class Experiment:
-    design: str = _spec("design YAML of the thermal neurons, relative to this file")
-    data: Data = _spec("data generation")
-    train: Training = _spec("training")
-    tasks: list = _spec("tasks to run", _names(tuple(TASKS)))
-    models: list = _spec("models run on every task", _names(MODELS))
-    steering_only: list = _spec("models run on the steering task only", _names(MODELS, empty=True))
-    ablation: Ablation = _spec("thermal layer at each depth")
-    ipnet: IPNetInit = _spec("IPNet's initialisation")
-    spread: Spread = _spec("IPNet's accuracy against device-to-device spread")
-    integer: typing.Optional[Integer] = _spec(
+    design: str = spec("design YAML of the thermal neurons, relative to this file")
+    data: Data = spec("data generation")
+    train: Training = spec("training")
+    tasks: list = spec("tasks to run", names(tuple(TASKS)))
+    models: list = spec("models run on every task", names(MODELS))
+    steering_only: list = spec("models run on the steering task only", names(MODELS, empty=True))
+    ablation: Ablation = spec("thermal layer at each depth")
+    ipnet: IPNetInit = spec("IPNet's initialisation")
+    spread: Spread = spec("IPNet's accuracy against device-to-device spread")
+    integer: typing.Optional[Integer] = spec(
         "IPNet's whole network in integers (quantisation-aware training, the golden model's "
         "accuracy beside float). Absent: no integer network", default=None)
     source: str = field(default="<memory>", compare=False, metadata={"doc": "file"})

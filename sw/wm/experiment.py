@@ -12,12 +12,12 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ipnet_mtj.sw.config import (ConfigError, _between, _non_negative, _positive, _spec,
-                                  build_dataclass, load_config, read_yaml)
+from ipnet_mtj.sw.config import ConfigError, build_dataclass, load_config, read_yaml
 from ipnet_mtj.sw.data.dvs import SensorNoise
 from ipnet_mtj.sw.data.wm import WMData
 from ipnet_mtj.sw.fixed import derive_fixed_point
-from ipnet_mtj.sw.train.experiment import Noise, _integers, _names, _numbers
+from ipnet_mtj.sw.schema import between, integers, names, non_negative, numbers, positive, spec
+from ipnet_mtj.sw.train.experiment import Noise
 
 __all__ = ["WMExperiment", "load_wm_experiment", "design_for_tau", "WM_MODELS"]
 
@@ -26,83 +26,83 @@ WM_MODELS = ("ipnet", "lstm", "gru", "rnn", "framesum")
 
 @dataclass(frozen=True)
 class Data:
-    size: int = _spec("frame side, pixels (at least 8)",
-                      lambda v: None if v >= 8 else "must be >= 8")
-    substeps: int = _spec("camera sub-steps per frame (at least 2: an item comes and goes "
-                          "within its frame)", lambda v: None if v >= 2 else "must be >= 2")
-    vocabulary: int = _spec("items (an even number: pairs for interference)",
-                            lambda v: None if v >= 4 and v % 2 == 0 else "must be even and >= 4")
-    density: float = _spec("fraction of pixels an item lights", _between(0.01, 0.9))
-    pair_overlap: float = _spec("fraction of lit pixels a pair-mate shares (list similarity)",
-                                _between(0, 1))
-    train: int = _spec("training samples per task", _positive)
-    val: int = _spec("validation samples per task (monitored every epoch)", _positive)
-    test: int = _spec("test samples per task (every reported figure)", _positive)
-    seed: int = _spec("data seed", _non_negative)
-    noise: Noise = _spec("sensor noise")
+    size: int = spec("frame side, pixels (at least 8)",
+                     lambda v: None if v >= 8 else "must be >= 8")
+    substeps: int = spec("camera sub-steps per frame (at least 2: an item comes and goes "
+                         "within its frame)", lambda v: None if v >= 2 else "must be >= 2")
+    vocabulary: int = spec("items (an even number: pairs for interference)",
+                           lambda v: None if v >= 4 and v % 2 == 0 else "must be even and >= 4")
+    density: float = spec("fraction of pixels an item lights", between(0.01, 0.9))
+    pair_overlap: float = spec("fraction of lit pixels a pair-mate shares (list similarity)",
+                               between(0, 1))
+    train: int = spec("training samples per task", positive)
+    val: int = spec("validation samples per task (monitored every epoch)", positive)
+    test: int = spec("test samples per task (every reported figure)", positive)
+    seed: int = spec("data seed", non_negative)
+    noise: Noise = spec("sensor noise")
 
 
 @dataclass(frozen=True)
 class NBack:
-    ns: list = _spec("the n of each n-back task", _integers("integers >= 1", lambda x: x >= 1))
-    items: int = _spec("items per sequence", _positive)
-    slot: int = _spec("frames per item", _positive)
-    target_rate: float = _spec("probability that an item repeats the one n back",
-                               _between(0.05, 0.95))
+    ns: list = spec("the n of each n-back task", integers("integers >= 1", lambda x: x >= 1))
+    items: int = spec("items per sequence", positive)
+    slot: int = spec("frames per item", positive)
+    target_rate: float = spec("probability that an item repeats the one n back",
+                              between(0.05, 0.95))
 
 
 @dataclass(frozen=True)
 class Recall:
-    lengths: list = _spec("list lengths (mixed in training, reported apart)",
-                          _integers("integers >= 1", lambda x: x >= 1))
-    slots: list = _spec("frames per item: the presentation rates (mixed, reported apart)",
-                        _integers("integers >= 1", lambda x: x >= 1))
+    lengths: list = spec("list lengths (mixed in training, reported apart)",
+                         integers("integers >= 1", lambda x: x >= 1))
+    slots: list = spec("frames per item: the presentation rates (mixed, reported apart)",
+                       integers("integers >= 1", lambda x: x >= 1))
 
 
 @dataclass(frozen=True)
 class Interference:
-    length: int = _spec("items per list", _positive)
-    slot: int = _spec("frames per item", _positive)
+    length: int = spec("items per list", positive)
+    slot: int = spec("frames per item", positive)
 
 
 @dataclass(frozen=True)
 class Training:
-    epochs: int = _spec("passes over the training set", _positive)
-    batch: int = _spec("batch size", _positive)
-    lrs: list = _spec("Adam learning rates (cosine schedule to 0) tried for every model and "
-                      "task; the one with the best mean validation score is reported",
-                      _numbers("positive numbers", lambda x: x > 0))
-    seeds: list = _spec("one run per seed (mean and spread over them)",
-                        _integers("integers >= 0", lambda x: x >= 0))
-    features: int = _spec("backbone feature width", _positive)
+    epochs: int = spec("passes over the training set", positive)
+    batch: int = spec("batch size", positive)
+    lrs: list = spec("Adam learning rates (cosine schedule to 0) tried for every model and "
+                     "task; the one with the best mean validation score is reported",
+                     numbers("positive numbers", lambda x: x > 0))
+    seeds: list = spec("one run per seed (mean and spread over them)",
+                       integers("integers >= 0", lambda x: x >= 0))
+    features: int = spec("backbone feature width", positive)
 
 
 @dataclass(frozen=True)
 class Decay:
-    tau_th_ns: list = _spec("IPNet's thermal time constants besides the card's (the sweep)",
-                            _numbers("positive numbers", lambda x: x > 0))
+    tau_th_ns: list = spec("IPNet's thermal time constants besides the card's (the sweep)",
+                           numbers("positive numbers", lambda x: x > 0))
 
 
 @dataclass(frozen=True)
 class IPNetChoice:
-    depth: int = _spec("depth of the thermal neurons (1 = first convolution, 3 = the dense "
-                       "features, where the recurrent models keep their state)",
+    depth: int = spec("depth of the thermal neurons (1 = first convolution, 3 = the dense "
+                      "features, where the recurrent models keep their state)",
                        lambda v: None if v in (1, 2, 3) else "must be 1, 2 or 3")
-    current_spread: float = _spec("initial standard deviation of the junction current, I_c0 "
-                                  "(set from the first training batch)", _between(0.001, 2))
+    current_spread: float = spec("initial standard deviation of the junction current, I_c0 "
+                                 "(set from the first training batch)", between(0.001, 2))
 
 
 @dataclass(frozen=True)
 class WMExperiment:
-    design: str = _spec("design YAML of IPNet's thermal neurons, relative to this file")
-    data: Data = _spec("data generation")
-    nback: NBack = _spec("n-back tasks")
-    recall: Recall = _spec("free recall")
-    interference: Interference = _spec("proactive and retroactive interference")
-    train: Training = _spec("training, the same for every model")
-    models: list = _spec("models run on every task", _names(WM_MODELS))
-    ipnet: IPNetChoice = _spec("where IPNet's thermal neurons sit and how their current starts")
-    decay: Decay = _spec("IPNet's decay sweep (n-back and free recall)")
+    design: str = spec("design YAML of IPNet's thermal neurons, relative to this file")
+    data: Data = spec("data generation")
+    nback: NBack = spec("n-back tasks")
+    recall: Recall = spec("free recall")
+    interference: Interference = spec("proactive and retroactive interference")
+    train: Training = spec("training, the same for every model")
+    models: list = spec("models run on every task", names(WM_MODELS))
+    ipnet: IPNetChoice = spec("where IPNet's thermal neurons sit and how their current starts")
+    decay: Decay = spec("IPNet's decay sweep (n-back and free recall)")
     source: str = field(default="<memory>", compare=False, metadata={"doc": "file"})
 
     def data_config(self):
