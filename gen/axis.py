@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import shutil
 
-from .export import LINT_WAIVERS
+from ipnet_mtj.hw.lint_waivers import LINT_WAIVERS
 
 __all__ = ["axis_wrapper", "axis_layout", "integration_files"]
 

@@ -20,11 +20,7 @@ import numpy as np
 from ipnet_mtj.hw.rom_layout import bias_rom, weight_rom
 from ipnet_mtj.sw.config import config_hash, config_to_dict
 
-__all__ = ["write_hex", "export_roms", "write_manifest", "tool_versions", "LINT_WAIVERS",
-           "replace_build_folder"]
-
-#: Verilator lint waivers for the Verilog Amaranth emits; shipped in every build folder.
-LINT_WAIVERS = Path(__file__).resolve().parent.parent / "hw" / "lint.vlt"
+__all__ = ["write_hex", "export_roms", "write_manifest", "tool_versions", "replace_build_folder"]
 
 
 def write_hex(path, words, width):

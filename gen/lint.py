@@ -4,10 +4,11 @@ import argparse
 import subprocess
 import sys
 
+from ipnet_mtj.hw.lint_waivers import LINT_WAIVERS
 from ipnet_mtj.sw.cli import UsageError, run_cli
 
 from .design import generate, load_design
-from .export import LINT_WAIVERS
+from .toolchain import simulator_available
 
 WAIVERS = LINT_WAIVERS
 
@@ -15,7 +16,6 @@ WAIVERS = LINT_WAIVERS
 def lint(verilog_path, top, *more):
     """Run Verilator's linter with the project's waivers on ``verilog_path`` (and the files
     ``more``), top module ``top``; return (ok, output)."""
-    from ipnet_mtj.sim.runner import simulator_available
     ok, why = simulator_available("verilator")
     if not ok:
         raise UsageError(why)

