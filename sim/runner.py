@@ -6,7 +6,6 @@ import contextlib
 import json
 import os
 import re
-import shutil
 import sys
 import threading
 from pathlib import Path
@@ -212,8 +211,8 @@ def _cocotb_test(runner, sim, module, top, env, build_dir, test_dir, waves=False
     env = {**env, "IPNET_REPORT": str(report_path), "IPNET_PROGRESS": str(progress),
            "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
     try:
-        runner.test(test_module=module, hdl_toplevel=top, extra_env=env,
-                    build_dir=build_dir, test_dir=test_dir,
+        runner.test(test_module=module, hdl_toplevel=top, hdl_toplevel_lang="verilog",
+                    extra_env=env, build_dir=build_dir, test_dir=test_dir,
                     results_xml=str(test_dir / "results.xml"),
                     log_file=test_dir / "test.log", waves=waves)
     except SystemExit:      # cocotb_tools exits when a test fails; say so as an error
@@ -305,11 +304,10 @@ def _build_and_test_sharded(sim, sources, top, build_args, module, env, work, sh
                                daemon=True)
     watcher.start()
     try:
-        done = runner.map(_shard_job, items)
+        reports = runner.map(_shard_job, items)
     finally:
         stop.set()
         watcher.join()
-    reports = [done[item] for item in items]
     broken = [r["error"] for r in reports if "error" in r and "sequences" not in r]
     if broken:
         raise RuntimeError(broken[0])

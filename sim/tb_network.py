@@ -20,7 +20,11 @@ YAML), IPNET_BUILD (build folder: manifest.json, weights.npz), IPNET_STIMULUS
 (.npz with ``x`` (S, T, C, H, W) input integers and ``y`` labels),
 IPNET_REPORT, IPNET_PROGRESS (optional), IPNET_STRESS (``on``/``off``), IPNET_TRACE
 (optional: where to save the hardware's record of the first sequence, for the
-build report's figures).
+build report's figures), IPNET_SEQUENCE_OFFSET (optional, default 0: the index of
+the stimulus's first sequence in the whole run, when the run is split into
+shards; the handshake stress, its seeds and the names in mismatch messages use
+the whole run's index, so a sharded run drives every sequence exactly as an
+unsharded one).
 """
 
 from __future__ import annotations
@@ -174,7 +178,8 @@ async def network_matches_golden_model(dut):
     began = time.perf_counter()
     cycles = frames_done = 0
     hw_pred, golden_pred = [], []
-    for seq, frames in enumerate(xs):
+    offset = int(os.environ.get("IPNET_SEQUENCE_OFFSET", "0"))
+    for seq, frames in enumerate(xs, start=offset):
         steps = frames.shape[0]
         words = frames.transpose(0, 2, 3, 1).reshape(-1)            # channels-last per frame
         Path("stim.hex").write_text("".join(f"{int(w):0{in_digits}x}\n" for w in words))
@@ -199,7 +204,7 @@ async def network_matches_golden_model(dut):
         ys = read_hex("y.hex")
         hw_pred.append(check_sequence(board, net, widths, mon, ys, trace, seq))
         board.compare(f"seq {seq} frame_error", int(dut.frame_error.value), 0)
-        if seq == 0 and os.environ.get("IPNET_TRACE"):
+        if seq == offset and os.environ.get("IPNET_TRACE"):
             record = hardware_trace(net, widths, signed, mon, ys, steps)
             if record is not None:
                 np.savez(os.environ["IPNET_TRACE"], x=frames, **record)
@@ -207,12 +212,13 @@ async def network_matches_golden_model(dut):
         cycles += int(dut.cycles.value)
         frames_done += steps
         if progress:
-            Path(progress).write_text(f"{seq + 1} {len(xs)} {board.compared} {board.mismatches} "
-                                      f"{frames_done}\n")
+            Path(progress).write_text(f"{seq + 1 - offset} {len(xs)} {board.compared} "
+                                      f"{board.mismatches} {frames_done}\n")
     labels = np.asarray(labels)[:len(xs)]
     report = {
         "network": cfg.name,
         "sequences": len(xs),
+        "sequence_offset": offset,
         "frames": frames_done,
         "values_compared": board.compared,
         "mismatches": board.mismatches,

@@ -15,7 +15,7 @@ import yaml
 from helpers import ROOT, make_fp
 from ipnet_mtj.sw.data.datasets import TASKS
 from ipnet_mtj.sw.nets import build_model
-from ipnet_mtj.sw.train.results import chosen_lrs
+from ipnet_mtj.sw.train.grid import chosen_lrs
 from ipnet_mtj.sw.train.runs import constant_loss
 from ipnet_mtj.sw.train.trainer import (RunSpec, best_epoch, evaluate, train_run,
                                         validation_loss)

@@ -4,7 +4,7 @@
     ipnet params  CONFIG                            parameter counts, side by side
     ipnet train   CONFIG --task T --model M [--seed S] [--depth D] [--lr LR] [--epochs E] [--fresh]
     ipnet eval    CONFIG --task T --model M [--seed S] [--depth D] [--lr LR]
-    ipnet results CONFIG [--workers 2] [--out docs]
+    ipnet results CONFIG [--workers N] [--cluster ADDRESS] [--out docs]
     ipnet net-train NETWORK [--fresh] [--out PATH]   train a described network (float, then QAT)
     ipnet net-eval  NETWORK [--weights PATH]         float, QAT and integer accuracy of its weights
     ipnet net-eval  NETWORK --backend rtl [--sequences N]   the same through the Verilog
@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 from ipnet_mtj.sw.cli import UsageError, check_output_dir, run_cli
+from ipnet_mtj.sw.jobs.runner import add_runner_args
 
 __all__ = ["main"]
 
@@ -57,7 +58,7 @@ def _parser(backends=("integer",)):
     _spec_args(p)
     p = sub.add_parser("results", help="all runs -> docs/results.{md,json,png}")
     _common(p)
-    p.add_argument("--workers", type=int, default=2)
+    add_runner_args(p)
     p.add_argument("--out", default="docs")
     p = sub.add_parser("net-train", help="train a described network; save its integer weights")
     p.add_argument("network", help="network YAML, e.g. configs/network.yaml")
@@ -227,8 +228,8 @@ def main(argv, backends=None):
             if not path.exists():
                 raise UsageError(f"{path}: no such run; train it first (ipnet train ...)")
             metrics = read_metrics(path)
-        from .results import _run_line
-        print(f"{spec.name}: {_run_line(metrics)}, {metrics['parameters']} parameters")
+        from .grid import run_line
+        print(f"{spec.name}: {run_line(metrics)}, {metrics['parameters']} parameters")
         if "physics" in metrics:
             ph = metrics["physics"]
             t_max = "none" if ph["T_max_K"] is None else f"{ph['T_max_K']:.0f} K"
@@ -238,13 +239,14 @@ def main(argv, backends=None):
                   f"(limit {ph['current_limit_ic0']:.2f})")
         return 0
 
-    from .results import run_grid, run_integer, run_spread, write_outputs
-    if args.workers < 1:
-        raise UsageError(f"--workers: must be >= 1, got {args.workers}")
+    from ipnet_mtj.sw.jobs import runner_from_args
+    from .grid import run_grid, run_integer, run_spread
+    from .results import write_outputs
     began = time.perf_counter()
-    done = run_grid(args.config, args.runs, workers=args.workers)
-    spread = run_spread(args.config, args.runs, done, workers=args.workers)
-    integer = run_integer(args.config, args.runs, done, workers=args.workers)
+    with runner_from_args(args) as runner:
+        done = run_grid(args.config, args.runs, runner)
+        spread = run_spread(args.config, args.runs, done, runner)
+        integer = run_integer(args.config, args.runs, done, runner)
     write_outputs(args.config, done, args.out, time.perf_counter() - began, spread, integer)
     print(f"wrote {args.out}/results.md, results.json, results.png "
           f"({(time.perf_counter() - began) / 60:.1f} min)")

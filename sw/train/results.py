@@ -1,9 +1,7 @@
-"""The results table: every (task, model, seed) run, aggregated into Markdown, JSON and a plot.
+"""The results report: docs/results.md, results.json and the figures, from an experiment's runs.
 
-Runs go through a pool of worker processes (one torch thread each). Finished
-runs are read back from their metrics files, and unfinished ones resume from
-their checkpoints, so an interrupted ``make results`` continues where it
-stopped.
+The runs themselves are scheduled by :mod:`.grid` and reduced to statistics by
+:mod:`.aggregate`; this module writes what a reader sees, each file atomically.
 """
 
 from __future__ import annotations
@@ -11,379 +9,30 @@ from __future__ import annotations
 import json
 import math
 import os
-import subprocess
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import numpy as np
 
 from ipnet_mtj.sw.cli import write_atomically
 from ipnet_mtj.sw.config import config_hash
-from ipnet_mtj.sw.data.datasets import TASKS, load_split
+from ipnet_mtj.sw.data.datasets import TASKS
 from ipnet_mtj.sw.device import LN2, coefficients
-from ipnet_mtj.sw.nets.backbone import CHANNELS
+from ipnet_mtj.sw.jobs import file_hash, git_commit
 
-from .energy import SOURCE, digital_memory, thermal_joule_pj
+from .aggregate import aggregate, finite_best
+from .energy import SOURCE
 from .experiment import load_experiment
-from .runs import STALLED, data_dir, execute, read_metrics, run_hash, run_paths
-from .trainer import RunSpec
+from .runs import STALLED
 
-__all__ = ["grid", "run_grid", "run_spread", "run_integer", "integer_specs", "aggregate", "write_outputs", "chosen_lrs",
-           "chosen_runs"]
+__all__ = ["write_outputs", "LOWER_IS_BETTER"]
 
 LOWER_IS_BETTER = {"error_px", "rmse"}
-
-
-def grid(exp):
-    """All runs of an experiment: models x tasks x learning rates x seeds, steering-only
-    models, ablation depths and variants (each a cell with the whole learning-rate grid)."""
-    cells = []
-    for task in exp.tasks:
-        models = list(exp.models) + (list(exp.steering_only) if task == "steering" else [])
-        cells += [(task, m, 1, "") for m in models]
-    cells += [(exp.ablation.task, "ipnet", d, "") for d in exp.ablation.depths
-              if d != 1 or (exp.ablation.task, "ipnet", 1, "") not in cells]
-    cells += [(exp.ablation.task, "ipnet", 1, v) for v in exp.ablation.variants or {}]
-    return [RunSpec(t, m, s, d, float(lr), variant=v) for t, m, d, v in cells
-            for lr in exp.train.lrs for s in exp.train.seeds]
-
-
-def chosen_lrs(exp, done):
-    """{(task, model, depth): learning rate}: per cell, the rate whose seeds reach the lowest
-    mean validation loss; a rate with a diverged seed loses (unless every rate has one); the
-    first in the config's order wins a tie. Test figures play no part."""
-    by_cell = {}
-    for spec, m in done.items():
-        by_cell.setdefault(spec.cell, {}).setdefault(spec.lr, []).append(m)
-
-    def score(runs):        # fewest diverged seeds first, then the mean validation loss
-        ok = [m["val_loss"] for m in runs if "diverged" not in m]
-        return (len(runs) - len(ok), float(np.mean(ok)) if ok else math.inf)
-    order = [float(lr) for lr in exp.train.lrs]
-    return {cell: min(by_lr, key=lambda lr: (*score(by_lr[lr]), order.index(lr)))
-            for cell, by_lr in by_cell.items()}
-
-
-def chosen_runs(exp, done):
-    """{spec: metrics} of the runs at each cell's chosen learning rate."""
-    lrs = chosen_lrs(exp, done)
-    return {s: m for s, m in done.items() if s.lr == lrs[s.cell]}
-
-
-def _data_job(exp_path, task, split, runs_dir):
-    exp, _, _ = load_experiment(exp_path)
-    load_split(task, exp.data_config(), split, data_dir(runs_dir))
-    return task, split
-
-
-def _run_job(exp_path, spec, runs_dir):
-    return execute(exp_path, spec, runs_dir, record_divergence=True, retrain_stale=True)
-
-
-def run_grid(exp_path, runs_dir, workers=2, log=None):
-    """Generate data and run every missing run; return {spec: metrics}.
-
-    Progress is two tqdm bars on stderr (data splits, then runs); ``log`` (default
-    ``tqdm.write``, stdout, above the bar) gets the summary line and one line per finished run.
-    """
-    from tqdm import tqdm
-    log = log or tqdm.write
-    exp, design, _ = load_experiment(exp_path)
-    specs = grid(exp)
-    done, todo = _cached(exp, design, specs, runs_dir)
-    variants = sum(1 for s in specs if s.variant)
-    log(f"{len(specs)} runs ({variants} of them ablation variants): {len(done)} done, "
-        f"{len(todo)} to run, {workers} workers")
-    _train(exp_path, runs_dir, workers, todo, done, log, data=True)
-    return done
-
-
-def _cached(exp, design, specs, runs_dir):
-    """({spec: metrics} of the finished runs of this experiment, [specs still to run])."""
-    done, todo = {}, []
-    for spec in specs:
-        path = run_paths(runs_dir, spec)[1]
-        if path.exists():
-            metrics = read_metrics(path)
-            # another experiment's metrics are not reused: the run resumes (or refuses to)
-            if (metrics["finished"] and metrics.get("run_hash") == run_hash(exp, design, spec)
-                    and not _lacks_limited_current(metrics)):
-                done[spec] = metrics
-                continue
-        todo.append(spec)
-    return done, todo
-
-
-def _lacks_limited_current(metrics):
-    """An IPNet run recorded before its physics held the limited current's mean square (the
-    energy's). It goes back to the pool: its checkpoint is finished, so no epoch is trained
-    again and only the evaluation of the kept weights runs (added to its ``wall_s``)."""
-    return (metrics.get("model") == "ipnet" and "diverged" not in metrics
-            and "current_mean_square_ic0" not in metrics.get("physics", {}))
-
-
-def _train(exp_path, runs_dir, workers, todo, done, log, data):
-    """Run ``todo`` in a pool (generating the data splits first when ``data``); add each
-    finished run's metrics to ``done``."""
-    from tqdm import tqdm
-    began = time.perf_counter()
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        tasks = sorted({s.task for s in todo}) if data else []
-        jobs = [pool.submit(_data_job, exp_path, t, split, runs_dir) for t in tasks for split in ("train", "test")]
-        if jobs:
-            with tqdm(total=len(jobs), desc="data", unit="split") as bar:
-                for job in as_completed(jobs):
-                    task, split = job.result()
-                    bar.set_postfix_str(f"{task} {split}", refresh=False)
-                    bar.update()
-        jobs = {pool.submit(_run_job, exp_path, spec, runs_dir): spec for spec in todo}
-        if jobs:
-            with tqdm(total=len(jobs), desc="runs", unit="run") as bar:
-                for job in as_completed(jobs):
-                    spec = jobs[job]
-                    metrics = job.result()
-                    done[spec] = metrics
-                    log(f"  {spec.name}: {_run_line(metrics)} ({metrics['wall_s']:.0f} s; "
-                        f"total {time.perf_counter() - began:.0f} s)")
-                    bar.set_postfix_str(spec.name, refresh=False)
-                    bar.update()
-
-
-def _spread_job(exp_path, spec, runs_dir):
-    from .spread import evaluate_spread
-    return evaluate_spread(exp_path, spec, runs_dir)
-
-
-def spread_specs(exp, done):
-    """The runs the device-spread sweep evaluates: every IPNet at its chosen learning rate
-    (every task; the ablation's depths and variants), diverged seeds left out."""
-    return sorted((s for s, m in chosen_runs(exp, done).items()
-                   if s.model == "ipnet" and "diverged" not in m),
-                  key=lambda s: (s.task, s.depth, s.variant, s.seed))
-
-
-def _per_run(job, exp_path, runs_dir, specs, workers, desc):
-    """{spec: job(exp_path, spec, runs_dir)} over ``specs`` in a pool, with a progress bar."""
-    from tqdm import tqdm
-    out = {}
-    if not specs:
-        return out
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        jobs = {pool.submit(job, exp_path, s, runs_dir): s for s in specs}
-        with tqdm(total=len(jobs), desc=desc, unit="run") as bar:
-            for done in as_completed(jobs):
-                out[jobs[done]] = done.result()
-                bar.update()
-    return out
-
-
-def run_spread(exp_path, runs_dir, done, workers=2):
-    """Each trained IPNet on simulated chips with device spread (:mod:`sw.train.spread`);
-    {spec: sweep}, evaluated where not cached."""
-    exp, _, _ = load_experiment(exp_path)
-    return _per_run(_spread_job, exp_path, runs_dir, spread_specs(exp, done), workers,
-                    "device spread")
-
-
-def _integer_job(exp_path, spec, runs_dir):
-    from .qat import integer_run
-    return integer_run(exp_path, spec, runs_dir)
-
-
-def integer_specs(exp, done):
-    """The runs whose whole network goes into integers: the main table's IPNet (thermal layer at
-    the frontier, default options) on every task, at its chosen learning rate, every seed that
-    did not diverge."""
-    if exp.integer is None:
-        return []
-    return sorted((s for s, m in chosen_runs(exp, done).items()
-                   if s.model == "ipnet" and s.depth == 1 and not s.variant
-                   and s.task in exp.tasks and "diverged" not in m),
-                  key=lambda s: (s.task, s.seed))
-
-
-def run_integer(exp_path, runs_dir, done, workers=2):
-    """Each main-table IPNet as one integer network, trained quantisation-aware and measured by
-    the golden model (:mod:`sw.train.qat`); {spec: result}, trained where not cached."""
-    exp, _, _ = load_experiment(exp_path)
-    return _per_run(_integer_job, exp_path, runs_dir, integer_specs(exp, done), workers,
-                    "integer networks (QAT)")
-
-
-def _run_line(m):
-    """One line about a finished run for the log."""
-    if "diverged" in m:
-        return f"diverged ({m['diverged']})"
-    extra = ""
-    if "heat_ignored_metric" in m:
-        extra += f", heat ignored {m['heat_ignored_metric']:.4g}"
-    stalled = ", STALLED" if m.get("stalled") else ""
-    return (f"{m['metric_name']} {m['metric']:.4g}{extra} at epoch {m['best_epoch'] + 1} of "
-            f"{len(m['history'])}{stalled}")
-
-
-def _stats(values):
-    a = np.asarray(values, dtype=float)
-    return {"mean": float(a.mean()), "std": float(a.std(ddof=1)) if len(a) > 1 else 0.0,
-            "n": int(len(a)), "values": [float(v) for v in a]}
-
-
-def _stalled(m):
-    """Whether a run stalled (recomputed from its losses, so the criterion is this code's)."""
-    return bool(m["val_loss"] > STALLED * m["constant_val_loss"])
-
-
-def _finite_best(entries, lower):
-    """The entry with the best finite mean, or None."""
-    finite = [e for e in entries if math.isfinite(e["mean"])]
-    return (min if lower else max)(finite, key=lambda e: e["mean"]) if finite else None
-
-
-def _cell_stats(runs):
-    """Stats of the test metric over a cell's seeds, with its flags and protocol figures."""
-    ok = [m for m in runs if "diverged" not in m]
-    out = _stats([m["metric"] for m in ok]) if ok else {"mean": float("nan"), "std": 0.0,
-                                                         "n": 0, "values": []}
-    out.update(lr=runs[0]["lr"], stalled=sum(_stalled(m) for m in ok),
-               diverged=len(runs) - len(ok),
-               best_epoch=float(np.mean([m["best_epoch"] + 1 for m in ok])) if ok else None,
-               epochs_run=float(np.mean([len(m["history"]) for m in ok])) if ok else None)
-    return out
-
-
-def _physics(runs):
-    """Junction figures of a cell's IPNet runs: the mean p99 and the largest max over seeds."""
-    ph = [m["physics"] for m in runs if "physics" in m]
-    if not ph:
-        return None
-    return {"temperature_p99_K": float(np.mean([p["temperature_p99_K"] for p in ph])),
-            "temperature_max_K": max(p["temperature_max_K"] for p in ph),
-            "current_p99_ic0": float(np.mean([p["current_p99_ic0"] for p in ph])),
-            "current_max_ic0": max(p["current_max_ic0"] for p in ph),
-            "T_max_K": ph[0]["T_max_K"], "Tc_K": ph[0]["Tc_K"],
-            "current_limit_ic0": ph[0]["current_limit_ic0"],
-            "per_seed": ph}
-
-
-def _spread_stats(sweeps):
-    """{sigma: stats over seeds x chips} of some runs' device-spread sweeps."""
-    by_sigma = {}
-    for sweep in sweeps:
-        for sigma, values in sweep["metric"].items():
-            by_sigma.setdefault(sigma, []).extend(values)
-    return {sigma: _stats(v) for sigma, v in sorted(by_sigma.items(), key=lambda kv: float(kv[0]))}
-
-
-def _spread(exp, spread, part="metric"):
-    """Per task, the main table's IPNet (frontier, default options): its spread stats, of the
-    threshold sweep (``metric``) or the thermal one (``thermal``)."""
-    by_task = {}
-    for spec in sorted(spread, key=lambda s: (s.task, s.seed)):
-        if spec.depth == 1 and not spec.variant and spread[spec].get(part):
-            by_task.setdefault(spec.task, []).append({"metric": spread[spec][part]})
-    return {t: _spread_stats(sweeps) for t, sweeps in by_task.items()}
-
-
-def _design_row(runs, sweeps):
-    """One row of the design-space table: accuracy, heat ignored, stalled seeds, physics,
-    spread."""
-    return {"float": _stats([m["metric"] for m in runs]),
-            "heat_ignored": _stats([m["heat_ignored_metric"] for m in runs]),
-            "stalled": sum(_stalled(m) for m in runs), "physics": _physics(runs),
-            "val_loss": float(np.mean([m["val_loss"] for m in runs])),
-            "lr": runs[0]["lr"], "spread": _spread_stats(sweeps) if sweeps else {}}
-
-
-def aggregate(exp, design, done, spread=None, integer=None):
-    """Tables as data, at each cell's chosen learning rate: metrics per task and model (with
-    stalled and diverged seeds counted), IPNet's junction physics, heat-ignored and integer
-    accuracy, the depth ablation, accuracy against device spread, memory energy, and the
-    protocol."""
-    lrs = chosen_lrs(exp, done)
-    done = dict(sorted(chosen_runs(exp, done).items(),
-                       key=lambda kv: (kv[0].task, kv[0].model, kv[0].depth, kv[0].seed)))
-    table = {}                      # per-seed values in seed order, whatever order runs finished in
-    for spec, m in done.items():
-        if spec.model == "ipnet" and (spec.depth != 1 or spec.variant):
-            continue
-        table.setdefault(spec.task, {}).setdefault(spec.model, []).append(m)
-    results = {"protocol": {"max_epochs": exp.train.max_epochs, "patience": exp.train.patience,
-                            "validation": exp.train.validation, "lrs": list(exp.train.lrs),
-                            "seeds": list(exp.train.seeds), "stalled_fraction": STALLED},
-               "chosen_lr": {"/".join(map(str, k)): v for k, v in sorted(lrs.items())},
-               "tasks": {}, "physics": {}, "ablation": {}, "quantisation": {}, "energy": {},
-               "parameters": {}, "spread": _spread(exp, spread or {}),
-               "thermal_spread": _spread(exp, spread or {}, "thermal")}
-    for task, models in table.items():
-        results["tasks"][task] = {"metric": TASKS[task].metric,
-                                  "models": {k: _cell_stats(v) for k, v in models.items()}}
-        for k, v in models.items():
-            results["parameters"].setdefault(k, {})[task] = v[0]["parameters"]
-        runs = [m for m in models.get("ipnet", []) if "diverged" not in m]
-        if runs:
-            results["physics"][task] = _physics(runs)
-            results["quantisation"][task] = {
-                "float": _stats([m["metric"] for m in runs]),
-                "heat_ignored": _stats([m["heat_ignored_metric"] for m in runs])}
-            ints = [r for s, r in sorted((integer or {}).items(), key=lambda kv: kv[0].seed)
-                    if s.task == task]
-            failed = [r for r in ints if "diverged" in r]
-            ints = [r for r in ints if "diverged" not in r]
-            if failed:
-                results["quantisation"][task]["qat_diverged"] = len(failed)
-            if ints:
-                results["quantisation"][task].update(
-                    {k: _stats([r[k] for r in ints]) for k in ("ptq", "qat", "integer")},
-                    logits_equal=float(np.mean([r["logits_equal"] for r in ints])),
-                    formats=ints[0]["layers"])
-    ablation, variants, sweeps = {}, {}, {}
-    for spec, m in done.items():
-        if spec.task == exp.ablation.task and spec.model == "ipnet" and "diverged" not in m:
-            key = spec.variant or str(spec.depth)
-            (variants if spec.variant else ablation).setdefault(key, []).append(m)
-            if spread and spec in spread:
-                sweeps.setdefault(key, []).append(spread[spec])
-    results["ablation"] = {d: _design_row(v, sweeps.get(d)) for d, v in sorted(ablation.items())}
-    results["variants"] = {name: _design_row(variants[name], sweeps.get(name)) | {
-        "options": exp.ablation.variants[name]}
-        for name in (exp.ablation.variants or {}) if name in variants}
-    # memory energy per inference (one sample of `steps` frames)
-    steps = exp.data.steps
-    ipnet_runs = [m for s, m in done.items() if s.model == "ipnet" and s.depth == 1
-                  and not s.variant and "diverged" not in m]
-    msq = (float(np.mean([m["physics"]["current_mean_square_ic0"] for m in ipnet_runs]))
-           if ipnet_runs else float("nan"))
-    neurons = ipnet_runs[0]["thermal_neurons"] if ipnet_runs else 0
-    ipnet_pj = thermal_joule_pj(msq, neurons, steps, design.device)
-    models = sorted({s.model for s in done})
-    for name in models:
-        if name == "ipnet":
-            results["energy"][name] = {"pj": ipnet_pj, "marginal_pj": 0.0, "bits": 0,
-                                       "model": f"Joule heat of {neurons} MTJs, mean (I/I_c0)^2 = {msq:.3g}"}
-        else:
-            e = digital_memory(name, steps, exp.train.features, CHANNELS, exp.data.size)
-            e["ratio_vs_ipnet"] = (e["pj"] / ipnet_pj if math.isfinite(ipnet_pj) and ipnet_pj
-                                   else float("nan"))
-            results["energy"][name] = e
-    return results
 
 
 def _fmt(stats, metric):
     scale = 100 if metric == "accuracy" else 1
     return f"{stats['mean'] * scale:.2f} ± {stats['std'] * scale:.2f}"
-
-
-def git_commit():
-    """The checked-out commit, short, with ``+dirty`` when tracked files differ from it."""
-    try:
-        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                             text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True).stdout.strip()
-        return rev + ("+dirty" if dirty else "")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 def _md_table(headers, rows, align):
@@ -436,7 +85,7 @@ def _markdown(exp, design, results, meta):
                 cells.append("–")
                 continue
             metric = results["tasks"][t]["metric"]
-            best = _finite_best(results["tasks"][t]["models"].values(), metric in LOWER_IS_BETTER)
+            best = finite_best(results["tasks"][t]["models"].values(), metric in LOWER_IS_BETTER)
             text = _fmt(entry, metric)
             text = f"**{text}**" if entry is best else text
             flags = [f"{entry[k]} {k}" for k in ("stalled", "diverged") if entry[k]]
@@ -456,7 +105,7 @@ def _markdown(exp, design, results, meta):
         metric = results["tasks"][t]["metric"]
         lower = metric in LOWER_IS_BETTER
         others = {k: v for k, v in ms.items() if k != "ipnet"}
-        best = _finite_best(others.values(), lower)
+        best = finite_best(others.values(), lower)
         ip = ms["ipnet"]["mean"]
         if best is None or not math.isfinite(ip):
             lines.append(f"- {t}: no comparison (no finite mean for IPNet or the baselines).")
@@ -759,7 +408,8 @@ def write_outputs(exp_path, done, out_dir, wall_s, spread=None, integer=None):
     """docs/results.md, docs/results.json, docs/results.png (and results-spread.png)."""
     exp, design, _ = load_experiment(exp_path)
     results = aggregate(exp, design, done, spread, integer)
-    meta = {"config": str(exp_path), "commit": git_commit(), "config_hash": _hash_file(exp_path),
+    meta = {"config": str(exp_path), "commit": git_commit() or "unknown",
+            "config_hash": file_hash(exp_path, 16),
             "design": str(exp.design_path()), "design_hash": config_hash(design),
             "date": time.strftime("%Y-%m-%d"), "wall_min": wall_s / 60, "cores": os.cpu_count(),
             "train_cpu_min": sum(m.get("wall_s", 0.0) for m in done.values()) / 60,
@@ -775,7 +425,3 @@ def write_outputs(exp_path, done, out_dir, wall_s, spread=None, integer=None):
         write_atomically(out / "results-spread.png", lambda tmp: _plot_spread(results, tmp))
     return results
 
-
-def _hash_file(path):
-    import hashlib
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]

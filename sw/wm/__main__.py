@@ -1,6 +1,6 @@
 """``python -m ipnet_mtj.sw.wm CONFIG``: every working-memory run, then the report.
 
-    python -m ipnet_mtj.sw.wm configs/wm.yaml [--runs build/wm] [--out docs] [--workers 2]
+    python -m ipnet_mtj.sw.wm configs/wm.yaml [--runs build/wm] [--out docs] [--workers N] [--cluster ADDRESS]
 
 Resumable: finished runs are reused, unfinished ones continue from their checkpoints.
 """
@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import argparse
 
-from ipnet_mtj.sw.cli import UsageError, check_output_dir, run_cli
+from ipnet_mtj.sw.cli import check_output_dir, run_cli
+from ipnet_mtj.sw.jobs.runner import add_runner_args, runner_from_args
 
 
 def main(argv=None):
@@ -18,17 +19,16 @@ def main(argv=None):
     p.add_argument("config", help="working-memory YAML, e.g. configs/wm.yaml")
     p.add_argument("--runs", default="build/wm", help="runs, checkpoints and data cache")
     p.add_argument("--out", default="docs", help="folder of working-memory.md and its figures")
-    p.add_argument("--workers", type=int, default=2)
+    add_runner_args(p)
     args = p.parse_args(argv)
-    if args.workers < 1:
-        raise UsageError(f"--workers: must be >= 1, got {args.workers}")
     from .experiment import load_wm_experiment
     load_wm_experiment(args.config)            # a bad config fails before any work
     check_output_dir(args.out, "--out")
     check_output_dir(args.runs, "--runs")
     from .grid import run_wm_grid
     from .report import write_wm_report
-    done = run_wm_grid(args.config, args.runs, workers=args.workers)
+    with runner_from_args(args) as runner:
+        done = run_wm_grid(args.config, args.runs, runner)
     for path in write_wm_report(args.config, done, args.out):
         print(f"wrote {path}")
     return 0

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ipnet_mtj.sw.cli import write_atomically
-from ipnet_mtj.sw.train.results import git_commit
+from ipnet_mtj.sw.jobs import git_commit
 
 from .experiment import load_wm_experiment
 from .figures import decay_figure, interference_figure, nback_figure, serial_position_figure
@@ -189,7 +189,7 @@ def write_wm_report(exp_path, done, out):
     data = aggregate_wm(exp, done)
     learned = aggregate_wm(exp, done, drop_stalled=True)
     data["learned"] = {s: learned[s] for s in ("nback", "recall", "interference")}
-    data["meta"] = {"config": str(exp_path), "commit": git_commit(),
+    data["meta"] = {"config": str(exp_path), "commit": git_commit() or "unknown",
                     "runs": len(done), "seeds": list(exp.train.seeds),
                     "train_s": sum(m["wall_s"] for m in done.values())}
     text = markdown(exp, design, data)        # before any file: a failure leaves docs as they were
