@@ -160,9 +160,20 @@ class Config:
     source: str = field(default="<memory>", compare=False, metadata={"doc": "file it came from"})
 
 
+#: longest design or network name: it names the build folder and its files (``<name>_top.v``,
+#: ``.<name>-old-XXXXXXXX``, ``<name>-bitstream``), which must stay under the file systems'
+#: 255-byte limit of a file name
+NAME_MAX = 100
+
+
 def _check_name(v):
     ok = v and (v[0].isalpha()) and all(c.isalnum() or c == "_" for c in v)
-    return None if ok else "must be a Verilog identifier (letters, digits, _; starts with a letter)"
+    if not ok:
+        return "must be a Verilog identifier (letters, digits, _; starts with a letter)"
+    if len(v) > NAME_MAX:
+        return (f"must be at most {NAME_MAX} characters (it names the build folder and its "
+                f"files), got a name of {len(v)} characters")
+    return None
 
 
 def build_dataclass(cls, data, path, source):
@@ -217,7 +228,8 @@ def parse_config(data, source="<memory>"):
     cfg = build_dataclass(Config, data, "", source)
     reason = _check_name(cfg.name)
     if reason:
-        raise ConfigError(f"{source}: name: {reason}, got {cfg.name!r}")
+        raise ConfigError(f"{source}: name: {reason}" + ("" if "got a name" in reason else
+                                                           f", got {cfg.name!r}"))
     cfg = dataclasses.replace(cfg, source=source)
     if cfg.layer.neurons % cfg.hardware.lanes:
         raise ConfigError(
@@ -255,13 +267,30 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep)
 
 
+#: largest YAML file read (the shipped ones are a few kB): a bigger one is refused before
+#: reading, so a wrong path (a log, an image) stops at once
+YAML_MAX_BYTES = 1 << 20
+
+
 def read_yaml(path):
     """The parsed contents of a YAML file, or a one-line ConfigError naming the file.
 
     A file that is not UTF-8 text, is not valid YAML or gives one key twice in a mapping is
-    refused, with the line where the parser stopped.
+    refused, with the line where the parser stopped. A path that is not a regular file (a
+    folder, ``/dev/zero``, a pipe) or holds more than :data:`YAML_MAX_BYTES` is refused
+    before anything is read.
     """
     path = Path(path)
+    try:
+        if path.exists() and not path.is_file():
+            kind = "a folder" if path.is_dir() else "a device, pipe or socket"
+            raise ConfigError(f"{path}: not a regular file ({kind}); give a YAML file")
+        size = path.stat().st_size if path.exists() else 0
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    if size > YAML_MAX_BYTES:
+        raise ConfigError(f"{path}: {size} bytes, too large for a YAML description (at most "
+                          f"{YAML_MAX_BYTES} bytes)")
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:

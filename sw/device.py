@@ -121,6 +121,9 @@ def unphysical(dev):
         ``(key, reason)``: the key of the design YAML to blame (``device.Tc_K``, ...) and
         the reason, one line ending in the key's value.
     """
+    if not dev.T0_K > 0.5:                  # the central difference of coefficients()
+        return "device.T0_K", (f"the ambient temperature must be above 0.5 K (the threshold's "
+                               f"slope is taken over T0_K +- 0.5 K), got {dev.T0_K!r}")
     if not dev.Tc_K > dev.T0_K + 0.5:       # the central difference of coefficients()
         return "device.Tc_K", (f"the Curie temperature must be above T0_K + 0.5 K = "
                                f"{dev.T0_K + 0.5:g} K, got {dev.Tc_K!r}")
@@ -141,7 +144,7 @@ def unphysical(dev):
                                     f"(dt_ns {dev.dt_ns!r}), got {dev.tau_th_ns!r}")
     for name in ("kappa_K", "thr0", "gamma_K", "gamma"):
         value = getattr(coef, name)
-        if not math.isfinite(value) or (name != "thr0" and value <= 0):
+        if not isinstance(value, float) or not math.isfinite(value) or (name != "thr0" and value <= 0):
             return "device", f"the card gives an unusable coefficient: {name} = {value!r}"
     limit = current_limit(dev)
     if limit is not None and limit <= coef.thr0:

@@ -224,6 +224,16 @@ def derive_fixed_point(cfg):
     i_lo = -i_hi if limit is not None else sat_range(fp.i.width, True)[0]
     theta_hi = bound_lsbs("fixed_point.theta.width", fp.theta, False, cap,
                           "the heat at T_max_K", "heat units")
+    # One step at the largest current must fit the heat's format, else the heat saturates in
+    # a single step and the neuron no longer remembers how strongly it was driven.
+    i_max = max(-i_lo, i_hi)
+    step_heat = (i_max * i_max) >> derived["heat_shift"]
+    theta_top = sat_range(fp.theta.width, False)[1]
+    if step_heat > theta_top:
+        _fail(cfg, "fixed_point.theta.width",
+              f"too small to hold one step of heat at the largest current ({i_max / 2 ** fi:.4g} "
+              f"I_c0 heats by {step_heat / 2 ** ft:.4g} heat units = {step_heat} LSBs at "
+              f"theta.frac {ft}; needs {step_heat.bit_length()} bits), got {fp.theta.width}")
     thr_shift, thr_table = 0, ()
     if fp.threshold == "table":
         if cap is None:

@@ -33,6 +33,7 @@ from pathlib import Path
 from .config import ConfigError, Format, build_dataclass, load_config, read_yaml
 from .schema import between, non_negative, one_of, positive, spec
 from .fixed import derive_fixed_point
+from .config import NAME_MAX
 
 __all__ = ["InputSpec", "LayerSpec", "NetHardware", "NetTraining", "NetworkConfig",
            "LayerFixed", "NetFixed", "load_network", "parse_network", "derive_network",
@@ -211,6 +212,9 @@ def _check_identifier(source, key, value):
                            f"letter), got {value!r}")
     if value in _VERILOG_KEYWORDS:
         _fail(source, key, f"must not be a Verilog keyword, got {value!r}")
+    if key == "name" and len(value) > NAME_MAX:
+        _fail(source, key, f"must be at most {NAME_MAX} characters (it names the build folder "
+                           f"and its files), got a name of {len(value)} characters")
 
 
 def parse_network(data, source="<memory>", host_head=False):
