@@ -6,7 +6,8 @@
     ipnet eval    CONFIG --task T --model M [--seed S] [--depth D] [--lr LR]
     ipnet results CONFIG [--workers N] [--cluster ADDRESS] [--out docs]
     ipnet net-train NETWORK [--fresh] [--out PATH]   train a described network (float, then QAT)
-    ipnet net-eval  NETWORK [--weights PATH]         float, QAT and integer accuracy of its weights
+    ipnet net-eval  NETWORK [--weights PATH] [--sequences N]   recorded float/QAT accuracy,
+                                                     integer accuracy measured again
     ipnet net-eval  NETWORK --backend rtl [--sequences N]   the same through the Verilog
 
 CONFIG is an experiment YAML such as configs/results.yaml. Runs, checkpoints
@@ -75,7 +76,7 @@ def _parser(backends=("integer",)):
                    help="integer: the golden model in numpy; rtl: the generated Verilog under "
                         "Verilator (the `ipnet` command; compares with the integer backend)")
     p.add_argument("--sequences", type=int,
-                   help="rtl: the first N test sequences (default: the whole test set)")
+                   help="the first N test sequences (default: the whole test set)")
     p.add_argument("--out", default="build", help="rtl: build folder root")
     return parser
 
@@ -100,8 +101,30 @@ def _network_command(args):
                 b.close()
     else:
         from .network_train import evaluate_trained
-        info = evaluate_trained(args.network, args.weights, args.runs)
+        if args.sequences is not None and args.sequences < 1:
+            raise UsageError(f"--sequences: must be >= 1, got {args.sequences}")
+        info = evaluate_trained(args.network, args.weights, args.runs, args.sequences)
     acc, phys = info["accuracy"], info["physics"]
+    if args.command == "net-eval":
+        # what training recorded (whole test set) and what the golden model measures now,
+        # each labelled, so that the two are never mistaken for each other
+        rec = info["recorded"]
+        test = f"{rec['test']} test sequences" if rec.get("test") else "the test set"
+
+        def fmt(value):
+            return "none" if value is None else f"{value:.4f}"
+        print(f"{info['network']} on {info['task']}, recorded at training ({test}): float "
+              f"{fmt(rec['accuracy'].get('float'))}, QAT {fmt(rec['accuracy'].get('qat'))}, "
+              f"integer {fmt(rec['accuracy'].get('integer'))} "
+              f"({info['qat_integer_agreement']:.4f} of predictions equal QAT's)")
+        print(f"measured now by the integer golden model on {info['sequences']} test sequences: "
+              f"integer accuracy {acc['integer']:.4f}")
+        print(f"thermal layer, measured now: max |I| {phys['max_current_ic0']:.3f} I_c0 "
+              f"({100 * phys['current_saturated']:.2f} % saturated), max heat "
+              f"{phys['max_heat_units']:.2f} units = {phys['max_temperature_K']:.0f} K "
+              f"(p99 {phys['p99_temperature_K']:.0f} K; Tc {phys['Tc_K']:.0f} K; bound of the "
+              f"formats {phys['temperature_bound_K']:.0f} K)")
+        return 0
     print(f"{info['network']} on {info['task']}: float {acc['float']:.4f}, QAT {acc['qat']:.4f}, "
           f"integer {acc['integer']:.4f} ({info['qat_integer_agreement']:.4f} of predictions "
           f"equal QAT's)")

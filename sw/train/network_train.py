@@ -65,11 +65,19 @@ def network_hash(cfg):
 
 def trained_paths(cfg, weights=None):
     """(npz, json) of a network's trained weights. ``weights`` is the .npz or its path without
-    suffix; default ``<yaml dir>/trained/<name>``."""
+    suffix; default ``<yaml dir>/trained/<name>``. Any other suffix is part of the name, never
+    replaced: ``myw.v2`` gives ``myw.v2.npz`` and ``myw.v2.json``."""
     base = Path(weights) if weights else Path(cfg.source).parent / "trained" / cfg.name
     if base.suffix == ".npz":
         base = base.with_suffix("")
-    return base.with_suffix(".npz"), base.with_suffix(".json")
+    return base.with_name(base.name + ".npz"), base.with_name(base.name + ".json")
+
+
+def _check_regular(path):
+    """Refuse, before reading, a path that is a folder, a device or a pipe (``/dev/zero``
+    would be read until memory runs out)."""
+    if path.exists() and not path.is_file():
+        raise ConfigError(f"{path}: not a regular file (a folder, device or pipe)")
 
 
 def save_trained(cfg, params, info, out=None):
@@ -100,6 +108,12 @@ def load_trained(cfg, net, path=None):
         out of format, trained for another description).
     """
     npz, js = trained_paths(cfg, path)
+    given = Path(path) if path else None
+    if given is not None and given != npz and given.is_file():
+        raise ConfigError(f"{given}: not an .npz name: trained weights are <name>.npz with "
+                          f"<name>.json beside it (this name reads {npz.name}); give the .npz")
+    _check_regular(npz)
+    _check_regular(js)
     try:
         with np.load(npz, allow_pickle=False) as z:
             if not isinstance(z, np.lib.npyio.NpzFile):
@@ -112,6 +126,11 @@ def load_trained(cfg, net, path=None):
             zlib.error):
         raise ConfigError(f"{npz}: not a trained-weights .npz (truncated, or not written by "
                           f"ipnet net-train)") from None
+    expected = [f"{kind}{k}" for k in range(len(net.layers)) for kind in ("w", "b")]
+    extra = [key for key in arrays if key not in expected]
+    if extra:
+        raise ConfigError(f"{npz}: {extra[0]}: an array this network does not have (it has "
+                          f"{', '.join(expected)}); written for another description?")
     params = []
     for k, lf in enumerate(net.layers):
         for key, shape, width in ((f"w{k}", lf.weight_shape, lf.w_width),
@@ -324,19 +343,27 @@ def _test_split(cfg, runs_dir):
     return load_split(cfg.training.task, exp.data_config(), "test", Path(runs_dir) / "data")
 
 
-def evaluate_trained(path, weights=None, runs_dir="build/networks"):
-    """Integer accuracy and physics of trained weights, measured again on the test set; the
-    float and QAT accuracies are those recorded when they were trained."""
+def evaluate_trained(path, weights=None, runs_dir="build/networks", sequences=None):
+    """Integer accuracy and physics of trained weights, measured again on the test set (its
+    first ``sequences`` sequences when given); the float and QAT accuracies are those recorded
+    when they were trained (on the whole test set)."""
     cfg = load_network(path)
     net = derive_network(cfg)
     params = load_trained(cfg, net, weights)
     npz, js = trained_paths(cfg, weights)
     recorded = json.loads(js.read_text())       # load_trained checked it
     x, y = _test_split(cfg, runs_dir)
+    if sequences is not None:
+        if not 1 <= sequences <= len(x):
+            raise UsageError(f"--sequences: must be >= 1, got {sequences}" if sequences < 1 else
+                             f"--sequences: the test set has {len(x)} sequences, asked for "
+                             f"{sequences}")
+        x, y = x[:sequences], y[:sequences]
     stats = integer_evaluation(net, params, x, y)
     rec = recorded.get("accuracy", {})
-    return {"network": cfg.name, "task": cfg.training.task,
+    return {"network": cfg.name, "task": cfg.training.task, "sequences": len(x),
             "accuracy": {"float": rec.get("float", float("nan")), "qat": rec.get("qat", float("nan")),
                          "integer": stats["accuracy"]},
             "qat_integer_agreement": recorded.get("qat_integer_agreement", float("nan")),
+            "recorded": {"accuracy": rec, "test": recorded.get("data", {}).get("test")},
             "physics": physics(net, stats), "weights_path": str(npz)}
