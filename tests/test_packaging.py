@@ -26,5 +26,6 @@ def test_wheel_has_one_top_level_package(tmp_path):
     assert {t for t in top if not t.endswith(".dist-info")} == {"ipnet_mtj"}
     assert "ipnet_mtj/sw/fixed.py" in names and "ipnet_mtj/sim/tb_network.py" in names
     assert "ipnet_mtj/hw/lint.vlt" in names           # package data the lint and benches read
+    assert "ipnet_mtj/sw/wm/templates/working_memory.md.j2" in names   # the report's words
     entry = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("entry_points.txt")))
     assert b"ipnet = ipnet_mtj.sim.cli:entry" in entry

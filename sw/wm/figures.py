@@ -11,15 +11,12 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from .stats import label  # noqa: E402
+
 __all__ = ["nback_figure", "serial_position_figure", "interference_figure", "decay_figure"]
 
 COLOURS = {"ipnet": "#d62728", "lstm": "#1f77b4", "gru": "#2ca02c", "rnn": "#9467bd",
            "framesum": "#7f7f7f"}
-
-
-def _label(key):
-    from .report import label
-    return label(key)
 
 
 def _band(ax, xs, st, colour, style="-", name=None, marker="o"):
@@ -46,8 +43,8 @@ def nback_figure(exp, data, path):
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
     for key in _main(data, "nback"):
         e = data["nback"][key]
-        _band(axes[0], ns, e["accuracy"], COLOURS[key], name=_label(key))
-        _band(axes[1], ns, e["dprime"], COLOURS[key], name=_label(key))
+        _band(axes[0], ns, e["accuracy"], COLOURS[key], name=label(key))
+        _band(axes[1], ns, e["dprime"], COLOURS[key], name=label(key))
         if "dprime_heat_ignored" in e:
             _band(axes[1], ns, e["dprime_heat_ignored"], COLOURS[key], ":",
                   "IPNet, heat ignored", marker="x")
@@ -77,7 +74,7 @@ def serial_position_figure(exp, data, path):
                xticks=range(1, ln + 1), ylim=(-0.02, 1.02))
     axes[0][0].set_ylabel("P(recalled)")
     from matplotlib.lines import Line2D
-    handles = [Line2D([], [], color=COLOURS[k], marker="o", ms=4, label=_label(k))
+    handles = [Line2D([], [], color=COLOURS[k], marker="o", ms=4, label=label(k))
                for k in _main(data, "recall")]
     handles += [Line2D([], [], color="k", ls=styles[k % 4],
                        label=f"{sl} frame{'s' if sl > 1 else ''}/item")
@@ -97,7 +94,7 @@ def interference_figure(exp, data, path):
             means = [e[s][effect]["mean"] for s in ("dissimilar", "similar")]
             errs = [e[s][effect]["std"] for s in ("dissimilar", "similar")]
             ax.bar([x + j * width for x in (0, 1)], means, width, yerr=errs, capsize=2,
-                   color=COLOURS[key], label=_label(key))
+                   color=COLOURS[key], label=label(key))
         ax.axhline(0, color="k", lw=0.8)
         ax.set_xticks([0.4 - width / 2, 1.4 - width / 2], ["dissimilar lists", "similar lists"])
         ax.set(title=f"{effect} interference", ylabel="recall lost to the other list")

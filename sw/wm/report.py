@@ -3,13 +3,13 @@
 Every number and every sentence that compares a model with the human trends is
 computed here from the runs' metrics files; nothing is typed in by hand. A trend
 counts as shown when its mean effect over seeds is larger than ``MIN_EFFECT`` and
-than twice its standard error over seeds (:func:`shown`).
+than twice its standard error over seeds (:func:`shown`, in :mod:`sw.wm.stats` with the
+other ways the report states a result; the words are in :mod:`sw.wm.report_text`'s template).
 """
 
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 import numpy as np
@@ -19,30 +19,11 @@ from ipnet_mtj.sw.jobs import git_commit
 
 from .experiment import load_wm_experiment
 from .figures import decay_figure, interference_figure, nback_figure, serial_position_figure
+from .report_text import markdown
 from .runs import chosen_lrs, validation_score
+from .stats import LABELS, MIN_EFFECT, shown, stats
 
 __all__ = ["aggregate_wm", "write_wm_report", "shown", "MIN_EFFECT"]
-
-MIN_EFFECT = 0.02       #: smallest effect (probability, or d' / 10) that counts as shown
-LABELS = {"ipnet": "IPNet", "lstm": "LSTM", "gru": "GRU", "rnn": "RNN",
-          "framesum": "no memory"}
-
-
-def stats(values):
-    a = np.asarray([v for v in values if v is not None], dtype=float)
-    if len(a) == 0:
-        return {"mean": None, "std": None, "se": None, "n": 0, "values": []}
-    std = float(a.std(ddof=1)) if len(a) > 1 else 0.0
-    return {"mean": float(a.mean()), "std": std, "se": std / math.sqrt(len(a)), "n": int(len(a)),
-            "values": [float(v) for v in a]}
-
-
-def shown(st, scale=1.0):
-    """Whether an effect's statistics show it: at least 2 seeds, mean > MIN_EFFECT * scale and
-    > 2 SE."""
-    return st["mean"] is not None and st["n"] >= 2 and st["mean"] > MIN_EFFECT * scale \
-        and st["mean"] > 2 * st["se"]
-
 
 def stalled(task, scores):
     """Whether a run answers the same way everywhere (never 'yes', or always): training never
@@ -169,22 +150,9 @@ def _order(key):
     return (models.index(base) if base in models else 99, tau)
 
 
-def label(key):
-    if key.startswith("ipnet tau"):
-        return f"IPNet, tau {key.split()[2]} ns"
-    return LABELS.get(key, key)
-
-
-def _pm(st, digits=2, scale=1.0):
-    if st["mean"] is None:
-        return "n/a"
-    return f"{st['mean'] * scale:.{digits}f} ± {st['std'] * scale:.{digits}f}"
-
-
 def write_wm_report(exp_path, done, out):
     """Write working-memory.md, working-memory.json and the figures into ``out``; return
     the paths written."""
-    from .report_text import markdown
     exp, design = load_wm_experiment(exp_path)
     data = aggregate_wm(exp, done)
     learned = aggregate_wm(exp, done, drop_stalled=True)
