@@ -90,9 +90,10 @@ def test_bench_reports_mismatches(default_build, tmp_path):
 
 def test_verilator_without_a_compiler_gives_a_reason(monkeypatch):
     """Verilator builds C++: without a compiler its runs are skipped with one line that says so."""
+    import ipnet_mtj.gen.toolchain as toolchain
     import ipnet_mtj.sim.runner as runner
-    real = runner.shutil.which
-    monkeypatch.setattr(runner.shutil, "which", lambda name, *a, **k:
+    real = toolchain.shutil.which
+    monkeypatch.setattr(toolchain.shutil, "which", lambda name, *a, **k:
                         None if name in ("g++", "c++", "clang++") else real(name, *a, **k))
     ok, why = runner.simulator_available("verilator")
     if why == "verilator not found":
