@@ -1,7 +1,7 @@
 """The network description: one YAML file describes a whole IPNet for training and hardware.
 
-The schema is defined here, once, as frozen dataclasses checked by
-:func:`sw.config.build_dataclass` (one error line: file, key, reason).
+The schema is defined once, as frozen dataclasses in :mod:`sw.network_schema` (imported
+here), checked by :func:`sw.config.build_dataclass` (one error line: file, key, reason).
 :func:`derive_network` turns a description into :class:`NetFixed`: every
 layer's shapes, formats, shifts and accumulator width, and for the thermal
 layer the :class:`~sw.fixed.FixedPoint` of its neurons, derived from the
@@ -27,12 +27,11 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 
 from .config import ConfigError, Format, build_dataclass, load_config, read_yaml
-from .schema import between, non_negative, one_of, positive, spec
 from .fixed import derive_fixed_point
+from .network_schema import InputSpec, LayerSpec, NetHardware, NetTraining, NetworkConfig
 from .config import NAME_MAX
 
 __all__ = ["InputSpec", "LayerSpec", "NetHardware", "NetTraining", "NetworkConfig",
@@ -40,72 +39,6 @@ __all__ = ["InputSpec", "LayerSpec", "NetHardware", "NetTraining", "NetworkConfi
            "SCORE_EXTRA_BITS"]
 
 SCORE_EXTRA_BITS = 8    #: the head's score holds 2**8 frames of full-scale logits before saturating
-
-
-@dataclass(frozen=True)
-class InputSpec:
-    """Event frames: unsigned event counts per channel and pixel."""
-    channels: int = spec("channels per frame (2: ON and OFF events)", between(1, 64))
-    size: int = spec("frame side, pixels (frames are size x size)", between(1, 1024))
-    width: int = spec("bits of one event count; larger counts saturate", between(1, 16))
-
-
-@dataclass(frozen=True)
-class LayerSpec:
-    """One layer: a convolution (with optional sum pooling) or a dense layer, then an activation."""
-    name: str = spec("layer name (a Python identifier)")
-    kind: str = spec("conv or dense", one_of("conv", "dense"))
-    outputs: int = spec("output channels (conv) or features (dense)", between(1, 4096))
-    activation: str = spec("relu, thermal (MTJ neurons of the design) or none (logits, last layer)",
-                           one_of("relu", "thermal", "none"))
-    weight: Format = spec("weight format, signed")
-    bias: Format = spec("bias format, signed")
-    out: Format = spec("output format: unsigned after relu, signed logits after none; "
-                       "absent for thermal (the design's LUT output)", default=None)
-    kernel: int = spec("conv: square kernel side", between(1, 15), default=1)
-    stride: int = spec("conv: stride", between(1, 8), default=1)
-    padding: int = spec("conv: zero padding on every side", between(0, 7), default=0)
-    pool: int = spec("conv: sum pooling pool x pool, stride pool (average pooling in float); "
-                     "a power of 2", between(1, 8), default=1)
-
-
-@dataclass(frozen=True)
-class NetHardware:
-    """Parameters of the generated accelerator."""
-    lanes: int = spec("P, MAC lanes: output channels computed in parallel", between(1, 64))
-
-
-@dataclass(frozen=True)
-class NetTraining:
-    """How ``ipnet net-train`` trains the network (float epochs, then quantisation-aware)."""
-    experiment: str = spec("experiment YAML whose data section generates the task's data, "
-                           "relative to this file")
-    task: str = spec("task the network is trained for (a class task)")
-    epochs: int = spec("float epochs", positive)
-    qat_epochs: int = spec("quantisation-aware epochs after the float ones", non_negative)
-    batch: int = spec("batch size", positive)
-    lr: float = spec("Adam learning rate of the float epochs", positive)
-    qat_lr: float = spec("Adam learning rate of the quantisation-aware epochs", positive)
-    seed: int = spec("seed of initialisation and data order", non_negative)
-
-
-@dataclass(frozen=True)
-class NetworkConfig:
-    """A complete network description."""
-    name: str = spec("network name, used for build folders and the Verilog top")
-    design: str = spec("design YAML of the thermal neurons (device card, i/theta/gamma/LUT "
-                       "formats, modes), relative to this file")
-    input: InputSpec = spec("event frames")
-    layers: list = spec("the layers, input to output")
-    hardware: NetHardware = spec("accelerator parameters")
-    training: NetTraining = spec("training recipe")
-    source: str = field(default="<memory>", compare=False, metadata={"doc": "file it came from"})
-
-    def design_path(self):
-        return Path(self.source).parent / self.design
-
-    def experiment_path(self):
-        return Path(self.source).parent / self.training.experiment
 
 
 @dataclass(frozen=True)
