@@ -27,6 +27,14 @@ shift (floor). ``cool`` is floor(alpha * theta) in
 both dissipation modes: ``(theta * a) >> F`` or ``theta - ceil(theta / 2**k)``.
 Since alpha < 1, floor(alpha theta) < theta for every theta > 0: a silent
 neuron cools to exactly 0 (docs/fixed-point.md).
+
+Why this module is long: it is the one definition of the arithmetic, and both of its halves
+are that definition. :func:`derive_fixed_point` (with :class:`FixedPoint`) fixes every width,
+shift and bound from the device card and refuses a format that cannot hold its bound; the step
+functions below evaluate the update in exactly those formats. A change to either half is checked
+against the other and against docs/fixed-point.md, and the mutation tests
+(tests/mutation/mutants.py) mutate both halves of this one file to show that the reference, the
+float model and the hardware all follow it.
 """
 
 from __future__ import annotations
