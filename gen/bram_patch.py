@@ -57,7 +57,7 @@ from pathlib import Path
 import numpy as np
 
 from ipnet_mtj.hw.rom_layout import weight_rom
-from ipnet_mtj.sw.cli import UsageError, run_cli
+from ipnet_mtj.sw.cli import UsageError, check_output_dir, run_cli
 
 from .bram_format import (FAMILIES, Family, Image, _footprint, _index, _where, check_image,
                           family_of, find_image, locate, parse_brams, read_back, read_image)
@@ -111,10 +111,23 @@ def image_pairs(old_dir, new_dir, pattern="*.hex"):
         if not d.is_dir():
             raise UsageError(f"{d}: {role} is not a folder")
     globs = [g for g in pattern.split(",") if g]
-    names = sorted(p.name for p in old_dir.iterdir()
-                   if p.is_file() and any(fnmatch.fnmatch(p.name, g) for g in globs))
+
+    def matching(d):
+        return sorted(p.name for p in d.iterdir()
+                      if p.is_file() and any(fnmatch.fnmatch(p.name, g) for g in globs))
+    names = matching(old_dir)
     if not names:
         raise UsageError(f"{old_dir}: no ROM images matching {pattern!r}")
+    # A new image without its old one would be left out of the patch silently, and the
+    # bitstream would keep that ROM's old (placeholder) words: refuse, naming it.
+    for name in matching(new_dir):
+        if name not in names:
+            raise UsageError(f"{old_dir / name}: missing: {new_dir / name} has no old image "
+                             f"to replace in the bitstream")
+    # A glob that names one file exactly must find it in both folders.
+    for g in globs:
+        if not any(c in g for c in "*?[") and g not in names:
+            raise UsageError(f"{old_dir / g}: missing (named by --images)")
     pairs = []
     for name in names:
         old, new = read_image(old_dir / name), read_image(new_dir / name)
@@ -327,6 +340,7 @@ def main(argv):
     args = parser.parse_args(argv)
 
     if args.cmd == "base":
+        check_output_dir(args.out, "--out")
         from .design import generate, load_design
         from .synth import synthesise
         keys = [k for k in args.targets.split(",") if k]
@@ -359,6 +373,7 @@ def main(argv):
                   "found in its block RAM)")
         return 0 if fits else 1
 
+    check_output_dir(args.out_dir, "OUT_DIR")
     if Path(args.out_dir).resolve() == Path(args.bitstream).resolve().parent:
         raise UsageError(f"{args.out_dir}: OUT_DIR must not hold {args.bitstream}: keep the base "
                          "bitstream, every later patch starts from it")

@@ -25,17 +25,20 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import shutil
+import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
 from ipnet_mtj.hw.net_rom_layout import weight_images
-from ipnet_mtj.sw.cli import UsageError, run_cli
+from ipnet_mtj.sw.cli import UsageError, check_output_dir, run_cli
 from ipnet_mtj.sw.train.network_train import network_hash
 
 from .bram_patch import Image, _all_unique, image_pairs, patch
+from .export import replace_build_folder
 from .network import generate_network, load_network_design
 from .synth import synthesise
 
@@ -73,50 +76,112 @@ def _dirs(design, out_root):
     return out_root / f"{design.top}-base", out_root / f"{design.top}-bitstream"
 
 
+def _stage(out_root, name):
+    """A temporary sibling folder in ``out_root`` in which a product is built whole before
+    it replaces the old one (``os.replace``/rename), so an interrupted or refused build
+    leaves the old product as it was."""
+    out_root = Path(out_root)
+    out_root.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=f".{name}-new-", dir=out_root))
+
+
 def build_base(design, out_root="build", freq=30.0, seed=1):
-    """Place and route the accelerator with placeholder weights; return the base folder."""
+    """Place and route the accelerator with placeholder weights; return the base folder.
+
+    The new base is built in a temporary sibling of ``<out>/<name>-base/`` and replaces the
+    kept one only when it is complete (placed, routed, packed, ``base.json`` written): an
+    interrupted or failed rebuild keeps the old base."""
     base_root, _ = _dirs(design, out_root)
     params, used = placeholder_params(design.net, design.params, seed)
     ph = dataclasses.replace(design, params=params)
-    if base_root.exists():
-        shutil.rmtree(base_root)
-    build = generate_network(ph, base_root)
-    top = f"{design.top}_top"
-    result = synthesise("ice40_up5k", build / f"{top}.v", top, build / "synth", freq, bitstream=True)
-    if not result["fits"]:
-        shutil.rmtree(base_root, ignore_errors=True)
-        raise UsageError(f"{design.cfg.source}: does not fit the iCE40 UP5K "
-                         f"({', '.join(result['over']) or 'place and route failed'})")
-    (build / "base.json").write_text(json.dumps(
-        {"network_hash": network_hash(design.cfg), "lanes": design.net.lanes,
-         "placeholder_seed": used,
-         "fmax_mhz": result["fmax_mhz"], "utilization": result["utilization"]}, indent=2) + "\n")
-    return build
+    stage = _stage(out_root, base_root.name)
+    try:
+        build = generate_network(ph, stage)
+        top = f"{design.top}_top"
+        result = synthesise("ice40_up5k", build / f"{top}.v", top, build / "synth", freq,
+                            bitstream=True)
+        if not result["fits"]:
+            raise UsageError(f"{design.cfg.source}: does not fit the iCE40 UP5K "
+                             f"({', '.join(result['over']) or 'place and route failed'})")
+        (build / "base.json").write_text(json.dumps(
+            {"network_hash": network_hash(design.cfg), "lanes": design.net.lanes,
+             "placeholder_seed": used,
+             "fmax_mhz": result["fmax_mhz"], "utilization": result["utilization"]}, indent=2)
+            + "\n")
+        replace_build_folder(stage, base_root)
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+    return base_root / design.top
+
+
+def _base_info(path):
+    """The base's record (``base.json``), or a one-line UsageError naming it."""
+    rebuild = "rebuild the base (make bitstream REBUILD=1)"
+    if path.exists() and not path.is_file():
+        raise UsageError(f"{path}: not a regular file; {rebuild}")
+    try:
+        info = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise UsageError(f"{path}: missing (the base's record of its network and lanes); "
+                         f"{rebuild}") from None
+    except (OSError, ValueError) as exc:
+        detail = exc.strerror if isinstance(exc, OSError) else "not valid JSON"
+        raise UsageError(f"{path}: unreadable ({detail}: truncated or foreign); {rebuild}") \
+            from None
+    if not isinstance(info, dict) or "network_hash" not in info:
+        raise UsageError(f"{path}: not a base record (no 'network_hash'); {rebuild}")
+    return info
 
 
 def patch_weights(design, out_root="build"):
-    """Patch ``design``'s trained weight images into the kept base; return the patch summary."""
+    """Patch ``design``'s trained weight images into the kept base; return the patch summary.
+
+    Nothing is replaced until everything succeeded: the new build folder and the patched
+    bitstream are made in a temporary sibling folder; then the bitstream files and
+    ``<out>/<name>/`` replace the old ones. A refused or interrupted patch leaves the old
+    build folder and bitstream as they were. Every lane's weight ROM must be in the base:
+    a missing image is an error naming it, never a partial patch."""
     base_root, out_dir = _dirs(design, out_root)
     base = base_root / design.top
     asc = base / "synth" / "ice40_up5k.asc"
     if not asc.exists():
         raise UsageError(f"{asc}: no base bitstream; build it first (make bitstream)")
-    info = json.loads((base / "base.json").read_text())
+    info = _base_info(base / "base.json")
     if info["network_hash"] != network_hash(design.cfg) or info.get("lanes") != design.net.lanes:
         raise UsageError(f"{base / 'base.json'}: the base was built for another description or "
                          f"other lanes; rebuild it (make bitstream REBUILD=1)")
-    build = generate_network(design, out_root)
-    for k in range(design.net.lanes):
-        name = f"brom{k}.hex"
-        if (base / name).read_text() != (build / name).read_text():
-            raise UsageError(f"{build / name}: the biases differ from the base bitstream's; biases "
-                             f"sit in logic, so rebuild the base (make bitstream REBUILD=1)")
-    pairs = image_pairs(base, build, "wrom*.hex")
-    summary = patch(pairs, asc, out_dir)
-    final = out_dir / f"{design.top}_top.bin"
-    Path(summary["packed"]).replace(final)
-    Path(summary["config"]).replace(out_dir / f"{design.top}_top.asc")
-    summary["packed"], summary["config"] = str(final), str(out_dir / f"{design.top}_top.asc")
+    lanes = design.net.lanes
+    for kind in ("wrom", "brom"):
+        for k in range(lanes):
+            if not (base / f"{kind}{k}.hex").is_file():
+                have = len([k2 for k2 in range(lanes) if (base / f"{kind}{k2}.hex").is_file()])
+                raise UsageError(f"{base / f'{kind}{k}.hex'}: missing from the base (it has "
+                                 f"{have} of the {lanes} {'weight' if kind == 'wrom' else 'bias'} "
+                                 f"ROM images); rebuild the base (make bitstream REBUILD=1)")
+    stage = _stage(out_root, design.top)
+    try:
+        build = generate_network(design, stage)
+        for k in range(lanes):
+            name = f"brom{k}.hex"
+            if (base / name).read_text() != (build / name).read_text():
+                raise UsageError(f"{design.weights_path}: the biases ({name}) differ from the "
+                                 f"base bitstream's; biases sit in logic, so rebuild the base "
+                                 f"(make bitstream REBUILD=1)")
+        names = [f"wrom{k}.hex" for k in range(lanes)]
+        pairs = image_pairs(base, build, ",".join(names))
+        if sorted(old.path.name for old, _ in pairs) != sorted(names):    # pragma: no cover
+            raise UsageError(f"{base}: the base does not hold every lane's weight ROM")
+        summary = patch(pairs, asc, stage / "bitstream")
+        out_dir.mkdir(parents=True, exist_ok=True)
+        final = out_dir / f"{design.top}_top.bin"
+        final_asc = out_dir / f"{design.top}_top.asc"
+        os.replace(summary["config"], final_asc)
+        os.replace(summary["packed"], final)
+        replace_build_folder(build, Path(out_root) / design.top)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+    summary["packed"], summary["config"] = str(final), str(final_asc)
     return summary
 
 
@@ -131,6 +196,7 @@ def main(argv):
     parser.add_argument("--patch-only", action="store_true",
                         help="never build a base: patch the kept one or stop")
     args = parser.parse_args(argv)
+    check_output_dir(args.out, "--out")
     design = load_network_design(args.network, args.weights)
     base = _dirs(design, args.out)[0] / design.top / "synth" / "ice40_up5k.asc"
     if args.rebuild or (not base.exists() and not args.patch_only):

@@ -82,7 +82,7 @@ def test_patch_retrained_weights_without_place_and_route(tmp_path):
     design_c = load_network_design(path, tmp_path / "newbias.npz")
     with pytest.raises(UsageError) as err:
         patch_weights(design_c, tmp_path / "build")
-    assert str(err.value) == (f"{tmp_path}/build/small_net/brom0.hex: the biases differ from the "
+    assert str(err.value) == (f"{tmp_path}/newbias.npz: the biases (brom0.hex) differ from the "
                               "base bitstream's; biases sit in logic, so rebuild the base "
                               "(make bitstream REBUILD=1)")
 
