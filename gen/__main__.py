@@ -2,10 +2,10 @@
 
 import argparse
 
-from ipnet_mtj.sw.cli import check_output_dir, run_cli
+from ipnet_mtj.sw.cli import UsageError, check_output_dir, run_cli
 
 from .design import generate, load_design
-from .rom_files import ROM_MODES
+from .rom_files import ROM_MODES, rom_folder
 
 
 def quantisation_table(fp):
@@ -23,9 +23,13 @@ def main(argv):
     parser.add_argument("--roms", choices=ROM_MODES, default="inline",
                         help="file: the Verilog loads its ROMs from the .hex images ($readmemh)")
     parser.add_argument("--rom-prefix", default="",
-                        help="with --roms file: path prepended to each image's name")
+                        help="with --roms file: the folder the Verilog loads the images from "
+                             "(default: the simulator's working directory)")
     args = parser.parse_args(argv)
     check_output_dir(args.out, "--out")
+    if args.rom_prefix and args.roms != "file":
+        raise UsageError("--rom-prefix: only with --roms file (inline ROMs load nothing)")
+    rom_folder(args.rom_prefix)
     design = load_design(args.config)
     out = generate(design, args.out, args.roms, args.rom_prefix)
     print("\n".join(quantisation_table(design.fp)))

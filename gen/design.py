@@ -29,7 +29,8 @@ from ipnet_mtj.sw.weights import seeded_weights
 from .export import export_roms, replace_build_folder, write_manifest
 from .ports import port_manifest
 from .axis import integration_files
-from .rom_files import ROM_MODES, check_images, roms_from_files
+from .rom_files import ROM_MODES, check_images, check_prefix_images, rom_folder, roms_from_files
+from .verilog_start import time_zero_kick
 
 __all__ = ["Design", "load_design", "generate"]
 
@@ -72,6 +73,7 @@ def generate(design, out_root="build", roms="inline", rom_prefix=""):
     ``"file"`` (the Verilog loads its ROMs with ``$readmemh``, see :mod:`gen.rom_files`)."""
     if roms not in ROM_MODES:
         raise ValueError(f"roms must be one of {', '.join(ROM_MODES)}, got {roms!r}")
+    rom_prefix = rom_folder(rom_prefix)
     out_root = Path(out_root)
     out_root.mkdir(parents=True, exist_ok=True)
     final = out_root / design.top
@@ -85,9 +87,10 @@ def generate(design, out_root="build", roms="inline", rom_prefix=""):
         rom_names = [Path(f).stem for f in images if Path(f).suffix == ".hex"]
         if roms == "file":
             check_images(texts[0], tmp, rom_names)
+            check_prefix_images(texts[0], rom_prefix, rom_names, final.resolve())
             texts = [roms_from_files(text, rom_names, rom_prefix) for text in texts]
         for path, text in zip(files, texts):
-            path.write_text(text)
+            path.write_text(time_zero_kick(text))
         files += images + integration_files(tmp, design.top, ports)
         write_manifest(design.cfg, design.fp, files, tmp, design.weights_origin, ports,
                        {"load": roms, "prefix": rom_prefix if roms == "file" else None,

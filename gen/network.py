@@ -36,7 +36,7 @@ from ipnet_mtj.hw.net_accel import NetAccelerator
 from ipnet_mtj.hw.net_cycles import lower_bound_cycles
 from ipnet_mtj.hw.net_rom_layout import bias_bases, bias_images, weight_bases, weight_images
 from ipnet_mtj.hw.net_synth_top import NetSynthTop
-from ipnet_mtj.sw.cli import run_cli
+from ipnet_mtj.sw.cli import UsageError, check_output_dir, run_cli
 from ipnet_mtj.sw.config import config_hash
 from ipnet_mtj.sw.network import derive_network, describe, load_network
 from ipnet_mtj.sw.train.network_train import load_trained, network_hash, trained_paths
@@ -44,7 +44,8 @@ from ipnet_mtj.sw.train.network_train import load_trained, network_hash, trained
 from .axis import axis_layout, integration_files
 from .export import replace_build_folder, tool_versions, write_hex
 from .ports import CLOCK, RESET, port_manifest
-from .rom_files import ROM_MODES, check_images, roms_from_files
+from .rom_files import ROM_MODES, check_images, check_prefix_images, rom_folder, roms_from_files
+from .verilog_start import time_zero_kick
 
 __all__ = ["NetDesign", "load_network_design", "emit_network_verilog", "generate_network"]
 
@@ -99,10 +100,13 @@ def generate_network(design, out_root="build", roms="inline", rom_prefix=""):
     """Write the build folder of a trained network; return its path.
 
     ``roms``: ``"inline"`` (the ROM contents in the Verilog) or ``"file"`` (loaded with
-    ``$readmemh("<rom_prefix><name>.hex")``, see :mod:`gen.rom_files`).
+    ``$readmemh("<rom_prefix>/<name>.hex")``, see :mod:`gen.rom_files`; ``rom_prefix`` is a
+    folder). Every Verilog file gets the time-zero kick of :mod:`gen.verilog_start`, so it
+    starts correctly on any simulator.
     """
     if roms not in ROM_MODES:
         raise ValueError(f"roms must be one of {', '.join(ROM_MODES)}, got {roms!r}")
+    rom_prefix = rom_folder(rom_prefix)
     net = design.net
     out_root = Path(out_root)
     out_root.mkdir(parents=True, exist_ok=True)
@@ -132,9 +136,10 @@ def generate_network(design, out_root="build", roms="inline", rom_prefix=""):
         rom_names = [f.stem for f in files if f.suffix == ".hex"]
         if roms == "file":
             check_images(texts[0], tmp, rom_names)
+            check_prefix_images(texts[0], rom_prefix, rom_names, final.resolve())
             texts = [roms_from_files(text, rom_names, rom_prefix) for text in texts]
         for path, text in zip(files, texts):
-            path.write_text(text)
+            path.write_text(time_zero_kick(text))
         files += integration_files(tmp, design.top, ports)
         prov = design.provenance
         manifest = {
@@ -189,15 +194,20 @@ def main(argv):
                         help="file: the Verilog loads its ROMs from the .hex images "
                              "($readmemh), so new weights need new images only")
     parser.add_argument("--rom-prefix", default="",
-                        help="with --roms file: path prepended to each image's name")
+                        help="with --roms file: the folder the Verilog loads the images from "
+                             "(default: the simulator's working directory)")
     args = parser.parse_args(argv)
+    check_output_dir(args.out, "--out")
+    if args.rom_prefix and args.roms != "file":
+        raise UsageError("--rom-prefix: only with --roms file (inline ROMs load nothing)")
+    rom_folder(args.rom_prefix)
     design = load_network_design(args.network, args.weights)
     out = generate_network(design, args.out, args.roms, args.rom_prefix)
     print("\n".join(describe(design.net)))
     acc = design.provenance.get("accuracy", {})
     if acc:
-        print(f"trained weights {design.weights_path}: float {acc.get('float', float('nan')):.4f}, "
-              f"integer {acc.get('integer', float('nan')):.4f}")
+        print(f"trained weights {design.weights_path}, accuracy recorded at training: float "
+              f"{acc.get('float', float('nan')):.4f}, integer {acc.get('integer', float('nan')):.4f}")
     print(f"wrote {out}/ ({design.top}.v, {design.top}_top.v, {design.top}_axis.v, ROM images"
           f"{' loaded by $readmemh' if args.roms == 'file' else ''}, lint.vlt, manifest.json)")
     return 0

@@ -9,7 +9,16 @@ before anything is rewritten.
 
 ``$readmemh`` resolves a relative path against the simulator's working directory (Icarus,
 Verilator, most commercial simulators); Yosys also looks next to the Verilog file. The
-``prefix`` (for example an absolute folder ending in ``/``) fixes where they are found.
+``prefix`` (``--rom-prefix``) is the *folder* the images are loaded from: :func:`rom_folder`
+adds the ``/`` it lacks and refuses characters a Verilog string cannot hold. Empty means the
+simulator's working directory.
+
+A missing image is an error, not a warning: outside synthesis (``ifndef SYNTHESIS``; Yosys
+defines ``SYNTHESIS``) each ROM first opens its file with ``$fopen`` and, when it cannot,
+prints ``error: <path>: cannot open the ROM image of <rom> ...`` and stops with ``$finish``
+at time 0, before any clock edge, on every simulator (Icarus and Verilator would otherwise
+warn and run on with zero or X weights). The generators also check, before writing, that
+the images under an absolute prefix exist and fit (:func:`check_images`).
 """
 
 from __future__ import annotations
@@ -17,7 +26,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-__all__ = ["ROM_MODES", "rom_memories", "check_images", "roms_from_files"]
+from ipnet_mtj.sw.cli import UsageError
+
+__all__ = ["ROM_MODES", "rom_memories", "check_images", "roms_from_files", "rom_folder",
+           "check_prefix_images"]
 
 ROM_MODES = ("inline", "file")     #: where the generated Verilog takes its ROM contents from
 
@@ -28,6 +40,41 @@ _MEMORY = re.compile(r"^(  reg \[(\d+):0\] (\w+) \[(\d+):0\];\n)  initial begin\
 def rom_memories(text):
     """``{name: (width, depth)}`` of every memory in ``text`` with inline initial values."""
     return {m.group(3): (int(m.group(2)) + 1, int(m.group(4)) + 1) for m in _MEMORY.finditer(text)}
+
+
+def rom_folder(prefix):
+    """``--rom-prefix`` as the folder the ROM images are loaded from: ``""`` (the simulator's
+    working directory) or a path ending in ``/`` (added when missing).
+
+    Raises
+    ------
+    UsageError
+        When the prefix holds a character that cannot stand in a Verilog string literal
+        (``"``, ``\\``, a control character or anything outside printable ASCII).
+    """
+    prefix = str(prefix or "")
+    for c in prefix:
+        if not " " <= c <= "~" or c in '"\\':
+            raise UsageError(f"--rom-prefix: {prefix!r} holds {c!r}, which cannot stand in a "
+                             f"Verilog string; use printable ASCII without \" and \\")
+    return prefix if not prefix or prefix.endswith("/") else prefix + "/"
+
+
+def check_prefix_images(text, folder, names, build):
+    """Before a file-ROM build is written: when ``folder`` (the prefix) is absolute and not the
+    build folder ``build`` itself (whose images are being written), every image must exist
+    there and fit its ROM. Raises UsageError naming the missing or unfit file."""
+    if not folder or not Path(folder).is_absolute() or Path(folder) == Path(build):
+        return
+    for name in names:
+        path = Path(folder) / f"{name}.hex"
+        if not path.is_file():
+            raise UsageError(f"--rom-prefix: {path}: no such ROM image (the Verilog would load "
+                             f"{name} from it); write the images there or drop --rom-prefix")
+    try:
+        check_images(text, folder, names)
+    except ValueError as exc:
+        raise UsageError(f"--rom-prefix: {folder}{exc}") from None
 
 
 def check_images(text, folder, names):
@@ -54,7 +101,22 @@ def roms_from_files(text, names, prefix=""):
         if name not in names:
             return m.group(0)
         done.add(name)
-        return f'{m.group(1)}  initial $readmemh("{prefix}{name}.hex", {name});\n'
+        path = f"{prefix}{name}.hex"
+        return (f"{m.group(1)}`ifdef SYNTHESIS\n"
+                f'  initial $readmemh("{path}", {name});\n'
+                f"`else\n"
+                f"  initial begin : load_{name}\n"
+                f"    integer fd;\n"
+                f'    fd = $fopen("{path}", "r");\n'
+                f"    if (fd == 0) begin\n"
+                f'      $display("error: %0s: cannot open the ROM image of {name} (a relative '
+                f'path is read from the working directory)", "{path}");\n'
+                f"      $finish;\n"
+                f"    end\n"
+                f"    $fclose(fd);\n"
+                f'    $readmemh("{path}", {name});\n'
+                f"  end\n"
+                f"`endif\n")
 
     out = _MEMORY.sub(load, text)
     missing = set(names) - done

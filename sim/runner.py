@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import sys
 import threading
 from pathlib import Path
@@ -331,21 +330,12 @@ def _check_results(sim, xml_path, log_path):
         raise RuntimeError(f"{sim}: cocotb test failed; see {log_path}")
 
 
-_KICK = re.compile(r"^(\s*)reg (\\\$auto\$verilog_backend\.cc:\d+:dump_module\$\d+ ) = 0;$", re.M)
-
-
 def icarus_time_zero_kick(text):
-    """Verilog for Icarus in which every combinational block runs once after time 0.
-
-    Yosys's Verilog backend puts a dummy register, initialised to 0, into the
-    sensitivity of every ``always @*`` block so that simulators evaluate the block at
-    time 0. Icarus 11 may run that initialisation before the blocks wait, and a block
-    whose real inputs never change (a ``case`` on a register that stays 0) then holds X
-    forever. Changing the dummy register once at 1 ns evaluates every block. Simulation
-    only: on an FPGA combinational logic has no start-up event.
-    """
-    return _KICK.sub(lambda m: f"{m.group(1)}reg {m.group(2)} = 0;\n"
-                               f"{m.group(1)}initial #1 {m.group(2)} = 1'b1;", text)
+    """The generated Verilog already starts correctly on any simulator (the generators apply
+    :func:`gen.verilog_start.time_zero_kick`); this applies the same kick, once, to Verilog
+    generated before that (idempotent)."""
+    from ipnet_mtj.gen.verilog_start import time_zero_kick
+    return time_zero_kick(text)
 
 
 def run_network_bench(sim, build_dir, network_path, stimulus, work_dir, stress=True,

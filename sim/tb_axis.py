@@ -16,8 +16,9 @@ must stay low.
 
 Environment (set by :func:`sim.runner.run_axis_bench`): IPNET_KIND (``layer`` or
 ``network``), IPNET_BUILD (build folder), IPNET_SOURCE (design or network YAML),
-IPNET_STIMULUS (.npz ``x``: (T, M) samples, or (T, C, H, W) input integers), IPNET_REPORT,
-IPNET_SEED.
+IPNET_STIMULUS (.npz ``x``: (T, M) samples, or (T, C, H, W) event counts, each sent as one
+byte of ``s_axis_tdata``: values past the data field's range are saturated by the wrapper and by
+the golden model alike), IPNET_REPORT, IPNET_SEED.
 """
 
 from __future__ import annotations
@@ -49,7 +50,9 @@ def expected_layer(build, source, x):
     from ipnet_mtj.sw import reference
     from ipnet_mtj.sw.config import load_config
     from ipnet_mtj.sw.fixed import derive_fixed_point
+    from ipnet_mtj.sw.fixed import sat_range
     fp = derive_fixed_point(load_config(source))
+    x = np.clip(x, *sat_range(fp.x_width, True))     # the wrapper saturates, never wraps
     with np.load(build / "weights.npz") as z:
         y = reference.run(fp, z["weights"], z["biases"], x[None]).y[0]
     return [[int(v) for v in step] for step in y], None
@@ -62,6 +65,7 @@ def expected_network(build, source, x, fields):
     net = derive_network(load_network(source))
     with np.load(build / "weights.npz") as z:
         params = [(z[f"w{k}"], z[f"b{k}"]) for k in range(len(net.layers))]
+    x = netref.quantise_frames(net, x)       # counts past the input width saturate, as sent
     trace = netref.run_network(net, params, x[None])
     label_mask = ((1 << fields["label"]["width"]) - 1) << fields["label"]["offset"]
     everything = sum(((1 << f["width"]) - 1) << f["offset"] for f in fields.values())
