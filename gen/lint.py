@@ -5,7 +5,7 @@ import subprocess
 import sys
 
 from ipnet_mtj.hw.lint_waivers import LINT_WAIVERS
-from ipnet_mtj.sw.cli import UsageError, run_cli
+from ipnet_mtj.sw.cli import UsageError, check_output_dir, run_cli
 
 from .design import generate, load_design
 from .toolchain import simulator_available
@@ -31,6 +31,7 @@ def main(argv):
     parser.add_argument("--network", help="also lint this network's accelerator (network YAML)")
     parser.add_argument("--out", default="build")
     args = parser.parse_args(argv)
+    check_output_dir(args.out, "--out")
     design = load_design(args.config)
     builds = [(generate(design, args.out), design.top)]
     if args.network:

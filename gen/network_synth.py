@@ -16,7 +16,7 @@ import json
 import math
 from pathlib import Path
 
-from ipnet_mtj.sw.cli import UsageError, run_cli, write_atomically
+from ipnet_mtj.sw.cli import UsageError, check_output_dir, run_cli, write_atomically
 
 from .network import generate_network, load_network_design
 from .report import write_report
@@ -48,6 +48,7 @@ def main(argv):
     parser.add_argument("--targets", default="ice40_up5k,ecp5_25f")
     parser.add_argument("--freq", type=float, default=30.0, help="clock constraint, MHz")
     args = parser.parse_args(argv)
+    check_output_dir(args.out, "--out")
     keys = [k for k in args.targets.split(",") if k]
     for k in keys:
         if k not in TARGETS:

@@ -17,7 +17,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from ipnet_mtj.sw.cli import UsageError, run_cli
+from ipnet_mtj.sw.cli import UsageError, check_output_dir, run_cli
 
 from .design import generate, load_design
 
@@ -142,6 +142,7 @@ def main(argv):
     parser.add_argument("--freq", type=float, default=48.0, help="clock constraint, MHz")
     parser.add_argument("--bitstream", action="store_true", help="also write the UP5K .bin")
     args = parser.parse_args(argv)
+    check_output_dir(args.out, "--out")
     keys = [k for k in args.targets.split(",") if k]
     for k in keys:
         if k not in TARGETS:

@@ -12,7 +12,7 @@ import math
 import time
 from pathlib import Path
 
-from ipnet_mtj.sw.cli import UsageError, run_cli, write_atomically
+from ipnet_mtj.sw.cli import UsageError, check_output_dir, run_cli, write_atomically
 from ipnet_mtj.gen.design import generate, load_design
 
 from .runner import (SIMULATORS, kept_report, parse_simulators, run_bench, simulator_available,
@@ -42,6 +42,7 @@ def main(argv):
     parser.add_argument("--waves", action="store_true",
                         help="record every signal: build/<name>/sim/<simulator>/<top>.fst|.vcd")
     args = parser.parse_args(argv)
+    check_output_dir(args.out, "--out")
     sims = parse_simulators(args.simulators)
     if args.neuron_steps < 1:
         raise UsageError(f"--neuron-steps: must be >= 1, got {args.neuron_steps}")

@@ -20,7 +20,7 @@ from tabulate import tabulate  # noqa: E402
 
 from ipnet_mtj.gen.design import generate, load_design  # noqa: E402
 from ipnet_mtj.sw import reference  # noqa: E402
-from ipnet_mtj.sw.cli import run_cli  # noqa: E402
+from ipnet_mtj.sw.cli import check_output_dir, run_cli  # noqa: E402
 from ipnet_mtj.sw.fixed import sat_range  # noqa: E402
 
 from .runner import SIMULATORS, run_bench, simulator_available  # noqa: E402
@@ -87,6 +87,7 @@ def main(argv):
     parser.add_argument("--sim-steps", type=int, default=100,
                         help="time steps per cocotb run (default 100)")
     args = parser.parse_args(argv)
+    check_output_dir(args.out, "--out")
 
     from ipnet_mtj.hw.cycles import lower_bound_cycles, measure_cycles_per_step
     design = load_design(args.config)

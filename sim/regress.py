@@ -26,7 +26,7 @@ import yaml
 
 from ipnet_mtj.gen.design import generate, load_design
 from ipnet_mtj.gen.lint import lint
-from ipnet_mtj.sw.cli import UsageError, run_cli, write_atomically
+from ipnet_mtj.sw.cli import UsageError, check_output_dir, run_cli, write_atomically
 from ipnet_mtj.sw.config import ConfigError, parse_config
 
 from .runner import kept_report, run_regress_bench, simulator_available
@@ -130,6 +130,7 @@ def main(argv):
     parser.add_argument("--doc", default="docs/regression.md")
     parser.add_argument("--fresh", action="store_true")
     args = parser.parse_args(argv)
+    check_output_dir(args.out, "--out")
     for name in ("configs", "neuron_steps", "speed_steps"):
         if getattr(args, name) < 1:
             raise UsageError(f"--{name.replace('_', '-')}: must be >= 1, got {getattr(args, name)}")

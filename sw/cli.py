@@ -9,6 +9,7 @@ import tempfile
 from pathlib import Path
 
 from .config import ConfigError
+from .entry_guard import release
 
 __all__ = ["UsageError", "run_cli", "write_atomically", "check_output_dir"]
 
@@ -18,11 +19,21 @@ class UsageError(Exception):
 
 
 def run_cli(main, argv=None):
-    """Run ``main(argv)``; turn expected failures into ``error: ...`` and exit code 2."""
+    """Run ``main(argv)``; turn expected failures into ``error: ...`` and exit code 2.
+
+    An operating-system error that no check caught first (a file name too long, a read-only
+    or full disk) is one line too, naming the file: ``error: <file>: <reason>``. Ctrl-C is
+    ``error: interrupted``, exit code 130, also while the command was still importing
+    (:mod:`sw.entry_guard`)."""
+    release()
     try:
         code = main(sys.argv[1:] if argv is None else argv)
     except (ConfigError, UsageError) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)
         raise SystemExit(2) from None
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
@@ -71,6 +82,7 @@ def check_output_dir(path, option):
         probe = probe.parent
     where = f"{path}" if probe == path else f"{path}: {probe}"
     if not probe.is_dir():
-        raise UsageError(f"{option}: {where} is a file, not a folder")
+        kind = "a file" if probe.is_file() else "a device, pipe or socket"
+        raise UsageError(f"{option}: {where} is {kind}, not a folder")
     if not os.access(probe, os.W_OK | os.X_OK):
         raise UsageError(f"{option}: {where} is not writable")
