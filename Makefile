@@ -30,7 +30,7 @@ system-deps:
 # The trained network's accelerator: Verilog, its AXI4-Stream wrapper, ROM images, lint waivers,
 # manifest (build/<name>/). ROMS=file: the Verilog loads the ROMs from the images ($readmemh).
 verilog: $(STAMP)
-	$(PY) -m ipnet_mtj.gen.network $(NETWORK) $(if $(ROMS),--roms $(ROMS))
+	$(PY) -m ipnet_mtj.gen.network $(NETWORK) $(if $(ROMS),--roms $(ROMS)) $(if $(WEIGHTS),--weights $(WEIGHTS))
 
 verilog-layer: $(STAMP)
 	$(PY) -m ipnet_mtj.gen $(CONFIG) $(if $(ROMS),--roms $(ROMS))
