@@ -30,6 +30,7 @@ wrapper keeps the original class, so ``ConfigError`` stays a ``ConfigError``).
 from __future__ import annotations
 
 import os
+import sys
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor
 from concurrent.futures import wait as futures_wait
 
@@ -38,6 +39,24 @@ from ipnet_mtj.sw.cli import UsageError
 __all__ = ["JobRunner", "runner_from_args", "add_runner_args", "ENGINES"]
 
 ENGINES = ("local", "ray")
+
+
+def _check_reachable(address, timeout=5.0):
+    """Refuse, with one line, a ``HOST:PORT`` (or ``ray://HOST:PORT``) address where nothing
+    accepts a connection within ``timeout`` seconds: Ray itself retries such an address for
+    minutes. Other forms (``auto``) are left to Ray."""
+    import socket
+    rest = address.split("://", 1)[1] if "://" in address else address
+    host, sep, port = rest.rpartition(":")
+    if not sep or not port.isdigit():
+        return
+    try:
+        with socket.create_connection((host.strip("[]") or "127.0.0.1", int(port)),
+                                      timeout=timeout):
+            pass
+    except OSError as exc:
+        raise UsageError(f"--cluster {address}: cannot connect to Ray (nothing answers at "
+                         f"{host}:{port}: {exc.strerror or exc})") from None
 
 
 def _call(fn, *args):
@@ -119,12 +138,17 @@ class JobRunner:
                              f"(pip install 'ray==2.60.0')") from None
         options = {"include_dashboard": False, "logging_level": "WARNING",
                    "log_to_driver": True}
-        if ray.is_initialized():
+        if self.cluster != "local":
+            _check_reachable(self.cluster)
+        if ray.is_initialized():        # the caller's own Ray connection: used, not stopped
             self._ray = ray
             return
         try:
             if self.cluster == "local":
-                ray.init(num_cpus=self.workers, **options)
+                # the private instance imports what the caller imports (a script's own modules)
+                path = os.pathsep.join(p for p in sys.path if p)
+                ray.init(num_cpus=self.workers, runtime_env={"env_vars": {"PYTHONPATH": path}},
+                         **options)
             else:
                 ray.init(address=self.cluster, **options)
         except (ConnectionError, ValueError, RuntimeError) as exc:
