@@ -27,25 +27,31 @@ system-deps:
 	      || echo "note: could not install iverilog; Icarus runs will be skipped"; \
 	  else echo "note: iverilog not found and not root; Icarus runs will be skipped"; fi; }
 
+# Every target below is one line calling the flow's front door, `ipnet STAGE TARGET`
+# (`ipnet --help` lists the stages); the set-up above and `test`, `mutants` and `clean`
+# are about this repository rather than the flow.
+IPNET  := $(VENV)/bin/ipnet
+WAVES_FLAG = $(if $(filter 1 yes true,$(WAVES)),--waves)
+
 # The trained network's accelerator: Verilog, its AXI4-Stream wrapper, ROM images, lint waivers,
 # manifest (build/<name>/). ROMS=file: the Verilog loads the ROMs from the images ($readmemh).
 verilog: $(STAMP)
-	$(PY) -m ipnet_mtj.gen.network $(NETWORK) $(if $(ROMS),--roms $(ROMS)) $(if $(WEIGHTS),--weights $(WEIGHTS))
+	$(IPNET) verilog $(NETWORK) $(if $(ROMS),--roms $(ROMS)) $(if $(WEIGHTS),--weights $(WEIGHTS))
 
 verilog-layer: $(STAMP)
-	$(PY) -m ipnet_mtj.gen $(CONFIG) $(if $(ROMS),--roms $(ROMS))
+	$(IPNET) verilog $(CONFIG) $(if $(ROMS),--roms $(ROMS))
 
 lint: $(STAMP)
-	$(PY) -m ipnet_mtj.gen.lint $(CONFIG) --network $(NETWORK)
+	$(IPNET) lint $(CONFIG) --network $(NETWORK)
 
-# The trained network on Icarus and Verilator against its integer golden model; writes
-# build/<name>/report.html. WAVES=1: wave files of a short run in build/<name>/sim/<simulator>/.
+# The trained network on Icarus and Verilator against its integer golden model (sequences in
+# shards, one per core); writes build/<name>/report.html. WAVES=1: wave files of a short run.
 sim: $(STAMP) system-deps
-	$(PY) -m ipnet_mtj.sim.network $(NETWORK) $(if $(filter 1 yes true,$(WAVES)),--waves)
+	$(IPNET) sim $(NETWORK) $(WAVES_FLAG)
 
 # The single-layer emulator against its reference (the unit-level bench).
 sim-layer: $(STAMP) system-deps
-	$(PY) -m ipnet_mtj.sim $(CONFIG) $(if $(filter 1 yes true,$(WAVES)),--waves)
+	$(IPNET) sim $(CONFIG) $(WAVES_FLAG)
 
 test: $(STAMP) system-deps
 	$(PY) -m pytest
@@ -53,11 +59,11 @@ test: $(STAMP) system-deps
 # The layer over 20 drawn designs, 10^7 neuron-steps each on Verilator, 0 mismatches expected;
 # the Verilator/Icarus speed ratio; docs/regression.md (about half an hour; resumable).
 regress: $(STAMP) system-deps
-	$(PY) -m ipnet_mtj.sim.regress
+	$(IPNET) regress
 
 # SymbiYosys proofs of one neuron update for all inputs (gen/formal.py), the shipped designs.
 formal: $(STAMP)
-	$(PY) -m ipnet_mtj.gen.formal $(CONFIG) configs/bounded.yaml configs/full.yaml configs/spread.yaml configs/taus.yaml
+	$(IPNET) formal $(CONFIG) configs/bounded.yaml configs/full.yaml configs/spread.yaml configs/taus.yaml
 
 # Semantic mutants of the shared definition and the hardware against the fast tests;
 # prints killed/survived and writes docs/mutation.md (a few minutes).
@@ -66,44 +72,44 @@ mutants: $(STAMP)
 
 # The trained network on iCE40 UP5K and ECP5-25F: resources, Fmax, cycles and frames per second.
 synth: $(STAMP)
-	$(PY) -m ipnet_mtj.gen.network_synth $(NETWORK)
+	$(IPNET) synth $(NETWORK)
 
 # The UP5K bitstream with the trained ROMs: a base with placeholder ROMs (placed and routed once,
 # kept in build/<name>-base/), the trained weights patched in with icebram. REBUILD=1: new base.
 bitstream: $(STAMP)
-	$(PY) -m ipnet_mtj.gen.network_bitstream $(NETWORK) $(if $(REBUILD),--rebuild)
+	$(IPNET) bitstream $(NETWORK) $(if $(REBUILD),--rebuild)
 
 # Retrained weights into the kept base bitstream, without place and route (WEIGHTS=new.npz).
 patch-weights: $(STAMP)
-	$(PY) -m ipnet_mtj.gen.network_bitstream $(NETWORK) --patch-only $(if $(WEIGHTS),--weights $(WEIGHTS))
+	$(IPNET) patch-weights $(NETWORK) $(if $(WEIGHTS),--weights $(WEIGHTS))
 
 synth-layer: $(STAMP)
-	$(PY) -m ipnet_mtj.gen.synth $(CONFIG)
+	$(IPNET) synth $(CONFIG)
 
 bitstream-layer: $(STAMP)
-	$(PY) -m ipnet_mtj.gen.synth $(CONFIG) --bitstream
+	$(IPNET) bitstream $(CONFIG)
 
 bench: $(STAMP) system-deps
-	$(PY) -m ipnet_mtj.sim.bench $(CONFIG)
+	$(IPNET) bench $(CONFIG)
 
 # The benchmark table (docs/results.*): data, training of every model on every task, 3 seeds.
 results: $(STAMP)
-	$(VENV)/bin/ipnet results $(EXPERIMENT)
+	$(IPNET) results $(EXPERIMENT)
 
 # What the device would need: IPNet on Gestures-22m with other device cards (configs/devices.yaml;
-# shares build/runs with make results, so only the cards' runs train; about 10 minutes).
+# shares build/runs with make results, so only the cards' runs train).
 devices: $(STAMP)
-	$(VENV)/bin/ipnet results configs/devices.yaml --out docs/devices
+	$(IPNET) results configs/devices.yaml --out docs/devices
 
 # Working memory: n-back, free recall and interference for IPNet (with a decay sweep), LSTM,
 # GRU, RNN and a no-memory control, 3 seeds -> docs/working-memory.md and its figures
 # (resumable; runs and data in build/wm).
 wm: $(STAMP)
-	$(PY) -m ipnet_mtj.sw.wm $(WM)
+	$(IPNET) wm $(WM)
 
 # The trained default network (configs/trained/<name>.npz and .json): float, then QAT epochs.
 network: $(STAMP)
-	$(VENV)/bin/ipnet net-train $(NETWORK) --fresh
+	$(IPNET) train $(NETWORK) --fresh
 
 clean:
 	rm -rf build .pytest_cache

@@ -17,7 +17,7 @@ def quantisation_table(fp):
 
 
 def main(argv):
-    parser = argparse.ArgumentParser(prog="python -m ipnet_mtj.gen", description=__doc__)
+    parser = argparse.ArgumentParser(prog="ipnet verilog", description=__doc__)
     parser.add_argument("config", help="design YAML, e.g. configs/default.yaml")
     parser.add_argument("--out", default="build", help="build root (default: build)")
     parser.add_argument("--roms", choices=ROM_MODES, default="inline",

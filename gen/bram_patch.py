@@ -321,7 +321,7 @@ def placeholder_design(design, seed=1):
 # -- command line -----------------------------------------------------------------
 
 def main(argv):
-    parser = argparse.ArgumentParser(prog="python -m ipnet_mtj.gen.bram_patch", description=__doc__,
+    parser = argparse.ArgumentParser(prog="ipnet patch-bram", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="cmd", required=True)
     b = sub.add_parser("base", help="build a patchable bitstream (placeholder weights)")

@@ -187,7 +187,7 @@ def prove(config_path, out_root="build/formal"):
 
 
 def main(argv):
-    parser = argparse.ArgumentParser(prog="python -m ipnet_mtj.gen.formal", description=__doc__,
+    parser = argparse.ArgumentParser(prog="ipnet formal", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("configs", nargs="+", help="design YAMLs")
     parser.add_argument("--out", default="build/formal")

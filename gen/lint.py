@@ -26,7 +26,7 @@ def lint(verilog_path, top, *more):
 
 
 def main(argv):
-    parser = argparse.ArgumentParser(prog="python -m ipnet_mtj.gen.lint", description=__doc__)
+    parser = argparse.ArgumentParser(prog="ipnet lint", description=__doc__)
     parser.add_argument("config")
     parser.add_argument("--network", help="also lint this network's accelerator (network YAML)")
     parser.add_argument("--out", default="build")

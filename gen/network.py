@@ -38,6 +38,8 @@ from ipnet_mtj.hw.net_rom_layout import bias_bases, bias_images, weight_bases, w
 from ipnet_mtj.hw.net_synth_top import NetSynthTop
 from ipnet_mtj.sw.cli import UsageError, check_output_dir, run_cli
 from ipnet_mtj.sw.config import config_hash
+from ipnet_mtj.sw.jobs import file_hash
+from ipnet_mtj.sw.jobs.cache import changed_inputs, intact, stage_inputs
 from ipnet_mtj.sw.network import derive_network, describe, load_network
 from ipnet_mtj.sw.train.network_train import load_trained, network_hash, trained_paths
 
@@ -47,7 +49,8 @@ from .ports import CLOCK, RESET, port_manifest
 from .rom_files import ROM_MODES, check_images, check_prefix_images, rom_folder, roms_from_files
 from .verilog_start import time_zero_kick
 
-__all__ = ["NetDesign", "load_network_design", "emit_network_verilog", "generate_network"]
+__all__ = ["NetDesign", "load_network_design", "emit_network_verilog", "generate_network",
+           "build_inputs"]
 
 
 @dataclass(frozen=True)
@@ -96,13 +99,35 @@ def _layers_manifest(net):
     return rows
 
 
-def generate_network(design, out_root="build", roms="inline", rom_prefix=""):
+def build_inputs(design, roms="inline", rom_prefix=""):
+    """The content hashes of what a network's build folder depends on (recorded in its
+    manifest as ``inputs``): the description and its design YAML, the integer weights
+    themselves (shapes and values) with the checkpoint they came from, the ROM options, the
+    package's code and the tools (:func:`ipnet_mtj.sw.jobs.cache.stage_inputs`)."""
+    digest = hashlib.sha256()
+    for w, b in design.params:
+        for a in (w, b):
+            a = np.ascontiguousarray(a, dtype=np.int64)
+            digest.update(repr(a.shape).encode() + a.tobytes())
+    checkpoint = {"file": str(design.weights_path), "sha256": file_hash(design.weights_path),
+                  "provenance": design.provenance}
+    return stage_inputs(description=file_hash(design.cfg.source, 16),
+                        design=file_hash(design.cfg.design_path(), 16),
+                        weights=digest.hexdigest()[:16], checkpoint=checkpoint,
+                        options={"roms": roms, "rom_prefix": rom_folder(rom_prefix)})
+
+
+def generate_network(design, out_root="build", roms="inline", rom_prefix="", log=None):
     """Write the build folder of a trained network; return its path.
 
     ``roms``: ``"inline"`` (the ROM contents in the Verilog) or ``"file"`` (loaded with
     ``$readmemh("<rom_prefix>/<name>.hex")``, see :mod:`gen.rom_files`; ``rom_prefix`` is a
     folder). Every Verilog file gets the time-zero kick of :mod:`gen.verilog_start`, so it
     starts correctly on any simulator.
+
+    A build folder whose manifest records the same inputs (:func:`build_inputs`) and whose
+    files all still have the SHA-256 it records is kept as it is, not generated again.
+    ``log`` (a function of one line), when given, hears which it was and why.
     """
     if roms not in ROM_MODES:
         raise ValueError(f"roms must be one of {', '.join(ROM_MODES)}, got {roms!r}")
@@ -111,6 +136,15 @@ def generate_network(design, out_root="build", roms="inline", rom_prefix=""):
     out_root = Path(out_root)
     out_root.mkdir(parents=True, exist_ok=True)
     final = out_root / design.top
+    inputs = build_inputs(design, roms, rom_prefix)
+    changed = _changed(final, inputs)
+    if not changed:
+        if log:
+            log(f"{final}: up to date (description, design, weights, checkpoint, ROM options, "
+                f"code and tools unchanged); not generated again")
+        return final
+    if log:
+        log(f"generating {final} ({changed})")
     tmp = Path(tempfile.mkdtemp(prefix=f".{design.top}-", dir=out_root))
     try:
         files = [tmp / f"{design.top}.v", tmp / f"{design.top}_top.v"]
@@ -175,6 +209,7 @@ def generate_network(design, out_root="build", roms="inline", rom_prefix=""):
                            "task": prov.get("task"), "accuracy": prov.get("accuracy"),
                            "physics": prov.get("physics")},
             "tools": tool_versions(),
+            "inputs": inputs,
             "files": {f.name: hashlib.sha256(f.read_bytes()).hexdigest() for f in files},
         }
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
@@ -184,8 +219,27 @@ def generate_network(design, out_root="build", roms="inline", rom_prefix=""):
     return replace_build_folder(tmp, final)
 
 
+def _changed(final, inputs):
+    """Why ``final`` must be generated (a phrase), or "" when it can be kept."""
+    path = final / "manifest.json"
+    if not path.is_file():
+        return "no build yet"
+    try:
+        manifest = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return "its manifest is unreadable"
+    if not isinstance(manifest, dict):
+        return "its manifest is unreadable"
+    changed = changed_inputs(manifest.get("inputs"), inputs)
+    if changed:
+        return "changed: " + ", ".join(changed)
+    if not intact(final, manifest.get("files")):
+        return "its files differ from the manifest"
+    return ""
+
+
 def main(argv):
-    parser = argparse.ArgumentParser(prog="python -m ipnet_mtj.gen.network", description=__doc__,
+    parser = argparse.ArgumentParser(prog="ipnet verilog", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("network", help="network YAML, e.g. configs/network.yaml")
     parser.add_argument("--weights", help="trained .npz (default <yaml dir>/trained/<name>.npz)")
@@ -202,13 +256,13 @@ def main(argv):
         raise UsageError("--rom-prefix: only with --roms file (inline ROMs load nothing)")
     rom_folder(args.rom_prefix)
     design = load_network_design(args.network, args.weights)
-    out = generate_network(design, args.out, args.roms, args.rom_prefix)
+    out = generate_network(design, args.out, args.roms, args.rom_prefix, log=print)
     print("\n".join(describe(design.net)))
     acc = design.provenance.get("accuracy", {})
     if acc:
         print(f"trained weights {design.weights_path}, accuracy recorded at training: float "
               f"{acc.get('float', float('nan')):.4f}, integer {acc.get('integer', float('nan')):.4f}")
-    print(f"wrote {out}/ ({design.top}.v, {design.top}_top.v, {design.top}_axis.v, ROM images"
+    print(f"build folder {out}/ ({design.top}.v, {design.top}_top.v, {design.top}_axis.v, ROM images"
           f"{' loaded by $readmemh' if args.roms == 'file' else ''}, lint.vlt, manifest.json)")
     return 0
 

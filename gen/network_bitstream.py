@@ -186,7 +186,7 @@ def patch_weights(design, out_root="build"):
 
 
 def main(argv):
-    parser = argparse.ArgumentParser(prog="python -m ipnet_mtj.gen.network_bitstream", description=__doc__,
+    parser = argparse.ArgumentParser(prog="ipnet bitstream", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("network", help="network YAML, e.g. configs/network.yaml")
     parser.add_argument("--weights", help="trained .npz (default <yaml dir>/trained/<name>.npz)")

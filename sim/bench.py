@@ -81,7 +81,7 @@ def float_error(design, batch=8, steps=300, seed=1):
 
 
 def main(argv):
-    parser = argparse.ArgumentParser(prog="python -m ipnet_mtj.sim.bench", description=__doc__)
+    parser = argparse.ArgumentParser(prog="ipnet bench", description=__doc__)
     parser.add_argument("config")
     parser.add_argument("--out", default="build")
     parser.add_argument("--sim-steps", type=int, default=100,

