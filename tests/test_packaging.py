@@ -14,7 +14,7 @@ def test_wheel_has_one_top_level_package(tmp_path):
     src.mkdir()
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(ROOT / name, src / name)
-    for name in ("sw", "hw", "gen", "sim"):
+    for name in ("sw", "hw", "gen", "sim", "flow"):
         shutil.copytree(ROOT / name, src / name, ignore=shutil.ignore_patterns("__pycache__"))
     proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps",
                            "--no-build-isolation", "--quiet", "-w", str(tmp_path / "dist"),
@@ -25,8 +25,9 @@ def test_wheel_has_one_top_level_package(tmp_path):
     top = {n.split("/")[0] for n in names}
     assert {t for t in top if not t.endswith(".dist-info")} == {"ipnet_mtj"}
     assert "ipnet_mtj/sw/fixed.py" in names and "ipnet_mtj/sim/tb_network.py" in names
+    assert "ipnet_mtj/flow/cli.py" in names and "ipnet_mtj/sw/jobs/runner.py" in names
     assert "ipnet_mtj/hw/lint.vlt" in names           # package data the lint and benches read
     assert "ipnet_mtj/sw/wm/templates/working_memory.md.j2" in names   # the report's words
     assert "ipnet_mtj/sw/train/templates/results.md.j2" in names
     entry = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("entry_points.txt")))
-    assert b"ipnet = ipnet_mtj.sim.cli:entry" in entry
+    assert b"ipnet = ipnet_mtj.flow.cli:entry" in entry
