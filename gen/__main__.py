@@ -31,7 +31,7 @@ def main(argv):
         raise UsageError("--rom-prefix: only with --roms file (inline ROMs load nothing)")
     rom_folder(args.rom_prefix)
     design = load_design(args.config)
-    out = generate(design, args.out, args.roms, args.rom_prefix)
+    out = generate(design, args.out, args.roms, args.rom_prefix, log=print)
     print("\n".join(quantisation_table(design.fp)))
     print(f"wrote {out}/ ({design.top}.v, {design.top}_top.v, ROM images, manifest.json)")
 

@@ -12,8 +12,6 @@ renamed into place, so a failure leaves nothing half-written)::
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,17 +20,21 @@ from amaranth.back import verilog
 
 from ipnet_mtj.hw.layer import IPLayer
 from ipnet_mtj.hw.synth_top import SynthTop
-from ipnet_mtj.sw.config import load_config
+from ipnet_mtj.sw.config import config_hash, load_config
 from ipnet_mtj.sw.fixed import derive_fixed_point
 from ipnet_mtj.sw.weights import seeded_weights
 
-from .export import export_roms, replace_build_folder, write_manifest
+from ipnet_mtj.sw.jobs import content_hash
+from ipnet_mtj.sw.jobs.cache import stage_inputs
+
+from .build_folder import arrays_hash, generate_folder
+from .export import export_roms, write_manifest
 from .ports import port_manifest
 from .axis import integration_files
 from .rom_files import ROM_MODES, check_images, check_prefix_images, rom_folder, roms_from_files
 from .verilog_start import time_zero_kick
 
-__all__ = ["Design", "load_design", "generate"]
+__all__ = ["Design", "load_design", "generate", "build_inputs"]
 
 
 @dataclass(frozen=True)
@@ -68,17 +70,28 @@ def emit_verilog(design, synth=False, component=None):
                            name=design.top, emit_src=False)
 
 
-def generate(design, out_root="build", roms="inline", rom_prefix=""):
+def build_inputs(design, roms="inline", rom_prefix=""):
+    """The content hashes of what a layer's build folder depends on (its manifest's
+    ``inputs``): the design (its parsed content, wherever it was read from), the integer weights and biases with their origin, the ROM
+    options, the package's code and the tools."""
+    return stage_inputs(design=config_hash(design.cfg),
+                        weights=arrays_hash([design.weights, design.biases]),
+                        origin=content_hash(design.weights_origin),
+                        options={"roms": roms, "rom_prefix": rom_folder(rom_prefix)})
+
+
+def generate(design, out_root="build", roms="inline", rom_prefix="", log=None):
     """Write the build folder of ``design``; return its path. ``roms``: ``"inline"`` or
-    ``"file"`` (the Verilog loads its ROMs with ``$readmemh``, see :mod:`gen.rom_files`)."""
+    ``"file"`` (the Verilog loads its ROMs with ``$readmemh``, see :mod:`gen.rom_files`).
+    The folder is kept while its inputs (:func:`build_inputs`) are unchanged and its files
+    intact (:func:`gen.build_folder.generate_folder`); ``log`` hears which it was."""
     if roms not in ROM_MODES:
         raise ValueError(f"roms must be one of {', '.join(ROM_MODES)}, got {roms!r}")
     rom_prefix = rom_folder(rom_prefix)
-    out_root = Path(out_root)
-    out_root.mkdir(parents=True, exist_ok=True)
-    final = out_root / design.top
-    tmp = Path(tempfile.mkdtemp(prefix=f".{design.top}-", dir=out_root))
-    try:
+    final = Path(out_root) / design.top
+    inputs = build_inputs(design, roms, rom_prefix)
+
+    def fill(tmp):
         files = [tmp / f"{design.top}.v", tmp / f"{design.top}_top.v"]
         layer = IPLayer(design.fp, design.weights, design.biases)
         ports = port_manifest(layer)
@@ -94,9 +107,6 @@ def generate(design, out_root="build", roms="inline", rom_prefix=""):
         files += images + integration_files(tmp, design.top, ports)
         write_manifest(design.cfg, design.fp, files, tmp, design.weights_origin, ports,
                        {"load": roms, "prefix": rom_prefix if roms == "file" else None,
-                        "images": rom_names})
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    replace_build_folder(tmp, final)
-    return final
+                        "images": rom_names}, inputs=inputs)
+
+    return generate_folder(out_root, design.top, inputs, fill, log)

