@@ -14,8 +14,9 @@ grows as the flow runs:
 - the fixed-point formats of every layer and the thermal coefficients' quantisation;
 - the synthesis (``synth/synth_report.json``): resources, Fmax, frames per second.
 
-The page and the figure are written atomically; a result that is missing is said so, not
-left out silently.
+The page's words and markup are the template ``templates/report.html.j2``, filled here with
+the folder's records. The page and the figure are written atomically; a result that is missing
+is said so, not left out silently.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ import html
 import json
 from pathlib import Path
 
+import jinja2
+import markupsafe
 import numpy as np
 
 from ipnet_mtj.sw import fixed, netref
@@ -35,6 +38,7 @@ __all__ = ["write_report", "trace_figure"]
 
 REPORT = "report.html"
 FIGURE = "report-traces.png"
+TEMPLATES = Path(__file__).resolve().parent / "templates"
 NEURONS = 4          #: neurons drawn: the ones whose golden heat varies most in the sequence
 
 
@@ -103,37 +107,9 @@ def trace_figure(net, hw, golden, label, path, simulator):
     return same
 
 
-def _checkpoint_section(m):
-    cp = m.get("checkpoint") or {}
-    acc = cp.get("accuracy") or {}
-    phys = cp.get("physics") or {}
-    rows = [["weights", cp.get("file")], ["commit", cp.get("commit")],
-            ["trained by", cp.get("command")], ["task", cp.get("task")]]
-    rows += [[f"{k} accuracy (whole test set)", f"{v:.4f}"] for k, v in acc.items()]
-    if phys:
-        rows += [["max / p99 junction temperature",
-                  f"{phys['max_temperature_K']:.0f} K / {phys['p99_temperature_K']:.0f} K "
-                  f"(Curie {phys['Tc_K']:.0f} K)"],
-                 ["bound the formats guarantee", f"{phys['temperature_bound_K']:.0f} K"]]
-    return "<h2>Checkpoint</h2>" + _table(["", ""], rows)
-
-
-def _sim_section(build, net):
-    path = build / "sim_report.json"
-    if not path.exists():
-        return "<h2>Simulation</h2><p>No simulation yet: run <code>make sim</code>.</p>", None
-    summary = json.loads(path.read_text())
-    reports = summary["reports"]
-    rows = [[r["simulator"], r["sequences"], r["frames"], r["values_compared"], r["mismatches"],
-             r["hardware_accuracy"], r["golden_accuracy"], r["same_prediction"],
-             r["cycles_per_frame"]] for r in reports]
-    text = ["<h2>Simulation: hardware against the integer golden model</h2>",
-            _table(["simulator", "sequences", "frames", "values compared", "mismatches",
-                    "hardware accuracy", "golden accuracy", "same prediction", "cycles/frame"],
-                   rows, floatfmt=("", "", "", "", "", ".4f", ".4f", "", ".0f")),
-            f"<p><b>{sum(r['mismatches'] for r in reports)} mismatches</b> in "
-            f"{sum(r['values_compared'] for r in reports)} values compared.</p>"]
-    same = None
+def _trace(build, net, reports):
+    """Draw the trace figure from the run with the most frames per sequence that recorded one:
+    its simulator and whether hardware and golden model agree, or None."""
     for r in sorted(reports, key=lambda r: -r["frames"] / max(r["sequences"], 1)):
         trace = build / "sim" / r["simulator"] / "trace.npz"
         if not trace.exists():
@@ -144,37 +120,28 @@ def _sim_section(build, net):
         with np.load(build / "sim" / f"{r['simulator']}_stimulus.npz") as z:
             label = int(z["y"][0])
         same = trace_figure(net, hw, golden, label, build / FIGURE, r["simulator"])
-        text.append(f'<p><img src="{FIGURE}" alt="hardware and golden traces"></p>'
-                    f"<p>Traces of the first test sequence as the {r['simulator']} run recorded "
-                    f"them (markers) over the golden model recomputed from the build's weights "
-                    f"(lines): {'identical' if same else 'they differ'}.</p>")
-        break
-    else:
-        text.append("<p>No hardware trace was recorded (the first sequence's records were not "
-                    "well formed, or the run predates traces).</p>")
-    return "".join(text), same
+        return {"simulator": r["simulator"], "same": same}
+    return None
 
 
-def _formats_section(net):
-    rows = [[name, f"{real:.6g}", f"{quant:.6g}", f"{err:.2e}"]
-            for name, real, quant, err in net.thermal.fp.quantisation]
-    return ("<h2>Fixed point</h2><pre>" + html.escape("\n".join(describe(net))) + "</pre>"
-            "<h3>Thermal coefficients: device value and fixed-point value</h3>"
-            + _table(["coefficient", "device", "fixed point", "relative error"], rows))
+def _escape(value):
+    """A value as the page shows it: escaped as html.escape does (quotes too), unless it is
+    already HTML (a table)."""
+    return value if hasattr(value, "__html__") else markupsafe.Markup(html.escape(str(value)))
 
 
-def _synth_section(build):
-    path = build / "synth" / "synth_report.json"
-    if not path.exists():
-        return "<h2>Synthesis</h2><p>No synthesis yet: run <code>make synth</code>.</p>"
-    s = json.loads(path.read_text())
-    cycles = s["cycles_per_frame"]
-    rows = [[r["target"], r["lut"], r["ff"], r["bram"], r["spram"], r["dsp"], r["fmax_mhz"],
-             r["fmax_mhz"] * 1e6 / cycles, "yes" if r["fits"] else "NO"] for r in s["targets"]]
-    return ("<h2>Synthesis</h2>"
-            + _table(["target", "LUT", "FF", "BRAM", "SPRAM", "DSP", "Fmax MHz", "frames/s",
-                      "fits"], rows, floatfmt=".1f")
-            + f"<p>{cycles} cycles per frame (MAC bound {s['mac_bound']:.0f}).</p>")
+def _environment():
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES),
+                             undefined=jinja2.StrictUndefined, extensions=["jinja2.ext.do"],
+                             trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+                             autoescape=True, finalize=_escape)
+    env.filters.update(fmt=format)
+    env.globals.update(table=lambda *a, **k: markupsafe.Markup(_table(*a, **k)))
+    return env
+
+
+def _record(path):
+    return json.loads(path.read_text()) if path.exists() else None
 
 
 def write_report(build_dir, net):
@@ -188,19 +155,12 @@ def write_report(build_dir, net):
         The network it was generated from.
     """
     build = Path(build_dir)
-    m = json.loads((build / "manifest.json").read_text())
-    sim, _ = _sim_section(build, net)
-    page = "".join([
-        "<!doctype html><html><head><meta charset='utf-8'>",
-        f"<title>{html.escape(m['network'])}: build report</title>",
-        "<style>body{font-family:sans-serif;max-width:1100px;margin:auto}"
-        "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 8px}"
-        "img{max-width:100%}</style></head><body>",
-        f"<h1>{html.escape(m['network'])}: build report</h1>",
-        f"<p>Network {html.escape(m['network_file'])}, {m['lanes']} lanes, "
-        f"{m['macs_per_frame']} MACs per frame, {m['classes']} classes.</p>",
-        _checkpoint_section(m), sim, _formats_section(net), _synth_section(build),
-        "</body></html>\n"])
+    sim = _record(build / "sim_report.json")
+    page = _environment().get_template(REPORT + ".j2").render(
+        m=json.loads((build / "manifest.json").read_text()), sim=sim,
+        trace=_trace(build, net, sim["reports"]) if sim else None, figure=FIGURE,
+        formats="\n".join(describe(net)), quantisation=net.thermal.fp.quantisation,
+        synth=_record(build / "synth" / "synth_report.json"))
     out = build / REPORT
     write_atomically(out, lambda tmp: Path(tmp).write_text(page))
     return out
