@@ -77,7 +77,7 @@ synth: $(STAMP)
 # The UP5K bitstream with the trained ROMs: a base with placeholder ROMs (placed and routed once,
 # kept in build/<name>-base/), the trained weights patched in with icebram. REBUILD=1: new base.
 bitstream: $(STAMP)
-	$(IPNET) bitstream $(NETWORK) $(if $(REBUILD),--rebuild)
+	$(IPNET) bitstream $(NETWORK) $(if $(filter 1 yes true,$(REBUILD)),--rebuild)
 
 # Retrained weights into the kept base bitstream, without place and route (WEIGHTS=new.npz).
 patch-weights: $(STAMP)

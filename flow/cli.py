@@ -5,8 +5,8 @@
 ``ipnet STAGE TARGET.yaml --help`` the options of the implementation that target selects. Every
 make target is one line calling this command.
 
-The target is the first argument that names a ``.yaml``/``.yml`` file (else the first argument
-that is not an option). A stage with one kind of target passes its arguments on unread, so its
+The target is the first argument that names a ``.yaml``/``.yml`` file, else the stage's first
+argument when it is not an option. A stage with one kind of target passes its arguments on unread, so its
 implementation reports a bad file in its own words; a stage with several kinds reads the file
 (:func:`ipnet_mtj.sw.config.read_yaml`: one line for a missing, special or oversized file) and
 refuses one of no kind it takes, with one line that names the kinds it takes.
@@ -65,13 +65,13 @@ def _stage_help(stage):
 
 
 def _target_argument(args):
-    """The target among a stage's arguments: the first YAML file named, else the first
-    argument that is not an option; None when there is none."""
-    plain = [a for a in args if not a.startswith("-")]
-    for a in plain:
-        if a.endswith((".yaml", ".yml")):
+    """The target among a stage's arguments: the first one that names a ``.yaml``/``.yml``
+    file, else the stage's first argument when it is not an option (an option's value such
+    as ``--workers 2`` or ``--weights W.npz`` never is); None when there is none."""
+    for a in args:
+        if not a.startswith("-") and a.endswith((".yaml", ".yml")):
             return a
-    return plain[0] if plain else None
+    return args[0] if args and not args[0].startswith("-") else None
 
 
 def _call(target, argv):

@@ -192,12 +192,12 @@ def check_image(image, family):
             raise UsageError(
                 f"{image.path}: {_span(key, n)} is 0 in every word; an all-zero bit slice matches "
                 "unused block RAM (a width that is not a multiple of 4 has such bits): build with "
-                "placeholders (python -m ipnet_mtj.gen.bram_patch base)")
+                "placeholders (ipnet patch-bram base)")
         if value in seen:
             raise UsageError(
                 f"{image.path}: {_span(key, n)} equals {_span(seen[value], n)}; {family.tool} "
                 "matches bit slices and cannot tell repeated ones apart: build with unique "
-                "placeholders (python -m ipnet_mtj.gen.bram_patch base) and patch from those")
+                "placeholders (ipnet patch-bram base) and patch from those")
         seen[value] = key
 
 
@@ -312,7 +312,7 @@ def locate(brams, image, family, bitstream="bitstream", index=None):
             raise UsageError(
                 f"{image.path}: {_span(key, n)} occurs {len(places)} times in {bitstream} (block "
                 f"RAM {', '.join(_where(p) for p, _ in places)}): identical contents cannot be "
-                "told apart: build with unique placeholders (python -m ipnet_mtj.gen.bram_patch base)")
+                "told apart: build with unique placeholders (ipnet patch-bram base)")
     return {key: places[0] for key, places in hits.items()}
 
 

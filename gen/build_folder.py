@@ -55,7 +55,7 @@ def why_generate(final, inputs):
     return ""
 
 
-def generate_folder(out_root, name, inputs, fill, log=None):
+def generate_folder(out_root, name, inputs, fill, log=None, reuse=True):
     """``out_root/name``, kept or made again.
 
     Parameters
@@ -67,11 +67,14 @@ def generate_folder(out_root, name, inputs, fill, log=None):
         ``tmp``; the manifest must record ``inputs`` and the SHA-256 of every file.
     log : callable, optional
         Hears one line: kept (up to date) or made, and why.
+    reuse : bool
+        False: made again whatever the inputs (a folder whose files depend on something
+        outside it, such as ROM images under another folder).
     """
     out_root = Path(out_root)
     out_root.mkdir(parents=True, exist_ok=True)
     final = out_root / name
-    why = why_generate(final, inputs)
+    why = why_generate(final, inputs) if reuse else "made on every call"
     if not why:
         if log:
             log(f"{final}: up to date ({', '.join(sorted(inputs))} unchanged); not generated "

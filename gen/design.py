@@ -109,4 +109,5 @@ def generate(design, out_root="build", roms="inline", rom_prefix="", log=None):
                        {"load": roms, "prefix": rom_prefix if roms == "file" else None,
                         "images": rom_names}, inputs=inputs)
 
-    return generate_folder(out_root, design.top, inputs, fill, log)
+    # ROMs loaded by file: always made again, so the images under the prefix are checked
+    return generate_folder(out_root, design.top, inputs, fill, log, reuse=roms != "file")

@@ -104,7 +104,8 @@ def build_inputs(design, roms="inline", rom_prefix=""):
     wherever they were read from), the integer weights
     themselves (shapes and values) with the checkpoint they came from, the ROM options, the
     package's code and the tools (:func:`ipnet_mtj.sw.jobs.cache.stage_inputs`)."""
-    checkpoint = {"file": str(design.weights_path), "sha256": file_hash(design.weights_path),
+    checkpoint = {"file": str(Path(design.weights_path).resolve()),
+                  "sha256": file_hash(design.weights_path),
                   "provenance": design.provenance}
     description = {k: v for k, v in dataclasses.asdict(design.cfg).items() if k != "source"}
     return stage_inputs(description=content_hash(description),
@@ -201,7 +202,8 @@ def generate_network(design, out_root="build", roms="inline", rom_prefix="", log
         }
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
 
-    return generate_folder(out_root, design.top, inputs, fill, log)
+    # ROMs loaded by file: always made again, so the images under the prefix are checked
+    return generate_folder(out_root, design.top, inputs, fill, log, reuse=roms != "file")
 
 
 def main(argv):

@@ -186,7 +186,8 @@ def patch_weights(design, out_root="build"):
 
 
 def main(argv):
-    parser = argparse.ArgumentParser(prog="ipnet bitstream", description=__doc__,
+    stage = "ipnet patch-weights" if "--patch-only" in argv else "ipnet bitstream"
+    parser = argparse.ArgumentParser(prog=stage, description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("network", help="network YAML, e.g. configs/network.yaml")
     parser.add_argument("--weights", help="trained .npz (default <yaml dir>/trained/<name>.npz)")
@@ -196,6 +197,9 @@ def main(argv):
     parser.add_argument("--patch-only", action="store_true",
                         help="never build a base: patch the kept one or stop")
     args = parser.parse_args(argv)
+    if args.rebuild and args.patch_only:
+        raise UsageError("--rebuild: patch-weights never places and routes; make bitstream "
+                         "REBUILD=1 (ipnet bitstream NETWORK --rebuild) builds a new base")
     check_output_dir(args.out, "--out")
     design = load_network_design(args.network, args.weights)
     base = _dirs(design, args.out)[0] / design.top / "synth" / "ice40_up5k.asc"

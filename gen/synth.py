@@ -135,7 +135,8 @@ def synth_table(rows, cycles, bound, neurons):
 
 
 def main(argv):
-    parser = argparse.ArgumentParser(prog="ipnet synth", description=__doc__)
+    stage = "ipnet bitstream" if "--bitstream" in argv else "ipnet synth"
+    parser = argparse.ArgumentParser(prog=stage, description=__doc__)
     parser.add_argument("config")
     parser.add_argument("--out", default="build")
     parser.add_argument("--targets", default="ice40_up5k,ecp5_25f")

@@ -100,6 +100,7 @@ def build_and_test(sim, sources, top, build_args, module, env, work, show_progre
     from cocotb_tools.runner import get_runner
 
     runner = get_runner(sim)
+    (work / "report.json").unlink(missing_ok=True)     # a failure must not find an old one
     with waves_setting(waves):
         build(runner, sim, sources, top, build_args, work, waves)
         report = run_test(runner, sim, module, top, env, work, show_progress, waves)

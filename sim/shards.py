@@ -69,6 +69,7 @@ def build_and_test_sharded(sim, sources, top, build_args, module, env, work, sho
     import numpy as np
     from cocotb_tools.runner import get_runner
 
+    (work / "report.json").unlink(missing_ok=True)     # a failure must not find an old one
     with waves_setting(False):
         build(get_runner(sim), sim, sources, top, build_args, work, False)
     with np.load(env["IPNET_STIMULUS"]) as z:
@@ -95,6 +96,12 @@ def build_and_test_sharded(sim, sources, top, build_args, module, env, work, sho
     watcher.start()
     try:
         reports = runner.map(shard_job, items)
+    except (OSError, RuntimeError, KeyboardInterrupt):
+        raise
+    except Exception as exc:            # a worker that died (Ray's WorkerCrashedError, ...)
+        raise RuntimeError(f"{sim}: a shard's worker failed ({type(exc).__name__}: "
+                           f"{str(exc).strip().splitlines()[0] if str(exc).strip() else ''})") \
+            from None
     finally:
         stop.set()
         watcher.join()

@@ -8,14 +8,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .config import ConfigError
+from .errors import ConfigError, UsageError
 from .entry_guard import release
 
 __all__ = ["UsageError", "run_cli", "write_atomically", "check_output_dir"]
-
-
-class UsageError(Exception):
-    """A bad command-line argument or a missing tool; the message is one line."""
 
 
 def run_cli(main, argv=None):

@@ -119,6 +119,8 @@ def test_bad_stage_target_and_kind_are_one_line(tmp_path):
         (["nope"], "unknown stage 'nope' (ipnet --help lists the stages)"),
         (["sim"], "ipnet sim: give a target: a network description (layers:) or a single-layer "
                   "design (layer:)"),
+        (["sim", "--workers", "2"], "ipnet sim: give a target: a network description "
+                                    "(layers:) or a single-layer design (layer:)"),
         (["sim", "configs/results.yaml"],
          "configs/results.yaml: not a network description (layers:) or a single-layer design "
          "(layer:); ipnet sim takes one of those"),

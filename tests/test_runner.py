@@ -4,8 +4,11 @@ grid through `ipnet results`, and on a simulation split into shards; a job's err
 caller as the job raised it; bad options are one line."""
 
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -130,6 +133,13 @@ def test_sharded_simulation_equals_one_run(build_and_stimulus, ray_runner, tmp_p
     assert one["values_compared"] == 6 * (2 * 2048 + 128 + 32 + 11 + 11 * 3 + 2) + 3
     assert (tmp_path / "verilator" / "trace.npz").exists()    # shard 0's record
 
+    # a shard that fails before writing a report (its bench cannot load the network) is an
+    # error, and the merged report of the run before it is gone, not taken for this run's
+    with pytest.raises(RuntimeError, match="cocotb test failed|wrote no report"):
+        run_network_bench("verilator", build, tmp_path / "missing.yaml", stim, tmp_path,
+                          runner=ray_runner)
+    assert not (tmp_path / "verilator" / "report.json").exists()
+
 
 def test_a_wrong_weight_fails_the_sharded_run(build_and_stimulus, ray_runner, tmp_path):
     """One conv1 weight off by one LSB in the golden model's copy: the shards find mismatches,
@@ -185,3 +195,37 @@ def test_a_small_grid_gives_the_same_results_locally_and_on_ray(tmp_path):
     assert out["local"] == out["ray"]
     assert out["ray"]["tasks"]["gestures22m"]["models"]["ipnet"]["n"] == 2
     assert out["ray"]["quantisation"]["gestures22m"]["logits_equal"] == 1.0
+
+
+def test_ctrl_c_stops_the_local_workers_at_once(tmp_path):
+    """Ctrl-C (SIGINT to the process group, as a terminal sends it) while 2 workers run jobs
+    of a minute with more queued: the command ends in seconds, no queued job starts."""
+    script = tmp_path / "grid.py"
+    script.write_text("import time\n"
+                      "from ipnet_mtj.sw.jobs import JobRunner\n"
+                      "with JobRunner(workers=2) as runner:\n"
+                      "    print('running', flush=True)\n"
+                      "    runner.map(time.sleep, [(60,)] * 6)\n")
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    assert proc.stdout.readline() == "running\n"
+    time.sleep(2)
+    began = time.monotonic()
+    os.killpg(proc.pid, signal.SIGINT)
+    try:
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert time.monotonic() - began < 30 and proc.returncode != 0
+
+
+def test_cluster_local_is_a_new_instance_whatever_ray_address_says(tmp_path):
+    """--cluster local starts its own Ray even where RAY_ADDRESS names another cluster."""
+    code = ("from ipnet_mtj.sw.jobs import JobRunner\n"
+            "with JobRunner(workers=1, cluster='local') as r:\n"
+            "    print(r.map(abs, [(-3,)]))\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={**os.environ, "RAY_ADDRESS": "127.0.0.1:9"}, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip().splitlines()[-1] == "[3]"

