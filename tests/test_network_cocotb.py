@@ -120,7 +120,8 @@ def test_a_mismatch_is_a_result(tmp_path, monkeypatch, capsys):
         raise RuntimeError(f"{sim}: cocotb test failed; see test.log")
 
     monkeypatch.setattr(simnet, "run_network_bench", bench_with_mismatches)
-    monkeypatch.setattr(simnet, "simulator_available", lambda sim: (True, ""))
+    import ipnet_mtj.sim.runner as runner
+    monkeypatch.setattr(runner, "simulator_available", lambda sim: (True, ""))
     code = simnet.main([str(NETWORK), "--simulators", "verilator", "--sequences", "1",
                         "--out", str(tmp_path)])
     out = capsys.readouterr().out
