@@ -1,14 +1,16 @@
-"""``ipnet``: train, evaluate and tabulate the dynamic-vision benchmarks.
+"""The experiment and network-training stages of ``ipnet`` (the front door, flow/cli.py, picks
+them by the target's kind: a network description's ``train``/``eval`` are this module's
+``net-train``/``net-eval``).
 
     ipnet data    CONFIG [--task T]                 generate (and cache) the data sets
     ipnet params  CONFIG                            parameter counts, side by side
     ipnet train   CONFIG --task T --model M [--seed S] [--depth D] [--lr LR] [--epochs E] [--fresh]
     ipnet eval    CONFIG --task T --model M [--seed S] [--depth D] [--lr LR]
     ipnet results CONFIG [--workers N] [--cluster ADDRESS] [--out docs]
-    ipnet net-train NETWORK [--fresh] [--out PATH]   train a described network (float, then QAT)
-    ipnet net-eval  NETWORK [--weights PATH] [--sequences N]   recorded float/QAT accuracy,
+    ipnet train NETWORK [--fresh] [--out PATH]      train a described network (float, then QAT)
+    ipnet eval  NETWORK [--weights PATH] [--sequences N]   recorded float/QAT accuracy,
                                                      integer accuracy measured again
-    ipnet net-eval  NETWORK --backend rtl [--sequences N]   the same through the Verilog
+    ipnet eval  NETWORK --backend rtl [--sequences N]   the same through the Verilog
 
 CONFIG is an experiment YAML such as configs/results.yaml. Runs, checkpoints
 and cached data live under --runs (default build/runs). Training resumes from
@@ -61,14 +63,16 @@ def _parser(backends=("integer",)):
     _common(p)
     add_runner_args(p)
     p.add_argument("--out", default="docs")
-    p = sub.add_parser("net-train", help="train a described network; save its integer weights")
+    p = sub.add_parser("net-train", prog="ipnet train",
+                       help="train a described network; save its integer weights")
     p.add_argument("network", help="network YAML, e.g. configs/network.yaml")
     p.add_argument("--runs", default="build/networks", help="checkpoints and data cache")
     p.add_argument("--out", help="weights path without suffix (default <yaml dir>/trained/<name>)")
     p.add_argument("--fresh", action="store_true", help="ignore existing checkpoints")
     p.add_argument("--epochs", type=int, help="override training.epochs")
     p.add_argument("--qat-epochs", type=int, help="override training.qat_epochs")
-    p = sub.add_parser("net-eval", help="accuracy of a trained network: float, QAT, integer")
+    p = sub.add_parser("net-eval", prog="ipnet eval",
+                       help="accuracy of a trained network: float, QAT, integer")
     p.add_argument("network", help="network YAML, e.g. configs/network.yaml")
     p.add_argument("--weights", help="trained .npz (default <yaml dir>/trained/<name>.npz)")
     p.add_argument("--runs", default="build/networks", help="data cache")
