@@ -12,8 +12,6 @@ Physical values carry their unit in the key name (``tau_th_ns``,
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import math
 import typing
 from dataclasses import dataclass, field
@@ -335,6 +333,8 @@ def config_to_dict(cfg):
 
 
 def config_hash(cfg):
-    """SHA-256 (first 16 hex digits) of the canonical JSON form of a config."""
-    blob = json.dumps(config_to_dict(cfg), sort_keys=True).encode()
-    return hashlib.sha256(blob).hexdigest()[:16]
+    """SHA-256 (first 16 hex digits) of the canonical JSON form of a config
+    (:func:`sw.jobs.content_hash` of :func:`config_to_dict`)."""
+    # imported here: sw.jobs imports sw.cli, which imports this module
+    from .jobs.hashing import content_hash
+    return content_hash(config_to_dict(cfg), length=16)

@@ -17,8 +17,6 @@ classes.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import zipfile
 import zlib
 from dataclasses import asdict, dataclass, field
@@ -28,6 +26,7 @@ import numpy as np
 
 from ipnet_mtj.sw.cli import write_atomically
 from ipnet_mtj.sw.config import ConfigError
+from ipnet_mtj.sw.jobs import content_hash
 
 from . import digits, gestures, steering
 from .dvs import SensorNoise, bin_events, video_to_events
@@ -69,8 +68,7 @@ class DataConfig:
     noise: SensorNoise = field(default_factory=SensorNoise)
 
     def key(self, task, split):
-        blob = json.dumps({"task": task, "split": split, **asdict(self)}, sort_keys=True)
-        return hashlib.sha256(blob.encode()).hexdigest()[:12]
+        return content_hash({"task": task, "split": split, **asdict(self)}, length=12)
 
 
 def _rng(cfg, task, split, index):

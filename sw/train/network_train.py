@@ -14,17 +14,16 @@ which every rounding of the integer datapath is in the forward pass. It then mea
 
 The trained network is two files (written atomically): ``<name>.npz``, the
 integer weights and biases of every layer (``w0``, ``b0``, ``w1``, ...), and
-``<name>.json``, its provenance (command, network hash, data, commit,
+``<name>.json``, its provenance (command, network hash, data, commit (``+dirty`` when the
+working tree differed from it), the tool versions (:func:`sw.jobs.tool_versions`),
 accuracies, physics, saturation, SHA-256 of the .npz).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import shlex
-import subprocess
 import sys
 import time
 import zipfile
@@ -39,6 +38,7 @@ from ipnet_mtj.sw.config import ConfigError, config_hash, config_to_dict
 from ipnet_mtj.sw.data.datasets import TASKS, load_split
 from ipnet_mtj.sw.device import coefficients
 from ipnet_mtj.sw.fixed import HEAT_GAIN_FRAC, INT_OPS, requantise, sat_range
+from ipnet_mtj.sw.jobs import content_hash, file_hash, git_commit, tool_versions
 from ipnet_mtj.sw.nets.described import DescribedIPNet
 from ipnet_mtj.sw.network import derive_network, load_network
 from ipnet_mtj.sw import netref
@@ -60,7 +60,7 @@ def network_hash(cfg):
     d = {"input": dataclasses.asdict(cfg.input),
          "layers": [dataclasses.asdict(spec) for spec in cfg.layers],
          "device": design["device"], "neurons": neurons}
-    return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
+    return content_hash(d, length=16)
 
 
 def trained_paths(cfg, weights=None):
@@ -93,7 +93,7 @@ def save_trained(cfg, params, info, out=None):
             np.savez(fh, **arrays)
     write_atomically(npz, write_npz)
     info = {**info, "weights_file": npz.name,
-            "weights_sha256": hashlib.sha256(npz.read_bytes()).hexdigest()}
+            "weights_sha256": file_hash(npz)}
     write_atomically(js, lambda tmp: Path(tmp).write_text(json.dumps(info, indent=2) + "\n"))
     return npz, js
 
@@ -163,22 +163,11 @@ def load_trained(cfg, net, path=None):
     if info.get("network_hash") != want:
         raise ConfigError(f"{js}: network_hash: trained for another description "
                           f"({info.get('network_hash')}, this one is {want}); retrain")
-    sha = hashlib.sha256(npz.read_bytes()).hexdigest()
+    sha = file_hash(npz)
     if "weights_sha256" in info and info["weights_sha256"] != sha:
         raise ConfigError(f"{js}: weights_sha256: does not match {npz.name} (written by another "
                           f"run); retrain")
     return params
-
-
-def _git_commit(root):
-    try:
-        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True,
-                             text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
-                               capture_output=True, text=True).stdout.strip()
-        return rev + ("-dirty" if dirty else "")
-    except (OSError, subprocess.CalledProcessError):
-        return None
 
 
 def integer_evaluation(net, params, frames, labels, batch=50):
@@ -283,8 +272,7 @@ def train_network(path, runs_dir="build/networks", fresh=False, progress=None, o
     e_float = tr.epochs if epochs is None else epochs
     e_qat = tr.qat_epochs if qat_epochs is None else qat_epochs
     # Checkpoints resume only the run they belong to: same description, recipe and epochs.
-    recipe = hashlib.sha256(json.dumps([network_hash(cfg), dataclasses.asdict(tr), e_float, e_qat],
-                                       sort_keys=True).encode()).hexdigest()[:12]
+    recipe = content_hash([network_hash(cfg), dataclasses.asdict(tr), e_float, e_qat], length=12)
     work = Path(runs_dir) / f"{cfg.name}-{recipe}"
     work.mkdir(parents=True, exist_ok=True)
     if fresh:
@@ -311,7 +299,6 @@ def train_network(path, runs_dir="build/networks", fresh=False, progress=None, o
         qat_labels = np.concatenate([model(torch.as_tensor(test[0][k:k + 50])).argmax(1).numpy()
                                      for k in range(0, len(test[0]), 50)])
     stats = integer_evaluation(net, params, test[0], test[1])
-    root = Path(__file__).resolve().parent.parent.parent
     info = {
         "network": cfg.name,
         "network_file": str(path),
@@ -320,7 +307,7 @@ def train_network(path, runs_dir="build/networks", fresh=False, progress=None, o
         "command": "ipnet net-train " + " ".join(shlex.quote(a) for a in [str(path)] + (
             [f"--epochs={epochs}"] if epochs is not None else []) + (
             [f"--qat-epochs={qat_epochs}"] if qat_epochs is not None else [])),
-        "commit": _git_commit(root),
+        "commit": git_commit(),
         "task": tr.task,
         "data": {"seed": dc.seed, "train": len(train[0]), "test": len(test[0]),
                  "steps": dc.steps, "size": dc.size, "experiment": str(cfg.experiment_path())},
@@ -333,6 +320,7 @@ def train_network(path, runs_dir="build/networks", fresh=False, progress=None, o
         "physics": physics(net, stats),
         "history": history,
         "python": sys.version.split()[0], "torch": torch.__version__,
+        "tools": tool_versions(),
     }
     npz, _ = save_trained(cfg, params, info, out)
     return {**info, "weights_path": str(npz)}

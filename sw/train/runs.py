@@ -10,7 +10,6 @@ accuracy with the heat ignored; its whole network in integers is :mod:`sw.train.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from dataclasses import asdict
@@ -21,6 +20,7 @@ import torch
 from ipnet_mtj.sw.cli import write_atomically
 from ipnet_mtj.sw.config import ConfigError, config_hash
 from ipnet_mtj.sw.data.datasets import TASKS, load_split
+from ipnet_mtj.sw.jobs import content_hash
 from ipnet_mtj.sw.nets import build_model, count_parameters
 
 from .experiment import load_experiment, variant_design
@@ -66,7 +66,7 @@ def run_hash(exp, design, spec):
          "train": train, "protocol": 2,
          "design": config_hash(design) if spec.model == "ipnet" else None,
          "ipnet": _present(asdict(exp.ipnet)) if spec.model == "ipnet" else None}
-    return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
+    return content_hash(d, length=16)
 
 
 def _present(options):

@@ -8,8 +8,6 @@ condition, similarity).
 
 from __future__ import annotations
 
-import hashlib
-import json
 import zipfile
 import zlib
 from dataclasses import asdict
@@ -21,6 +19,7 @@ from ipnet_mtj.sw.cli import write_atomically
 from ipnet_mtj.sw.config import ConfigError
 from ipnet_mtj.sw.data.datasets import Task
 from ipnet_mtj.sw.data.wm import interference_sample, nback_sample, recall_sample
+from ipnet_mtj.sw.jobs import content_hash
 
 #: raised whenever the generators change what they make from the same config
 DATA_VERSION = 2
@@ -75,11 +74,10 @@ def make_wm_split(exp, name, split):
 
 
 def _key(exp, name, split):
-    blob = json.dumps({"version": DATA_VERSION, "task": name, "split": split,
-                       "data": asdict(exp.data_config()),
-                       "params": task_params(exp, name),
-                       "count": getattr(exp.data, split)}, sort_keys=True)
-    return hashlib.sha256(blob.encode()).hexdigest()[:12]
+    return content_hash({"version": DATA_VERSION, "task": name, "split": split,
+                         "data": asdict(exp.data_config()),
+                         "params": task_params(exp, name),
+                         "count": getattr(exp.data, split)}, length=12)
 
 
 def load_wm_split(exp, name, split, cache_dir):

@@ -13,7 +13,6 @@ value), which shows how much of what it does is memory.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from dataclasses import asdict, dataclass
@@ -24,6 +23,7 @@ import torch
 
 from ipnet_mtj.sw.cli import write_atomically
 from ipnet_mtj.sw.config import ConfigError, config_hash
+from ipnet_mtj.sw.jobs import content_hash
 from ipnet_mtj.sw.nets import build_model, count_parameters
 from ipnet_mtj.sw.train.physics import heat_ignored, junction_physics
 from ipnet_mtj.sw.train.runs import read_metrics
@@ -102,7 +102,7 @@ def wm_run_hash(exp, design, spec):
          "ipnet": asdict(exp.ipnet) if spec.model == "ipnet" else None,
          "design": config_hash(design_for_tau(design, spec.tau_th_ns)[0])
          if spec.model == "ipnet" else None}
-    return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
+    return content_hash(d, length=16)
 
 
 def scores(task, logits, split):
