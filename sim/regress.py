@@ -10,6 +10,13 @@ at least ``--neuron-steps`` neuron updates (default 10^7) with :mod:`sim.tb_regr
 every output and heat compared with the integer reference. Then the same short test on
 Icarus and on Verilator gives the two simulators' speed side by side.
 
+The designs are independent: each one (generate, lint, Verilator bench) is one job on the
+flow's job runner (``--workers``, default the machine's cores; ``--cluster ADDRESS`` for a Ray
+cluster), the designs drawn and the results gathered here. A design's ``wall s`` and
+``cycles/s`` are measured while up to ``--workers`` designs run at once (one per core, so
+other designs share the machine with it); the Icarus/Verilator speed comparison is a timing
+measurement and runs alone, after every design has finished and the workers have stopped.
+
 Results go to build/regress/ (one folder per design, ``results.json`` written atomically,
 resumed: a design already simulated with the same hash and target is not run again unless
 ``--fresh``) and the table to docs/regression.md. Exit 1 on any mismatch or lint warning.
@@ -18,7 +25,6 @@ resumed: a design already simulated with the same hash and target is not run aga
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 from pathlib import Path
 
@@ -28,10 +34,11 @@ from ipnet_mtj.gen.design import generate, load_design
 from ipnet_mtj.gen.lint import lint
 from ipnet_mtj.sw.cli import UsageError, check_output_dir, run_cli, write_atomically
 from ipnet_mtj.sw.config import ConfigError, parse_config
+from ipnet_mtj.sw.jobs import add_runner_args, content_hash, runner_from_args
 
 from .runner import kept_report, run_regress_bench, simulator_available
 
-__all__ = ["draw_configs", "main"]
+__all__ = ["draw_configs", "design_job", "main"]
 
 MODES = [(o, d) for o in ("lut", "spike", "stochastic") for d in ("multiply", "shift")]
 DEFAULT_CARD = Path(__file__).resolve().parent.parent / "configs" / "default.yaml"
@@ -118,6 +125,46 @@ def _describe(data):
             f"z{fx['z_width']} y{fx['y_width']}")
 
 
+def design_job(name, config_path, out, neuron_steps, key):
+    """One design of the matrix, run by the job runner in a worker: generate it under ``out``,
+    lint it and run the Verilator bench for ``neuron_steps`` neuron updates. Paths are
+    absolute (a cluster's workers see the same file system at the same paths).
+
+    Returns
+    -------
+    dict
+        The design's record in results.json: ``key``, ``lint_clean`` and the bench's
+        ``report`` (also when the bench found mismatches: they are a result).
+
+    Raises
+    ------
+    UsageError
+        When the bench failed without writing a report (the run itself failed).
+    """
+    out = Path(out)
+    build = generate(load_design(config_path), out)
+    clean, _ = lint(build / f"{name}.v", name)
+    try:
+        report = run_regress_bench("verilator", build, config_path, neuron_steps, 1,
+                                   build / "regress")
+    except RuntimeError as exc:
+        report = kept_report(build / "regress", "verilator")
+        if report is None:
+            raise UsageError(f"{name}: {exc}") from None
+    return {"key": key, "lint_clean": clean, "report": report}
+
+
+def _announce(data, record):
+    """The line printed when a design's job has finished."""
+    fx, r = data["fixed_point"], record["report"]
+    return (f"{data['name']}: M={data['layer']['inputs']} N={data['layer']['neurons']} "
+            f"P={data['hardware']['lanes']} {fx['output']}/{fx['decay']} tau "
+            f"{data['device']['tau_th_ns']} ns; lint "
+            f"{'clean' if record['lint_clean'] else 'WARNINGS'}; Verilator "
+            f"{r['neuron_steps']} neuron-steps, {r['mismatches']} mismatches, "
+            f"{r['wall_s']:.0f} s")
+
+
 def main(argv):
     from tabulate import tabulate
     parser = argparse.ArgumentParser(prog="python -m ipnet_mtj.sim.regress", description=__doc__,
@@ -129,6 +176,7 @@ def main(argv):
     parser.add_argument("--out", default="build/regress")
     parser.add_argument("--doc", default="docs/regression.md")
     parser.add_argument("--fresh", action="store_true")
+    add_runner_args(parser, "designs run at once (default: the machine's cores)")
     args = parser.parse_args(argv)
     check_output_dir(args.out, "--out")
     for name in ("configs", "neuron_steps", "speed_steps"):
@@ -137,36 +185,39 @@ def main(argv):
     ok, why = simulator_available("verilator")
     if not ok:
         raise UsageError(f"make regress needs Verilator: {why}")
-    out = Path(args.out)
+    out = Path(args.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     results_path = out / "results.json"
     results = {} if args.fresh or not results_path.exists() else json.loads(results_path.read_text())
+    # drawn here, never in a worker: hypothesis also draws constants of the modules loaded
+    # in the process, so the draws are those of this command's imports
     configs = draw_configs(args.configs)
-    rows, bad = [], 0
+    todo = []
     for data in configs:
         name = data["name"]
         path = out / "configs" / f"{name}.yaml"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(yaml.safe_dump(data, sort_keys=False))
-        key = hashlib.sha256(json.dumps([data, args.neuron_steps], sort_keys=True).encode()).hexdigest()
+        key = content_hash([data, args.neuron_steps], length=None)
         if results.get(name, {}).get("key") != key:
-            design = load_design(path)
-            build = generate(design, out)
-            clean, text = lint(build / f"{name}.v", name)
-            print(f"{name}: M={data['layer']['inputs']} N={data['layer']['neurons']} "
-                  f"P={data['hardware']['lanes']} {data['fixed_point']['output']}/"
-                  f"{data['fixed_point']['decay']} tau {data['device']['tau_th_ns']} ns; "
-                  f"lint {'clean' if clean else 'WARNINGS'}; Verilator ...", flush=True)
-            try:
-                report = run_regress_bench("verilator", build, path, args.neuron_steps, 1,
-                                           build / "regress", show_progress=True)
-            except RuntimeError as exc:
-                report = kept_report(build / "regress", "verilator")
-                if report is None:
-                    raise UsageError(str(exc)) from None
-            results[name] = {"key": key, "lint_clean": clean, "report": report}
+            todo.append((name, str(path), str(out), args.neuron_steps, key))
+    if todo:
+        by_name = {data["name"]: data for data in configs}
+
+        def finished(item, record):     # in this process, as each design's job ends
+            from tqdm import tqdm
+            results[item[0]] = record
+            tqdm.write(_announce(by_name[item[0]], record))
+            ordered = dict(sorted(results.items()))
             write_atomically(results_path, lambda tmp: Path(tmp).write_text(
-                json.dumps(results, indent=2) + "\n"))
+                json.dumps(ordered, indent=2) + "\n"))
+        with runner_from_args(args) as runner:
+            print(f"{len(todo)} of {len(configs)} designs to run on {runner.describe()} "
+                  f"({len(configs) - len(todo)} kept from {results_path})", flush=True)
+            runner.map(design_job, todo, progress="regress designs", on_result=finished)
+    rows, bad = [], 0
+    for data in configs:
+        name = data["name"]
         r = results[name]["report"]
         bad += r["mismatches"] + (not results[name]["lint_clean"])
         fx = data["fixed_point"]
@@ -188,7 +239,9 @@ def main(argv):
     print(summary)
     print(speed)
     text = (f"# Regression matrix\n\n`make regress` (`python -m ipnet_mtj.sim.regress`) on the "
-            f"designs it draws; generated by the last run. {summary}.\n\n{table}\n\n{speed}\n")
+            f"designs it draws; generated by the last run. {summary}.\n\n{table}\n\n"
+            f"`wall s` and `cycles/s` of a design were measured while other designs ran at once "
+            f"(one job per core); the speed comparison below ran alone, after them.\n\n{speed}\n")
     write_atomically(args.doc, lambda tmp: Path(tmp).write_text(text))
     print(f"wrote {args.doc}")
     return 1 if bad else 0

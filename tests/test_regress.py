@@ -47,14 +47,45 @@ def test_regress_bench_fails_on_a_wrong_weight(tmp_path):
     assert json.loads((tmp_path / "bad" / "verilator" / "report.json").read_text())["mismatches"] > 0
 
 
-def test_make_regress_small(tmp_path):
+def regress(out, doc, *more):
+    return subprocess.run([sys.executable, "-m", "ipnet_mtj.sim.regress", "--configs", "2",
+                           "--neuron-steps", "3000", "--speed-steps", "500", "--out", str(out),
+                           "--doc", str(doc), *more], capture_output=True, text=True, cwd=ROOT)
+
+
+def rows(doc):
+    """The table's rows without their two timing columns (wall s, cycles/s)."""
+    return [line.split("|")[1:-3] for line in doc.read_text().splitlines()
+            if line.startswith("| regress_")]
+
+
+@pytest.fixture(scope="module")
+def small_regress(tmp_path_factory):
+    """Two designs, each a job, two at once (the designs' builds are kept for the next run)."""
     need_verilator()
-    doc = tmp_path / "regression.md"
-    proc = subprocess.run([sys.executable, "-m", "ipnet_mtj.sim.regress", "--configs", "1",
-                           "--neuron-steps", "3000", "--speed-steps", "500", "--out",
-                           str(tmp_path / "out"), "--doc", str(doc)],
-                          capture_output=True, text=True, cwd=ROOT)
+    tmp = tmp_path_factory.mktemp("regress")
+    proc = regress(tmp / "out", tmp / "regression.md", "--workers", "2")
+    return tmp, proc
+
+
+def test_make_regress_small(small_regress):
+    tmp, proc = small_regress
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "1 designs, 3,0" in proc.stdout and " 0 mismatches, 0 with lint warnings" in proc.stdout
+    assert "2 of 2 designs to run on 2 local workers" in proc.stdout
+    assert "2 designs, 6,0" in proc.stdout and " 0 mismatches, 0 with lint warnings" in proc.stdout
     assert "cycles/s, ratio " in proc.stdout or "Icarus not available" in proc.stdout
-    assert doc.read_text().startswith("# Regression matrix")
+    doc = (tmp / "regression.md").read_text()
+    assert doc.startswith("# Regression matrix")
+    assert "the speed comparison below ran alone" in doc
+    assert "regress designs" in proc.stderr                   # the progress bar of the designs
+
+
+def test_regress_rows_same_on_one_worker(small_regress):
+    """The designs' jobs give the same rows on one worker as on two (only the timing differs);
+    a second run keeps its results unless --fresh."""
+    tmp, first = small_regress
+    assert first.returncode == 0, first.stdout + first.stderr
+    again = regress(tmp / "out", tmp / "one.md", "--workers", "1", "--fresh")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "2 of 2 designs to run on 1 local workers" in again.stdout
+    assert rows(tmp / "one.md") == rows(tmp / "regression.md") and len(rows(tmp / "one.md")) == 2
