@@ -8,7 +8,10 @@ on the way, so a prediction never comes from hardware that disagrees with it sil
 
 :func:`evaluate_rtl` is ``ipnet net-eval NETWORK --backend rtl``: the test sequences through
 the RTL and through the integer golden model (:func:`sw.netref.predict`, in this process),
-accuracy of each and how many predictions agree, and frames per second.
+accuracy of each and how many predictions agree, and frames per second. The sequences are
+independent: the Verilator build is made once and they run in shards on the flow's job runner
+(``--workers``, default the machine's cores; ``--cluster ADDRESS`` for a Ray cluster; one
+local worker runs them in this process), merged into one report with the figures of one run.
 
 Python API::
 
@@ -29,6 +32,7 @@ import numpy as np
 from ipnet_mtj.gen.network import generate_network, load_network_design
 from ipnet_mtj.sw import netref
 from ipnet_mtj.sw.cli import UsageError
+from ipnet_mtj.sw.jobs import runner_from_args
 
 from .network import load_test_sequences
 from .runner import run_network_bench, simulator_available
@@ -37,7 +41,7 @@ __all__ = ["predict_rtl", "evaluate_rtl"]
 
 
 def predict_rtl(design, frames, build=None, work_dir=None, simulator="verilator",
-                show_progress=False):
+                show_progress=False, runner=None):
     """Labels the generated Verilog gives for sequences of event frames.
 
     Parameters
@@ -52,6 +56,9 @@ def predict_rtl(design, frames, build=None, work_dir=None, simulator="verilator"
     work_dir : path, optional
         Where the simulator builds and runs; default: a temporary folder.
     simulator : {"verilator", "icarus"}
+    runner : sw.jobs.JobRunner, optional
+        An entered runner: the sequences run in shards on it (the simulation built once);
+        default: all of them in this process.
 
     Returns
     -------
@@ -77,7 +84,7 @@ def predict_rtl(design, frames, build=None, work_dir=None, simulator="verilator"
         stim = work / "stimulus.npz"
         np.savez(stim, x=x, y=np.zeros(len(x), dtype=np.int64))
         report = run_network_bench(simulator, build, design.cfg.source, stim, work,
-                                   stress=False, show_progress=show_progress)
+                                   stress=False, show_progress=show_progress, runner=runner)
     return np.asarray(report["predictions"], dtype=np.int64), report
 
 
@@ -85,21 +92,28 @@ def evaluate_rtl(args):
     """``ipnet net-eval NETWORK --backend rtl``: RTL against the integer backend; exit code."""
     if args.sequences is not None and args.sequences < 1:
         raise UsageError(f"--sequences: must be >= 1, got {args.sequences}")
+    runner = runner_from_args(args)     # --workers, --cluster checked before any work
     ok, why = simulator_available("verilator")
     if not ok:
         raise UsageError(f"--backend rtl: {why}")
     design = load_network_design(args.network, args.weights)
     x, y = load_test_sequences(design, args.sequences, args.runs)
     out = generate_network(design, args.out)
-    print(f"{design.top}: {len(x)} test sequences of {x.shape[1]} frames through "
-          f"{out / (design.top + '.v')} on Verilator ...", flush=True)
-    began = time.perf_counter()
-    try:
-        rtl, report = predict_rtl(design, x, build=out, work_dir=out / "rtl-eval",
-                                  show_progress=True)
-    except RuntimeError as exc:
-        raise UsageError(str(exc)) from None
-    wall = time.perf_counter() - began
+    with runner:
+        # one local worker: the sequences run in this process, as one bench
+        sharded = runner if runner.engine != "local" or runner.workers > 1 else None
+        print(f"{design.top}: {len(x)} test sequences of {x.shape[1]} frames through "
+              f"{out / (design.top + '.v')} on Verilator ...", flush=True)
+        if sharded is not None:
+            print(f"built once, run in {min(len(x), runner.workers)} shards of sequences on "
+                  f"{runner.describe()}", flush=True)
+        began = time.perf_counter()
+        try:
+            rtl, report = predict_rtl(design, x, build=out, work_dir=out / "rtl-eval",
+                                      show_progress=True, runner=sharded)
+        except RuntimeError as exc:
+            raise UsageError(str(exc)) from None
+        wall = time.perf_counter() - began
     integer = netref.predict(design.net, design.params, x)
     same = int(np.sum(rtl == integer))
     frames = int(np.prod(x.shape[:2]))

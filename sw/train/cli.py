@@ -82,6 +82,7 @@ def _parser(backends=("integer",)):
     p.add_argument("--sequences", type=int,
                    help="the first N test sequences (default: the whole test set)")
     p.add_argument("--out", default="build", help="rtl: build folder root")
+    add_runner_args(p, "rtl: shards of sequences run at once (default: the machine's cores)")
     return parser
 
 
