@@ -20,6 +20,7 @@ from pathlib import Path
 import yaml
 
 from .errors import ConfigError
+from .jobs import content_hash
 from .schema import between, non_negative, one_of, positive, spec
 
 __all__ = [
@@ -335,6 +336,4 @@ def config_to_dict(cfg):
 def config_hash(cfg):
     """SHA-256 (first 16 hex digits) of the canonical JSON form of a config
     (:func:`sw.jobs.content_hash` of :func:`config_to_dict`)."""
-    # imported here: sw.jobs imports sw.cli, which imports this module
-    from .jobs.hashing import content_hash
     return content_hash(config_to_dict(cfg), length=16)
