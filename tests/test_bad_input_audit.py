@@ -178,7 +178,8 @@ OUT_COMMANDS = [
     ("ipnet_mtj.gen.network_synth", NETWORK), ("ipnet_mtj.gen.synth", DEFAULT),
     ("ipnet_mtj.gen.lint", DEFAULT), ("ipnet_mtj.gen.formal", DEFAULT),
     ("ipnet_mtj.sim", DEFAULT), ("ipnet_mtj.sim.bench", DEFAULT), ("ipnet_mtj.sim.regress", None),
-    ("ipnet_mtj.gen.bram_patch", "base"),
+    ("ipnet_mtj.gen.bram_patch", "base"), ("ipnet_mtj.sim.network", NETWORK),
+    ("ipnet_mtj.sw.wm", ROOT / "configs" / "wm.yaml"),
 ]
 
 

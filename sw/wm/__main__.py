@@ -21,10 +21,10 @@ def main(argv=None):
     p.add_argument("--out", default="docs", help="folder of working-memory.md and its figures")
     add_runner_args(p)
     args = p.parse_args(argv)
-    from .experiment import load_wm_experiment
-    load_wm_experiment(args.config)            # a bad config fails before any work
     check_output_dir(args.out, "--out")
     check_output_dir(args.runs, "--runs")
+    from .experiment import load_wm_experiment
+    load_wm_experiment(args.config)            # a bad config fails before any work
     from .grid import run_wm_grid
     from .report import write_wm_report
     with runner_from_args(args) as runner:
