@@ -2,8 +2,8 @@
 
 Two commands::
 
-    python -m ipnet_mtj.gen.bram_patch base CONFIG [--out build] [--seed N] [--targets T,...]
-    python -m ipnet_mtj.gen.bram_patch patch OLD_DIR NEW_DIR BITSTREAM OUT_DIR [--images GLOB]
+    ipnet patch-bram base CONFIG [--out build] [--seed N] [--targets T,...]
+    ipnet patch-bram patch OLD_DIR NEW_DIR BITSTREAM OUT_DIR [--images GLOB]
 
 ``base`` builds, once, a *patchable* bitstream: the design of CONFIG with
 its weight ROMs filled with seeded random placeholder words (what
@@ -28,9 +28,9 @@ one line, ``error: ...``, exit 2.
 
 After retraining::
 
-    python -m ipnet_mtj.gen.bram_patch base configs/default.yaml       # once
-    python -m ipnet_mtj.gen configs/default.yaml                        # new wrom*.hex
-    python -m ipnet_mtj.gen.bram_patch patch build/base/ipnet_layer build/ipnet_layer \\
+    ipnet patch-bram base configs/default.yaml       # once
+    ipnet verilog configs/default.yaml              # new wrom*.hex
+    ipnet patch-bram patch build/base/ipnet_layer build/ipnet_layer \\
         build/base/ipnet_layer/synth/ice40_up5k.asc build/ipnet_layer/patched
 
 Always patch the *base* bitstream, with its placeholders as OLD; keep it.

@@ -1,4 +1,4 @@
-"""python -m ipnet_mtj.gen.lint CONFIG: `verilator --lint-only -Wall` on the generated Verilog."""
+"""ipnet lint CONFIG: `verilator --lint-only -Wall` on the generated Verilog."""
 
 import argparse
 import subprocess

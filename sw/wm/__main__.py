@@ -1,6 +1,6 @@
-"""``python -m ipnet_mtj.sw.wm CONFIG``: every working-memory run, then the report.
+"""``ipnet wm CONFIG``: every working-memory run, then the report.
 
-    python -m ipnet_mtj.sw.wm configs/wm.yaml [--runs build/wm] [--out docs] [--workers N] [--cluster ADDRESS]
+    ipnet wm configs/wm.yaml [--runs build/wm] [--out docs] [--workers N] [--cluster ADDRESS]
 
 Resumable: finished runs are reused, unfinished ones continue from their checkpoints.
 """
@@ -14,7 +14,7 @@ from ipnet_mtj.sw.jobs.runner import add_runner_args, runner_from_args
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(prog="python -m ipnet_mtj.sw.wm", description=__doc__,
+    p = argparse.ArgumentParser(prog="ipnet wm", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("config", help="working-memory YAML, e.g. configs/wm.yaml")
     p.add_argument("--runs", default="build/wm", help="runs, checkpoints and data cache")
