@@ -2,7 +2,7 @@
 
 ``python -m ipnet_mtj.gen.network NETWORK [--weights W.npz] [--out DIR]`` loads a network
 description (configs/network.yaml) and its trained integer weights (default:
-``configs/trained/<name>.npz``, written by ``ipnet net-train``) and writes,
+``configs/trained/<name>.npz``, written by ``ipnet train``) and writes,
 atomically (a temporary folder renamed into place)::
 
     build/<name>/

@@ -6,7 +6,7 @@ of :mod:`sim.tb_network`, without handshake stress) and returns the label the ha
 after each sequence's last frame. The bench still compares every value with the golden model
 on the way, so a prediction never comes from hardware that disagrees with it silently.
 
-:func:`evaluate_rtl` is ``ipnet net-eval NETWORK --backend rtl``: the test sequences through
+:func:`evaluate_rtl` is ``ipnet eval NETWORK --backend rtl``: the test sequences through
 the RTL and through the integer golden model (:func:`sw.netref.predict`, in this process),
 accuracy of each and how many predictions agree, and frames per second. The sequences are
 independent: the Verilator build is made once and they run in shards on the flow's job runner
@@ -89,7 +89,7 @@ def predict_rtl(design, frames, build=None, work_dir=None, simulator="verilator"
 
 
 def evaluate_rtl(args):
-    """``ipnet net-eval NETWORK --backend rtl``: RTL against the integer backend; exit code."""
+    """``ipnet eval NETWORK --backend rtl``: RTL against the integer backend; exit code."""
     if args.sequences is not None and args.sequences < 1:
         raise UsageError(f"--sequences: must be >= 1, got {args.sequences}")
     runner = runner_from_args(args)     # --workers, --cluster checked before any work

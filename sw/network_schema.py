@@ -52,7 +52,7 @@ class NetHardware:
 
 @dataclass(frozen=True)
 class NetTraining:
-    """How ``ipnet net-train`` trains the network (float epochs, then quantisation-aware)."""
+    """How ``ipnet train`` trains the network (float epochs, then quantisation-aware)."""
     experiment: str = spec("experiment YAML whose data section generates the task's data, "
                            "relative to this file")
     task: str = spec("task the network is trained for (a class task)")

@@ -261,7 +261,7 @@ def test_net_eval_truncated_or_foreign_weights(tmp_path, content):
     weights.write_bytes(content())
     proc = ipnet("net-eval", NETWORK, "--weights", weights, "--runs", tmp_path / "runs")
     assert_one_line(proc, f"{weights}: not a trained-weights .npz (truncated, or not written by "
-                          f"ipnet net-train)")
+                          f"ipnet train)")
 
 
 def _truncated_checkpoint(path):

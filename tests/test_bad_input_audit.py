@@ -301,7 +301,7 @@ def test_weights_suffix_is_never_replaced(tmp_path):
     with pytest.raises(ConfigError) as err:          # myw.npz is not read for myw.v2
         load_trained(cfg, net, tmp_path / "myw.v2")
     assert str(err.value) == (f"{tmp_path}/myw.v2.npz: no trained weights (train them: ipnet "
-                              f"net-train {NETWORK})")
+                              f"train {NETWORK})")
     shutil.copy(tmp_path / "myw.npz", tmp_path / "myw.v2")
     with pytest.raises(ConfigError) as err:
         load_trained(cfg, net, tmp_path / "myw.v2")

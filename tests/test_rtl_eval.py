@@ -1,4 +1,4 @@
-"""``ipnet net-eval --backend rtl``: the generated Verilog in the loop under Verilator gives the
+"""``ipnet eval --backend rtl``: the generated Verilog in the loop under Verilator gives the
 integer backend's predictions; and its bad input is one line."""
 
 import subprocess

@@ -38,7 +38,7 @@ def test_shipped_weights_fit_the_description(default):
     assert len(params) == len(net.layers)
     info = json.loads(trained_paths(cfg)[1].read_text())
     assert info["network_hash"] == network_hash(cfg)
-    assert info["command"].startswith("ipnet net-train")
+    assert info["command"].startswith(("ipnet train", "ipnet net-train"))   # its old name
 
 
 def test_shipped_network_accuracy_and_physics_reproduce(default):
@@ -107,7 +107,7 @@ def test_foreign_and_missing_weights(default, tmp_path):
     with pytest.raises(ConfigError) as err:
         load_trained(cfg, net, tmp_path / "none.npz")
     assert str(err.value) == (f"{tmp_path}/none.npz: no trained weights "
-                              f"(train them: ipnet net-train {cfg.source})")
+                              f"(train them: ipnet train {cfg.source})")
 
 
 def test_cli_bad_weights_exit_2(tmp_path):
@@ -116,7 +116,7 @@ def test_cli_bad_weights_exit_2(tmp_path):
                           cwd=ROOT)
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [
-        f"error: {tmp_path}/none.npz: no trained weights (train them: ipnet net-train {NETWORK})"]
+        f"error: {tmp_path}/none.npz: no trained weights (train them: ipnet train {NETWORK})"]
 
 
 def test_torch_and_numpy_predict_alike_with_the_shipped_weights(default):

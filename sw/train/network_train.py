@@ -1,6 +1,6 @@
 """Train a described network (float, then quantisation-aware) and save its integer weights.
 
-``ipnet net-train configs/network.yaml`` runs two resumable phases with the
+``ipnet train configs/network.yaml`` runs two resumable phases with the
 trainer of the benchmarks (:func:`sw.train.trainer.train_run`), each with a
 cosine learning-rate schedule: float epochs, then quantisation-aware epochs in
 which every rounding of the integer datapath is in the forward pass. It then measures, on the test set:
@@ -120,12 +120,12 @@ def load_trained(cfg, net, path=None):
                 raise ValueError("a single array, not an .npz archive")
             arrays = {k: z[k] for k in z.files}
     except FileNotFoundError:
-        raise ConfigError(f"{npz}: no trained weights (train them: ipnet net-train {cfg.source})") \
+        raise ConfigError(f"{npz}: no trained weights (train them: ipnet train {cfg.source})") \
             from None
     except (OSError, ValueError, EOFError, TypeError, AttributeError, zipfile.BadZipFile,
             zlib.error):
         raise ConfigError(f"{npz}: not a trained-weights .npz (truncated, or not written by "
-                          f"ipnet net-train)") from None
+                          f"ipnet train)") from None
     expected = [f"{kind}{k}" for k in range(len(net.layers)) for kind in ("w", "b")]
     extra = [key for key in arrays if key not in expected]
     if extra:
@@ -154,7 +154,7 @@ def load_trained(cfg, net, path=None):
         info = json.loads(js.read_text())
     except FileNotFoundError:
         raise ConfigError(f"{js}: missing: the provenance of {npz.name} "
-                          f"(ipnet net-train writes both)") from None
+                          f"(ipnet train writes both)") from None
     except (OSError, ValueError) as exc:
         raise ConfigError(f"{js}: not valid JSON ({exc})") from None
     if not isinstance(info, dict):
@@ -304,7 +304,7 @@ def train_network(path, runs_dir="build/networks", fresh=False, progress=None, o
         "network_file": str(path),
         "network_hash": network_hash(cfg),
         "design_hash": config_hash(net.design),
-        "command": "ipnet net-train " + " ".join(shlex.quote(a) for a in [str(path)] + (
+        "command": "ipnet train " + " ".join(shlex.quote(a) for a in [str(path)] + (
             [f"--epochs={epochs}"] if epochs is not None else []) + (
             [f"--qat-epochs={qat_epochs}"] if qat_epochs is not None else [])),
         "commit": git_commit(),
