@@ -207,7 +207,8 @@ def test_ctrl_c_stops_the_local_workers_at_once(tmp_path):
                       "    print('running', flush=True)\n"
                       "    runner.map(time.sleep, [(60,)] * 6)\n")
     proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+                            stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     assert proc.stdout.readline() == "running\n"
     time.sleep(2)
     began = time.monotonic()
