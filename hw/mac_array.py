@@ -6,6 +6,7 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from ipnet_mtj.sw.fixed import bias_term
+from .accumulate import accumulate_lanes
 from .ops import HW_OPS, index_shape
 from .rom_layout import bias_rom, weight_rom
 
@@ -124,7 +125,6 @@ class MacArray(wiring.Component):
         gc = Signal.like(g)
         prod = [Signal(signed(fp.x_width + fp.w_width), name=f"prod{lane}") for lane in range(P)]
         bias = [Signal(signed(fp.acc_width), name=f"bias{lane}") for lane in range(P)]
-        acc = [Signal(signed(fp.acc_width), name=f"acc{lane}") for lane in range(P)]
         with m.If(~stall):
             m.d.sync += [vb.eq(issue), firstb.eq(mi == 0), lastb.eq(mi == M - 1), gb.eq(g),
                          vc.eq(vb), firstc.eq(firstb), lastc.eq(lastb), gc.eq(gb)]
@@ -133,19 +133,7 @@ class MacArray(wiring.Component):
                              bias[lane].eq(bias_term(HW_OPS, fp, b_rd[lane].data))]
 
         # -- accumulate; hand the finished group over
-        # Stall on the registered ``acc.valid`` alone, not on ``acc.ready``: a group that
-        # finishes in the very cycle its predecessor is taken waits one cycle, and the
-        # neurons' ready stays off this path (it limited UP5K Fmax to 43 MHz).
-        m.d.comb += stall.eq(vc & lastc & self.acc.valid)
-        with m.If(self.acc.valid & self.acc.ready):
-            m.d.sync += self.acc.valid.eq(0)
-        with m.If(vc & ~stall):
-            for lane in range(P):
-                # two adders and a mux after them: the carry chains start at registers
-                total = Mux(firstc, bias[lane] + prod[lane], acc[lane] + prod[lane])
-                m.d.sync += acc[lane].eq(total)
-                with m.If(lastc):
-                    m.d.sync += self.acc.payload.lanes[lane].eq(total)
-            with m.If(lastc):
-                m.d.sync += [self.acc.valid.eq(1), self.acc.payload.group.eq(gc)]
+        accumulate_lanes(m, valid=vc, first=firstc, last=lastc, stall=stall, bias=bias,
+                         prod=prod, acc_width=fp.acc_width, out=self.acc,
+                         tag=[self.acc.payload.group.eq(gc)])
         return m

@@ -8,6 +8,7 @@ from amaranth.lib.wiring import In, Out
 from amaranth.utils import ceil_log2
 
 from ipnet_mtj.sw.fixed import aligned_bias
+from .accumulate import accumulate_lanes
 from .net_plan import NetPlan
 from .net_rom_layout import bias_images, weight_images
 from .net_walker import NetWalker, group_fields, switch_cases
@@ -158,20 +159,9 @@ class NetEngine(wiring.Component):
                 m.d.sync += [bias[lane].eq(aligned_bias(b_rd[lane].data, lf.bias_shift))
                              for lane in range(P)]
 
-        # -- stage E: accumulate; hand the finished group over. Stall on the registered
-        #    acc.valid alone (as MacArray), so acc.ready stays off the MAC pipeline's path.
-        acc = [Signal(signed(plan.acc_width), name=f"acc{lane}") for lane in range(P)]
-        m.d.comb += stall.eq(vd & lastd & self.acc.valid)
-        with m.If(self.acc.valid & self.acc.ready):
-            m.d.sync += self.acc.valid.eq(0)
-        with m.If(vd & ~stall):
-            for lane in range(P):
-                total = Mux(firstd, bias[lane] + prod[lane], acc[lane] + prod[lane])
-                m.d.sync += acc[lane].eq(total)
-                with m.If(lastd):
-                    m.d.sync += self.acc.payload.lanes[lane].eq(total)
-            with m.If(lastd):
-                m.d.sync += [self.acc.valid.eq(1)]
-                m.d.sync += [getattr(self.acc.payload, name).eq(getattr(tag_d, name))
-                             for name in group_fields(plan)]
+        # -- stage E: accumulate; hand the finished group over (hw.accumulate)
+        accumulate_lanes(m, valid=vd, first=firstd, last=lastd, stall=stall, bias=bias,
+                         prod=prod, acc_width=plan.acc_width, out=self.acc,
+                         tag=[getattr(self.acc.payload, name).eq(getattr(tag_d, name))
+                              for name in group_fields(plan)])
         return m
