@@ -94,6 +94,33 @@ def kept_report(work_dir, sim):
     return report
 
 
+def _bench_inputs(sim, build_dir, work_dir):
+    """What every bench starts from: the build folder (resolved), its manifest, the work
+    folder ``work_dir/<sim>`` (created) and the design's Verilog file for ``sim`` (for
+    Icarus a copy with the time-zero kick, see :func:`icarus_time_zero_kick`)."""
+    simulator_available(sim)
+    build_dir = Path(build_dir).resolve()
+    manifest = json.loads((build_dir / "manifest.json").read_text())
+    top = manifest.get("network") or manifest["design"]
+    work = Path(work_dir).resolve() / sim
+    work.mkdir(parents=True, exist_ok=True)
+    core = build_dir / f"{top}.v"
+    if sim == "icarus":
+        core = work / core.name
+        core.write_text(icarus_time_zero_kick((build_dir / core.name).read_text()))
+    return build_dir, manifest, work, core
+
+
+# Verilator's options for the harness benches: optimised, X as fast values, and no lint
+# (the harnesses are test code; the design's own lint is ``ipnet lint``)
+_HARNESS_VERILATOR_ARGS = ["-O2", "--x-assign", "fast", "--x-initial", "fast", "-Wno-fatal",
+                           "-Wno-lint", "-Wno-style"]
+
+
+def _harness_build_args(sim):
+    return list(_HARNESS_VERILATOR_ARGS) if sim == "verilator" else []
+
+
 def run_bench(sim, design_dir, config_path, steps, seed, work_dir, show_progress=False,
               waves=False):
     """Run :mod:`sim.tb_layer` on ``sim``; return its report (dict).
@@ -108,16 +135,9 @@ def run_bench(sim, design_dir, config_path, steps, seed, work_dir, show_progress
     """
     from cocotb_tools.runner import VerilatorControlFile
 
-    simulator_available(sim)
-    design_dir = Path(design_dir).resolve()
-    manifest = json.loads((design_dir / "manifest.json").read_text())
+    design_dir, manifest, work, core = _bench_inputs(sim, design_dir, work_dir)
     top = manifest["design"]
-    work = Path(work_dir).resolve() / sim
-    work.mkdir(parents=True, exist_ok=True)
-    sources = [design_dir / f"{top}.v"]
-    if sim == "icarus":
-        sources = [work / f"{top}.v"]
-        sources[0].write_text(icarus_time_zero_kick((design_dir / f"{top}.v").read_text()))
+    sources = [core]
     build_args = []
     if sim == "verilator":
         sources.insert(0, VerilatorControlFile(LINT_WAIVERS))
@@ -150,7 +170,7 @@ def run_network_bench(sim, build_dir, network_path, stimulus, work_dir, stress=T
     simulation is built once and the sequences run in shards, one job per worker
     (:func:`merge_shard_reports`); without one, in this process.
 
-    The harness (:mod:`sim.net_harness`) is generated from the build's manifest into the
+    The harness (:mod:`sim.harness`) is generated from the build's manifest into the
     work folder, next to the simulator's build.
 
     Raises
@@ -158,26 +178,15 @@ def run_network_bench(sim, build_dir, network_path, stimulus, work_dir, stress=T
     RuntimeError
         When the bench fails (mismatches, time-out) or writes no report.
     """
-    from .net_harness import HARNESS_TOP, harness_verilog
+    from .harness import HARNESS_TOP, harness_verilog
 
-    simulator_available(sim)
-    build_dir = Path(build_dir).resolve()
-    manifest = json.loads((build_dir / "manifest.json").read_text())
     import numpy as np
+    build_dir, manifest, work, dut = _bench_inputs(sim, build_dir, work_dir)
     with np.load(stimulus) as z:
         max_frames = int(z["x"].shape[1])
-    work = Path(work_dir).resolve() / sim
-    work.mkdir(parents=True, exist_ok=True)
     harness = work / f"{HARNESS_TOP}.v"
     harness.write_text(harness_verilog(manifest, max_frames))
-    build_args = []
-    if sim == "verilator":
-        build_args = ["-O2", "--x-assign", "fast", "--x-initial", "fast", "-Wno-fatal",
-                      "-Wno-lint", "-Wno-style"]
-    dut = build_dir / f"{manifest['network']}.v"
-    if sim == "icarus":
-        dut = work / dut.name
-        dut.write_text(icarus_time_zero_kick((build_dir / dut.name).read_text()))
+    build_args = _harness_build_args(sim)
     (work / "trace.npz").unlink(missing_ok=True)
     env = {
         "IPNET_NETWORK": str(Path(network_path).resolve()),
@@ -206,21 +215,9 @@ def run_axis_bench(sim, build_dir, kind, source, stimulus, work_dir, wrapper=Non
     RuntimeError
         When the bench fails (mismatches, protocol violations, time-out) or writes no report.
     """
-    simulator_available(sim)
-    build_dir = Path(build_dir).resolve()
-    manifest = json.loads((build_dir / "manifest.json").read_text())
-    top = manifest.get("network") or manifest["design"]
-    work = Path(work_dir).resolve() / sim
-    work.mkdir(parents=True, exist_ok=True)
-    core = build_dir / f"{top}.v"
-    if sim == "icarus":
-        core = work / core.name
-        core.write_text(icarus_time_zero_kick((build_dir / core.name).read_text()))
+    build_dir, manifest, work, core = _bench_inputs(sim, build_dir, work_dir)
     wrapper = Path(wrapper) if wrapper is not None else build_dir / manifest["axis"]["file"]
-    build_args = []
-    if sim == "verilator":
-        build_args = ["-O2", "--x-assign", "fast", "--x-initial", "fast", "-Wno-fatal",
-                      "-Wno-lint", "-Wno-style"]
+    build_args = _harness_build_args(sim)
     env = {"IPNET_KIND": kind, "IPNET_BUILD": str(build_dir),
            "IPNET_SOURCE": str(Path(source).resolve()),
            "IPNET_STIMULUS": str(Path(stimulus).resolve()), "IPNET_SEED": str(seed)}
@@ -232,27 +229,15 @@ def run_regress_bench(sim, design_dir, config_path, neuron_steps, seed, work_dir
                       show_progress=False):
     """Run :mod:`sim.tb_regress` on ``sim``: the layer of ``design_dir`` for at least
     ``neuron_steps`` neuron updates, Python awake once per chunk; return the report (dict)."""
-    from .layer_harness import LAYER_HARNESS_TOP, layer_harness_verilog
+    from .harness import LAYER_HARNESS_TOP, layer_harness_verilog
 
-    simulator_available(sim)
-    design_dir = Path(design_dir).resolve()
-    manifest = json.loads((design_dir / "manifest.json").read_text())
+    design_dir, manifest, work, dut = _bench_inputs(sim, design_dir, work_dir)
     fp = manifest["fixed_point"]
     chunk = max(1, min(4096, (1 << 18) // fp["neurons"]))
-    top = manifest["design"]
-    work = Path(work_dir).resolve() / sim
-    work.mkdir(parents=True, exist_ok=True)
     harness = work / f"{LAYER_HARNESS_TOP}.v"
     harness.write_text(layer_harness_verilog(manifest, chunk * fp["inputs"] + fp["inputs"],
                                              chunk * fp["neurons"]))
-    dut = design_dir / f"{top}.v"
-    if sim == "icarus":
-        dut = work / dut.name
-        dut.write_text(icarus_time_zero_kick((design_dir / dut.name).read_text()))
-    build_args = []
-    if sim == "verilator":
-        build_args = ["-O2", "--x-assign", "fast", "--x-initial", "fast", "-Wno-fatal",
-                      "-Wno-lint", "-Wno-style"]
+    build_args = _harness_build_args(sim)
     env = {"IPNET_CONFIG": str(Path(config_path).resolve()),
            "IPNET_WEIGHTS": str(design_dir / "weights.npz"),
            "IPNET_MANIFEST": str(design_dir / "manifest.json"),

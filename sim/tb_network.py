@@ -1,6 +1,6 @@
 """cocotb bench: the generated network accelerator against the integer golden model, every value.
 
-Python wakes once per sequence (sim/net_harness.py holds stimulus and
+Python wakes once per sequence (sim/harness.py holds stimulus and
 responses in simulation memories). For each test sequence the bench writes
 its frames, resets the accelerator, starts the harness with a handshake-stress
 setting, waits for the last label, and then compares, frame by frame:
@@ -40,7 +40,7 @@ import cocotb
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, RisingEdge, with_timeout
 
-from ipnet_mtj.sim.net_harness import MONITOR_FIELDS
+from ipnet_mtj.sim.harness import MONITOR_FIELDS
 from ipnet_mtj.sim.scoreboard import Scoreboard, read_hex
 from ipnet_mtj.sw import netref
 from ipnet_mtj.sw.network import derive_network, load_network

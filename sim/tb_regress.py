@@ -1,6 +1,6 @@
 """cocotb bench for the regression matrix: the layer at scale, Python awake once per chunk.
 
-The harness (:mod:`sim.layer_harness`) streams a chunk of steps from simulation memory;
+The harness (:mod:`sim.harness`) streams a chunk of steps from simulation memory;
 the bench compares every output (with its ``last``) and every heat (with its neuron index)
 with the integer reference, whose state it carries from chunk to chunk. Chunks cycle
 through scenarios, each under one of several gap/backpressure settings:

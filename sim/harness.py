@@ -1,0 +1,112 @@
+"""Verilog harnesses that keep Python out of the clock loop, for the layer and the network.
+
+Per-cycle Python is the bottleneck of a cocotb bench (about 40k cycles/s on Verilator for
+the single layer). In a harness the stimulus and the responses live in simulation-side
+memories instead: the bench writes a run's input words to ``stim.hex``
+(``$readmemh``), pulses ``start`` and waits for ``done``. Meanwhile the harness streams the
+words into the design's ``x`` port (``last`` on every frame's final beat, pseudo-random gaps
+from an LFSR the bench seeds), takes ``y`` under pseudo-random backpressure (a second LFSR),
+records the responses, writes them with ``$writememh`` one cycle after the run's end and
+raises ``done``. Both LFSRs step ``s >> 1``, XOR ``0xB400`` when the bit shifted out is 1
+(a maximal 16-bit Galois LFSR), and only while their probability is non-zero; a beat is
+withheld (``y.ready`` held low) in a cycle whose LFSR's low byte is below the probability.
+
+The two harnesses share one template (``templates/harness.v.j2``) and differ in what they
+record and when a run ends:
+
+* the single layer (:func:`layer_harness_verilog`, bench :mod:`sim.tb_regress`): a chunk of
+  ``beats`` input beats, which may end inside a step (the bench then resets the layer, which
+  must drop the partial step); every ``y`` beat to ``y.hex`` and every ``state`` strobe to
+  ``s.hex``; the run ends when all beats are in and ``outputs`` outputs and heats are out;
+* the network (:func:`harness_verilog`, bench :mod:`sim.tb_network`): ``frames`` whole
+  frames; every monitor strobe to ``mon.hex`` (fields :data:`MONITOR_FIELDS`, high to low)
+  and every ``y`` beat to ``y.hex``; the run ends with the last frame's label.
+
+The Verilog follows the build's manifest (port names and widths come from the component's
+signature), so it tracks the design when the configuration changes. Plain Verilog-2005 that
+Icarus and Verilator both run.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jinja2
+
+__all__ = ["layer_harness_verilog", "harness_verilog", "LAYER_HARNESS_TOP", "HARNESS_TOP",
+           "MONITOR_FIELDS"]
+
+LAYER_HARNESS_TOP = "layer_harness"
+HARNESS_TOP = "net_harness"
+MONITOR_FIELDS = ("layer", "index", "value", "theta")     #: packed high to low in a monitor word
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+def _render(template, **context):
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES),
+                             undefined=jinja2.StrictUndefined, trim_blocks=True,
+                             lstrip_blocks=True, keep_trailing_newline=True, autoescape=False)
+    env.filters["prefix"] = lambda value, text: f"{text}{value}"
+    return env.get_template(template).render(**context)
+
+
+def _input_port(ports):
+    """Width of ``x``'s data; the framed layout must hold data at bit 0 and ``last`` above."""
+    x = ports["x__payload"]["fields"]
+    in_w = x["data"]["width"]
+    if (x["data"]["offset"], x["last"]["offset"]) != (0, in_w):
+        raise ValueError(f"x__payload fields {x}: expected data at bit 0, last above it")
+    return in_w
+
+
+def layer_harness_verilog(manifest, max_beats, max_outputs):
+    """Verilog text of the harness for the layer described by ``manifest``.
+
+    Parameters
+    ----------
+    manifest : dict
+        The build's manifest.json (gen.design).
+    max_beats, max_outputs : int
+        Input beats and outputs per chunk the memories hold.
+    """
+    ports = {p["name"]: p for p in manifest["ports"]}
+    return _render(
+        "layer_harness.v.j2", module=LAYER_HARNESS_TOP, top=manifest["design"],
+        stim_file="stim.hex", y_file="y.hex", s_file="s.hex", error="step_error",
+        in_w=_input_port(ports), y_w=ports["y__payload"]["width"],
+        idx_w=ports["state__index"]["width"], th_w=ports["state__theta"]["width"],
+        frame_words=manifest["fixed_point"]["inputs"], stim_depth=max_beats,
+        y_depth=max_outputs,
+        dut_ports=[".step_error(step_error)", ".state__valid(state__valid)",
+                   ".state__index(state__index)", ".state__theta(state__theta)"])
+
+
+def harness_verilog(manifest, max_frames, stim_file="stim.hex", mon_file="mon.hex",
+                    y_file="y.hex"):
+    """Verilog text of the harness for the accelerator described by ``manifest``.
+
+    Parameters
+    ----------
+    manifest : dict
+        The build's manifest.json (gen.network).
+    max_frames : int
+        Frames per sequence the memories hold.
+    """
+    ports = {p["name"]: p for p in manifest["ports"]}
+    frame_words = 1
+    for d in manifest["layers"][0]["in_shape"]:
+        frame_words *= d
+    per_frame = sum(layer["out_shape"][0] * layer["out_shape"][1] * layer["out_shape"][2]
+                    for layer in manifest["layers"])
+    monitor = {f: ports[f"monitor__{f}"]["width"] for f in MONITOR_FIELDS}
+    return _render(
+        "net_harness.v.j2", module=HARNESS_TOP, top=manifest["network"],
+        stim_file=stim_file, mon_file=mon_file, y_file=y_file,
+        in_w=_input_port(ports), y_w=ports["y__payload"]["width"],
+        last_bit=ports["y__payload"]["fields"]["last"]["offset"],
+        monitor=monitor, mon_w=sum(monitor.values()), mon_depth=max_frames * per_frame,
+        frame_words=frame_words, stim_depth=max_frames * frame_words,
+        y_depth=max_frames * manifest["classes"],
+        dut_ports=[".frame_error(frame_error)"]
+        + [f".monitor__{f}(monitor__{f})" for f in ("valid",) + MONITOR_FIELDS])
