@@ -30,5 +30,6 @@ def test_wheel_has_one_top_level_package(tmp_path):
     assert "ipnet_mtj/sw/wm/templates/working_memory.md.j2" in names   # the report's words
     assert "ipnet_mtj/sw/train/templates/results.md.j2" in names
     assert "ipnet_mtj/gen/templates/report.html.j2" in names
+    assert "ipnet_mtj/sim/templates/harness.v.j2" in names           # the benches' harnesses
     entry = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("entry_points.txt")))
     assert b"ipnet = ipnet_mtj.flow.cli:entry" in entry
