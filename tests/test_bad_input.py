@@ -13,7 +13,7 @@ import pytest
 import torch
 import yaml
 
-from helpers import ROOT, config_dict, experiment_designs, write_config
+from helpers import ROOT, config_dict, experiment_designs, read_only_folder, write_config
 from ipnet_mtj.sw.cli import UsageError, check_output_dir, run_cli
 from ipnet_mtj.sw.config import ConfigError, parse_config
 from ipnet_mtj.sw.train import cli as train_cli
@@ -238,16 +238,9 @@ def test_read_only_folder(tmp_path, monkeypatch, capsys, experiment):
 
 
 def test_read_only_folder_cli(tmp_path):
-    ro = tmp_path / "ro"
-    ro.mkdir()
-    ro.chmod(0o555)
-    try:
-        if os.access(ro, os.W_OK):
-            pytest.skip("running as root: a read-only folder is writable")
+    with read_only_folder(tmp_path) as ro:
         proc = run("ipnet_mtj.gen", ROOT / "configs" / "default.yaml", "--out", ro)
         assert_one_line(proc, f"--out: {ro} is not writable")
-    finally:
-        ro.chmod(0o755)
 
 
 # -- 4. truncated or foreign files -----------------------------------------------------------------

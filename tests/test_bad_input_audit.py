@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 import yaml
 
-from helpers import ROOT, config_dict, write_config
+from helpers import ROOT, config_dict, read_only_folder, small_network_yaml, write_config
 from test_bad_input import assert_one_line, ipnet, run
 
 from ipnet_mtj.gen import network_bitstream
@@ -38,17 +38,7 @@ DEFAULT = ROOT / "configs" / "default.yaml"
 
 def small_network(tmp_path, lanes=2):
     """A small network (2 lanes) with random trained weights saved beside it."""
-    d = yaml.safe_load(NETWORK.read_text())
-    d["name"] = "small_net"
-    d["design"] = str(ROOT / "configs" / "bounded.yaml")
-    d["training"]["experiment"] = str(ROOT / "configs" / "results.yaml")
-    d["input"]["size"] = 8
-    d["layers"][0].update(outputs=4, kernel=3, stride=2, padding=1)
-    d["layers"][1].update(outputs=4, kernel=3, stride=1, padding=1, pool=2)
-    d["layers"][2]["outputs"] = 64
-    d["hardware"]["lanes"] = lanes
-    path = tmp_path / "small.yaml"
-    path.write_text(yaml.safe_dump(d, sort_keys=False))
+    path = small_network_yaml(tmp_path, lanes)
     cfg = load_network(path)
     net = derive_network(cfg)
     rng = np.random.default_rng(1)
@@ -197,16 +187,9 @@ def test_every_out_refuses_a_file_and_a_device(tmp_path, module, arg):
 
 
 def test_out_read_only_folder_for_the_network(tmp_path):
-    ro = tmp_path / "ro"
-    ro.mkdir()
-    ro.chmod(0o555)
-    try:
-        if os.access(ro, os.W_OK):
-            pytest.skip("running as root: a read-only folder is writable")
+    with read_only_folder(tmp_path) as ro:
         assert_one_line(run("ipnet_mtj.gen.network", NETWORK, "--out", ro),
                         f"--out: {ro} is not writable")
-    finally:
-        ro.chmod(0o755)
 
 
 def test_os_error_no_check_caught_is_one_line(tmp_path, capsys):

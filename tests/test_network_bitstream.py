@@ -6,9 +6,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
 
-from helpers import ROOT
+from helpers import small_network_yaml
 from ipnet_mtj.gen.bram_patch import FAMILIES, Image, parse_brams, unpack
 from ipnet_mtj.gen.network import load_network_design
 from ipnet_mtj.gen.network_bitstream import build_base, patch_weights
@@ -22,18 +21,7 @@ ICE40 = FAMILIES[".asc"]
 
 def small_network(tmp_path):
     """A network whose lane weight ROMs (about 1000 words) land in block RAM; quick to route."""
-    d = yaml.safe_load((ROOT / "configs" / "network.yaml").read_text())
-    d["name"] = "small_net"
-    d["design"] = str(ROOT / "configs" / "bounded.yaml")
-    d["training"]["experiment"] = str(ROOT / "configs" / "results.yaml")
-    d["input"]["size"] = 8
-    d["layers"][0].update(outputs=4, kernel=3, stride=2, padding=1)
-    d["layers"][1].update(outputs=4, kernel=3, stride=1, padding=1, pool=2)
-    d["layers"][2]["outputs"] = 64
-    d["hardware"]["lanes"] = 2
-    path = tmp_path / "small.yaml"
-    path.write_text(yaml.safe_dump(d, sort_keys=False))
-    return path
+    return small_network_yaml(tmp_path)
 
 
 def random_params(net, seed):
