@@ -2,10 +2,10 @@
 
 import argparse
 
-from ipnet_mtj.sw.cli import UsageError, check_output_dir, run_cli
+from ipnet_mtj.sw.cli import check_output_dir, run_cli
 
 from .design import generate, load_design
-from .rom_files import ROM_MODES, rom_folder
+from .rom_files import add_rom_arguments, check_rom_arguments
 
 
 def quantisation_table(fp):
@@ -20,16 +20,10 @@ def main(argv):
     parser = argparse.ArgumentParser(prog="ipnet verilog", description=__doc__)
     parser.add_argument("config", help="design YAML, e.g. configs/default.yaml")
     parser.add_argument("--out", default="build", help="build root (default: build)")
-    parser.add_argument("--roms", choices=ROM_MODES, default="inline",
-                        help="file: the Verilog loads its ROMs from the .hex images ($readmemh)")
-    parser.add_argument("--rom-prefix", default="",
-                        help="with --roms file: the folder the Verilog loads the images from "
-                             "(default: the simulator's working directory)")
+    add_rom_arguments(parser)
     args = parser.parse_args(argv)
     check_output_dir(args.out, "--out")
-    if args.rom_prefix and args.roms != "file":
-        raise UsageError("--rom-prefix: only with --roms file (inline ROMs load nothing)")
-    rom_folder(args.rom_prefix)
+    check_rom_arguments(args)
     design = load_design(args.config)
     out = generate(design, args.out, args.roms, args.rom_prefix, log=print)
     print("\n".join(quantisation_table(design.fp)))

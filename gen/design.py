@@ -31,8 +31,7 @@ from .build_folder import arrays_hash, generate_folder
 from .export import export_roms, write_manifest
 from .ports import port_manifest
 from .axis import integration_files
-from .rom_files import ROM_MODES, check_images, check_prefix_images, rom_folder, roms_from_files
-from .verilog_start import time_zero_kick
+from .rom_files import ROM_MODES, rom_folder, write_verilog_files
 
 __all__ = ["Design", "load_design", "generate", "build_inputs"]
 
@@ -98,12 +97,7 @@ def generate(design, out_root="build", roms="inline", rom_prefix="", log=None):
         texts = [emit_verilog(design, component=layer), emit_verilog(design, synth=True)]
         images = export_roms(design.fp, design.weights, design.biases, tmp)
         rom_names = [Path(f).stem for f in images if Path(f).suffix == ".hex"]
-        if roms == "file":
-            check_images(texts[0], tmp, rom_names)
-            check_prefix_images(texts[0], rom_prefix, rom_names, final.resolve())
-            texts = [roms_from_files(text, rom_names, rom_prefix) for text in texts]
-        for path, text in zip(files, texts):
-            path.write_text(time_zero_kick(text))
+        write_verilog_files(files, texts, tmp, rom_names, roms, rom_prefix, final)
         files += images + integration_files(tmp, design.top, ports)
         write_manifest(design.cfg, design.fp, files, tmp, design.weights_origin, ports,
                        {"load": roms, "prefix": rom_prefix if roms == "file" else None,

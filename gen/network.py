@@ -34,7 +34,7 @@ from ipnet_mtj.hw.net_accel import NetAccelerator
 from ipnet_mtj.hw.net_cycles import lower_bound_cycles
 from ipnet_mtj.hw.net_rom_layout import bias_bases, bias_images, weight_bases, weight_images
 from ipnet_mtj.hw.net_synth_top import NetSynthTop
-from ipnet_mtj.sw.cli import UsageError, check_output_dir, run_cli
+from ipnet_mtj.sw.cli import check_output_dir, run_cli
 from ipnet_mtj.sw.config import config_hash
 from ipnet_mtj.sw.jobs import content_hash, file_hash, tool_versions
 from ipnet_mtj.sw.jobs.cache import stage_inputs
@@ -45,8 +45,8 @@ from .axis import axis_layout, integration_files
 from .build_folder import arrays_hash, generate_folder
 from .export import write_hex
 from .ports import CLOCK, RESET, port_manifest
-from .rom_files import ROM_MODES, check_images, check_prefix_images, rom_folder, roms_from_files
-from .verilog_start import time_zero_kick
+from .rom_files import (ROM_MODES, add_rom_arguments, check_rom_arguments, rom_folder,
+                        write_verilog_files)
 
 __all__ = ["NetDesign", "load_network_design", "emit_network_verilog", "generate_network",
            "build_inputs"]
@@ -156,12 +156,7 @@ def generate_network(design, out_root="build", roms="inline", rom_prefix="", log
             np.savez(fh, **{f"{k}{i}": np.asarray(a, dtype=np.int64)
                             for i, (w, b) in enumerate(design.params) for k, a in (("w", w), ("b", b))})
         rom_names = [f.stem for f in files if f.suffix == ".hex"]
-        if roms == "file":
-            check_images(texts[0], tmp, rom_names)
-            check_prefix_images(texts[0], rom_prefix, rom_names, final.resolve())
-            texts = [roms_from_files(text, rom_names, rom_prefix) for text in texts]
-        for path, text in zip(files, texts):
-            path.write_text(time_zero_kick(text))
+        write_verilog_files(files[:len(texts)], texts, tmp, rom_names, roms, rom_prefix, final)
         files += integration_files(tmp, design.top, ports)
         prov = design.provenance
         manifest = {
@@ -212,17 +207,10 @@ def main(argv):
     parser.add_argument("network", help="network YAML, e.g. configs/network.yaml")
     parser.add_argument("--weights", help="trained .npz (default <yaml dir>/trained/<name>.npz)")
     parser.add_argument("--out", default="build", help="build root (default: build)")
-    parser.add_argument("--roms", choices=ROM_MODES, default="inline",
-                        help="file: the Verilog loads its ROMs from the .hex images "
-                             "($readmemh), so new weights need new images only")
-    parser.add_argument("--rom-prefix", default="",
-                        help="with --roms file: the folder the Verilog loads the images from "
-                             "(default: the simulator's working directory)")
+    add_rom_arguments(parser)
     args = parser.parse_args(argv)
     check_output_dir(args.out, "--out")
-    if args.rom_prefix and args.roms != "file":
-        raise UsageError("--rom-prefix: only with --roms file (inline ROMs load nothing)")
-    rom_folder(args.rom_prefix)
+    check_rom_arguments(args)
     design = load_network_design(args.network, args.weights)
     out = generate_network(design, args.out, args.roms, args.rom_prefix, log=print)
     print("\n".join(describe(design.net)))

@@ -16,11 +16,11 @@ import json
 import math
 from pathlib import Path
 
-from ipnet_mtj.sw.cli import UsageError, check_output_dir, run_cli, write_atomically
+from ipnet_mtj.sw.cli import check_output_dir, run_cli, write_atomically
 
 from .network import generate_network, load_network_design
 from .report import write_report
-from .synth import TARGETS, synthesise
+from .synth import TARGETS, parse_targets, synthesise
 
 __all__ = ["network_synth_table", "main"]
 
@@ -49,10 +49,7 @@ def main(argv):
     parser.add_argument("--freq", type=float, default=30.0, help="clock constraint, MHz")
     args = parser.parse_args(argv)
     check_output_dir(args.out, "--out")
-    keys = [k for k in args.targets.split(",") if k]
-    for k in keys:
-        if k not in TARGETS:
-            raise UsageError(f"--targets: unknown target {k!r} (choose from {', '.join(TARGETS)})")
+    keys = parse_targets(args.targets)
 
     from ipnet_mtj.hw.net_cycles import lower_bound_cycles, measure_cycles_per_frame
     design = load_network_design(args.network, args.weights)

@@ -28,8 +28,10 @@ from pathlib import Path
 
 from ipnet_mtj.sw.cli import UsageError
 
+from .verilog_start import time_zero_kick
+
 __all__ = ["ROM_MODES", "rom_memories", "check_images", "roms_from_files", "rom_folder",
-           "check_prefix_images"]
+           "check_prefix_images", "add_rom_arguments", "check_rom_arguments", "write_verilog_files"]
 
 ROM_MODES = ("inline", "file")     #: where the generated Verilog takes its ROM contents from
 
@@ -123,3 +125,34 @@ def roms_from_files(text, names, prefix=""):
     if missing:
         raise ValueError(f"ROMs not found in the Verilog: {', '.join(sorted(missing))}")
     return out
+
+
+def add_rom_arguments(parser):
+    """``--roms`` and ``--rom-prefix``, as ``ipnet verilog`` takes them for either target."""
+    parser.add_argument("--roms", choices=ROM_MODES, default="inline",
+                        help="file: the Verilog loads its ROMs from the .hex images "
+                             "($readmemh), so new weights need new images only")
+    parser.add_argument("--rom-prefix", default="",
+                        help="with --roms file: the folder the Verilog loads the images from "
+                             "(default: the simulator's working directory)")
+
+
+def check_rom_arguments(args):
+    """One line for a ``--rom-prefix`` without ``--roms file`` or that Verilog cannot hold."""
+    if args.rom_prefix and args.roms != "file":
+        raise UsageError("--rom-prefix: only with --roms file (inline ROMs load nothing)")
+    rom_folder(args.rom_prefix)
+
+
+def write_verilog_files(paths, texts, tmp, rom_names, roms, rom_prefix, final):
+    """Write the generated Verilog ``texts`` to ``paths`` (in the temporary folder ``tmp``
+    that becomes ``final``), each started correctly on any simulator
+    (:func:`gen.verilog_start.time_zero_kick`). With ``roms == "file"`` the ROMs
+    ``rom_names`` load from their images under ``rom_prefix``, which are checked first: the
+    ones just written to ``tmp``, and those already under an absolute prefix."""
+    if roms == "file":
+        check_images(texts[0], tmp, rom_names)
+        check_prefix_images(texts[0], rom_prefix, rom_names, Path(final).resolve())
+        texts = [roms_from_files(text, rom_names, rom_prefix) for text in texts]
+    for path, text in zip(paths, texts, strict=True):
+        path.write_text(time_zero_kick(text))

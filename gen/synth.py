@@ -21,7 +21,7 @@ from ipnet_mtj.sw.cli import UsageError, check_output_dir, run_cli
 
 from .design import generate, load_design
 
-__all__ = ["TARGETS", "Target", "synthesise", "main"]
+__all__ = ["TARGETS", "Target", "synthesise", "parse_targets", "main"]
 
 
 @dataclass(frozen=True)
@@ -124,6 +124,15 @@ def synthesise(key, verilog, top, work, freq_mhz, seed=1, bitstream=False):
     return result
 
 
+def parse_targets(text):
+    """The target keys of a ``--targets`` value (comma-separated), or a one-line error."""
+    keys = [k for k in text.split(",") if k]
+    for k in keys:
+        if k not in TARGETS:
+            raise UsageError(f"--targets: unknown target {k!r} (choose from {', '.join(TARGETS)})")
+    return keys
+
+
 def synth_table(rows, cycles, bound, neurons):
     from tabulate import tabulate
     table = [(r["target"], r["lut"], r["ff"], r["bram"], r["dsp"], r["fmax_mhz"], cycles, bound,
@@ -144,10 +153,7 @@ def main(argv):
     parser.add_argument("--bitstream", action="store_true", help="also write the UP5K .bin")
     args = parser.parse_args(argv)
     check_output_dir(args.out, "--out")
-    keys = [k for k in args.targets.split(",") if k]
-    for k in keys:
-        if k not in TARGETS:
-            raise UsageError(f"--targets: unknown target {k!r} (choose from {', '.join(TARGETS)})")
+    keys = parse_targets(args.targets)
     if args.bitstream and "ice40_up5k" not in keys:
         raise UsageError("--bitstream: needs the ice40_up5k target")
 
