@@ -61,8 +61,10 @@ sim: $(STAMP) system-deps
 sim-layer: $(STAMP) system-deps
 	$(IPNET) sim $(CONFIG) $(WAVES_FLAG)
 
+# The suite on every core (pytest-xdist): one test file per worker at a time, so a file's
+# module fixtures (builds, simulations) are made once.
 test: $(STAMP) system-deps
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto --dist loadfile
 
 # The layer over 20 drawn designs, 10^7 neuron-steps each on Verilator, 0 mismatches expected;
 # the Verilator/Icarus speed ratio; docs/regression.md (about half an hour; resumable).
