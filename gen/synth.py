@@ -15,7 +15,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from ipnet_mtj.sw.cli import UsageError, check_output_dir, run_cli
+from ipnet_mtj.sw.cli import UsageError, check_output_dir, comma_choices, run_cli
 
 from .design import generate, load_design
 from .toolchain import run_tool, yowasp_tool
@@ -107,11 +107,7 @@ def synthesise(key, verilog, top, work, freq_mhz, seed=1, bitstream=False):
 
 def parse_targets(text):
     """The target keys of a ``--targets`` value (comma-separated), or a one-line error."""
-    keys = [k for k in text.split(",") if k]
-    for k in keys:
-        if k not in TARGETS:
-            raise UsageError(f"--targets: unknown target {k!r} (choose from {', '.join(TARGETS)})")
-    return keys
+    return comma_choices(text, "--targets", TARGETS, "target")
 
 
 def synth_table(rows, cycles, bound, neurons):

@@ -21,12 +21,8 @@ SIMULATORS = ("icarus", "verilator")
 
 def parse_simulators(text):
     """The simulators named by a ``--simulators`` value (comma-separated), or a one-line error."""
-    from ipnet_mtj.sw.cli import UsageError
-    sims = [s for s in text.split(",") if s]
-    for s in sims:
-        if s not in SIMULATORS:
-            raise UsageError(f"--simulators: unknown simulator {s!r} (choose from {', '.join(SIMULATORS)})")
-    return sims
+    from ipnet_mtj.sw.cli import comma_choices
+    return comma_choices(text, "--simulators", SIMULATORS, "simulator")
 
 
 def totals_line(reports, skipped, extra=""):

@@ -11,7 +11,7 @@ from pathlib import Path
 from .errors import ConfigError, UsageError
 from .entry_guard import release
 
-__all__ = ["UsageError", "run_cli", "write_atomically", "check_output_dir"]
+__all__ = ["UsageError", "run_cli", "write_atomically", "check_output_dir", "comma_choices"]
 
 
 def run_cli(main, argv=None):
@@ -85,3 +85,13 @@ def check_output_dir(path, option):
         raise UsageError(f"{option}: {where} is {kind}, not a folder")
     if not os.access(probe, os.W_OK | os.X_OK):
         raise UsageError(f"{option}: {where} is not writable")
+
+
+def comma_choices(text, option, choices, noun):
+    """The names of a comma-separated option value, each one of ``choices``; else one line,
+    ``<option>: unknown <noun> 'x' (choose from a, b)``."""
+    names = [name for name in text.split(",") if name]
+    for name in names:
+        if name not in choices:
+            raise UsageError(f"{option}: unknown {noun} {name!r} (choose from {', '.join(choices)})")
+    return names

@@ -144,3 +144,10 @@ def test_a_stage_runs_through_the_front_door(tmp_path):
     proc = ipnet("verilog", "configs/default.yaml", "--out", tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "ipnet_layer" / "manifest.json").exists()
+
+
+def test_unknown_simulator_is_one_line():
+    proc = ipnet("sim", str(ROOT / "configs" / "default.yaml"), "--simulators", "icarus,xsim")
+    assert proc.returncode == 2
+    assert proc.stderr == ("error: --simulators: unknown simulator 'xsim' "
+                           "(choose from icarus, verilator)\n")
