@@ -222,12 +222,16 @@ def run_axis_bench(sim, build_dir, kind, source, stimulus, work_dir, wrapper=Non
 
 
 def run_regress_bench(sim, design_dir, config_path, neuron_steps, seed, work_dir,
-                      show_progress=False):
+                      show_progress=False, netlist=None):
     """Run :mod:`sim.tb_regress` on ``sim``: the layer of ``design_dir`` for at least
-    ``neuron_steps`` neuron updates, Python awake once per chunk; return the report (dict)."""
+    ``neuron_steps`` neuron updates, Python awake once per chunk; return the report (dict).
+
+    ``netlist``: Verilog files (a gate-level netlist and its cells' models) that take the
+    place of the design's own Verilog, with the same top module and ports."""
     from .harness import LAYER_HARNESS_TOP, layer_harness_verilog
 
     design_dir, manifest, work, dut = _bench_inputs(sim, design_dir, work_dir)
+    duts = [dut] if netlist is None else [Path(f).resolve() for f in netlist]
     fp = manifest["fixed_point"]
     chunk = max(1, min(4096, (1 << 18) // fp["neurons"]))
     harness = work / f"{LAYER_HARNESS_TOP}.v"
@@ -239,5 +243,5 @@ def run_regress_bench(sim, design_dir, config_path, neuron_steps, seed, work_dir
            "IPNET_MANIFEST": str(design_dir / "manifest.json"),
            "IPNET_NEURON_STEPS": str(neuron_steps), "IPNET_CHUNK_STEPS": str(chunk),
            "IPNET_SEED": str(seed)}
-    return build_and_test(sim, [dut, harness], LAYER_HARNESS_TOP, build_args,
+    return build_and_test(sim, [*duts, harness], LAYER_HARNESS_TOP, build_args,
                            "ipnet_mtj.sim.tb_regress", env, work, show_progress, False)

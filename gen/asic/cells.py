@@ -124,6 +124,8 @@ def synthesise_cells(verilog, top, library, work):
         f"synth -top {top}", f"dfflibmap -liberty {lib.name}", f"abc -liberty {lib.name}",
         "setundef -zero", "opt_clean -purge",
         f"tee -q -o cells_stat.json stat -json -liberty {lib.name}",
+        # for gate-level simulation: the hierarchy and the ports as the design has them
+        "write_verilog -noattr netlist_sim.v",
         # one flat module, every net a single bit: the form OpenSTA's reader takes
         "flatten", "splitnets -ports", "opt_clean -purge",
         "write_verilog -noattr -noexpr -nohex -nodec netlist.v"], work, "asic_yosys")
