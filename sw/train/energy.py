@@ -26,6 +26,8 @@ Model (docs/results-method.md says the same in prose):
 
 from __future__ import annotations
 
+from ipnet_mtj.sw.device import resistance
+
 __all__ = ["ACCESS_PJ", "digital_memory", "thermal_joule_pj", "WORD_BITS"]
 
 WORD_BITS = 16
@@ -69,7 +71,7 @@ def thermal_joule_pj(mean_square_current, neurons, steps, device):
 
     ``mean_square_current`` is the mean of (I / I_c0)**2 over neurons and frames.
     """
-    r_ohm = device.R_P_ohm * (1.0 + device.tmr if device.rest_state == "AP" else 1.0)
+    r_ohm = resistance(device)
     i_c0 = device.I_c0_uA * 1e-6
     joules = mean_square_current * i_c0 ** 2 * r_ohm * device.pulse_ns * 1e-9 * neurons * steps
     return joules * 1e12
