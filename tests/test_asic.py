@@ -67,6 +67,7 @@ def test_area_is_the_liberty_areas_of_the_netlist_cells(small_layer):
     assert sum(areas[c] * n for c, n in counts.items()) == pytest.approx(report["area_um2"])
     assert sum(b["area_um2"] for b in report["blocks"]) == pytest.approx(report["area_um2"])
     assert any(b["memories"] for b in report["blocks"])
+    assert not (asic.parent / "asic.partial").exists()      # put in place once complete
 
 
 def test_memory_inventory_is_the_configured_memories(small_layer):
@@ -93,6 +94,12 @@ def test_report_prints_the_figures(small_layer):
     assert report["per_second"] == pytest.approx(t["fmax_mhz"] * 1e6 / report["cycles"])
     assert report["energy_per_frame_j"] == pytest.approx(
         report["power_w"]["total_w"] * report["cycles"] / (t["fmax_mhz"] * 1e6))
+    # one junction at I_c0 for one pulse, by hand from the card: I^2 R t_p, R in the rest state
+    from ipnet_mtj.sw.config import load_config
+    dev = load_config(small_layer[0]).device
+    r = dev.R_P_ohm * (1 + dev.tmr) if dev.rest_state == "AP" else dev.R_P_ohm
+    assert report["mtj_pulse_energy_j"] == pytest.approx(
+        (dev.I_c0_uA * 1e-6) ** 2 * r * dev.pulse_ns * 1e-9)
     ends = re.search(r"critical path (\S+) -> (\S+)$", out, re.M).groups()
     assert ends == (t["critical_start"], t["critical_end"])
     assert not any(re.fullmatch(r"_\d+_", e) for e in ends)   # the registers' signals, not _123_

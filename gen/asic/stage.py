@@ -13,16 +13,19 @@ the library's corner (:mod:`gen.asic.timing`) and prints:
   critical current.
 
 Everything lands in ``build/<name>/asic/`` (netlist.v, Yosys and OpenSTA scripts and logs,
-asic_report.json, written atomically). docs/asic.md says what each figure means.
+asic_report.json), built in ``asic.partial/`` and put in its place only when complete.
+docs/asic.md says what each figure means.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
+import shutil
 
-from ipnet_mtj.sw.cli import UsageError, check_output_dir, write_atomically
+from ipnet_mtj.sw.cli import UsageError, check_output_dir
+
+from ..export import replace_build_folder
 
 from .cells import synthesise_cells
 from .library import find_library, sta_available
@@ -101,8 +104,9 @@ def _summary(figures, unit):
 
 
 def _mtj_pulse_energy(device):
-    from ipnet_mtj.sw.device import resistance
-    return (device.I_c0_uA * 1e-6) ** 2 * resistance(device) * device.pulse_ns * 1e-9
+    """Joules of one junction driven at I_c0 for one pulse (the benchmarks' Joule model)."""
+    from ipnet_mtj.sw.train.energy import thermal_joule_pj
+    return thermal_joule_pj(1.0, 1, 1, device) * 1e-12
 
 
 def _tools():
@@ -117,7 +121,10 @@ def _tools():
 
 
 def _run(library, top, verilog, out, cycles, neuron_updates, device, unit, activity):
-    work = out / "asic"
+    # built in asic.partial/ (cleared first; its logs stay there when a tool fails) and put
+    # in the place of asic/ only when complete, so a failed run keeps the last good report
+    work = out / "asic.partial"
+    shutil.rmtree(work, ignore_errors=True)
     print(f"{library.name} ({library.corner}): yosys onto the cells ...", flush=True)
     cells = synthesise_cells(verilog, top, library, work)
     print("OpenSTA: timing and power ...", flush=True)
@@ -131,8 +138,9 @@ def _run(library, top, verilog, out, cycles, neuron_updates, device, unit, activ
     print()
     print("\n".join(_summary(figures, unit)))
     text = json.dumps(figures, indent=2) + "\n"
-    write_atomically(work / "asic_report.json", lambda tmp: Path(tmp).write_text(text))
-    print(f"report: {work / 'asic_report.json'}")
+    (work / "asic_report.json").write_text(text)
+    final = replace_build_folder(work, out / "asic")
+    print(f"report: {final / 'asic_report.json'}")
     return 0
 
 
