@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..toolchain import run_tool, yowasp_tool
+from .ffram import MACRO_PREFIX, check_rams, macro_verilog, techmap_verilog
 
 
 __all__ = ["CellNetlist", "synthesise_cells", "memory_inventory"]
@@ -114,13 +115,22 @@ def synthesise_cells(verilog, top, library, work):
     # YoWASP tools see only their working folder: the Liberty file is copied in
     lib = work / library.liberty.name
     shutil.copyfile(library.liberty, lib)
-    front = [f"read_verilog {source.name}", f"hierarchy -check -top {top}", "proc",
-             "opt_clean", "memory -nomap", "opt_clean"]
+    # Yosys' own synthesis script up to its fine stage: coarse-grain cells, memories
+    # inferred with their read registers merged into the ports, hierarchy kept
+    front = [f"read_verilog {source.name}", f"hierarchy -check -top {top}",
+             f"synth -top {top} -run :fine"]
     _yosys(front + ["write_json memories.json"], work, "asic_memories")
-    inventory = memory_inventory(json.loads((work / "memories.json").read_text())["modules"])
+    modules = json.loads((work / "memories.json").read_text())["modules"]
+    inventory = memory_inventory(modules)
+    shapes = check_rams(modules)
     (work / "memories.json").unlink()
+    (work / "ffram.v").write_text(macro_verilog(shapes))
+    (work / "ffram_map.v").write_text(techmap_verilog(shapes))
     _yosys(front + [
         'setattr -set submod "memories" t:$mem_v2', "submod",      # <module>_memories
+        # RAMs onto the flip-flop RAM macros; ROMs stay memories, synth builds them as logic
+        "read_verilog ffram.v", "proc", "techmap -map ffram_map.v t:$mem_v2",
+        f"hierarchy -check -top {top}",
         f"synth -top {top}", f"dfflibmap -liberty {lib.name}", f"abc -liberty {lib.name}",
         "setundef -zero", "opt_clean -purge",
         f"tee -q -o cells_stat.json stat -json -liberty {lib.name}",
@@ -130,29 +140,61 @@ def synthesise_cells(verilog, top, library, work):
         "flatten", "splitnets -ports", "opt_clean -purge",
         "write_verilog -noattr -noexpr -nohex -nodec netlist.v"], work, "asic_yosys")
     stat = json.loads((work / "cells_stat.json").read_text())
-    modules = {name.lstrip("\\"): mod for name, mod in stat["modules"].items()}
-    # Yosys' area of a module counts its submodules' cells too: a block's own area is that
-    # less its submodules' areas
-    own = {}
-    for name, mod in modules.items():
-        cells = mod.get("num_cells_by_type", {})
-        subs = sum(n * float(modules[k.lstrip("\\")].get("area", 0.0))
-                   for k, n in cells.items() if k.lstrip("\\") in modules)
-        own[name] = float(mod.get("area", 0.0)) - subs
+    blocks = _blocks({name.lstrip("\\"): mod for name, mod in stat["modules"].items()}, top)
+    design = stat.get("design", {})
+    counts = design.get("num_cells_by_type", {})
+    return CellNetlist(work / "netlist.v", top, blocks, float(design.get("area", 0.0)),
+                       {k: v for k, v in counts.items()
+                        if k.lstrip("\\") not in {m.lstrip("\\") for m in stat["modules"]}},
+                       inventory)
+
+
+def _blocks(modules, top):
+    """One block per module of the design that holds cells, with its own cells and area and
+    those of the RAM macros it instantiates (a macro is part of the block that uses it)."""
+    def is_macro(name):
+        return name.startswith(MACRO_PREFIX)
+
+    def subs(mod):
+        return {k.lstrip("\\"): n for k, n in mod.get("num_cells_by_type", {}).items()
+                if k.lstrip("\\") in modules}
+
+    def lib_cells(mod):
+        return {k: n for k, n in mod.get("num_cells_by_type", {}).items()
+                if k.lstrip("\\") not in modules}
+
+    inclusive_cells = {}
+
+    def inclusive(name):
+        """{cell: count} of a module with every submodule's cells."""
+        if name not in inclusive_cells:
+            out = dict(lib_cells(modules[name]))
+            for sub, n in subs(modules[name]).items():
+                for k, v in inclusive(sub).items():
+                    out[k] = out.get(k, 0) + n * v
+            inclusive_cells[name] = out
+        return inclusive_cells[name]
+
     blocks = []
     for name, mod in modules.items():
-        lib_cells = {k: v for k, v in mod.get("num_cells_by_type", {}).items()
-                     if k.lstrip("\\") not in modules}
-        if not lib_cells:
+        if is_macro(name):
+            continue
+        cells = dict(lib_cells(mod))
+        # Yosys' area of a module counts its submodules' cells too: a block's area is that
+        # less the areas of its submodules that are blocks of their own
+        area = float(mod.get("area", 0.0))
+        for sub, n in subs(mod).items():
+            if is_macro(sub):
+                for k, v in inclusive(sub).items():
+                    cells[k] = cells.get(k, 0) + n * v
+            else:
+                area -= n * float(modules[sub].get("area", 0.0))
+        if not cells:
             continue
         short = ("(top)" if name == top else
                  name[len(top) + 1:] if name.startswith(top + ".") else name)
         blocks.append({"name": short, "module": name,
-                       "memories": name.endswith("_memories"), "area_um2": own[name],
-                       "cells": sum(lib_cells.values()),
-                       "ff": sum(v for k, v in lib_cells.items() if k.startswith(("DFF", "LATCH")))})
-    design = stat.get("design", {})
-    counts = design.get("num_cells_by_type", {})
-    return CellNetlist(work / "netlist.v", top, blocks, float(design.get("area", 0.0)),
-                       {k: v for k, v in counts.items() if k.lstrip("\\") not in modules},
-                       inventory)
+                       "memories": name.endswith("_memories"), "area_um2": area,
+                       "cells": sum(cells.values()),
+                       "ff": sum(v for k, v in cells.items() if k.startswith(("DFF", "LATCH")))})
+    return blocks

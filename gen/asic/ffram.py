@@ -1,0 +1,241 @@
+"""The flip-flop RAM compiler: every RAM of the design as a macro of standard cells.
+
+A RAM (a memory with a write port) is replaced by an instance of a macro, one per shape
+(words x bits), written here as plain Verilog and synthesised with the rest of the design:
+
+* the words are cut into **banks** of :data:`BANK_ROWS` rows (the last bank holds the rest);
+  a bank is one module, so Yosys and ABC map it once however many times it is used;
+* a row is ``width`` D flip-flops that load the write data when the write enable is high
+  and the write address selects that row (the library has no enable flip-flop: a
+  multiplexer holds the value);
+* a bank's read data is a binary tree of 2:1 multiplexers on the low address bits; the
+  banks' outputs meet in a second tree on the high bits; the macro's output register loads
+  it when the read enable is high and holds otherwise (a synchronous read port);
+* a word is written at the rising edge of ``clk``; a read at the same edge returns the
+  word as it was before that write (no write-through), as the RTL's memories do.
+
+This is the structure of open flip-flop RAM generators (DFFRAM), without their hand
+placement. Only the port shapes the accelerator uses are taken: one write port and one
+synchronous read port on the same rising clock, a write enable for the whole word, no
+read reset, no write-through. Anything else, or a size outside :data:`MAX_WORDS` and
+:data:`MAX_WIDTH`, is refused with one line naming the memory (:func:`check_rams`), before
+any tool runs on it. The contents at power-up are undefined, as in silicon: the Verilog
+``initial`` values of the design's RAMs are not built, and the gate-level simulation
+starts them at X.
+"""
+
+from __future__ import annotations
+
+from ipnet_mtj.sw.cli import UsageError
+
+__all__ = ["BANK_ROWS", "MAX_WORDS", "MAX_WIDTH", "MACRO_PREFIX", "check_rams",
+           "macro_name", "macro_verilog", "techmap_verilog", "ram_structure"]
+
+BANK_ROWS = 32
+MAX_WORDS = 65536
+MAX_WIDTH = 64
+MACRO_PREFIX = "ipnet_ffram_"
+
+
+def _num(value):
+    return int(value, 2) if isinstance(value, str) else int(value)
+
+
+def _address_bits(words):
+    return max(1, (words - 1).bit_length())
+
+
+def macro_name(words, width):
+    """The macro module of a shape: ``ipnet_ffram_<words>x<width>``."""
+    return f"{MACRO_PREFIX}{words}x{width}"
+
+
+def _bank_name(rows, width):
+    return f"{MACRO_PREFIX}bank_{rows}x{width}"
+
+
+def ram_structure(words):
+    """(banks, rows of a full bank, rows of the last bank) of a RAM of ``words``."""
+    rows = min(BANK_ROWS, words)
+    banks = -(-words // rows)
+    return banks, rows, words - rows * (banks - 1)
+
+
+def check_rams(modules):
+    """The shapes of the design's RAMs, after checking each fits the compiler.
+
+    Parameters
+    ----------
+    modules : dict
+        The ``modules`` of Yosys' JSON netlist after ``memory -nomap``.
+
+    Returns
+    -------
+    list of (int, int)
+        The distinct (words, width) of the RAMs, sorted.
+
+    Raises
+    ------
+    UsageError
+        One line naming the first memory that does not fit, and why.
+    """
+    shapes = set()
+    for module, body in sorted(modules.items()):
+        for cell_name, cell in sorted(body.get("cells", {}).items()):
+            if cell["type"] != "$mem_v2":
+                continue
+            p, c = cell["parameters"], cell["connections"]
+            if _num(p["WR_PORTS"]) == 0:
+                continue                                   # a ROM: built as logic
+            name = str(p.get("MEMID", cell_name)).lstrip("\\")
+            where = f"memory {name} of {module.lstrip(chr(92))}"
+            words, width = _num(p["SIZE"]), _num(p["WIDTH"])
+            problems = []
+            if _num(p["RD_PORTS"]) != 1 or _num(p["WR_PORTS"]) != 1:
+                problems.append(f"{_num(p['RD_PORTS'])} read and {_num(p['WR_PORTS'])} write "
+                                "ports (the compiler takes 1 and 1)")
+            elif not (_num(p["RD_CLK_ENABLE"]) == 1 and _num(p["RD_CLK_POLARITY"]) == 1
+                      and _num(p["WR_CLK_ENABLE"]) == 1 and _num(p["WR_CLK_POLARITY"]) == 1
+                      and c["RD_CLK"] == c["WR_CLK"]):
+                problems.append("read and write ports not both on the same rising clock")
+            elif _num(p["RD_TRANSPARENCY_MASK"]):
+                problems.append("a write-through read port")
+            elif c["RD_ARST"] != ["0"] or c["RD_SRST"] != ["0"]:
+                problems.append("a read port with a reset")
+            elif len(set(map(str, c["WR_EN"]))) != 1:
+                problems.append("a write enable per bit (the compiler writes whole words)")
+            elif _num(p.get("OFFSET", 0)):
+                problems.append("an address offset")
+            if not 2 <= words <= MAX_WORDS or not 1 <= width <= MAX_WIDTH:
+                problems.append(f"unsupported memory size {words} x {width} (the compiler "
+                                f"builds 2..{MAX_WORDS} words of 1..{MAX_WIDTH} bits)")
+            if problems:
+                raise UsageError(f"{where}: {problems[0]}")
+            shapes.add((words, width))
+    return sorted(shapes)
+
+
+def _mux_tree(lines, prefix, leaves, select, width):
+    """Wires for a binary 2:1 multiplexer tree over ``leaves`` (expressions), the LSB of
+    ``select`` at the leaves; returns the root's expression. Missing leaves read 0."""
+    level, depth = list(leaves), 0
+    while len(level) > 1:
+        nxt = []
+        for i in range(0, len(level), 2):
+            if i + 1 == len(level):
+                a, b = level[i], f"{width}'d0"
+            else:
+                a, b = level[i], level[i + 1]
+            wire = f"{prefix}{depth}_{i // 2}"
+            lines.append(f"  wire [{width - 1}:0] {wire} = {select}[{depth}] ? {b} : {a};")
+            nxt.append(wire)
+        level, depth = nxt, depth + 1
+    return level[0]
+
+
+def _bank_verilog(rows, width):
+    ab = _address_bits(rows)
+    lines = [f"module {_bank_name(rows, width)} (clk, we, wa, wd, ra, rd);",
+             "  input clk, we;", f"  input [{ab - 1}:0] wa, ra;",
+             f"  input [{width - 1}:0] wd;", f"  output [{width - 1}:0] rd;"]
+    for r in range(rows):
+        lines += [f"  reg [{width - 1}:0] row{r};",
+                  f"  always @(posedge clk) if (we && wa == {ab}'d{r}) row{r} <= wd;"]
+    root = _mux_tree(lines, "m", [f"row{r}" for r in range(rows)], "ra", width)
+    lines += [f"  assign rd = {root};", "endmodule", ""]
+    return lines
+
+
+def _macro_verilog(words, width):
+    banks, rows, last = ram_structure(words)
+    ab = _address_bits(words)
+    low = _address_bits(rows) if banks > 1 else ab
+    lines = [f"// {words} words x {width} bits: {banks} bank(s) of {rows} rows"
+             + (f", the last of {last}" if last != rows else ""),
+             f"module {macro_name(words, width)} (clk, we, wa, wd, re, ra, rd);",
+             "  input clk, we, re;", f"  input [{ab - 1}:0] wa, ra;",
+             f"  input [{width - 1}:0] wd;", f"  output reg [{width - 1}:0] rd;"]
+    outs = []
+    for b in range(banks):
+        n = last if b == banks - 1 else rows
+        sel = "we" if banks == 1 else f"we && wa[{ab - 1}:{low}] == {ab - low}'d{b}"
+        lines += [f"  wire [{width - 1}:0] bank{b}_rd;",
+                  f"  {_bank_name(n, width)} bank{b} (.clk(clk), .we({sel}), "
+                  f".wa(wa[{_address_bits(n) - 1}:0]), .wd(wd), "
+                  f".ra(ra[{_address_bits(n) - 1}:0]), .rd(bank{b}_rd));"]
+        outs.append(f"bank{b}_rd")
+    if banks > 1:
+        lines.append(f"  wire [{ab - low - 1}:0] rb = ra[{ab - 1}:{low}];")
+        root = _mux_tree(lines, "s", outs, "rb", width)
+    else:
+        root = outs[0]
+    lines += [f"  always @(posedge clk) if (re) rd <= {root};", "endmodule", ""]
+    return lines
+
+
+def macro_verilog(shapes):
+    """The Verilog of the macros (and their banks) for ``shapes`` [(words, width)]."""
+    lines = ["// Flip-flop RAM macros written by ipnet_mtj.gen.asic.ffram (docs/asic.md)", ""]
+    banks = set()
+    for words, width in shapes:
+        _, rows, last = ram_structure(words)
+        banks |= {(rows, width), (last, width)}
+    for rows, width in sorted(banks):
+        lines += _bank_verilog(rows, width)
+    for words, width in shapes:
+        lines += _macro_verilog(words, width)
+    return "\n".join(lines)
+
+
+def techmap_verilog(shapes):
+    """A Yosys techmap file that turns each RAM ``$mem_v2`` cell of ``shapes`` into its
+    macro; ROMs (no write port) are left to Yosys, which builds them as logic."""
+    arms, known = [], []
+    for words, width in shapes:
+        ab = _address_bits(words)
+        match = f"(SIZE == {words} && WIDTH == {width})"
+        known.append(match)
+        arms.append(
+            f"  if (WR_PORTS == 1 && {match}) begin : ram\n"
+            f"    {macro_name(words, width)} _TECHMAP_REPLACE_ (.clk(WR_CLK[0]), "
+            f".we(WR_EN[0]), .wa(WR_ADDR[{ab - 1}:0]), .wd(WR_DATA), .re(RD_EN[0]), "
+            f".ra(RD_ADDR[{ab - 1}:0]), .rd(RD_DATA));\n  end")
+    fail = f"!(WR_PORTS == 1 && ({' || '.join(known)}))" if known else "1"
+    body = "\n".join(arms)
+    return f"""// RAMs onto the flip-flop RAM macros (ipnet_mtj.gen.asic.ffram)
+(* techmap_celltype = "$mem_v2" *)
+module ipnet_ffram_map (RD_CLK, RD_EN, RD_ARST, RD_SRST, RD_ADDR, RD_DATA, WR_CLK, WR_EN,
+                        WR_ADDR, WR_DATA);
+  parameter MEMID = "";
+  parameter signed SIZE = 4;
+  parameter signed OFFSET = 0;
+  parameter signed ABITS = 2;
+  parameter signed WIDTH = 8;
+  parameter signed INIT = 1'bx;
+  parameter signed RD_PORTS = 1;
+  parameter RD_CLK_ENABLE = 1'b1;
+  parameter RD_CLK_POLARITY = 1'b1;
+  parameter RD_TRANSPARENCY_MASK = 1'b0;
+  parameter RD_COLLISION_X_MASK = 1'b0;
+  parameter RD_WIDE_CONTINUATION = 1'b0;
+  parameter RD_CE_OVER_SRST = 1'b0;
+  parameter RD_ARST_VALUE = 1'b0;
+  parameter RD_SRST_VALUE = 1'b0;
+  parameter RD_INIT_VALUE = 1'b0;
+  parameter signed WR_PORTS = 1;
+  parameter WR_CLK_ENABLE = 1'b1;
+  parameter WR_CLK_POLARITY = 1'b1;
+  parameter WR_PRIORITY_MASK = 1'b0;
+  parameter WR_WIDE_CONTINUATION = 1'b0;
+  input [RD_PORTS-1:0] RD_CLK, RD_EN, RD_ARST, RD_SRST;
+  input [RD_PORTS*ABITS-1:0] RD_ADDR;
+  output [RD_PORTS*WIDTH-1:0] RD_DATA;
+  input [WR_PORTS-1:0] WR_CLK;
+  input [WR_PORTS*WIDTH-1:0] WR_EN, WR_DATA;
+  input [WR_PORTS*ABITS-1:0] WR_ADDR;
+  wire _TECHMAP_FAIL_ = {fail};
+  generate
+{body}
+  endgenerate
+endmodule
+"""
