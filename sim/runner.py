@@ -158,7 +158,7 @@ def icarus_time_zero_kick(text):
 
 
 def run_network_bench(sim, build_dir, network_path, stimulus, work_dir, stress=True,
-                      show_progress=False, waves=False, runner=None):
+                      show_progress=False, waves=False, runner=None, netlist=None):
     """Run :mod:`sim.tb_network` on ``sim`` over the sequences of ``stimulus`` (.npz with ``x``
     input integers (S, T, C, H, W) and ``y`` labels); return its report (dict).
 
@@ -169,6 +169,9 @@ def run_network_bench(sim, build_dir, network_path, stimulus, work_dir, stress=T
     The harness (:mod:`sim.harness`) is generated from the build's manifest into the
     work folder, next to the simulator's build.
 
+    ``netlist``: Verilog files (a gate-level netlist and its cells' models) that take the
+    place of the network's own Verilog, with the same top module and ports.
+
     Raises
     ------
     RuntimeError
@@ -178,6 +181,7 @@ def run_network_bench(sim, build_dir, network_path, stimulus, work_dir, stress=T
 
     import numpy as np
     build_dir, manifest, work, dut = _bench_inputs(sim, build_dir, work_dir)
+    duts = [dut] if netlist is None else [Path(f).resolve() for f in netlist]
     with np.load(stimulus) as z:
         max_frames = int(z["x"].shape[1])
     harness = work / f"{HARNESS_TOP}.v"
@@ -192,10 +196,10 @@ def run_network_bench(sim, build_dir, network_path, stimulus, work_dir, stress=T
         "IPNET_TRACE": str(work / "trace.npz"),
     }
     if runner is not None and not waves:
-        return build_and_test_sharded(sim, [dut, harness], HARNESS_TOP, build_args,
+        return build_and_test_sharded(sim, [*duts, harness], HARNESS_TOP, build_args,
                                        "ipnet_mtj.sim.tb_network", env, work, show_progress,
                                        runner)
-    return build_and_test(sim, [dut, harness], HARNESS_TOP, build_args,
+    return build_and_test(sim, [*duts, harness], HARNESS_TOP, build_args,
                            "ipnet_mtj.sim.tb_network", env, work, show_progress, waves)
 
 

@@ -31,13 +31,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-__all__ = ["LibertyCell", "read_cells", "function_to_verilog", "verilator_models"]
+__all__ = ["LibertyCell", "read_cells", "buffer_cell", "function_to_verilog", "verilator_models"]
 
 
 @dataclass
 class LibertyCell:
     """What a zero-delay model needs of one Liberty cell."""
     name: str
+    area: float = 0.0
     inputs: list = field(default_factory=list)
     outputs: dict = field(default_factory=dict)       # pin -> function
     three_state: bool = False
@@ -73,7 +74,8 @@ def read_cells(liberty_text):
     text = re.sub(r"\\\n", " ", text)
     cells = []
     for name, body in _groups(text, "cell"):
-        cell = LibertyCell(name)
+        area = re.search(r"\barea\s*:\s*([\d.eE+-]+)", body)
+        cell = LibertyCell(name, float(area.group(1)) if area else 0.0)
         for kind in ("ff", "latch"):
             groups = _groups(body, kind)
             if groups:
@@ -91,6 +93,26 @@ def read_cells(liberty_text):
                 cell.three_state |= _attribute(pbody, "three_state") is not None
         cells.append(cell)
     return cells
+
+
+def buffer_cell(cells):
+    """The library's strongest plain buffer: (cell, input pin, output pin).
+
+    Among the cells with one input and one output whose function is that input (clock
+    buffers, named ``CLK...``, left out), the one with the largest area.
+
+    Raises
+    ------
+    ValueError
+        When the library has none.
+    """
+    found = [c for c in cells if len(c.inputs) == 1 and len(c.outputs) == 1
+             and not c.three_state and not c.name.upper().startswith("CLK")
+             and (next(iter(c.outputs.values())) or "").strip("() ") == c.inputs[0]]
+    if not found:
+        raise ValueError("the library has no buffer cell (a cell whose output is its input)")
+    best = max(found, key=lambda c: c.area)
+    return best.name, best.inputs[0], next(iter(best.outputs))
 
 
 _TOKEN = re.compile(r"\s*([A-Za-z_][\w\[\]]*|[01]|[()!'^&*+|])")

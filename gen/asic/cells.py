@@ -23,10 +23,23 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..toolchain import run_tool, yowasp_tool
+from ipnet_mtj.sw.cli import UsageError
+
+from .cell_models import buffer_cell, read_cells
 from .ffram import MACRO_PREFIX, check_rams, macro_verilog, techmap_verilog
 
 
-__all__ = ["CellNetlist", "synthesise_cells", "memory_inventory"]
+__all__ = ["CellNetlist", "synthesise_cells", "memory_inventory", "ABC_DELAY_PS"]
+
+# the delay target given to ABC (ps): with one, ABC buffers high-fanout nets and sizes
+# gates for delay instead of mapping for area alone
+ABC_DELAY_PS = 10000
+# Yosys' default ABC script for a Liberty library (without the sequential passes it drops
+# when ABC sees no flip-flops), then ABC's buffering of high-fanout nets (a module's inputs
+# too: they may fan out to many gates) and gate sizing against the delay target; passed
+# inline (Yosys: a leading "+", commas for blanks)
+ABC_SCRIPT = ("+strash;&get,-n;&fraig,-x;&put;dc2;strash;&get,-n;&dch,-f;&nf,{D};&put;"
+              "buffer,-p,-N,8;upsize,{D};dnsize,{D}")
 
 
 @dataclass(frozen=True)
@@ -124,20 +137,26 @@ def synthesise_cells(verilog, top, library, work):
     inventory = memory_inventory(modules)
     shapes = check_rams(modules)
     (work / "memories.json").unlink()
-    (work / "ffram.v").write_text(macro_verilog(shapes))
+    try:
+        buffer = buffer_cell(read_cells(library.liberty.read_text()))
+    except ValueError as err:
+        raise UsageError(f"{library.liberty}: {err}") from None
+    (work / "ffram.v").write_text(macro_verilog(shapes, buffer))
     (work / "ffram_map.v").write_text(techmap_verilog(shapes))
     _yosys(front + [
         'setattr -set submod "memories" t:$mem_v2', "submod",      # <module>_memories
         # RAMs onto the flip-flop RAM macros; ROMs stay memories, synth builds them as logic
-        "read_verilog ffram.v", "proc", "techmap -map ffram_map.v t:$mem_v2",
+        f"read_liberty -lib {lib.name}", "read_verilog ffram.v", "proc", "techmap -map ffram_map.v t:$mem_v2",
         f"hierarchy -check -top {top}",
-        f"synth -top {top}", f"dfflibmap -liberty {lib.name}", f"abc -liberty {lib.name}",
+        f"synth -top {top}", f"dfflibmap -liberty {lib.name}", f"abc -D {ABC_DELAY_PS} -liberty {lib.name} -script {ABC_SCRIPT}",
         "setundef -zero", "opt_clean -purge",
         f"tee -q -o cells_stat.json stat -json -liberty {lib.name}",
         # for gate-level simulation: the hierarchy and the ports as the design has them
         "write_verilog -noattr netlist_sim.v",
-        # one flat module, every net a single bit: the form OpenSTA's reader takes
-        "flatten", "splitnets -ports", "opt_clean -purge",
+        # one flat module, every net a single bit: the form OpenSTA's reader takes; every
+        # cell kept, so that timing and power see the cells the areas count (flattening
+        # would let opt_clean drop a register whose output no other block reads)
+        "setattr -set keep 1 t:*", "flatten", "splitnets -ports", "opt_clean -purge",
         "write_verilog -noattr -noexpr -nohex -nodec netlist.v"], work, "asic_yosys")
     stat = json.loads((work / "cells_stat.json").read_text())
     blocks = _blocks({name.lstrip("\\"): mod for name, mod in stat["modules"].items()}, top)

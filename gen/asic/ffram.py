@@ -11,6 +11,12 @@ A RAM (a memory with a write port) is replaced by an instance of a macro, one pe
 * a bank's read data is a binary tree of 2:1 multiplexers on the low address bits; the
   banks' outputs meet in a second tree on the high bits; the macro's output register loads
   it when the read enable is high and holds otherwise (a synchronous read port);
+* every net that would drive more than :data:`FANOUT` loads (an address or data bit
+  spread over the rows, banks or multiplexers; a row's or the output register's enable)
+  drives a tree of the library's buffer instead, each buffer driving at most
+  :data:`FANOUT` loads, as a RAM compiler's drivers do; without them a 2048-word RAM's
+  address bit would drive thousands of pins and the timing would be the wire's, not the
+  logic's. The clock is left ideal (no clock tree before placement);
 * a word is written at the rising edge of ``clk``; a read at the same edge returns the
   word as it was before that write (no write-through), as the RTL's memories do.
 
@@ -28,10 +34,11 @@ from __future__ import annotations
 
 from ipnet_mtj.sw.cli import UsageError
 
-__all__ = ["BANK_ROWS", "MAX_WORDS", "MAX_WIDTH", "MACRO_PREFIX", "check_rams",
+__all__ = ["BANK_ROWS", "FANOUT", "MAX_WORDS", "MAX_WIDTH", "MACRO_PREFIX", "check_rams",
            "macro_name", "macro_verilog", "techmap_verilog", "ram_structure"]
 
 BANK_ROWS = 32
+FANOUT = 8
 MAX_WORDS = 65536
 MAX_WIDTH = 64
 MACRO_PREFIX = "ipnet_ffram_"
@@ -115,75 +122,133 @@ def check_rams(modules):
     return sorted(shapes)
 
 
-def _mux_tree(lines, prefix, leaves, select, width):
-    """Wires for a binary 2:1 multiplexer tree over ``leaves`` (expressions), the LSB of
-    ``select`` at the leaves; returns the root's expression. Missing leaves read 0."""
-    level, depth = list(leaves), 0
-    while len(level) > 1:
-        nxt = []
-        for i in range(0, len(level), 2):
-            if i + 1 == len(level):
-                a, b = level[i], f"{width}'d0"
-            else:
-                a, b = level[i], level[i + 1]
-            wire = f"{prefix}{depth}_{i // 2}"
-            lines.append(f"  wire [{width - 1}:0] {wire} = {select}[{depth}] ? {b} : {a};")
-            nxt.append(wire)
-        level, depth = nxt, depth + 1
-    return level[0]
+class _Writer:
+    """Lines of a module, with buffer trees for the nets that drive many loads."""
+
+    def __init__(self, buffer):
+        self.lines = []
+        self.cell, self.pin_in, self.pin_out = buffer
+        self.count = 0
+
+    def fan(self, source, loads):
+        """``loads`` nets (one per load, in order) that carry ``source``, none driving more
+        than :data:`FANOUT` loads: ``source`` itself when it has few enough loads, else
+        the leaves of a tree of buffers."""
+        if loads <= FANOUT:
+            return [source] * loads
+        leaves = -(-loads // FANOUT)
+        parents = self.fan(source, leaves)
+        nets = []
+        for j in range(leaves):
+            net = f"buf{self.count}"
+            self.count += 1
+            self.lines.append(f"  wire {net}; {self.cell} {net}_cell (.{self.pin_in}"
+                              f"({parents[j]}), .{self.pin_out}({net}));")
+            nets.append(net)
+        return [nets[i // FANOUT] for i in range(loads)]
+
+    def mux_trees(self, prefix, leaves, select, width):
+        """One binary tree of 2:1 multiplexers per bit over ``leaves`` (vector nets of
+        ``width`` bits), the LSB of ``select`` (a vector net) at the leaves; each select
+        bit buffered for the multiplexers of its level. Returns the roots, one per bit.
+        A missing leaf reads 0."""
+        level, depth = [[f"{leaf}[{i}]" for i in range(width)] for leaf in leaves], 0
+        while len(level) > 1:
+            pairs = -(-len(level) // 2)
+            sel = self.fan(f"{select}[{depth}]", pairs * width)
+            nxt = []
+            for j in range(pairs):
+                a = level[2 * j]
+                b = level[2 * j + 1] if 2 * j + 1 < len(level) else ["1'b0"] * width
+                bits = []
+                for i in range(width):
+                    wire = f"{prefix}{depth}_{j}_{i}"
+                    self.lines.append(f"  wire {wire} = {sel[j * width + i]} ? {b[i]} : {a[i]};")
+                    bits.append(wire)
+                nxt.append(bits)
+            level, depth = nxt, depth + 1
+        return level[0]
+
+    def decode(self, enable, address, bits, count):
+        """``count`` select nets: select ``k`` is ``enable`` and ``address`` (a vector net of
+        ``bits``) equal to ``k``; the enable and every address bit buffered for them."""
+        en = self.fan(enable, count)
+        addr = [self.fan(f"{address}[{b}]", count) for b in range(bits)]
+        out = []
+        for k in range(count):
+            terms = [en[k]] + [(addr[b][k] if (k >> b) & 1 else f"~{addr[b][k]}")
+                               for b in range(bits)]
+            self.lines.append(f"  wire sel{k} = {' & '.join(terms)};")
+            out.append(f"sel{k}")
+        return out
 
 
-def _bank_verilog(rows, width):
+def _bank_verilog(rows, width, buffer):
     ab = _address_bits(rows)
-    lines = [f"module {_bank_name(rows, width)} (clk, we, wa, wd, ra, rd);",
-             "  input clk, we;", f"  input [{ab - 1}:0] wa, ra;",
-             f"  input [{width - 1}:0] wd;", f"  output [{width - 1}:0] rd;"]
-    for r in range(rows):
-        lines += [f"  reg [{width - 1}:0] row{r};",
-                  f"  always @(posedge clk) if (we && wa == {ab}'d{r}) row{r} <= wd;"]
-    root = _mux_tree(lines, "m", [f"row{r}" for r in range(rows)], "ra", width)
-    lines += [f"  assign rd = {root};", "endmodule", ""]
-    return lines
+    w = _Writer(buffer)
+    w.lines += [f"module {_bank_name(rows, width)} (clk, we, wa, wd, ra, rd);",
+                "  input clk, we;", f"  input [{ab - 1}:0] wa, ra;",
+                f"  input [{width - 1}:0] wd;", f"  output [{width - 1}:0] rd;"]
+    data = [w.fan(f"wd[{i}]", rows) for i in range(width)]
+    for r, sel in enumerate(w.decode("we", "wa", ab, rows)):
+        en = w.fan(sel, width)
+        w.lines.append(f"  reg [{width - 1}:0] row{r};")
+        w.lines += [f"  always @(posedge clk) if ({en[i]}) row{r}[{i}] <= {data[i][r]};"
+                    for i in range(width)]
+    roots = w.mux_trees("m", [f"row{r}" for r in range(rows)], "ra", width)
+    w.lines += [f"  assign rd = {{{', '.join(reversed(roots))}}};", "endmodule", ""]
+    return w.lines
 
 
-def _macro_verilog(words, width):
+def _macro_verilog(words, width, buffer):
     banks, rows, last = ram_structure(words)
     ab = _address_bits(words)
     low = _address_bits(rows) if banks > 1 else ab
-    lines = [f"// {words} words x {width} bits: {banks} bank(s) of {rows} rows"
-             + (f", the last of {last}" if last != rows else ""),
-             f"module {macro_name(words, width)} (clk, we, wa, wd, re, ra, rd);",
-             "  input clk, we, re;", f"  input [{ab - 1}:0] wa, ra;",
-             f"  input [{width - 1}:0] wd;", f"  output reg [{width - 1}:0] rd;"]
+    w = _Writer(buffer)
+    w.lines += [f"// {words} words x {width} bits: {banks} bank(s) of {rows} rows"
+                + (f", the last of {last}" if last != rows else ""),
+                f"module {macro_name(words, width)} (clk, we, wa, wd, re, ra, rd);",
+                "  input clk, we, re;", f"  input [{ab - 1}:0] wa, ra;",
+                f"  input [{width - 1}:0] wd;", f"  output reg [{width - 1}:0] rd;"]
+    if banks == 1:
+        selects = ["we"]
+    else:
+        w.lines.append(f"  wire [{ab - low - 1}:0] wb = wa[{ab - 1}:{low}];")
+        w.lines.append(f"  wire [{ab - low - 1}:0] rb = ra[{ab - 1}:{low}];")
+        selects = w.decode("we", "wb", ab - low, banks)
+    nets = {f"{port}[{i}]": w.fan(f"{port}[{i}]", banks)
+            for port, n in (("wa", low), ("ra", low), ("wd", width)) for i in range(n)}
     outs = []
     for b in range(banks):
         n = last if b == banks - 1 else rows
-        sel = "we" if banks == 1 else f"we && wa[{ab - 1}:{low}] == {ab - low}'d{b}"
-        lines += [f"  wire [{width - 1}:0] bank{b}_rd;",
-                  f"  {_bank_name(n, width)} bank{b} (.clk(clk), .we({sel}), "
-                  f".wa(wa[{_address_bits(n) - 1}:0]), .wd(wd), "
-                  f".ra(ra[{_address_bits(n) - 1}:0]), .rd(bank{b}_rd));"]
+        bus = {port: "{" + ", ".join(nets[f"{port}[{i}]"][b] for i in reversed(range(count)))
+               + "}" for port, count in (("wa", _address_bits(n)), ("ra", _address_bits(n)),
+                                         ("wd", width))}
+        w.lines += [f"  wire [{width - 1}:0] bank{b}_rd;",
+                    f"  {_bank_name(n, width)} bank{b} (.clk(clk), .we({selects[b]}), "
+                    f".wa({bus['wa']}), .wd({bus['wd']}), .ra({bus['ra']}), .rd(bank{b}_rd));"]
         outs.append(f"bank{b}_rd")
-    if banks > 1:
-        lines.append(f"  wire [{ab - low - 1}:0] rb = ra[{ab - 1}:{low}];")
-        root = _mux_tree(lines, "s", outs, "rb", width)
-    else:
-        root = outs[0]
-    lines += [f"  always @(posedge clk) if (re) rd <= {root};", "endmodule", ""]
-    return lines
+    roots = (w.mux_trees("s", outs, "rb", width) if banks > 1
+             else [f"bank0_rd[{i}]" for i in range(width)])
+    re_ = w.fan("re", width)
+    w.lines += [f"  always @(posedge clk) if ({re_[i]}) rd[{i}] <= {roots[i]};"
+                for i in range(width)]
+    w.lines += ["endmodule", ""]
+    return w.lines
 
 
-def macro_verilog(shapes):
-    """The Verilog of the macros (and their banks) for ``shapes`` [(words, width)]."""
+def macro_verilog(shapes, buffer):
+    """The Verilog of the macros (and their banks) for ``shapes`` [(words, width)];
+    ``buffer`` is the library's buffer (cell, input pin, output pin)."""
     lines = ["// Flip-flop RAM macros written by ipnet_mtj.gen.asic.ffram (docs/asic.md)", ""]
     banks = set()
     for words, width in shapes:
         _, rows, last = ram_structure(words)
         banks |= {(rows, width), (last, width)}
     for rows, width in sorted(banks):
-        lines += _bank_verilog(rows, width)
+        lines += _bank_verilog(rows, width, buffer)
     for words, width in shapes:
-        lines += _macro_verilog(words, width)
+        lines += _macro_verilog(words, width, buffer)
     return "\n".join(lines)
 
 
