@@ -124,13 +124,15 @@ def _chains(tmp_path, stages):
         long = f"(({long} * 8'd{3 + 2 * k}) ^ (long_r >> {1 + k % 7}))"
     src = tmp_path / f"chains{stages}.v"
     src.write_text(CHAINS.replace("{LONG}", long))
-    cells = synthesise_cells(src, "chains", LIBRARY, tmp_path / f"work{stages}")
-    return static_timing(LIBRARY, cells.netlist, "chains", tmp_path / f"work{stages}")
+    cells = synthesise_cells(src, "chains", LIBRARY, f"work{stages}")
+    # folders given relative to the working directory, as `ipnet asic --out build` does
+    return static_timing(LIBRARY, cells.netlist, "chains", f"work{stages}")
 
 
 @needs_library
 @needs_sta
-def test_critical_path_is_the_long_chain(tmp_path):
+def test_critical_path_is_the_long_chain(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     two, four = _chains(tmp_path, 2), _chains(tmp_path, 4)
     for t in (two, four):
         assert t["critical_start"].startswith("long_r[")

@@ -89,7 +89,7 @@ def static_timing(library, netlist, top, work, activity=0.1, period_ns=TRIAL_PER
         ``fmax_mhz``, ``min_period_ns``, ``critical_start``, ``critical_end``,
         ``power`` ({internal_w, switching_w, leakage_w, total_w} at Fmax), ``activity``.
     """
-    work = Path(work)
+    work = Path(work).resolve()
     first = _run_sta(_script(library, netlist, top, period_ns, activity), work, "sta_trial")
     start, end, slack = parse_timing(first)
     min_period = period_ns - slack
@@ -111,7 +111,8 @@ def _run_sta(script, work, name):
         proc = subprocess.run(["sta", "-no_init", "-no_splash", "-exit", str(tcl)], stdout=fh,
                               stderr=subprocess.STDOUT, cwd=work)
     text = log.read_text()
-    if proc.returncode or "Error" in text:
-        first = next((ln for ln in text.splitlines() if "Error" in ln), f"exit {proc.returncode}")
+    if proc.returncode or "Error" in text or not text.strip():
+        first = next((ln for ln in text.splitlines() if "Error" in ln),
+                     f"exit {proc.returncode}" + ("" if text.strip() else ", no output"))
         raise UsageError(f"OpenSTA failed ({first.strip()}); see {log}")
     return text
