@@ -164,6 +164,68 @@ def test_activity_out_of_range_is_one_line(tmp_path):
     _one_line(proc, "--activity: must be in (0, 1], got 0.0")
 
 
+RAMS = """
+module rams(input clk, input we, input [5:0] wa, ra, rb, input [7:0] wd, input [1:0] be,
+            output reg [7:0] qa, output reg [7:0] qb);
+  reg [7:0] mem [0:{WORDS}];
+  always @(posedge clk) begin
+    if (we & be[0]) mem[wa][3:0] <= wd[3:0];
+    if (we & {SECOND}) mem[wa][7:4] <= wd[7:4];
+    qa <= mem[ra];
+    {READ_B}
+  end
+endmodule
+"""
+
+
+@needs_library
+@pytest.mark.parametrize("words, second, read_b, why", [
+    (63, "be[1]", "", "memory mem of rams: a write enable per bit (the compiler writes whole "
+                      "words)"),
+    (63, "be[0]", "qb <= mem[rb];", "memory mem of rams: 2 read and 1 write ports (the "
+                                    "compiler takes 1 and 1)"),
+    (70000, "be[0]", "", "memory mem of rams: unsupported memory size 70001 x 8 (the compiler "
+                         "builds 2..65536 words of 1..64 bits)"),
+])
+def test_a_ram_the_compiler_cannot_build_is_one_line(tmp_path, words, second, read_b, why):
+    """A RAM outside what the flip-flop RAM compiler builds stops the synthesis with one line
+    naming the memory, before Yosys maps anything; nothing is left but the logs."""
+    from ipnet_mtj.sw.cli import UsageError
+    src = tmp_path / "rams.v"
+    src.write_text(RAMS.replace("{WORDS}", str(words)).replace("{SECOND}", second)
+                   .replace("{READ_B}", read_b))
+    with pytest.raises(UsageError) as err:
+        synthesise_cells(src, "rams", LIBRARY, tmp_path / "work")
+    assert str(err.value) == why
+    assert not (tmp_path / "work" / "netlist.v").exists()
+
+
+def test_ram_compiler_structure():
+    """The banks the compiler cuts a RAM into, and its buffer trees' fan-out bound, read
+    from the Verilog it writes."""
+    from ipnet_mtj.gen.asic.ffram import FANOUT, macro_verilog, ram_structure
+    assert ram_structure(2048) == (64, 32, 32)
+    assert ram_structure(2200) == (69, 32, 24)
+    assert ram_structure(20) == (1, 20, 20)
+    text = macro_verilog([(2200, 8)], ("BUFX4", "A", "Y"))
+    assert text.count("ipnet_ffram_bank_32x8 bank") == 68
+    assert text.count("ipnet_ffram_bank_24x8 bank") == 1
+    # no net (a port or a buffer's output) appears on more than FANOUT right-hand sides
+    # of the macro's own statements, but the clock
+    macro = text[text.index("module ipnet_ffram_2200x8"):]
+    uses = {}
+    for line in macro.splitlines():
+        if line.lstrip().startswith(("module", "input", "output")):
+            continue                                         # declarations
+        line = re.sub(r"wire (\w+);|\.Y\(\w+\)", "", line)    # a buffer's own output
+        rhs = line.split("=", 1)[1] if " = " in line and "wire" in line else line
+        rhs = re.sub(r"\.\w+\(", "(", rhs)                 # a port's name is not a use
+        for net in re.findall(r"\b(buf\d+|w[ab]\[\d+\]|r[ab]\[\d+\]|wd\[\d+\]|we|re)(?!\w)",
+                              rhs):
+            uses[net] = uses.get(net, 0) + 1
+    assert uses and max(uses.values()) <= FANOUT, max(uses.items(), key=lambda kv: kv[1])
+
+
 SWAPS = {"NAND2X1": "NOR2X1", "NOR2X1": "NAND2X1", "AND2X1": "OR2X1", "OR2X1": "AND2X1",
          "XOR2X1": "XNOR2X1", "XNOR2X1": "XOR2X1", "AOI21X1": "OAI21X1", "OAI21X1": "AOI21X1",
          "AOI22X1": "OAI22X1", "OAI22X1": "AOI22X1"}
