@@ -99,9 +99,10 @@ STAGES = (
           {"network": Target("ipnet_mtj.gen.network_bitstream:main"),
            "layer": Target("ipnet_mtj.gen.synth:main", ("--bitstream",))}),
     Stage("asic", "the accelerator on OSU 0.18 um standard cells: area per block, "
-                  "memories, Fmax (OpenSTA), frames/s, power and energy per frame", "flow",
-          {"network": Target("ipnet_mtj.gen.asic.stage:main_network"),
-           "layer": Target("ipnet_mtj.gen.asic.stage:main_layer")}),
+                  "memories, Fmax (OpenSTA), frames/s, power and energy per frame; "
+                  "--gate-level: the netlist against the golden model", "flow",
+          {"network": Target("ipnet_mtj.sim.gate_level:main_network"),
+           "layer": Target("ipnet_mtj.sim.gate_level:main_layer")}),
     Stage("patch-weights", "retrained weights into the kept base bitstream, no place and "
                            "route (--weights NEW.npz)", "flow",
           {"network": Target("ipnet_mtj.gen.network_bitstream:main", ("--patch-only",))}),

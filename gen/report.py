@@ -1,6 +1,6 @@
 """The build report: one HTML page per network build folder, with figures, from its results.
 
-``make sim`` and ``make synth`` call :func:`write_report` at the end of their run; each
+``make sim``, ``make synth`` and ``make asic`` call :func:`write_report` at the end of their run; each
 rewrites ``build/<name>/report.html`` from whatever results the folder holds, so the page
 grows as the flow runs:
 
@@ -12,7 +12,10 @@ grows as the flow runs:
   the golden model's, recomputed here from the build's weights: heat in kelvin, the
   switching threshold that heat leaves, the neurons' outputs, and the class scores;
 - the fixed-point formats of every layer and the thermal coefficients' quantisation;
-- the synthesis (``synth/synth_report.json``): resources, Fmax, frames per second.
+- the synthesis (``synth/synth_report.json``): resources, Fmax, frames per second;
+- the ASIC flow (``asic/asic_report.json``, ``make asic``): cells, area per block, Fmax,
+  frames per second, power and energy per frame and per neuron update, gate-level
+  mismatches.
 
 The page's words and markup are the template ``templates/report.html.j2``, filled here with
 the folder's records. The page and the figure are written atomically; a result that is missing
@@ -160,7 +163,8 @@ def write_report(build_dir, net):
         m=json.loads((build / "manifest.json").read_text()), sim=sim,
         trace=_trace(build, net, sim["reports"]) if sim else None, figure=FIGURE,
         formats="\n".join(describe(net)), quantisation=net.thermal.fp.quantisation,
-        synth=_record(build / "synth" / "synth_report.json"))
+        synth=_record(build / "synth" / "synth_report.json"),
+        asic=_record(build / "asic" / "asic_report.json"))
     out = build / REPORT
     write_atomically(out, lambda tmp: Path(tmp).write_text(page))
     return out

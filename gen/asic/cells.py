@@ -151,8 +151,10 @@ def synthesise_cells(verilog, top, library, work):
         f"synth -top {top}", f"dfflibmap -liberty {lib.name}", f"abc -D {ABC_DELAY_PS} -liberty {lib.name} -script {ABC_SCRIPT}",
         "setundef -zero", "opt_clean -purge",
         f"tee -q -o cells_stat.json stat -json -liberty {lib.name}",
-        # for gate-level simulation: the hierarchy and the ports as the design has them
-        "write_verilog -noattr netlist_sim.v",
+        # for gate-level simulation: the hierarchy and the ports as the design has them, the
+        # other nets one bit each (a vector whose bits feed each other through gates is a
+        # combinational loop to Verilator, which then settles it over and over)
+        "splitnets", "write_verilog -noattr netlist_sim.v",
         # one flat module, every net a single bit: the form OpenSTA's reader takes; every
         # cell kept, so that timing and power see the cells the areas count (flattening
         # would let opt_clean drop a register whose output no other block reads)

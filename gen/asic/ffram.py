@@ -35,7 +35,8 @@ from __future__ import annotations
 from ipnet_mtj.sw.cli import UsageError
 
 __all__ = ["BANK_ROWS", "FANOUT", "MAX_WORDS", "MAX_WIDTH", "MACRO_PREFIX", "check_rams",
-           "macro_name", "macro_verilog", "techmap_verilog", "ram_structure"]
+           "macro_name", "macro_verilog", "macro_models", "without_macros", "techmap_verilog",
+           "ram_structure"]
 
 BANK_ROWS = 32
 FANOUT = 8
@@ -250,6 +251,34 @@ def macro_verilog(shapes, buffer):
     for words, width in shapes:
         lines += _macro_verilog(words, width, buffer)
     return "\n".join(lines)
+
+
+def macro_models(shapes):
+    """Behavioural Verilog of the macros for ``shapes``, with the same names and ports: what
+    an SRAM macro's simulation model is to its layout. The gate-level simulation of a large
+    design uses them in place of the macros' cells (docs/asic.md); the macros' own cells
+    are simulated in the layer's gate-level bench and checked against these models by
+    :func:`sim.gate_level.check_macros`."""
+    lines = ["// Behavioural models of the flip-flop RAM macros (ipnet_mtj.gen.asic.ffram)", ""]
+    for words, width in shapes:
+        ab = _address_bits(words)
+        lines += [f"module {macro_name(words, width)} (clk, we, wa, wd, re, ra, rd);",
+                  "  input clk, we, re;", f"  input [{ab - 1}:0] wa, ra;",
+                  f"  input [{width - 1}:0] wd;", f"  output reg [{width - 1}:0] rd;",
+                  f"  reg [{width - 1}:0] mem [0:{words - 1}];",
+                  "  always @(posedge clk) begin",
+                  "    if (we) mem[wa] <= wd;",
+                  "    if (re) rd <= mem[ra];          // the word before this edge's write",
+                  "  end", "endmodule", ""]
+    return "\n".join(lines)
+
+
+def without_macros(netlist_text):
+    """A hierarchical netlist with the macros' (and their banks') module definitions taken
+    out, for simulation with :func:`macro_models` in their place."""
+    import re
+    return re.sub(rf"^module {MACRO_PREFIX}\w*\s*\(.*?^endmodule\s*\n", "", netlist_text,
+                  flags=re.M | re.S)
 
 
 def techmap_verilog(shapes):

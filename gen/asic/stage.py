@@ -31,10 +31,12 @@ from .cells import synthesise_cells
 from .library import find_library, sta_available
 from .timing import static_timing
 
-__all__ = ["main_network", "main_layer", "asic_figures", "block_table", "memory_table"]
+__all__ = ["main_network", "main_layer", "run_network", "run_layer", "asic_parser", "tools",
+           "asic_figures", "block_table", "memory_table"]
 
 
-def _parser(kind):
+def asic_parser(kind):
+    """The stage's options for a ``network`` or a ``layer``."""
     parser = argparse.ArgumentParser(prog="ipnet asic", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(kind, help=f"{kind} YAML")
@@ -109,7 +111,7 @@ def _mtj_pulse_energy(device):
     return thermal_joule_pj(1.0, 1, 1, device) * 1e-12
 
 
-def _tools():
+def tools():
     """The cell library, once OpenSTA is known to be there too; else one line."""
     library, why = find_library()
     if library is None:
@@ -146,9 +148,14 @@ def _run(library, top, verilog, out, cycles, neuron_updates, device, unit, activ
 
 def main_network(argv):
     """``ipnet asic NETWORK``."""
-    args = _parser("network").parse_args(argv)
+    run_network(asic_parser("network").parse_args(argv))
+    return 0
+
+
+def run_network(args):
+    """The stage on the network of parsed ``args``; returns its design and build folder."""
     _check(args)
-    library = _tools()
+    library = tools()
     from ipnet_mtj.gen.network import generate_network, load_network_design
     from ipnet_mtj.hw.net_cycles import measure_cycles_per_frame
     design = load_network_design(args.network, args.weights)
@@ -156,22 +163,32 @@ def main_network(argv):
     print("cycles per frame (Amaranth simulation) ...", flush=True)
     cycles = measure_cycles_per_frame(design.net, design.params)
     fp = design.net.thermal.fp
-    return _run(library, f"{design.top}_top", out / f"{design.top}_top.v", out, cycles,
-                fp.neurons, design.net.design.device, "frame", args.activity)
+    _run(library, f"{design.top}_top", out / f"{design.top}_top.v", out, cycles,
+         fp.neurons, design.net.design.device, "frame", args.activity)
+    from ..report import write_report
+    page = write_report(out, design.net)
+    print(f"build report: {page}")
+    return design, out
 
 
 def main_layer(argv):
     """``ipnet asic LAYER``."""
-    args = _parser("layer").parse_args(argv)
+    run_layer(asic_parser("layer").parse_args(argv))
+    return 0
+
+
+def run_layer(args):
+    """The stage on the layer of parsed ``args``; returns its design and build folder."""
     _check(args)
-    library = _tools()
+    library = tools()
     from ipnet_mtj.gen.design import generate, load_design
     from ipnet_mtj.hw.cycles import measure_cycles_per_step
     design = load_design(args.layer)
     out = generate(design, args.out)
     cycles = measure_cycles_per_step(design.fp, design.weights, design.biases)
-    return _run(library, f"{design.top}_top", out / f"{design.top}_top.v", out, cycles,
-                design.fp.neurons, design.cfg.device, "step", args.activity)
+    _run(library, f"{design.top}_top", out / f"{design.top}_top.v", out, cycles,
+         design.fp.neurons, design.cfg.device, "step", args.activity)
+    return design, out
 
 
 def _check(args):

@@ -1,0 +1,269 @@
+"""ipnet asic ... --gate-level: the synthesised netlist in the benches, against the golden model.
+
+The ASIC stage (:mod:`gen.asic.stage`) synthesises the pins-only top for its figures. With
+``--gate-level`` this module then synthesises the design the benches drive (``<name>.v``,
+with its monitor port) onto the same cells, with the same script, and runs the bench of
+the RTL on that netlist instead of the RTL:
+
+* **cell models**: on Icarus, the library's own Verilog models; on Verilator, the models
+  written from the Liberty file (:mod:`gen.asic.cell_models`; Verilator takes neither the
+  library's sequential UDPs nor its ``specify`` blocks). The two are checked against each
+  other in the tests;
+* **RAM macros**: the layer is simulated with every cell of its flip-flop RAM macros. The
+  network's macros (62.7 kbit, about 370,000 cells) are simulated by their behavioural
+  models (:func:`gen.asic.ffram.macro_models`), as an SRAM macro's model stands in for it in
+  a tape-out's gate-level simulation; every other cell of the network is simulated. Each of
+  the network's macro shapes is then checked on its own (:func:`check_macros`): its cells
+  on Icarus against its model, every word written and then random reads and writes, every
+  read compared;
+* the network runs ``--sequences`` test sequences (default 20, every frame), the layer
+  ``--neuron-steps`` neuron updates (default 2560) of the regression bench.
+
+Results: ``build/<name>/gate/gate_report.json`` (built in ``gate.partial/``, put in place
+when complete), shown in the build report; docs/asic.md.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+from ipnet_mtj.gen.asic.cell_models import verilator_models
+from ipnet_mtj.gen.asic.cells import synthesise_cells
+from ipnet_mtj.gen.asic.ffram import (MACRO_PREFIX, macro_models, macro_name, ram_structure,
+                                      without_macros)
+from ipnet_mtj.gen.asic.stage import asic_parser, run_layer, run_network, tools
+from ipnet_mtj.gen.export import replace_build_folder
+from ipnet_mtj.sw.cli import UsageError
+from ipnet_mtj.sw.jobs.runner import add_runner_args, runner_from_args
+
+from .runner import parse_simulators, simulator_available
+
+__all__ = ["main_network", "main_layer", "simulation_files", "check_macros", "macro_shapes"]
+
+MACRO_RANDOM_CYCLES = 2000
+
+
+def _add_gate_level_args(parser, kind):
+    parser.add_argument("--gate-level", action="store_true",
+                        help="also simulate the synthesised netlist against the golden model")
+    default = "verilator" if kind == "network" else "icarus,verilator"
+    parser.add_argument("--simulators", default=default,
+                        help=f"gate-level simulators (default {default})")
+    if kind == "network":
+        parser.add_argument("--sequences", type=int, default=20,
+                            help="gate-level: test sequences (default 20)")
+        add_runner_args(parser, "gate-level: shards of sequences run at once (default: the "
+                                "machine's cores)")
+    else:
+        parser.add_argument("--neuron-steps", type=int, default=2560,
+                            help="gate-level: neuron updates (default 2560)")
+    return parser
+
+
+def simulation_files(sim, library, netlist, folder, macros_as_models):
+    """The Verilog files that take the place of the design's in ``sim``'s bench: the cells'
+    models, the netlist, and with ``macros_as_models`` the RAM macros' behavioural models in
+    place of their cells. Written into ``folder``."""
+    folder = Path(folder)
+    if sim == "verilator":
+        cells = folder / "cells_verilator.v"
+        cells.write_text(verilator_models(library.liberty.read_text()))
+    else:
+        cells = library.verilog
+    if not macros_as_models:
+        return [cells, netlist]
+    text = Path(netlist).read_text()
+    logic = folder / "netlist_logic.v"
+    logic.write_text(without_macros(text))
+    models = folder / "ffram_models.v"
+    models.write_text(macro_models(macro_shapes(text)))
+    return [cells, logic, models]
+
+
+def macro_shapes(netlist_text):
+    """The (words, width) of every RAM macro a netlist defines."""
+    return sorted({(int(a), int(b)) for a, b in
+                   re.findall(rf"^module {MACRO_PREFIX}(\d+)x(\d+)\b", netlist_text, re.M)})
+
+
+def _macro_testbench(words, width, cycles, seed):
+    ab = max(1, (words - 1).bit_length())
+    name = macro_name(words, width)
+    return f"""`timescale 1ns/1ps
+module macro_tb;
+  reg clk = 0, we = 0, re = 0;
+  reg [{ab - 1}:0] wa = 0, ra = 0;
+  reg [{width - 1}:0] wd = 0;
+  wire [{width - 1}:0] q_cells, q_model;
+  {name} cells (.clk(clk), .we(we), .wa(wa), .wd(wd), .re(re), .ra(ra), .rd(q_cells));
+  model_{name} model (.clk(clk), .we(we), .wa(wa), .wd(wd), .re(re), .ra(ra), .rd(q_model));
+  always #5 clk = ~clk;
+  integer i, seed = {seed}, compared = 0, errors = 0;
+  initial begin
+    @(negedge clk);
+    for (i = 0; i < {words}; i = i + 1) begin              // every word written once
+      we = 1; wa = i; wd = $random(seed); re = 0;
+      @(negedge clk);
+    end
+    for (i = 0; i < {cycles}; i = i + 1) begin              // then random reads and writes
+      we = $random(seed); wa = $unsigned($random(seed)) % {words}; wd = $random(seed);
+      re = $random(seed); ra = $unsigned($random(seed)) % {words};
+      @(negedge clk);
+      if (^q_model !== 1'bx) begin
+        compared = compared + 1;
+        if (q_cells !== q_model) errors = errors + 1;
+      end
+    end
+    $display("RESULT %0d %0d", compared, errors);
+    $finish;
+  end
+endmodule
+"""
+
+
+def check_macros(shapes, library, netlist, folder, cycles=MACRO_RANDOM_CYCLES, seed=1):
+    """Each RAM macro of ``shapes``, its cells from ``netlist`` with the library's own cell
+    models on Icarus, against its behavioural model: every word written, then ``cycles``
+    random reads and writes, the read data compared after each clock edge.
+
+    Returns
+    -------
+    list of dict
+        ``macro``, ``words``, ``width``, ``banks``, ``compared``, ``mismatches``, ``wall_s``.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    models = re.sub(rf"^module ({MACRO_PREFIX}\w+)", r"module model_\1",
+                    macro_models(shapes), flags=re.M)
+    (folder / "ffram_models_renamed.v").write_text(models)
+    out = []
+    for words, width in shapes:
+        t0 = time.monotonic()
+        tb = folder / f"tb_{words}x{width}.v"
+        tb.write_text(_macro_testbench(words, width, cycles, seed))
+        vvp = folder / f"tb_{words}x{width}.vvp"
+        cmd = ["iverilog", "-g2005", "-s", "macro_tb", "-o", str(vvp), str(tb),
+               str(folder / "ffram_models_renamed.v"), str(netlist), str(library.verilog)]
+        build = subprocess.run(cmd, capture_output=True, text=True)
+        if build.returncode:
+            raise RuntimeError(f"iverilog failed on the macro check of {words} x {width}: "
+                               f"{build.stderr.strip().splitlines()[0]}")
+        run = subprocess.run(["vvp", "-n", str(vvp)], capture_output=True, text=True)
+        result = re.search(r"^RESULT (\d+) (\d+)", run.stdout, re.M)
+        if not result:
+            raise RuntimeError(f"the macro check of {words} x {width} printed no result")
+        out.append({"macro": macro_name(words, width), "words": words, "width": width,
+                    "banks": ram_structure(words)[0], "compared": int(result.group(1)),
+                    "mismatches": int(result.group(2)), "wall_s": time.monotonic() - t0})
+    return out
+
+
+def _gate_synthesis(library, out, top, work):
+    print(f"gate level: yosys onto the cells ({top}.v, with its monitor port) ...", flush=True)
+    cells = synthesise_cells(out / f"{top}.v", top, library, work)
+    return cells.netlist.with_name("netlist_sim.v")
+
+
+def _finish(out, work, report):
+    (work / "gate_report.json").write_text(json.dumps(report, indent=2) + "\n")
+    final = replace_build_folder(work, out / "gate")
+    print(f"gate-level report: {final / 'gate_report.json'}")
+    bad = sum(r["mismatches"] for r in report["simulations"] + report.get("macros", []))
+    return 1 if bad else 0
+
+
+def _check_sims(args):
+    sims = parse_simulators(args.simulators)
+    for sim in sims:
+        ok, why = simulator_available(sim)
+        if not ok:
+            raise UsageError(f"--simulators: {why}")
+    return sims
+
+
+def main_network(argv):
+    """``ipnet asic NETWORK [--gate-level]``."""
+    args = _add_gate_level_args(asic_parser("network"), "network").parse_args(argv)
+    if args.sequences < 1:
+        raise UsageError(f"--sequences: must be >= 1, got {args.sequences}")
+    sims = _check_sims(args) if args.gate_level else []
+    design, out = run_network(args)
+    if not args.gate_level:
+        return 0
+    import numpy as np
+    from ipnet_mtj.gen.report import write_report
+    from .network import load_test_sequences
+    from .runner import run_network_bench
+    library = tools()
+    work = out / "gate.partial"
+    shutil.rmtree(work, ignore_errors=True)
+    netlist = _gate_synthesis(library, out, design.top, work)
+    x, y = load_test_sequences(design, args.sequences)
+    stimulus = work / "stimulus.npz"
+    np.savez(stimulus, x=x, y=y)
+    report = {"design": design.top, "netlist": str(netlist.relative_to(out)),
+              "macros_as": "behavioural models (checked on their own below)",
+              "simulations": []}
+    runner = runner_from_args(args)
+    for sim in sims:
+        print(f"gate level on {sim}: {len(x)} sequences of {x.shape[1]} frames "
+              f"({runner.describe()}) ...", flush=True)
+        files = simulation_files(sim, library, netlist, work, macros_as_models=True)
+        with runner:
+            rep = run_network_bench(sim, out, args.network, stimulus, work / "sim",
+                                    stress=True, show_progress=True, netlist=files,
+                                    runner=runner)
+        report["simulations"].append(_summary(rep))
+        print(f"  {sim}: {rep['values_compared']} values compared, {rep['mismatches']} "
+              f"mismatches, {rep['wall_s']:.0f} s", flush=True)
+    shapes = macro_shapes(netlist.read_text())
+    print(f"RAM macros, cells against model on Icarus: {shapes} ...", flush=True)
+    report["macros"] = check_macros(shapes, library, netlist, work / "macros")
+    for m in report["macros"]:
+        print(f"  {m['macro']}: {m['compared']} reads compared, {m['mismatches']} mismatches")
+    code = _finish(out, work, report)
+    write_report(out, design.net)
+    return code
+
+
+def main_layer(argv):
+    """``ipnet asic LAYER [--gate-level]``."""
+    args = _add_gate_level_args(asic_parser("layer"), "layer").parse_args(argv)
+    if args.neuron_steps < 1:
+        raise UsageError(f"--neuron-steps: must be >= 1, got {args.neuron_steps}")
+    sims = _check_sims(args) if args.gate_level else []
+    design, out = run_layer(args)
+    if not args.gate_level:
+        return 0
+    from .runner import run_regress_bench
+    library = tools()
+    work = out / "gate.partial"
+    shutil.rmtree(work, ignore_errors=True)
+    netlist = _gate_synthesis(library, out, design.top, work)
+    report = {"design": design.top, "netlist": str(netlist.relative_to(out)),
+              "macros_as": "cells", "simulations": []}
+    for sim in sims:
+        print(f"gate level on {sim}: {args.neuron_steps} neuron updates ...", flush=True)
+        files = simulation_files(sim, library, netlist, work, macros_as_models=False)
+        rep = run_regress_bench(sim, out, args.layer, args.neuron_steps, 1, work / "sim",
+                                show_progress=True, netlist=files)
+        report["simulations"].append(_summary(rep))
+        print(f"  {sim}: {rep['values_compared']} values compared, {rep['mismatches']} "
+              f"mismatches, {rep['wall_s']:.0f} s", flush=True)
+    return _finish(out, work, report)
+
+
+def _summary(rep):
+    keys = ("simulator", "sequences", "frames", "neuron_steps", "values_compared", "mismatches",
+            "cycles", "cycles_per_frame", "wall_s")
+    out = {k: rep[k] for k in keys if k in rep}
+    if "cycles" not in out and "cycles_per_frame" in out:
+        out["cycles"] = out["cycles_per_frame"] * out.get("frames", 0)
+    if out.get("cycles") and out.get("wall_s"):
+        out["cycles_per_s"] = out["cycles"] / out["wall_s"]
+    return out
