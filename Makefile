@@ -10,7 +10,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: all sim sim-layer test mutants formal regress verilog verilog-layer lint synth synth-layer bitstream bitstream-layer patch-weights asic asic-layer bench results devices wm network clean system-deps
+.PHONY: all sim sim-layer test mutants formal regress verilog verilog-layer lint synth synth-layer bitstream bitstream-layer patch-weights asic asic-layer asic-gate asic-layer-gate bench results devices wm network clean system-deps
 
 all: sim
 
@@ -106,6 +106,14 @@ asic: $(STAMP) system-deps
 
 asic-layer: $(STAMP) system-deps
 	$(IPNET) asic $(CONFIG)
+
+# The same, then the netlist against the golden model (build/<name>/gate/): the network on
+# Verilator over 20 test sequences (long: see docs/asic.md), the layer on Icarus and Verilator.
+asic-gate: $(STAMP) system-deps
+	$(IPNET) asic $(NETWORK) --gate-level
+
+asic-layer-gate: $(STAMP) system-deps
+	$(IPNET) asic $(CONFIG) --gate-level
 
 bench: $(STAMP) system-deps
 	$(IPNET) bench $(CONFIG)

@@ -17,7 +17,10 @@ the RTL on that netlist instead of the RTL:
   on Icarus against its model, every word written and then random reads and writes, every
   read compared;
 * the network runs ``--sequences`` test sequences (default 20, every frame), the layer
-  ``--neuron-steps`` neuron updates (default 2560) of the regression bench.
+  ``--neuron-steps`` neuron updates (default 2560) of the regression bench; the RTL runs
+  the same stimulus in the same bench right after, and the report puts the two speeds
+  (simulated cycles per second of wall time) side by side: the benchmark of gate-level
+  simulation against RTL simulation.
 
 Results: ``build/<name>/gate/gate_report.json`` (built in ``gate.partial/``, put in place
 when complete), shown in the build report; docs/asic.md.
@@ -218,9 +221,11 @@ def main_network(argv):
             rep = run_network_bench(sim, out, args.network, stimulus, work / "sim",
                                     stress=True, show_progress=True, netlist=files,
                                     runner=runner)
-        report["simulations"].append(_summary(rep))
-        print(f"  {sim}: {rep['values_compared']} values compared, {rep['mismatches']} "
-              f"mismatches, {rep['wall_s']:.0f} s", flush=True)
+        with runner:
+            rtl = run_network_bench(sim, out, args.network, stimulus, work / "rtl",
+                                    stress=True, show_progress=True, runner=runner)
+        report["simulations"].append(_summary(rep, rtl))
+        _print(sim, report["simulations"][-1])
     shapes = macro_shapes(netlist.read_text())
     print(f"RAM macros, cells against model on Icarus: {shapes} ...", flush=True)
     report["macros"] = check_macros(shapes, library, netlist, work / "macros")
@@ -252,18 +257,27 @@ def main_layer(argv):
         files = simulation_files(sim, library, netlist, work, macros_as_models=False)
         rep = run_regress_bench(sim, out, args.layer, args.neuron_steps, 1, work / "sim",
                                 show_progress=True, netlist=files)
-        report["simulations"].append(_summary(rep))
-        print(f"  {sim}: {rep['values_compared']} values compared, {rep['mismatches']} "
-              f"mismatches, {rep['wall_s']:.0f} s", flush=True)
+        rtl = run_regress_bench(sim, out, args.layer, args.neuron_steps, 1, work / "rtl",
+                                show_progress=True)
+        report["simulations"].append(_summary(rep, rtl))
+        _print(sim, report["simulations"][-1])
     return _finish(out, work, report)
 
 
-def _summary(rep):
+def _summary(rep, rtl):
+    """The gate-level run's figures, with the RTL's speed on the same stimulus beside it."""
     keys = ("simulator", "sequences", "frames", "neuron_steps", "values_compared", "mismatches",
-            "cycles", "cycles_per_frame", "wall_s")
+            "cycles", "wall_s")
     out = {k: rep[k] for k in keys if k in rep}
-    if "cycles" not in out and "cycles_per_frame" in out:
-        out["cycles"] = out["cycles_per_frame"] * out.get("frames", 0)
-    if out.get("cycles") and out.get("wall_s"):
-        out["cycles_per_s"] = out["cycles"] / out["wall_s"]
+    out["cycles_per_s"] = rep["cycles"] / rep["wall_s"]
+    out["rtl_values_compared"] = rtl["values_compared"]
+    out["rtl_mismatches"] = rtl["mismatches"]
+    out["rtl_cycles_per_s"] = rtl["cycles"] / rtl["wall_s"]
+    out["rtl_over_gate"] = out["rtl_cycles_per_s"] / out["cycles_per_s"]
     return out
+
+
+def _print(sim, r):
+    print(f"  {sim}: {r['values_compared']} values compared, {r['mismatches']} mismatches; "
+          f"{r['cycles_per_s']:.4g} cycles/s at gate level, {r['rtl_cycles_per_s']:.4g} for the "
+          f"RTL on the same stimulus ({r['rtl_over_gate']:.1f}x)", flush=True)
