@@ -209,7 +209,7 @@ def main_network(argv):
     x, y = load_test_sequences(design, args.sequences)
     stimulus = work / "stimulus.npz"
     np.savez(stimulus, x=x, y=y)
-    report = {"design": design.top, "netlist": str(netlist.relative_to(out)),
+    report = {"design": design.top, "netlist": f"gate/{netlist.name}",
               "macros_as": "behavioural models (checked on their own below)",
               "simulations": []}
     runner = runner_from_args(args)
@@ -250,7 +250,7 @@ def main_layer(argv):
     work = out / "gate.partial"
     shutil.rmtree(work, ignore_errors=True)
     netlist = _gate_synthesis(library, out, design.top, work)
-    report = {"design": design.top, "netlist": str(netlist.relative_to(out)),
+    report = {"design": design.top, "netlist": f"gate/{netlist.name}",
               "macros_as": "cells", "simulations": []}
     for sim in sims:
         print(f"gate level on {sim}: {args.neuron_steps} neuron updates ...", flush=True)

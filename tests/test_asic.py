@@ -44,14 +44,20 @@ def netlist_cell_counts(text, cells):
 
 @pytest.fixture(scope="module")
 def small_layer(tmp_path_factory):
-    """A small layer (16 inputs, 8 neurons, 2 lanes) through ``ipnet asic``."""
+    """A small layer (16 inputs, 8 neurons, 2 lanes) through ``ipnet asic --gate-level`` on
+    Icarus, with the build folder given relative to the working directory as ``make``
+    gives it."""
     folder = tmp_path_factory.mktemp("asic")
     if LIBRARY is None or not STA:
         pytest.skip(WHY or STA_WHY)
+    import shutil
+    if shutil.which("iverilog") is None:
+        pytest.skip("iverilog not installed")
     cfg = write_config(folder / "small.yaml", config_dict(
         name="asic_small", layer={"inputs": 16, "neurons": 8}, hardware={"lanes": 2}))
-    proc = subprocess.run([sys.executable, "-m", "ipnet_mtj.flow", "asic", str(cfg), "--out",
-                           str(folder / "build")], capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, "-m", "ipnet_mtj.flow", "asic", "small.yaml", "--out",
+                           "build", "--gate-level", "--simulators", "icarus",
+                           "--neuron-steps", "320"], capture_output=True, text=True, cwd=folder)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     import json
     asic = folder / "build" / "asic_small" / "asic"
@@ -246,30 +252,30 @@ def swap_one_cell(text, q_net):
 @pytest.fixture(scope="module")
 def small_netlist(small_layer):
     """The small layer with its monitor port (``<name>.v``, what the benches drive) on the
-    cells: the netlist for simulation and the build folder."""
+    cells, as ``--gate-level`` synthesised it: the config, the build folder, the netlist for
+    simulation."""
     cfg, asic, _, _ = small_layer
-    build = asic.parent
-    cells = synthesise_cells(build / "asic_small.v", "asic_small", LIBRARY, asic.parent / "gate")
-    return cfg, build, cells.netlist.with_name("netlist_sim.v")
+    return cfg, asic.parent, asic.parent / "gate" / "netlist_sim.v"
 
 
 @needs_library
-def test_gate_level_netlist_matches_the_golden_model_on_icarus(small_netlist, tmp_path):
-    from ipnet_mtj.sim.runner import run_regress_bench, simulator_available
-    ok, why = simulator_available("icarus")
-    if not ok:
-        pytest.skip(why)
+def test_gate_level_netlist_matches_the_golden_model_on_icarus(small_layer, small_netlist,
+                                                               tmp_path):
+    import json
+    from ipnet_mtj.sim.runner import run_regress_bench
     cfg, build, netlist = small_netlist
-    report = run_regress_bench("icarus", build, cfg, 8 * 40, 1, tmp_path,
-                               netlist=[LIBRARY.verilog, netlist])
-    assert report["mismatches"] == 0 and report["values_compared"] > 1000
+    gate = json.loads((build / "gate" / "gate_report.json").read_text())
+    [run] = gate["simulations"]
+    assert run["simulator"] == "icarus" and run["mismatches"] == 0
+    assert run["values_compared"] > 1000 and run["neuron_steps"] >= 320
+    assert run["rtl_mismatches"] == 0 and run["rtl_over_gate"] > 1
+    assert "gate-level" in small_layer[3] and not (build / "gate.partial").exists()
     # one gate of the first lane's accumulator, LSB, swapped for another function: caught
     wrong = tmp_path / "wrong_netlist.v"
     wrong.write_text(swap_one_cell(netlist.read_text(), "acc0[0]"))
     with pytest.raises(RuntimeError, match="cocotb test failed"):
         run_regress_bench("icarus", build, cfg, 8 * 40, 1, tmp_path / "wrong",
                           netlist=[LIBRARY.verilog, wrong])
-    import json
     assert json.loads((tmp_path / "wrong" / "icarus" / "report.json").read_text())["mismatches"] > 0
 
 
