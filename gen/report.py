@@ -164,7 +164,8 @@ def write_report(build_dir, net):
         trace=_trace(build, net, sim["reports"]) if sim else None, figure=FIGURE,
         formats="\n".join(describe(net)), quantisation=net.thermal.fp.quantisation,
         synth=_record(build / "synth" / "synth_report.json"),
-        asic=_record(build / "asic" / "asic_report.json"))
+        asic=_record(build / "asic" / "asic_report.json"),
+        gate=_record(build / "gate" / "gate_report.json"))
     out = build / REPORT
     write_atomically(out, lambda tmp: Path(tmp).write_text(page))
     return out

@@ -44,7 +44,7 @@ from ipnet_mtj.gen.export import replace_build_folder
 from ipnet_mtj.sw.cli import UsageError
 from ipnet_mtj.sw.jobs.runner import add_runner_args, runner_from_args
 
-from .runner import parse_simulators, simulator_available
+from .runner import kept_report, parse_simulators, simulator_available
 
 __all__ = ["main_network", "main_layer", "simulation_files", "check_macros", "macro_shapes"]
 
@@ -75,7 +75,10 @@ def simulation_files(sim, library, netlist, folder, macros_as_models):
     folder = Path(folder)
     if sim == "verilator":
         cells = folder / "cells_verilator.v"
-        cells.write_text(verilator_models(library.liberty.read_text()))
+        try:
+            cells.write_text(verilator_models(library.liberty.read_text()))
+        except ValueError as err:
+            raise UsageError(f"{library.liberty}: {err}") from None
     else:
         cells = library.verilog
     if not macros_as_models:
@@ -114,8 +117,10 @@ module macro_tb;
       @(negedge clk);
     end
     for (i = 0; i < {cycles}; i = i + 1) begin              // then random reads and writes
-      we = $random(seed); wa = $unsigned($random(seed)) % {words}; wd = $random(seed);
+      // writes over the whole address space: one beyond the last word must change nothing
+      we = $random(seed); wa = $unsigned($random(seed)) % {1 << ab}; wd = $random(seed);
       re = $random(seed); ra = $unsigned($random(seed)) % {words};
+      if (i % 4 == 0) ra = wa;                 // a read of the word written at that edge
       @(negedge clk);
       if (^q_model !== 1'bx) begin
         compared = compared + 1;
@@ -154,12 +159,12 @@ def check_macros(shapes, library, netlist, folder, cycles=MACRO_RANDOM_CYCLES, s
                str(folder / "ffram_models_renamed.v"), str(netlist), str(library.verilog)]
         build = subprocess.run(cmd, capture_output=True, text=True)
         if build.returncode:
-            raise RuntimeError(f"iverilog failed on the macro check of {words} x {width}: "
+            raise UsageError(f"iverilog failed on the macro check of {words} x {width}: "
                                f"{build.stderr.strip().splitlines()[0]}")
         run = subprocess.run(["vvp", "-n", str(vvp)], capture_output=True, text=True)
         result = re.search(r"^RESULT (\d+) (\d+)", run.stdout, re.M)
         if not result:
-            raise RuntimeError(f"the macro check of {words} x {width} printed no result")
+            raise UsageError(f"the macro check of {words} x {width} printed no result; see {vvp}")
         out.append({"macro": macro_name(words, width), "words": words, "width": width,
                     "banks": ram_structure(words)[0], "compared": int(result.group(1)),
                     "mismatches": int(result.group(2)), "wall_s": time.monotonic() - t0})
@@ -180,8 +185,11 @@ def _finish(out, work, report):
     return 1 if bad else 0
 
 
-def _check_sims(args):
+def _check_sims(args, macros=False):
     sims = parse_simulators(args.simulators)
+    if macros and shutil.which("iverilog") is None:
+        raise UsageError("--gate-level: the RAM macros are checked on Icarus, and iverilog is "
+                         "not installed (Debian package iverilog)")
     for sim in sims:
         ok, why = simulator_available(sim)
         if not ok:
@@ -194,7 +202,7 @@ def main_network(argv):
     args = _add_gate_level_args(asic_parser("network"), "network").parse_args(argv)
     if args.sequences < 1:
         raise UsageError(f"--sequences: must be >= 1, got {args.sequences}")
-    sims = _check_sims(args) if args.gate_level else []
+    sims = _check_sims(args, macros=True) if args.gate_level else []
     design, out = run_network(args)
     if not args.gate_level:
         return 0
@@ -218,9 +226,9 @@ def main_network(argv):
               f"({runner.describe()}) ...", flush=True)
         files = simulation_files(sim, library, netlist, work, macros_as_models=True)
         with runner:
-            rep = run_network_bench(sim, out, args.network, stimulus, work / "sim",
-                                    stress=True, show_progress=True, netlist=files,
-                                    runner=runner)
+            rep = _kept(sim, work / "sim", lambda: run_network_bench(
+                sim, out, args.network, stimulus, work / "sim", stress=True,
+                show_progress=True, netlist=files, runner=runner))
         with runner:
             rtl = run_network_bench(sim, out, args.network, stimulus, work / "rtl",
                                     stress=True, show_progress=True, runner=runner)
@@ -255,13 +263,26 @@ def main_layer(argv):
     for sim in sims:
         print(f"gate level on {sim}: {args.neuron_steps} neuron updates ...", flush=True)
         files = simulation_files(sim, library, netlist, work, macros_as_models=False)
-        rep = run_regress_bench(sim, out, args.layer, args.neuron_steps, 1, work / "sim",
-                                show_progress=True, netlist=files)
+        rep = _kept(sim, work / "sim", lambda: run_regress_bench(
+            sim, out, args.layer, args.neuron_steps, 1, work / "sim", show_progress=True,
+            netlist=files))
         rtl = run_regress_bench(sim, out, args.layer, args.neuron_steps, 1, work / "rtl",
                                 show_progress=True)
         report["simulations"].append(_summary(rep, rtl))
         _print(sim, report["simulations"][-1])
     return _finish(out, work, report)
+
+
+def _kept(sim, work, run):
+    """A bench's report; when the bench fails on mismatches, the report it kept (a mismatch
+    is a result, written and shown); when it failed otherwise, one line."""
+    try:
+        return run()
+    except RuntimeError as err:
+        report = kept_report(work, sim)
+        if report is None:
+            raise UsageError(f"gate level on {sim}: {err}") from None
+        return report
 
 
 def _summary(rep, rtl):

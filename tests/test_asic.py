@@ -211,25 +211,27 @@ def test_ram_compiler_structure():
     from the Verilog it writes."""
     from ipnet_mtj.gen.asic.ffram import FANOUT, macro_verilog, ram_structure
     assert ram_structure(2048) == (64, 32, 32)
-    assert ram_structure(2200) == (69, 32, 24)
+    assert ram_structure(2056) == (65, 32, 8)
     assert ram_structure(20) == (1, 20, 20)
-    text = macro_verilog([(2200, 8)], ("BUFX4", "A", "Y"))
-    assert text.count("ipnet_ffram_bank_32x8 bank") == 68
-    assert text.count("ipnet_ffram_bank_24x8 bank") == 1
-    # no net (a port or a buffer's output) appears on more than FANOUT right-hand sides
-    # of the macro's own statements, but the clock
-    macro = text[text.index("module ipnet_ffram_2200x8"):]
-    uses = {}
-    for line in macro.splitlines():
-        if line.lstrip().startswith(("module", "input", "output")):
-            continue                                         # declarations
-        line = re.sub(r"wire (\w+);|\.Y\(\w+\)", "", line)    # a buffer's own output
-        rhs = line.split("=", 1)[1] if " = " in line and "wire" in line else line
-        rhs = re.sub(r"\.\w+\(", "(", rhs)                 # a port's name is not a use
-        for net in re.findall(r"\b(buf\d+|w[ab]\[\d+\]|r[ab]\[\d+\]|wd\[\d+\]|we|re)(?!\w)",
-                              rhs):
-            uses[net] = uses.get(net, 0) + 1
-    assert uses and max(uses.values()) <= FANOUT, max(uses.items(), key=lambda kv: kv[1])
+    text = macro_verilog([(2056, 8)], ("BUFX4", "A", "Y"))
+    assert text.count("ipnet_ffram_bank_32x8 bank") == 64
+    # the last bank's 8 rows need 3 address bits; it decodes all 5 low bits
+    assert text.count("ipnet_ffram_bank_8x8_a5 bank") == 1
+    # in every module (the macro and its banks), no net (a port, a row select or a buffer's
+    # output) appears on more than FANOUT right-hand sides, but the clock
+    for module in text.split("\nmodule ")[1:]:
+        uses = {}
+        for line in module.splitlines()[1:]:
+            if line.lstrip().startswith(("input", "output")):
+                continue                                         # declarations
+            line = re.sub(r"wire (\w+)(;| =)|\.Y\(\w+\)|reg \[[^]]*\] \w+;", "", line)
+            line = re.sub(r"\.\w+\(", "(", line)                # a port's name is not a use
+            line = re.sub(r"<= *row\d+\[\d+\] *;|row\d+\[\d+\] <=", "", line)
+            for net in re.findall(r"\b(buf\d+|sel\d+|w[abd]\[\d+\]|r[ab]\[\d+\]|we|re)(?!\w)",
+                                  line):
+                uses[net] = uses.get(net, 0) + 1
+        assert uses and max(uses.values()) <= FANOUT, \
+            (module.split("(")[0], max(uses.items(), key=lambda kv: kv[1]))
 
 
 SWAPS = {"NAND2X1": "NOR2X1", "NOR2X1": "NAND2X1", "AND2X1": "OR2X1", "OR2X1": "AND2X1",

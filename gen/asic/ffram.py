@@ -4,7 +4,10 @@ A RAM (a memory with a write port) is replaced by an instance of a macro, one pe
 (words x bits), written here as plain Verilog and synthesised with the rest of the design:
 
 * the words are cut into **banks** of :data:`BANK_ROWS` rows (the last bank holds the rest);
-  a bank is one module, so Yosys and ABC map it once however many times it is used;
+  a bank is one module, so Yosys and ABC map it once however many times it is used. Every
+  bank decodes all the low address bits (5 for 32 rows) and the macro all the high ones,
+  so a write to an address beyond the last word changes nothing; a read of such an
+  address returns an undefined value (some row's, or 0), as the RTL's memory returns X;
 * a row is ``width`` D flip-flops that load the write data when the write enable is high
   and the write address selects that row (the library has no enable flip-flop: a
   multiplexer holds the value);
@@ -58,8 +61,11 @@ def macro_name(words, width):
     return f"{MACRO_PREFIX}{words}x{width}"
 
 
-def _bank_name(rows, width):
-    return f"{MACRO_PREFIX}bank_{rows}x{width}"
+def _bank_name(rows, width, abits):
+    """``ipnet_ffram_bank_<rows>x<width>``, with ``_a<abits>`` when the bank decodes more
+    address bits than its rows need (the last, partial bank of a macro)."""
+    own = "" if abits == _address_bits(rows) else f"_a{abits}"
+    return f"{MACRO_PREFIX}bank_{rows}x{width}{own}"
 
 
 def ram_structure(words):
@@ -114,6 +120,12 @@ def check_rams(modules):
                 problems.append("a write enable per bit (the compiler writes whole words)")
             elif _num(p.get("OFFSET", 0)):
                 problems.append("an address offset")
+            elif _num(p["ABITS"]) != _address_bits(words):
+                problems.append(f"a {_num(p['ABITS'])}-bit address for {words} words (the "
+                                f"compiler takes {_address_bits(words)} bits)")
+            elif "1" in str(p.get("INIT", "")):
+                problems.append("initial contents (a RAM macro powers up undefined; the "
+                                "compiler builds no preloaded RAM)")
             if not 2 <= words <= MAX_WORDS or not 1 <= width <= MAX_WIDTH:
                 problems.append(f"unsupported memory size {words} x {width} (the compiler "
                                 f"builds 2..{MAX_WORDS} words of 1..{MAX_WIDTH} bits)")
@@ -184,10 +196,9 @@ class _Writer:
         return out
 
 
-def _bank_verilog(rows, width, buffer):
-    ab = _address_bits(rows)
+def _bank_verilog(rows, width, ab, buffer):
     w = _Writer(buffer)
-    w.lines += [f"module {_bank_name(rows, width)} (clk, we, wa, wd, ra, rd);",
+    w.lines += [f"module {_bank_name(rows, width, ab)} (clk, we, wa, wd, ra, rd);",
                 "  input clk, we;", f"  input [{ab - 1}:0] wa, ra;",
                 f"  input [{width - 1}:0] wd;", f"  output [{width - 1}:0] rd;"]
     data = [w.fan(f"wd[{i}]", rows) for i in range(width)]
@@ -222,11 +233,12 @@ def _macro_verilog(words, width, buffer):
     outs = []
     for b in range(banks):
         n = last if b == banks - 1 else rows
+        # every bank decodes all the low address bits: a write beyond the last word
+        # selects no row, instead of aliasing onto a row of the partial last bank
         bus = {port: "{" + ", ".join(nets[f"{port}[{i}]"][b] for i in reversed(range(count)))
-               + "}" for port, count in (("wa", _address_bits(n)), ("ra", _address_bits(n)),
-                                         ("wd", width))}
+               + "}" for port, count in (("wa", low), ("ra", low), ("wd", width))}
         w.lines += [f"  wire [{width - 1}:0] bank{b}_rd;",
-                    f"  {_bank_name(n, width)} bank{b} (.clk(clk), .we({selects[b]}), "
+                    f"  {_bank_name(n, width, low)} bank{b} (.clk(clk), .we({selects[b]}), "
                     f".wa({bus['wa']}), .wd({bus['wd']}), .ra({bus['ra']}), .rd(bank{b}_rd));"]
         outs.append(f"bank{b}_rd")
     roots = (w.mux_trees("s", outs, "rb", width) if banks > 1
@@ -244,10 +256,11 @@ def macro_verilog(shapes, buffer):
     lines = ["// Flip-flop RAM macros written by ipnet_mtj.gen.asic.ffram (docs/asic.md)", ""]
     banks = set()
     for words, width in shapes:
-        _, rows, last = ram_structure(words)
-        banks |= {(rows, width), (last, width)}
-    for rows, width in sorted(banks):
-        lines += _bank_verilog(rows, width, buffer)
+        count, rows, last = ram_structure(words)
+        low = _address_bits(rows) if count > 1 else _address_bits(words)
+        banks |= {(rows, width, low), (last, width, low)}
+    for rows, width, abits in sorted(banks):
+        lines += _bank_verilog(rows, width, abits, buffer)
     for words, width in shapes:
         lines += _macro_verilog(words, width, buffer)
     return "\n".join(lines)
