@@ -410,3 +410,21 @@ def test_liberty_cell_models_agree_with_the_librarys_own(tmp_path):
     wrong = ours.replace("assign Y = (~((S & A) | ((~S) & B)));", "assign Y = ((S & A) | ((~S) & B));")
     assert wrong != ours
     assert any(ln.startswith("MISMATCH MUX2X1.Y") for ln in run(wrong))
+
+
+@pytest.mark.parametrize("function, verilog", [
+    ("(!((S A) + (!S B)))", "(~((S & A) | ((~S) & B)))"),    # OSU's MUX2X1
+    ("A B^C", "(A & (B ^ C))"),                              # XOR binds before AND
+    ("A+B^C D", "(A | ((B ^ C) & D))"),                      # ... and AND before OR
+    ("A'*B|C", "(((~A) & B) | C)"),                          # postfix inversion, * and |
+])
+def test_liberty_function_known_answers(function, verilog):
+    from ipnet_mtj.gen.asic.cell_models import function_to_verilog
+    assert function_to_verilog(function) == verilog
+
+
+@pytest.mark.parametrize("function", ["", "A &", "(A", "!", "A $ B"])
+def test_liberty_function_errors(function):
+    from ipnet_mtj.gen.asic.cell_models import function_to_verilog
+    with pytest.raises(ValueError, match="Liberty function"):
+        function_to_verilog(function)

@@ -141,6 +141,8 @@ def function_to_verilog(function):
 
     def take():
         nonlocal i
+        if i >= len(tokens):
+            raise ValueError(f"Liberty function {function!r}: ends too early")
         i += 1
         return tokens[i - 1]
 
