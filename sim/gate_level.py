@@ -171,10 +171,18 @@ def check_macros(shapes, library, netlist, folder, cycles=MACRO_RANDOM_CYCLES, s
     return out
 
 
-def _gate_synthesis(library, out, top, work):
+def _gate_start(out, top, macros_as):
+    """The library, the work folder ``gate.partial/`` (emptied), the netlist of ``<top>.v``
+    for simulation, and the report begun."""
+    library = tools()
+    work = out / "gate.partial"
+    shutil.rmtree(work, ignore_errors=True)
     print(f"gate level: yosys onto the cells ({top}.v, with its monitor port) ...", flush=True)
-    cells = synthesise_cells(out / f"{top}.v", top, library, work)
-    return cells.netlist.with_name("netlist_sim.v")
+    netlist = synthesise_cells(out / f"{top}.v", top, library, work).netlist \
+        .with_name("netlist_sim.v")
+    report = {"design": top, "netlist": f"gate/{netlist.name}", "macros_as": macros_as,
+              "simulations": []}
+    return library, work, netlist, report
 
 
 def _finish(out, work, report):
@@ -210,16 +218,11 @@ def main_network(argv):
     from ipnet_mtj.gen.report import write_report
     from .network import load_test_sequences
     from .runner import run_network_bench
-    library = tools()
-    work = out / "gate.partial"
-    shutil.rmtree(work, ignore_errors=True)
-    netlist = _gate_synthesis(library, out, design.top, work)
+    library, work, netlist, report = _gate_start(
+        out, design.top, "behavioural models (checked on their own below)")
     x, y = load_test_sequences(design, args.sequences)
     stimulus = work / "stimulus.npz"
     np.savez(stimulus, x=x, y=y)
-    report = {"design": design.top, "netlist": f"gate/{netlist.name}",
-              "macros_as": "behavioural models (checked on their own below)",
-              "simulations": []}
     runner = runner_from_args(args)
     for sim in sims:
         print(f"gate level on {sim}: {len(x)} sequences of {x.shape[1]} frames "
@@ -254,12 +257,7 @@ def main_layer(argv):
     if not args.gate_level:
         return 0
     from .runner import run_regress_bench
-    library = tools()
-    work = out / "gate.partial"
-    shutil.rmtree(work, ignore_errors=True)
-    netlist = _gate_synthesis(library, out, design.top, work)
-    report = {"design": design.top, "netlist": f"gate/{netlist.name}",
-              "macros_as": "cells", "simulations": []}
+    library, work, netlist, report = _gate_start(out, design.top, "cells")
     for sim in sims:
         print(f"gate level on {sim}: {args.neuron_steps} neuron updates ...", flush=True)
         files = simulation_files(sim, library, netlist, work, macros_as_models=False)
