@@ -110,7 +110,8 @@ asic-layer: $(STAMP) system-deps
 # The same, then the netlist against the golden model (build/<name>/gate/): the network on
 # Verilator over 20 test sequences (long: see docs/asic.md), the layer on Icarus and Verilator.
 asic-gate: $(STAMP) system-deps
-	$(IPNET) asic $(NETWORK) --gate-level
+	$(IPNET) asic $(NETWORK) --gate-level \
+	  $(if $(filter configs/network.yaml,$(NETWORK)),--record docs/asic-energy.json)
 
 asic-layer-gate: $(STAMP) system-deps
 	$(IPNET) asic $(CONFIG) --gate-level

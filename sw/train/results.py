@@ -140,16 +140,27 @@ def _environment():
     return env
 
 
-def markdown(exp, design, results, meta):
+CMOS_RECORD = "asic-energy.json"
+
+
+def cmos_record(folder):
+    """The measured CMOS energy of the emulator (``asic-energy.json`` in ``folder``, written by
+    ``ipnet asic NETWORK --gate-level --record``), or None: a row of the memory-energy table."""
+    path = Path(folder) / CMOS_RECORD
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def markdown(exp, design, results, meta, cmos=None):
     """docs/results.md for experiment ``exp``, its ``design``, the aggregated ``results`` and the
-    run's ``meta`` (results.json holds both: ``meta`` and the rest)."""
+    run's ``meta`` (results.json holds both: ``meta`` and the rest); ``cmos``: the measured CMOS
+    record (:func:`cmos_record`), a row of the memory-energy table when given."""
     tasks = [t for t in exp.tasks if t in results["tasks"]]
     models = sorted({m for t in tasks for m in results["tasks"][t]["models"]},
                     key=lambda m: (m != "ipnet", m))
     return _environment().get_template("results.md.j2").render(
         exp=exp, results=results, meta=meta, tasks=tasks, models=models,
         lower_is_better=LOWER_IS_BETTER, stalled=STALLED, source=SOURCE,
-        target=_target(exp, design, results))
+        target=_target(exp, design, results), cmos=cmos)
 
 
 def markdown_from_json(exp_path, json_path):
@@ -158,7 +169,7 @@ def markdown_from_json(exp_path, json_path):
     exp, design, _ = load_experiment(exp_path)
     results = json.loads(Path(json_path).read_text())
     meta = results.pop("meta")
-    return markdown(exp, design, results, meta)
+    return markdown(exp, design, results, meta, cmos_record(Path(json_path).parent))
 
 
 def _plot(exp, results, path):
@@ -214,7 +225,7 @@ def write_outputs(exp_path, done, out_dir, wall_s, spread=None, integer=None):
             "runs": len(done)}
     out = Path(out_dir)
     text = json.dumps({"meta": meta, **results}, indent=2, default=float) + "\n"
-    page = markdown(exp, design, results, meta)
+    page = markdown(exp, design, results, meta, cmos_record(out))
     write_atomically(out / "results.json", lambda tmp: Path(tmp).write_text(text))
     write_atomically(out / "results.md", lambda tmp: Path(tmp).write_text(page))
     write_atomically(out / "results.png", lambda tmp: _plot(exp, results, tmp))
