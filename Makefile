@@ -108,7 +108,9 @@ asic-layer: $(STAMP) system-deps
 	$(IPNET) asic $(CONFIG)
 
 # The same, then the netlist against the golden model (build/<name>/gate/): the network on
-# Verilator over 20 test sequences (long: see docs/asic.md), the layer on Icarus and Verilator.
+# Verilator over 20 test sequences (long: see docs/asic.md), the layer on Icarus and Verilator;
+# then the energy from the Verilator run's switching activity (the default network's neuron
+# unit also to docs/asic-energy.json, a row of docs/results.md).
 asic-gate: $(STAMP) system-deps
 	$(IPNET) asic $(NETWORK) --gate-level \
 	  $(if $(filter configs/network.yaml,$(NETWORK)),--record docs/asic-energy.json)

@@ -213,6 +213,15 @@ def main_network(argv):
     args = _add_gate_level_args(asic_parser("network"), "network").parse_args(argv)
     if args.sequences < 1:
         raise UsageError(f"--sequences: must be >= 1, got {args.sequences}")
+    if args.record is not None:
+        if not args.gate_level:
+            raise UsageError("--record: the energy comes from the gate-level run; add --gate-level")
+        folder = Path(args.record).resolve().parent
+        if not folder.is_dir():
+            raise UsageError(f"--record: folder {folder} does not exist")
+        if "verilator" not in parse_simulators(args.simulators):
+            raise UsageError("--record: the energy comes from the Verilator run; --simulators "
+                             "must include verilator")
     sims = _check_sims(args, macros=True) if args.gate_level else []
     design, out = run_network(args)
     if not args.gate_level:

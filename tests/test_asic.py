@@ -216,6 +216,26 @@ def test_activity_out_of_range_is_one_line(tmp_path):
     _one_line(proc, "--activity: must be in (0, 1], got 0.0")
 
 
+@pytest.mark.parametrize("extra, text", [
+    ([], "--record: the energy comes from the gate-level run; add --gate-level"),
+    (["--gate-level", "--simulators", "icarus"],
+     "--record: the energy comes from the Verilator run; --simulators must include verilator"),
+])
+def test_record_without_its_run_is_one_line(tmp_path, extra, text):
+    from helpers import ROOT
+    proc = subprocess.run([sys.executable, "-m", "ipnet_mtj.flow", "asic",
+                           str(ROOT / "configs" / "network.yaml"), "--record",
+                           str(tmp_path / "e.json"), *extra, "--out", str(tmp_path)],
+                          capture_output=True, text=True)
+    _one_line(proc, text)
+    missing = tmp_path / "no" / "e.json"
+    proc = subprocess.run([sys.executable, "-m", "ipnet_mtj.flow", "asic",
+                           str(ROOT / "configs" / "network.yaml"), "--gate-level", "--record",
+                           str(missing), "--out", str(tmp_path)], capture_output=True, text=True)
+    _one_line(proc, f"--record: folder {missing.parent} does not exist")
+    assert not list(tmp_path.iterdir())
+
+
 RAMS = """
 module rams(input clk, input we, input [5:0] wa, ra, rb, input [7:0] wd, input [1:0] be,
             output reg [7:0] qa, output reg [7:0] qb);
