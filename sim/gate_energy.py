@@ -68,11 +68,19 @@ def gate_energy(library, netlist, top, saif_files, scope, work, *, fmax_mhz, neu
         flat = flatten_json(netlist_dict, top, plib.cells)
         saif = merge_saifs(read_saif(f) for f in saif_files)
         result = activity_energy(flat, top, plib, saif, scope)
+        clock = saif.scopes[tuple(scope)].get("clk")
+        if clock is None or clock.tc < 2:
+            raise ValueError(f"the SAIF file's scope {'/'.join(scope)} has no running clk")
+        for path in [*result.macros, *result.macro_j]:
+            nets = saif.scopes.get(tuple(scope) + path, {})
+            if not {"clk", "we"} <= set(nets):
+                raise ValueError(f"the SAIF file has no clk and we of RAM macro "
+                                 f"{'/'.join(path)}")
     except ValueError as err:
         raise UsageError(f"energy from activity: {err}") from None
-    top_nets = saif.scopes[tuple(scope)]
-    cycles = top_nets["clk"].tc // 2
-    period = saif.duration_s / max(cycles, 1)
+    cycles = clock.tc // 2
+    # the clock's own period (its time high and low over its cycles), not the run's length
+    period = (clock.t0 + clock.t1) * saif.timescale_s / cycles
     blocks = {k: dict(v) for k, v in result.blocks.items()}
     shapes = sorted({tuple(int(x) for x in m[len(MACRO_PREFIX):].split("x"))
                      for m in set(flat.modules.values())
@@ -95,6 +103,7 @@ def gate_energy(library, netlist, top, saif_files, scope, work, *, fmax_mhz, neu
         leakage_w += models[module]["leakage_w"]
         block["leakage_j"] += models[module]["leakage_w"] * result.duration_s
         charged.append({"instance": "/".join(path), "macro": module, "cycles": c,
+                        "block": block_of(path, flat.modules, top),
                         "read_address_toggles": toggles, "writes": writes, "energy_j": e})
     for path, direct in sorted(result.macro_j.items()):      # run cell by cell
         module = flat.modules[path]
@@ -102,8 +111,13 @@ def gate_energy(library, netlist, top, saif_files, scope, work, *, fmax_mhz, neu
                                            saif.timescale_s)
         e = macro_energy_j(models[module], c, toggles, writes)
         check.append({"instance": "/".join(path), "macro": module, "cycles": c,
+                      "block": block_of(path, flat.modules, top),
                       "read_address_toggles": toggles, "writes": writes, "cells_j": direct,
-                      "model_j": e, "model_over_cells": e / direct if direct else None})
+                      "model_j": e, "model_over_cells": e / direct if direct else None,
+                      # the part an access costs, the idle cycles' share taken out of both
+                      "above_idle_model_over_cells":
+                          (e - c * models[module]["idle_j"]) / (direct - c * models[module]["idle_j"])
+                          if direct > c * models[module]["idle_j"] else None})
 
     def dynamic(b):
         return b["switching_j"] + b["internal_j"] + b.get("macro_model_j", 0.0)
@@ -128,8 +142,11 @@ def gate_energy(library, netlist, top, saif_files, scope, work, *, fmax_mhz, neu
         "mtj_pulse_energy_j": mtj_pulse_j,
         "blocks": [{"name": k, **v, "dynamic_j": dynamic(v)} for k, v in blocks.items()],
         "cells_from_activity": result.cells_simulated,
+        "nets_without_activity": result.nets_without_activity,
         "cells_in_macro_models": result.cells_not_simulated,
         "macros_charged_by_model": charged, "macro_check": check,
+        "neuron_unit_macros": sorted({m["macro"] for m in charged + check
+                                      if _is_neuron_block(m["block"])}),
         "macro_models": list(models.values()), "wall_s": time.monotonic() - began,
     }
     if frames:

@@ -309,9 +309,10 @@ def _write_record(path, report, design, library, neurons, activity):
     (:func:`sw.train.results.cmos_record`), written atomically."""
     from ipnet_mtj.sw.cli import write_atomically
     e = report["energy"]
-    [heat] = [m for m in e["macros_charged_by_model"]
-              if m["instance"].split("/")[-2].endswith("neurons_memories")]
-    words, bits = (int(v) for v in heat["macro"].rsplit("_", 1)[1].split("x"))
+    if len(e["neuron_unit_macros"]) != 1:
+        raise UsageError(f"--record: the neuron unit has {len(e['neuron_unit_macros'])} RAM "
+                         "macros, not one heat RAM")
+    words, bits = (int(v) for v in e["neuron_unit_macros"][0].rsplit("_", 1)[1].split("x"))
     record = {"network": design.top, "library": f"{library.name} ({library.corner})",
               "sequences": activity["sequences"], "frames": activity["frames"],
               "neuron_updates_per_frame": neurons, "heat_words": words, "heat_bits": bits,
@@ -361,9 +362,11 @@ def energy_lines(e):
               f"{e['neuron_unit_per_update_j'] * 1e12:.4g} pJ per update; one MTJ pulse at "
               f"I_c0: {e['mtj_pulse_energy_j'] * 1e15:.4g} fJ"]
     for m in e["macro_check"]:
+        above = m["above_idle_model_over_cells"]
         lines.append(f"RAM macro {m['instance']}: {m['cells_j'] * 1e9:.4g} nJ from its cells, "
                      f"{m['model_j'] * 1e9:.4g} nJ by its access model "
-                     f"({m['model_over_cells']:.2f}x)")
+                     f"({m['model_over_cells']:.2f}x; above idle "
+                     + (f"{above:.2f}x)" if above is not None else "-)"))
     return lines
 
 

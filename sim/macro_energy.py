@@ -11,12 +11,14 @@ Verilator with its switching activity recorded (SAIF) and turned into energy by
 * ``read``: the fill, then :data:`CYCLES` reads of random words;
 * ``write``: the fill, then :data:`CYCLES` writes of random data to random words.
 
-The fill cancels in the differences: ``E_idle = (E(idle) - E(fill)) / CYCLES`` per cycle, and a
-read (write) costs ``(E(read) - E(fill)) / CYCLES - E_idle`` above an idle cycle. The network's
-macro then costs ``cycles x E_idle + reads x E_read + writes x E_write``, with its reads and
-writes counted from its enables' time high in the network's SAIF file
-(:func:`access_counts`). Addresses held still while idle, random data: the model's
-assumptions, checked on the layer, whose macros are simulated cell by cell (docs/asic.md).
+The fill cancels in the differences: ``E_idle = (E(idle) - E(fill)) / CYCLES`` per cycle; a
+transition of a read-address bit costs ``(E(read) - E(fill) - CYCLES x E_idle)`` over the read
+run's read-address transitions (less the fill's); a write costs
+``(E(write) - E(fill)) / CYCLES - E_idle``. The network's macro then costs
+``cycles x E_idle + read-address transitions x E_ra + writes x E_write``, counted from its
+SAIF nets (:func:`access_counts`). The model's assumptions (addresses and write data still
+while idle, random data, every address bit's transition the same cost, as random addresses
+make them) are checked on the layer, whose macros are simulated cell by cell (docs/asic.md).
 """
 
 from __future__ import annotations
@@ -93,8 +95,9 @@ def characterise_macro(words, width, netlist_json, cell_models, netlist, plib, w
     Returns
     -------
     dict
-        ``macro``, ``idle_j`` (per cycle), ``read_j`` and ``write_j`` (above an idle
-        cycle), ``cells`` and ``cycles`` (per run), ``wall_s``.
+        ``macro``, ``idle_j`` (per cycle), ``read_toggle_j`` (per read-address bit
+        transition) and ``write_j`` (per write, above an idle cycle), ``leakage_w``, ``cells``,
+        ``cycles`` (per run), ``wall_s``.
     """
     import time
     began = time.monotonic()
@@ -133,13 +136,16 @@ def characterise_macro(words, width, netlist_json, cell_models, netlist, plib, w
                              f"{work / f'{mode}.log'}")
         activity = read_saif(saif)
         result = activity_energy(flat, name, plib, activity, ("macro_energy_tb", "dut"))
+        if result.cells_not_simulated:
+            raise UsageError(f"the energy bench of {name} ({mode}): {result.cells_not_simulated}"
+                             " of its cells have no activity in its SAIF file")
         energies[mode] = result.switching_j + result.internal_j    # leakage apart
         ra_toggles[mode] = read_address_toggles(activity.scopes[("macro_energy_tb", "dut")])
         leakage_w = result.leakage_j / result.duration_s
     idle = (energies["idle"] - energies["fill"]) / cycles
     return {"macro": name, "words": words, "width": width, "cells": len(flat.cells),
             "idle_j": idle,
-            "read_toggle_j": ((energies["read"] - energies["fill"]) / cycles - idle) * cycles
+            "read_toggle_j": (energies["read"] - energies["fill"] - cycles * idle)
             / max(1, ra_toggles["read"] - ra_toggles["fill"]),
             "write_j": (energies["write"] - energies["fill"]) / cycles - idle,
             "leakage_w": leakage_w, "cycles": cycles, "wall_s": time.monotonic() - began}

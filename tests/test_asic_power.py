@@ -145,3 +145,30 @@ def test_saif_reader(tmp_path):
     (tmp_path / "f.saif").write_text("(SAIFILE (DURATION 5) (INSTANCE top (NET (a (TC 1)")
     with pytest.raises(ValueError, match="ends inside a group|not closed"):
         read_saif(tmp_path / "f.saif")
+
+
+def test_liberty_table_lookup_known_answers():
+    """A table without its own indices takes its template's; lookups interpolate linearly on
+    each axis and clamp at the edges; units come from the header (pF x V^2 = pJ, ns)."""
+    text = """library (x) { time_unit : "1ns"; capacitive_load_unit (1, pf); nom_voltage : 1.0;
+      power_lut_template (e) { variable_1 : total_output_net_capacitance;
+        variable_2 : input_transition_time; index_1 ("0.0, 1.0"); index_2 ("0.0, 2.0"); }
+      cell (A) { cell_leakage_power : 3; pin (Y) { direction : output; function : "1";
+        internal_power () { related_pin : "Y";
+          rise_power (e) { values ("1, 2", "3, 4"); }
+          fall_power (e) { index_2 ("0.0, 4.0"); values ("1, 2", "3, 4"); } } } } }"""
+    arc = read_power_library(text).cells["A"].energy["Y"][0]
+    assert arc.rise(1e-12, 2e-9) == pytest.approx(4e-12)
+    assert arc.rise(0.5e-12, 1e-9) == pytest.approx(2.5e-12)       # (1+2+3+4)/4
+    assert arc.rise(5e-12, -1.0) == pytest.approx(3e-12)           # clamped: row 1, column 0
+    assert arc.fall(0.0, 2e-9) == pytest.approx(1.5e-12)           # its own slew axis, 0..4 ns
+    assert read_power_library(text).cells["A"].leakage_w == pytest.approx(3e-9)
+    with pytest.raises(ValueError, match="table template 'f' is not defined"):
+        read_power_library(text.replace("rise_power (e)", "rise_power (f)"))
+
+
+def test_saif_value_that_is_not_a_number_is_refused(tmp_path):
+    path = tmp_path / "g.saif"
+    path.write_text("(SAIFILE (DURATION 5) (INSTANCE top (NET (a (T0 1) (TC many)))))")
+    with pytest.raises(ValueError, match=r"g.saif: net a: TC 'many' is not a number"):
+        read_saif(path)

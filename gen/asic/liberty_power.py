@@ -30,6 +30,11 @@ def _numbers(text):
     return [float(v) for v in re.findall(r"[-+]?\d*\.?\d+(?:[eE][-+]?\d+)?", text)]
 
 
+def _index(body, k):
+    m = re.search(rf"\bindex_{k}\s*\(\s*\"([^\"]*)\"", body)
+    return _numbers(m.group(1)) if m else None
+
+
 @dataclass
 class Table:
     """A lookup table over load (SI farads) and/or input slew (SI seconds)."""
@@ -85,8 +90,9 @@ class PowerLibrary:
 
 
 def _unit(text, default):
+    """A unit attribute's value in SI (``"1ns"`` -> 1e-9); ``default`` when it is absent."""
     m = re.fullmatch(r"\s*\"?\s*(\d*\.?\d*)\s*([fpnum]?)\w*\s*\"?\s*", text or "")
-    if not m:
+    if text is None or not m:
         return default
     return float(m.group(1) or 1) * _UNITS[m.group(2)]
 
@@ -114,15 +120,21 @@ def read_power_library(liberty_text):
     templates = {}
     for kind in ("power_lut_template", "lu_table_template"):
         for name, body in _groups(header, kind):
-            templates[name] = [_attribute(body, f"variable_{k}") for k in (1, 2)]
+            templates[name] = ([_attribute(body, f"variable_{k}") for k in (1, 2)],
+                               [_index(body, k) for k in (1, 2)])
 
     def table(tname, body, scale):
         if tname not in templates:
             raise ValueError(f"table template {tname!r} is not defined in the library")
-        variables = templates[tname]
-        idx = [_numbers(m.group(1)) for m in
-               (re.search(rf"\bindex_{k}\s*\(\s*\"([^\"]*)\"", body) for k in (1, 2)) if m]
-        values = _numbers(re.search(r"\bvalues\s*\((.*?)\)\s*;", body, re.S).group(1))
+        variables, defaults = templates[tname]
+        # a table's own index_1/index_2, else its template's
+        idx = [own if own is not None else default
+               for own, default in zip((_index(body, k) for k in (1, 2)), defaults)]
+        idx = [i for i in idx if i is not None]
+        found = re.search(r"\bvalues\s*\((.*?)\)\s*;", body, re.S)
+        if not found:
+            raise ValueError(f"a {tname} table has no values")
+        values = _numbers(found.group(1))
         axes = {}
         for var, points in zip(variables, idx):
             if var == _LOAD:

@@ -35,7 +35,7 @@ written down:
 
 Cells inside instances the simulation did not simulate cell by cell (the network's RAM
 macros, simulated by behavioural models) have no activity; :func:`activity_energy` leaves
-them out and names them, and :mod:`gen.asic.macro_energy` charges them by access.
+them out and names them, and :mod:`sim.macro_energy` charges them by access.
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ class FlatNetlist:
     """A hierarchical netlist flattened: every library cell with its path and its pins'
     nets (integers), the top's ports as nets, and every instance's module."""
     cells: list                      # (path tuple, cell type, {pin: net})
-    ports: dict                      # top port name -> [net per bit, LSB first]
+    ports: dict                      # top port name -> {bit index: net}
     modules: dict                    # instance path tuple -> module name
     nets: int
 
@@ -94,8 +94,13 @@ def flatten_json(netlist, top, library_cells):
         if a != b:
             parent[a] = b
 
+    undriven = iter(range(1 << 62))
+
     def key(path, bit):
-        return ("const", bit) if isinstance(bit, str) else (path, bit)
+        # "0" and "1" are the two constant nets; an "x" or "z" bit connects to nothing
+        if isinstance(bit, str):
+            return ("const", bit) if bit in ("0", "1") else ("open", next(undriven))
+        return (path, bit)
 
     raw_cells, instances = [], {(): top}
     stack = [((), top)]
@@ -122,8 +127,15 @@ def flatten_json(netlist, top, library_cells):
     def net(k):
         return ids.setdefault(find(k), len(ids))
     cells = [(p, t, {pin: net(k) for pin, k in pins.items()}) for p, t, pins in raw_cells]
-    ports = {name: [net(key((), b)) for b in port["bits"]]
-             for name, port in modules[top]["ports"].items()}
+    ports = {}
+    for name, port in modules[top]["ports"].items():
+        # bit names as the simulator writes them: name[offset], ..., MSB first when upto
+        nets = [net(key((), b)) for b in port["bits"]]
+        offset = port.get("offset", 0)
+        indices = [offset + i for i in range(len(nets))]
+        if port.get("upto"):
+            indices = indices[::-1]
+        ports[name] = dict(zip(indices, nets))
     return FlatNetlist(cells, ports, instances, len(ids))
 
 
@@ -140,6 +152,7 @@ class EnergyResult:
     cells_simulated: int = 0
     cells_not_simulated: int = 0
     nets_with_activity: int = 0
+    nets_without_activity: int = 0
 
     @property
     def total_j(self):
@@ -173,7 +186,8 @@ def activity_energy(flat, top, lib, saif, scope):
     names) is the netlist's top. ``lib``: :class:`gen.asic.liberty_power.PowerLibrary`.
 
     Cells whose scope the SAIF file lacks are not simulated; they must all lie inside RAM
-    macro instances (listed in the result's ``macros``).
+    macro instances (listed in the result's ``macros``). Nets no pin of which the SAIF file
+has are counted (``nets_without_activity``) and taken as still.
 
     Raises
     ------
@@ -195,10 +209,10 @@ def activity_energy(flat, top, lib, saif, scope):
 
     top_nets = saif.scopes[scope]
     for name, bits in flat.ports.items():
-        for i, n in enumerate(bits):
-            a = top_nets.get(f"{name}[{i}]") if len(bits) > 1 else top_nets.get(name)
+        for i, n in bits.items():
+            a = top_nets.get(f"{name}[{i}]")
             if a is None and len(bits) == 1:
-                a = top_nets.get(f"{name}[0]")
+                a = top_nets.get(name)
             if a is not None:
                 note(n, a.tc, f"port {name}[{i}]")
     simulated, skipped, macros = [], 0, {}
@@ -265,8 +279,9 @@ def activity_energy(flat, top, lib, saif, scope):
             b["internal_j"] += count * e
         if macro is not None:
             macro_j[macro] += b["switching_j"] + b["internal_j"] - before
+    still = {n for _, _, pins in simulated for n in pins.values()} - set(tc)
     blocks = dict(sorted(blocks.items()))
     return EnergyResult(duration, sum(b["switching_j"] for b in blocks.values()),
                         sum(b["internal_j"] for b in blocks.values()),
                         sum(b["leakage_j"] for b in blocks.values()), blocks, macros,
-                        dict(macro_j), len(simulated), skipped, len(tc))
+                        dict(macro_j), len(simulated), skipped, len(tc), len(still))

@@ -4,8 +4,9 @@ A SAIF file holds, for every net of every instance scope a simulator traced, the
 net spent at 0 (``T0``) and at 1 (``T1``) and its number of transitions (``TC``) over the
 run (``DURATION``, in ``TIMESCALE`` units). Verilator writes one with ``--trace-saif``.
 Nothing on PyPI reads SAIF, so this module does; it reads the grammar's parts a power
-estimate needs (``DURATION``, ``TIMESCALE``, ``DIVIDER``, nested ``INSTANCE`` scopes and
-their ``NET`` and ``PORT`` entries) and skips every other group. Names may escape any
+estimate needs (``DURATION``, ``TIMESCALE``, nested ``INSTANCE`` scopes and their ``NET``
+and ``PORT`` entries) and skips every other group (``DIVIDER`` among them: hierarchy is
+taken from the nesting of ``INSTANCE`` scopes, never from names). Names may escape any
 character with a backslash (``data\\[3\\]``); the escapes are removed, so a bus bit reads
 ``data[3]``.
 """
@@ -76,6 +77,8 @@ def read_saif(path):
     def nets(i, into):                  # (NET|PORT (name (T0 a) (T1 b) (TC c) ...) ...)
         while tokens[i] == "(":
             name = _UNESCAPE.sub(r"\1", tokens[i + 1])
+            if name in ("(", ")"):
+                raise ValueError(f"{path}: a net without a name")
             i += 2
             values = {}
             while tokens[i] == "(":
@@ -84,9 +87,10 @@ def read_saif(path):
                     i = skip(i + 1)
                     continue
                 try:
-                    values[key] = int(tokens[i + 2])
+                    values[key] = round(float(tokens[i + 2]))
                 except ValueError:
-                    values[key] = 0
+                    raise ValueError(f"{path}: net {name}: {key} {tokens[i + 2]!r} is not a "
+                                     "number") from None
                 i += 4
             into[name] = Activity(values.get("T0", 0), values.get("T1", 0), values.get("TC", 0))
             i += 1                      # the net's ")"
@@ -138,6 +142,8 @@ def merge_saifs(saifs):
     """One :class:`Saif` from several runs of the same design (shards of one bench): the
     durations, times high and low and transitions added, net by net."""
     saifs = list(saifs)
+    if not saifs:
+        raise ValueError("no SAIF file to merge")
     out = Saif(sum(s.duration_s for s in saifs), saifs[0].timescale_s, {})
     for s in saifs:
         scale = s.timescale_s / out.timescale_s
