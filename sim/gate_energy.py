@@ -104,7 +104,7 @@ def gate_energy(library, netlist, top, saif_files, scope, work, *, fmax_mhz, neu
         block["leakage_j"] += models[module]["leakage_w"] * result.duration_s
         charged.append({"instance": "/".join(path), "macro": module, "cycles": c,
                         "block": block_of(path, flat.modules, top),
-                        "read_address_toggles": toggles, "writes": writes, "energy_j": e})
+                        "read_address_toggles": sum(toggles), "writes": writes, "energy_j": e})
     for path, direct in sorted(result.macro_j.items()):      # run cell by cell
         module = flat.modules[path]
         c, toggles, writes = access_counts(saif.scopes[tuple(scope) + path], period,
@@ -112,7 +112,7 @@ def gate_energy(library, netlist, top, saif_files, scope, work, *, fmax_mhz, neu
         e = macro_energy_j(models[module], c, toggles, writes)
         check.append({"instance": "/".join(path), "macro": module, "cycles": c,
                       "block": block_of(path, flat.modules, top),
-                      "read_address_toggles": toggles, "writes": writes, "cells_j": direct,
+                      "read_address_toggles": sum(toggles), "writes": writes, "cells_j": direct,
                       "model_j": e, "model_over_cells": e / direct if direct else None,
                       # the part an access costs, the idle cycles' share taken out of both
                       "above_idle_model_over_cells":

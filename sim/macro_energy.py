@@ -11,14 +11,19 @@ Verilator with its switching activity recorded (SAIF) and turned into energy by
 * ``read``: the fill, then :data:`CYCLES` reads of random words;
 * ``write``: the fill, then :data:`CYCLES` writes of random data to random words.
 
+* ``bit<d>``, one per read-address bit: the fill, then :data:`CYCLES` reads of two words
+  whose addresses differ in bit ``d`` only, in turn.
+
 The fill cancels in the differences: ``E_idle = (E(idle) - E(fill)) / CYCLES`` per cycle; a
-transition of a read-address bit costs ``(E(read) - E(fill) - CYCLES x E_idle)`` over the read
-run's read-address transitions (less the fill's); a write costs
-``(E(write) - E(fill)) / CYCLES - E_idle``. The network's macro then costs
-``cycles x E_idle + read-address transitions x E_ra + writes x E_write``, counted from its
-SAIF nets (:func:`access_counts`). The model's assumptions (addresses and write data still
-while idle, random data, every address bit's transition the same cost, as random addresses
-make them) are checked on the layer, whose macros are simulated cell by cell (docs/asic.md).
+transition of read-address bit ``d`` costs ``(E(bit<d>) - E(fill) - CYCLES x E_idle)`` over
+that bit's transitions in the run (less the fill's); a write costs
+``(E(write) - E(fill)) / CYCLES - E_idle``. The random-read run checks the per-bit costs:
+they predict its energy from its own transitions (``random_reads_model_over_measured``).
+The network's macro then costs ``cycles x E_idle + sum over bits of transitions x E_bit +
+writes x E_write``, counted from its SAIF nets (:func:`access_counts`). The model's
+assumptions (write address and data still without a write, random data, bits' costs
+adding up) are checked on the layer, whose macros are simulated cell by cell
+(docs/asic.md).
 """
 
 from __future__ import annotations
@@ -37,7 +42,7 @@ from ipnet_mtj.sw.cli import UsageError
 __all__ = ["CYCLES", "characterise_macro", "access_counts", "macro_energy_j"]
 
 CYCLES = 400
-MODES = ("fill", "idle", "read", "write")
+MODES = ("fill", "idle", "read", "write")     # then one run per read-address bit
 
 
 def _testbench(words, width, cycles, seed):
@@ -50,13 +55,15 @@ module macro_energy_tb;
   wire [{width - 1}:0] rd;
   {macro_name(words, width)} dut (.clk(clk), .we(we), .wa(wa), .wd(wd), .re(re), .ra(ra), .rd(rd));
   always #5 clk = ~clk;
-  integer i, seed = {seed}, phase = 0;
+  integer i, seed = {seed}, phase = 0, which = 0;
+  reg [{ab - 1}:0] base = 0;
   reg [8*64-1:0] file;
   initial begin
     if (!$value$plusargs("saif=%s", file)) $fatal(1, "no +saif=");
     if ($test$plusargs("idle")) phase = 1;
     if ($test$plusargs("read")) phase = 2;
     if ($test$plusargs("write")) phase = 3;
+    if ($value$plusargs("bit=%d", which)) phase = 4;
     $dumpfile(file);
     $dumpvars(0, dut);
     @(negedge clk);
@@ -65,10 +72,14 @@ module macro_energy_tb;
       @(negedge clk);
     end
     we = 0;
+    // phase 4: reads of two words whose addresses differ in bit `which` only, in turn
+    base = ($unsigned($random(seed)) % {words}) & ~({ab}'d1 << which);
+    if ((base | ({ab}'d1 << which)) >= {words}) base = 0;
     for (i = 0; i < {cycles} && phase != 0; i = i + 1) begin
-      we = phase == 3; re = phase == 2;
+      we = phase == 3; re = phase == 2 || phase == 4;
       if (phase == 3) begin wa = $unsigned($random(seed)) % {words}; wd = $random(seed); end
       if (phase == 2) ra = $unsigned($random(seed)) % {words};
+      if (phase == 4) ra = base | ((i & 1) << which);
       @(negedge clk);
     end
     $finish;
@@ -95,9 +106,10 @@ def characterise_macro(words, width, netlist_json, cell_models, netlist, plib, w
     Returns
     -------
     dict
-        ``macro``, ``idle_j`` (per cycle), ``read_toggle_j`` (per read-address bit
-        transition) and ``write_j`` (per write, above an idle cycle), ``leakage_w``, ``cells``,
-        ``cycles`` (per run), ``wall_s``.
+        ``macro``, ``idle_j`` (per cycle), ``read_bit_j`` (per transition of each
+        read-address bit, LSB first) and ``write_j`` (per write, above an idle cycle),
+        ``random_reads_model_over_measured``, ``leakage_w``, ``cells``, ``cycles`` (per run),
+        ``wall_s``.
     """
     import time
     began = time.monotonic()
@@ -125,10 +137,13 @@ def characterise_macro(words, width, netlist_json, cell_models, netlist, plib, w
         raise UsageError(f"Verilator failed on the energy bench of {name}; see "
                          f"{work / 'build.log'}")
     flat = flatten_json(netlist_json, name, plib.cells)
+    abits = max(1, (words - 1).bit_length())
     energies, ra_toggles = {}, {}
-    for mode in MODES:
+    runs = [(mode, f"+{mode}") for mode in MODES] + [(f"bit{d}", f"+bit={d}")
+                                                     for d in range(abits)]
+    for mode, plusarg in runs:
         saif = work / f"{mode}.saif"
-        run = subprocess.run([str(work / "obj" / "tb"), f"+saif={saif.name}", f"+{mode}"],
+        run = subprocess.run([str(work / "obj" / "tb"), f"+saif={saif.name}", plusarg],
                              capture_output=True, text=True, cwd=work)
         if run.returncode or not saif.exists():
             (work / f"{mode}.log").write_text(run.stdout + run.stderr)
@@ -143,29 +158,47 @@ def characterise_macro(words, width, netlist_json, cell_models, netlist, plib, w
         ra_toggles[mode] = read_address_toggles(activity.scopes[("macro_energy_tb", "dut")])
         leakage_w = result.leakage_j / result.duration_s
     idle = (energies["idle"] - energies["fill"]) / cycles
+
+    def above(mode):                     # the run's accesses: above the fill and idle cycles
+        return energies[mode] - energies["fill"] - cycles * idle
+
+    def flips(mode):                     # read-address transitions per bit, less the fill's
+        return [a - b for a, b in zip(ra_toggles[mode], ra_toggles["fill"])]
+    per_bit = [above(f"bit{d}") / max(1, flips(f"bit{d}")[d]) for d in range(abits)]
+    random_reads = sum(t * e for t, e in zip(flips("read"), per_bit))
     return {"macro": name, "words": words, "width": width, "cells": len(flat.cells),
-            "idle_j": idle,
-            "read_toggle_j": (energies["read"] - energies["fill"] - cycles * idle)
-            / max(1, ra_toggles["read"] - ra_toggles["fill"]),
-            "write_j": (energies["write"] - energies["fill"]) / cycles - idle,
+            "idle_j": idle, "read_bit_j": per_bit,
+            "write_j": above("write") / cycles,
+            # the per-bit costs' prediction of the random-read run, against its own energy
+            "random_reads_model_over_measured": random_reads / above("read"),
             "leakage_w": leakage_w, "cycles": cycles, "wall_s": time.monotonic() - began}
 
 
 def read_address_toggles(nets):
-    """Transitions of a macro's read address bits over a run (SAIF nets of its instance)."""
-    return sum(a.tc for name, a in nets.items() if name == "ra" or name.startswith("ra["))
+    """Transitions of each read-address bit of a macro over a run (SAIF nets of its
+    instance), LSB first."""
+    out = {}
+    for name, a in nets.items():
+        if name == "ra":
+            out[0] = a.tc
+        elif name.startswith("ra[") and name.endswith("]"):
+            out[int(name[3:-1])] = a.tc
+    return [out.get(d, 0) for d in range(max(out, default=-1) + 1)]
 
 
 def access_counts(nets, period_s, timescale_s):
-    """(cycles, read-address transitions, writes) of a macro over a run, from the SAIF nets
-    of its instance: its clock's transitions halved, its read address bits' transitions, and
-    its write enable's time high over the clock period (it changes only at clock edges)."""
+    """(cycles, read-address transitions per bit, writes) of a macro over a run, from the
+    SAIF nets of its instance: its clock's transitions halved, each read-address bit's
+    transitions, and its write enable's time high over the clock period (it changes only at
+    clock edges)."""
     cycles = nets["clk"].tc // 2
     writes = round(nets["we"].t1 * timescale_s / period_s)
     return cycles, read_address_toggles(nets), writes
 
 
 def macro_energy_j(model, cycles, read_toggles, writes):
-    """The dynamic energy of a macro characterised as ``model`` over a run."""
-    return (cycles * model["idle_j"] + read_toggles * model["read_toggle_j"]
+    """The dynamic energy of a macro characterised as ``model`` over a run (read-address
+    transitions per bit, LSB first)."""
+    return (cycles * model["idle_j"]
+            + sum(t * e for t, e in zip(read_toggles, model["read_bit_j"]))
             + writes * model["write_j"])

@@ -180,57 +180,16 @@ def _macro_of(path, instances):
     return None
 
 
-def activity_energy(flat, top, lib, saif, scope):
-    """The energy of ``flat`` (:class:`FlatNetlist` of module ``top``) over the run of
-    ``saif`` (:class:`gen.asic.saif.Saif`), whose scope ``scope`` (a tuple of instance
-    names) is the netlist's top. ``lib``: :class:`gen.asic.liberty_power.PowerLibrary`.
-
-    Cells whose scope the SAIF file lacks are not simulated; they must all lie inside RAM
-    macro instances (listed in the result's ``macros``). Nets no pin of which the SAIF file
-has are counted (``nets_without_activity``) and taken as still.
-
-    Raises
-    ------
-    ValueError
-        When a net's pins disagree on its transitions, when cells outside RAM macros have
-        no activity, or when the SAIF file has no scope ``scope``.
-    """
-    scope = tuple(scope)
-    if scope not in saif.scopes:
-        raise ValueError(f"the SAIF file has no scope {'/'.join(scope)}")
+def _static(flat, top, lib):
+    """What of the energy does not depend on the activity, per cell of ``flat`` (computed
+    once per netlist, kept on it): (block, macro instance or None, leakage W, [(net,
+    switching J per transition)] over its input pins, [(net, internal J per transition)]
+    over its input pins with energy tables, [(net, [(related net, J per transition)])] over
+    its output pins with energy tables)."""
+    cached = getattr(flat, "_static", None)
+    if cached is not None and cached[0] is lib and cached[1] == top:
+        return cached[2]
     v2 = lib.voltage ** 2
-    tc = {}                      # net -> transitions
-
-    def note(net, count, where):
-        old = tc.setdefault(net, count)
-        if old != count:
-            raise ValueError(f"the SAIF file gives {where} {count} transitions and another "
-                             f"pin of its net {old}: its names do not match the netlist's")
-
-    top_nets = saif.scopes[scope]
-    for name, bits in flat.ports.items():
-        for i, n in bits.items():
-            a = top_nets.get(f"{name}[{i}]")
-            if a is None and len(bits) == 1:
-                a = top_nets.get(name)
-            if a is not None:
-                note(n, a.tc, f"port {name}[{i}]")
-    simulated, skipped, macros = [], 0, {}
-    for path, kind, pins in flat.cells:
-        nets = saif.scopes.get(scope + path)
-        if nets is None:
-            macro = _macro_of(path, flat.modules)
-            if macro is None:
-                raise ValueError(f"cell {'/'.join(path)} ({kind}) has no activity in the SAIF "
-                                 "file, and it is not part of a RAM macro")
-            macros[macro] = flat.modules[macro]
-            skipped += 1
-            continue
-        for pin, n in pins.items():
-            a = nets.get(pin)
-            if a is not None:
-                note(n, a.tc, f"{'/'.join(path)}/{pin}")
-        simulated.append((path, kind, pins))
     # every net's load and its driver (over all cells: a macro's pins load its nets too)
     load = defaultdict(float)
     driver = {}
@@ -252,33 +211,104 @@ has are counted (``nets_without_activity``) and taken as still.
                 new[n] = sum(a.mean(load[n], slew.get(pins.get(a.related), floor))
                              for a in arcs) / len(arcs)
         slew = new
+    out = []
+    for path, kind, pins in flat.cells:
+        cell = lib.cells[kind]
+        sw, inputs, outputs = [], [], []
+        for pin, n in pins.items():
+            if pin in cell.inputs:
+                sw.append((n, 0.5 * cell.inputs[pin] * v2))
+            arcs = cell.energy.get(pin)
+            if not arcs:
+                continue
+            if pin in cell.outputs:
+                outputs.append((n, [(pins.get(a.related),
+                                     a.mean(load[n], slew.get(pins.get(a.related), floor)))
+                                    for a in arcs]))
+            else:
+                inputs.append((n, sum(a.mean(0.0, slew.get(n, floor)) for a in arcs)
+                               / len(arcs)))
+        out.append((block_of(path, flat.modules, top), _macro_of(path, flat.modules),
+                    cell.leakage_w, sw, inputs, outputs))
+    flat._static = (lib, top, out)
+    return out
+
+
+def activity_energy(flat, top, lib, saif, scope):
+    """The energy of ``flat`` (:class:`FlatNetlist` of module ``top``) over the run of
+    ``saif`` (:class:`gen.asic.saif.Saif`), whose scope ``scope`` (a tuple of instance
+    names) is the netlist's top. ``lib``: :class:`gen.asic.liberty_power.PowerLibrary`.
+
+    Cells whose scope the SAIF file lacks are not simulated; they must all lie inside RAM
+    macro instances (listed in the result's ``macros``). Nets no pin of which the SAIF file
+has are counted (``nets_without_activity``) and taken as still.
+
+    Raises
+    ------
+    ValueError
+        When a net's pins disagree on its transitions, when cells outside RAM macros have
+        no activity, or when the SAIF file has no scope ``scope``.
+    """
+    scope = tuple(scope)
+    if scope not in saif.scopes:
+        raise ValueError(f"the SAIF file has no scope {'/'.join(scope)}")
+    tc = {}                      # net -> transitions
+
+    def note(net, count, where):
+        old = tc.setdefault(net, count)
+        if old != count:
+            raise ValueError(f"the SAIF file gives {where} {count} transitions and another "
+                             f"pin of its net {old}: its names do not match the netlist's")
+
+    top_nets = saif.scopes[scope]
+    for name, bits in flat.ports.items():
+        for i, n in bits.items():
+            a = top_nets.get(f"{name}[{i}]")
+            if a is None and len(bits) == 1:
+                a = top_nets.get(name)
+            if a is not None:
+                note(n, a.tc, f"port {name}[{i}]")
+    simulated, simulated_index, skipped, macros = [], [], 0, {}
+    for index, (path, kind, pins) in enumerate(flat.cells):
+        nets = saif.scopes.get(scope + path)
+        if nets is None:
+            macro = _macro_of(path, flat.modules)
+            if macro is None:
+                raise ValueError(f"cell {'/'.join(path)} ({kind}) has no activity in the SAIF "
+                                 "file, and it is not part of a RAM macro")
+            macros[macro] = flat.modules[macro]
+            skipped += 1
+            continue
+        for pin, n in pins.items():
+            a = nets.get(pin)
+            if a is not None:
+                note(n, a.tc, f"{'/'.join(path)}/{pin}")
+        simulated.append((path, kind, pins))
+        simulated_index.append(index)
+    static = _static(flat, top, lib)
     blocks = defaultdict(lambda: {"switching_j": 0.0, "internal_j": 0.0, "leakage_j": 0.0})
     duration = saif.duration_s
     macro_j = defaultdict(float)
-    for path, kind, pins in simulated:
-        cell = lib.cells[kind]
-        b = blocks[block_of(path, flat.modules, top)]
-        b["leakage_j"] += cell.leakage_w * duration
-        macro = _macro_of(path, flat.modules)
-        before = b["switching_j"] + b["internal_j"]
-        for pin, n in pins.items():
+    for index in simulated_index:
+        block, macro, leakage, sw, inputs, outputs = static[index]
+        b = blocks[block]
+        b["leakage_j"] += leakage * duration
+        switching = sum(tc.get(n, 0) * coef for n, coef in sw)
+        internal = sum(tc.get(n, 0) * e for n, e in inputs)
+        for n, arcs in outputs:
             count = tc.get(n, 0)
-            if pin in cell.inputs:
-                b["switching_j"] += 0.5 * count * cell.inputs[pin] * v2
-            arcs = cell.energy.get(pin)
-            if not arcs or not count:
+            if not count:
                 continue
-            if pin in cell.outputs:
-                related = [tc.get(pins.get(a.related), 0) for a in arcs]
-                total = sum(related)
-                weights = [r / total for r in related] if total else [1 / len(arcs)] * len(arcs)
-                e = sum(w * a.mean(load[n], slew.get(pins.get(a.related), floor))
-                        for w, a in zip(weights, arcs))
+            related = [tc.get(r, 0) for r, _ in arcs]
+            total = sum(related)
+            if total:
+                internal += count * sum(t * e for t, (_, e) in zip(related, arcs)) / total
             else:
-                e = sum(a.mean(0.0, slew.get(n, floor)) for a in arcs) / len(arcs)
-            b["internal_j"] += count * e
+                internal += count * sum(e for _, e in arcs) / len(arcs)
+        b["switching_j"] += switching
+        b["internal_j"] += internal
         if macro is not None:
-            macro_j[macro] += b["switching_j"] + b["internal_j"] - before
+            macro_j[macro] += switching + internal
     still = {n for _, _, pins in simulated for n in pins.values()} - set(tc)
     blocks = dict(sorted(blocks.items()))
     return EnergyResult(duration, sum(b["switching_j"] for b in blocks.values()),

@@ -44,8 +44,28 @@ class Saif:
     scopes: dict = field(default_factory=dict)
 
 
+# a whole net entry in the common form, "(name (T0 a) (T1 b) ... (TC c))", as one token: a
+# large file is mostly these, and reading each as a dozen tokens is what takes the time
+_ENTRY = re.compile(r'\(\s*((?:\\.|[^\s()\\"])+)((?:\s*\(\s*[A-Z][A-Z0-9]*\s+[-+\d.eE]+\s*\))+)\s*\)'
+                    r'|(\()|(\))|("[^"]*"|(?:\\.|[^\s()\\"])+)')
+_VALUE = re.compile(r"\(\s*([A-Z][A-Z0-9]*)\s+([-+\d.eE]+)\s*\)")
+
+
 def _tokens(text):
-    return [t for t in _TOKEN.findall(text)]
+    """Tokens: "(", ")", atoms, and (name, {key: number}) for a net entry of the common
+    form (any other form is read token by token)."""
+    out = []
+    for m in _ENTRY.finditer(text):
+        name, values, opening, closing, atom = m.groups()
+        if name is not None:
+            try:
+                out.append((name, {k: round(float(v)) for k, v in _VALUE.findall(values)}))
+                continue
+            except ValueError:              # not a number after all: the token-by-token path
+                out.extend(_TOKEN.findall(m.group(0)))
+                continue
+        out.append(opening or closing or atom)
+    return out
 
 
 def read_saif(path):
@@ -70,12 +90,21 @@ def read_saif(path):
         while depth:
             if i >= n:
                 raise ValueError(f"{path}: a group is not closed")
-            depth += {"(": 1, ")": -1}.get(tokens[i], 0)
+            token = tokens[i]
+            depth += 1 if token == "(" else -1 if token == ")" else 0
             i += 1
         return i
 
     def nets(i, into):                  # (NET|PORT (name (T0 a) (T1 b) (TC c) ...) ...)
-        while tokens[i] == "(":
+        while True:
+            if isinstance(tokens[i], tuple):
+                name, values = tokens[i]
+                into[_UNESCAPE.sub(r"\1", name)] = Activity(
+                    values.get("T0", 0), values.get("T1", 0), values.get("TC", 0))
+                i += 1
+                continue
+            if tokens[i] != "(":
+                break
             name = _UNESCAPE.sub(r"\1", tokens[i + 1])
             if name in ("(", ")"):
                 raise ValueError(f"{path}: a net without a name")
