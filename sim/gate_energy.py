@@ -20,7 +20,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from ipnet_mtj.gen.asic.cells import _yosys
+from ipnet_mtj.gen.asic.cells import run_yosys
 from ipnet_mtj.gen.asic.ffram import MACRO_PREFIX
 from ipnet_mtj.gen.asic.liberty_power import read_power_library
 from ipnet_mtj.gen.asic.power import activity_energy, block_of, flatten_json, netlist_json
@@ -64,7 +64,7 @@ def gate_energy(library, netlist, top, saif_files, scope, work, *, fmax_mhz, neu
     work = Path(work)
     try:
         plib = read_power_library(library.liberty.read_text())
-        netlist_dict = netlist_json(netlist, top, work / library.liberty.name, work, _yosys)
+        netlist_dict = netlist_json(netlist, top, work / library.liberty.name, work, run_yosys)
         flat = flatten_json(netlist_dict, top, plib.cells)
         saif = merge_saifs(read_saif(f) for f in saif_files)
         result = activity_energy(flat, top, plib, saif, scope)

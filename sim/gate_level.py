@@ -44,6 +44,7 @@ from ipnet_mtj.gen.export import replace_build_folder
 from ipnet_mtj.sw.cli import UsageError
 from ipnet_mtj.sw.jobs.runner import add_runner_args, runner_from_args
 
+from .energy_record import write_energy_record
 from .runner import kept_report, parse_simulators, simulator_available
 
 __all__ = ["main_network", "main_layer", "simulation_files", "check_macros", "macro_shapes"]
@@ -266,7 +267,7 @@ def main_network(argv):
                                    activity["frames"] * design.net.macs, activity["frames"])
     code = _finish(out, work, report)
     if args.record and "energy" in report:
-        _write_record(args.record, report, design, library, neurons, activity)
+        write_energy_record(args.record, report, design, library, neurons, activity)
     write_report(out, design.net)
     return code
 
@@ -302,34 +303,6 @@ def main_layer(argv):
                                    (LAYER_HARNESS_TOP, "dut"), work, activity["neuron_steps"],
                                    activity["neuron_steps"] * design.fp.inputs)
     return _finish(out, work, report)
-
-
-def _write_record(path, report, design, library, neurons, activity):
-    """The neuron unit's measured energy, for docs/results.md's memory-energy table
-    (:func:`sw.train.results.cmos_record`), written atomically."""
-    from ipnet_mtj.sw.cli import write_atomically
-    e = report["energy"]
-    if len(e["neuron_unit_macros"]) != 1:
-        raise UsageError(f"--record: the neuron unit has {len(e['neuron_unit_macros'])} RAM "
-                         "macros, not one heat RAM")
-    words, bits = (int(v) for v in e["neuron_unit_macros"][0].rsplit("_", 1)[1].split("x"))
-    record = {"network": design.top, "library": f"{library.name} ({library.corner})",
-              "sequences": activity["sequences"], "frames": activity["frames"],
-              "neuron_updates_per_frame": neurons, "heat_words": words, "heat_bits": bits,
-              "neuron_unit_per_update_j": e["neuron_unit_per_update_j"],
-              "energy_per_neuron_update_j": e["energy_per_neuron_update_j"],
-              "energy_per_frame_j": e["energy_per_frame_j"],
-              "mtj_pulse_energy_j": e["mtj_pulse_energy_j"],
-              "command": "make asic-gate"}
-    text = json.dumps(record, indent=2) + "\n"
-    write_atomically(Path(path), lambda tmp: Path(tmp).write_text(text))
-    print(f"energy record: {path}")
-    results = Path(path).parent / "results.json"     # docs/results.md shows it: render again
-    if results.exists():
-        from ipnet_mtj.sw.train.results import markdown_from_json
-        page = markdown_from_json(json.loads(results.read_text())["meta"]["config"], results)
-        write_atomically(results.with_name("results.md"), lambda tmp: Path(tmp).write_text(page))
-        print(f"rendered again with it: {results.with_name('results.md')}")
 
 
 def _energy(out, library, netlist, top, saif_files, scope, work, neuron_updates, macs,

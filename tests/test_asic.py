@@ -91,7 +91,7 @@ def test_switching_energy_matches_openstas_at_the_same_activity(small_layer, tmp
     per cycle, the clock 2), the two must agree. OpenSTA charges switching to cells' output
     pins, so the nets no cell drives (the top's inputs, constants) are left out of ours."""
     import shutil
-    from ipnet_mtj.gen.asic.cells import _yosys
+    from ipnet_mtj.gen.asic.cells import run_yosys
     from ipnet_mtj.gen.asic.liberty_power import read_power_library
     from ipnet_mtj.gen.asic.power import activity_energy, flatten_json, netlist_json
     from ipnet_mtj.gen.asic.saif import Activity, Saif
@@ -101,7 +101,7 @@ def test_switching_energy_matches_openstas_at_the_same_activity(small_layer, tmp
     top = "asic_small_top"
     lib = read_power_library(LIBRARY.liberty.read_text())
     flat = flatten_json(netlist_json(tmp_path / "netlist.v", top, tmp_path / LIBRARY.liberty.name,
-                                     tmp_path, _yosys), top, lib.cells)
+                                     tmp_path, run_yosys), top, lib.cells)
     cycles = 1000
     clock = set(flat.ports["clk"].values())
 

@@ -66,13 +66,13 @@ def small(tmp_path_factory):
     if LIBRARY is None:
         pytest.skip(WHY)
     import shutil
-    from ipnet_mtj.gen.asic.cells import _yosys
+    from ipnet_mtj.gen.asic.cells import run_yosys
     work = tmp_path_factory.mktemp("power")
     shutil.copyfile(LIBRARY.liberty, work / LIBRARY.liberty.name)
     (work / "n.v").write_text(NETLIST)
     lib = read_power_library(LIBRARY.liberty.read_text())
     flat = flatten_json(netlist_json(work / "n.v", "top", work / LIBRARY.liberty.name, work,
-                                     _yosys), "top", lib.cells)
+                                     run_yosys), "top", lib.cells)
     return work, lib, flat
 
 

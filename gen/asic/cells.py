@@ -70,7 +70,7 @@ class CellNetlist:
     memories: list
 
 
-def _yosys(commands, work, name):
+def run_yosys(commands, work, name):
     """Run Yosys on ``commands`` (one per line, written to ``work/<name>.ys``: in a script
     file a quoted string stays a string) with its log in ``work/<name>.log``."""
     (work / f"{name}.ys").write_text("\n".join(commands) + "\n")
@@ -132,7 +132,7 @@ def synthesise_cells(verilog, top, library, work):
     # inferred with their read registers merged into the ports, hierarchy kept
     front = [f"read_verilog {source.name}", f"hierarchy -check -top {top}",
              f"synth -top {top} -run :fine"]
-    _yosys(front + ["write_json memories.json"], work, "asic_memories")
+    run_yosys(front + ["write_json memories.json"], work, "asic_memories")
     modules = json.loads((work / "memories.json").read_text())["modules"]
     inventory = memory_inventory(modules)
     shapes = check_rams(modules)
@@ -143,7 +143,7 @@ def synthesise_cells(verilog, top, library, work):
         raise UsageError(f"{library.liberty}: {err}") from None
     (work / "ffram.v").write_text(macro_verilog(shapes, buffer))
     (work / "ffram_map.v").write_text(techmap_verilog(shapes))
-    _yosys(front + [
+    run_yosys(front + [
         'setattr -set submod "memories" t:$mem_v2', "submod",      # <module>_memories
         # RAMs onto the flip-flop RAM macros; ROMs stay memories, synth builds them as logic
         f"read_liberty -lib {lib.name}", "read_verilog ffram.v", "proc", "techmap -map ffram_map.v t:$mem_v2",
