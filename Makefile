@@ -10,7 +10,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: all sim sim-layer test mutants formal regress verilog verilog-layer lint synth synth-layer bitstream bitstream-layer patch-weights asic asic-layer asic-gate asic-layer-gate bench results devices wm network clean system-deps
+.PHONY: all sim sim-layer test mutants formal regress verilog verilog-layer lint synth synth-layer bitstream bitstream-layer patch-weights asic asic-layer asic-layout asic-gate asic-layer-gate bench results devices wm network clean system-deps
 
 all: sim
 
@@ -103,12 +103,20 @@ bitstream-layer: $(STAMP)
 	$(IPNET) bitstream $(CONFIG)
 
 # The trained network on OSU 0.18 um standard cells (Yosys, OpenSTA): area per block and per
-# memory, Fmax and its critical path, frames/s, power and energy per frame (build/<name>/asic/).
+# memory, Fmax and its critical path, frames/s, power and energy per frame (build/<name>/asic/);
+# then placement and routing where the design has few enough cells, else one line saying so.
 asic: $(STAMP) system-deps
-	$(IPNET) asic $(NETWORK)
+	$(IPNET) asic $(NETWORK) --layout
 
 asic-layer: $(STAMP) system-deps
-	$(IPNET) asic $(CONFIG)
+	$(IPNET) asic $(CONFIG) --layout
+
+# Placement and routing (qflow: GrayWolf, qrouter) of a small layer, checked net for net
+# against the netlist, with a picture: build/layer_small/layout/ (docs/asic.md). The default
+# layer and the network stop before placement with one line (too many cells for 2 cores).
+LAYOUT_CONFIG ?= configs/layer_small.yaml
+asic-layout: $(STAMP) system-deps
+	$(IPNET) asic $(LAYOUT_CONFIG) --layout
 
 # The same, then the netlist against the golden model (build/<name>/gate/): the network on
 # Verilator over 20 test sequences (long: see docs/asic.md), the layer on Icarus and Verilator;

@@ -100,6 +100,7 @@ STAGES = (
            "layer": Target("ipnet_mtj.gen.synth:main", ("--bitstream",))}),
     Stage("asic", "the accelerator on OSU 0.18 um standard cells: area per block, "
                   "memories, Fmax (OpenSTA), frames/s, power and energy per frame; "
+                  "--layout: placement and routing (qflow); "
                   "--gate-level: the netlist against the golden model", "flow",
           {"network": Target("ipnet_mtj.sim.gate_level:main_network"),
            "layer": Target("ipnet_mtj.sim.gate_level:main_layer")}),

@@ -165,7 +165,8 @@ def write_report(build_dir, net):
         formats="\n".join(describe(net)), quantisation=net.thermal.fp.quantisation,
         synth=_record(build / "synth" / "synth_report.json"),
         asic=_record(build / "asic" / "asic_report.json"),
-        gate=_record(build / "gate" / "gate_report.json"))
+        gate=_record(build / "gate" / "gate_report.json"),
+        layout=_record(build / "layout" / "layout_report.json"))
     out = build / REPORT
     write_atomically(out, lambda tmp: Path(tmp).write_text(page))
     return out

@@ -12,8 +12,10 @@ the library's corner (:mod:`gen.asic.timing`) and prints:
   neuron update, beside the energy one MTJ of the device card takes for one pulse at its
   critical current.
 
-Everything lands in ``build/<name>/asic/`` (netlist.v, Yosys and OpenSTA scripts and logs,
-asic_report.json), built in ``asic.partial/`` and put in its place only when complete.
+With ``--layout`` the netlist is then placed and routed (:mod:`gen.asic.layout_stage`,
+``build/<name>/layout/``). Everything else lands in ``build/<name>/asic/`` (netlist.v,
+Yosys and OpenSTA scripts and logs, asic_report.json), built in ``asic.partial/`` and put
+in its place only when complete.
 docs/asic.md says what each figure means.
 """
 
@@ -30,6 +32,8 @@ from ..export import replace_build_folder
 
 from .cells import ABC_DELAY_PS, synthesise_cells
 from .ffram import ram_structure
+from .layout import layout_available
+from .layout_stage import add_layout_args, check_layout_args, run_layout
 from .library import find_library, sta_available
 from .timing import static_timing
 
@@ -47,6 +51,7 @@ def asic_parser(kind):
     parser.add_argument("--out", default="build", help="build root (default: build)")
     parser.add_argument("--activity", type=float, default=0.1,
                         help="toggles per net per cycle for the vectorless power (default 0.1)")
+    add_layout_args(parser)
     return parser
 
 
@@ -126,7 +131,7 @@ def tools():
     return library
 
 
-def _run(library, top, verilog, out, cycles, neuron_updates, device, unit, activity):
+def _run(library, top, verilog, out, cycles, neuron_updates, device, unit, args):
     # built in asic.partial/ (cleared first; its logs stay there when a tool fails) and put
     # in the place of asic/ only when complete, so a failed run keeps the last good report
     began = time.monotonic()
@@ -135,7 +140,7 @@ def _run(library, top, verilog, out, cycles, neuron_updates, device, unit, activ
     print(f"{library.name} ({library.corner}): yosys onto the cells ...", flush=True)
     cells = synthesise_cells(verilog, top, library, work)
     print("OpenSTA: timing and power ...", flush=True)
-    timing = static_timing(library, cells.netlist, top, work, activity=activity)
+    timing = static_timing(library, cells.netlist, top, work, activity=args.activity)
     figures = asic_figures(cells, timing, cycles, neuron_updates, _mtj_pulse_energy(device))
     figures["library"] = {"name": library.name, "corner": library.corner}
     figures["wall_s"] = time.monotonic() - began      # synthesis and timing, for the benchmark
@@ -150,6 +155,8 @@ def _run(library, top, verilog, out, cycles, neuron_updates, device, unit, activ
     (work / "asic_report.json").write_text(text)
     final = replace_build_folder(work, out / "asic")
     print(f"report: {final / 'asic_report.json'}")
+    if args.layout:
+        run_layout(library, top, out, args)
     return 0
 
 
@@ -171,7 +178,7 @@ def run_network(args):
     cycles = measure_cycles_per_frame(design.net, design.params)
     fp = design.net.thermal.fp
     _run(library, f"{design.top}_top", out / f"{design.top}_top.v", out, cycles,
-         fp.neurons, design.net.design.device, "frame", args.activity)
+         fp.neurons, design.net.design.device, "frame", args)
     from ..report import write_report
     page = write_report(out, design.net)
     print(f"build report: {page}")
@@ -194,7 +201,7 @@ def run_layer(args):
     out = generate(design, args.out)
     cycles = measure_cycles_per_step(design.fp, design.weights, design.biases)
     _run(library, f"{design.top}_top", out / f"{design.top}_top.v", out, cycles,
-         design.fp.neurons, design.cfg.device, "step", args.activity)
+         design.fp.neurons, design.cfg.device, "step", args)
     return design, out
 
 
@@ -202,4 +209,9 @@ def _check(args):
     check_output_dir(args.out, "--out")
     if not 0.0 < args.activity <= 1.0:
         raise UsageError(f"--activity: must be in (0, 1], got {args.activity}")
+    check_layout_args(args)
+    if args.layout:
+        ok, why = layout_available()
+        if not ok:
+            raise UsageError(why)
 
