@@ -27,9 +27,11 @@ LAYOUT, LAYOUT_WHY = layout_available()
 needs_layout = pytest.mark.skipif(LIBRARY is None or not LAYOUT, reason=WHY or LAYOUT_WHY)
 
 COUNTER = """
-module counter(input clk, input rst, input [3:0] step, output reg [7:0] q, output odd);
+module counter(input clk, input rst, input [3:0] step, output reg [7:0] q, output odd,
+               output [1:0] k);
   always @(posedge clk) q <= rst ? 8'd0 : q + {4'd0, step};
   assign odd = q[0];
+  assign k = 2'b10;
 endmodule
 """
 
@@ -121,8 +123,13 @@ def test_routed_def_joins_exactly_the_netlists_pins(routed_counter):
     counts = {}
     for k in placed:
         counts[k] = counts.get(k, 0) + 1
-    # one buffer more than the netlist: `odd` and `q[0]` are one net driving two ports
-    counts["BUFX2"] -= 1
+    # three buffers more than the netlist, worked out by hand: `odd` and `q[0]` are two
+    # names of one net, and `k[0]`, `k[1]` are tied to constants (to gnd and vdd)
+    buffers = [c for c in blif if not c.path]
+    assert sorted(c.pins["Y"] for c in buffers) == ["k[0]", "k[1]", "q[0]"]
+    assert {c.pins["Y"]: c.pins["A"] for c in buffers} == {"k[0]": "gnd", "k[1]": "vdd",
+                                                           "q[0]": "odd"}
+    counts["BUFX2"] -= 3
     assert {k: v for k, v in counts.items() if v} == cells.cell_counts
     x0, y0, x1, y1 = d.die
     sizes = lef_sizes(LIBRARY.lef)
@@ -142,7 +149,8 @@ def test_a_moved_pin_or_a_missing_cell_is_caught(routed_counter, tmp_path):
     net, pins = next((n, p) for n, p in d.nets.items() if len(p) >= 3 and n != "odd")
     inst, pin = next(p for p in pins if p[0] != "PIN")
     moved = re.sub(rf"\(\s*{re.escape(inst)}\s+{pin}\s*\)", "", text, count=1)
-    moved = re.sub(r"(-\s+odd\b)", rf"\1 ( {inst} {pin} )", moved, count=1)
+    moved, n = re.subn(r"^(-\s+odd)\s*$", rf"\1 ( {inst} {pin} )", moved, count=1, flags=re.M)
+    assert n == 1               # the net's own line, not the PINS entry `- odd + NET odd`
     (tmp_path / "moved.def").write_text(moved)
     assert connectivity_errors(read_def(tmp_path / "moved.def"), blif, ports)
     gone = re.sub(rf"^\s*-\s+{re.escape(blif[0].name)}\s.*$", "", text, count=1, flags=re.M)
@@ -150,6 +158,53 @@ def test_a_moved_pin_or_a_missing_cell_is_caught(routed_counter, tmp_path):
     errors = connectivity_errors(read_def(tmp_path / "gone.def"), blif, ports)
     assert errors[0].startswith(f"cell {blif[0].name} ")
     assert "not placed" in errors[0]
+    # a cell the netlist does not have, placed among the others
+    extra = re.sub(r"^(COMPONENTS \d+ ;)$", r"\1\n- EXTRA_1 INVX1 + PLACED ( 0 0 ) N ;", text,
+                   count=1, flags=re.M)
+    assert connectivity_errors(read_def_text(extra, tmp_path), blif, ports) == [
+        "DEF cell EXTRA_1 (INVX1) is not in the netlist"]
+    # a pin listed on a second net as well
+    twice = re.sub(r"^(-\s+odd)\s*$", rf"\1 ( {inst} {pin} )", text, count=1, flags=re.M)
+    errors = connectivity_errors(read_def_text(twice, tmp_path), blif, ports)
+    assert errors[0].startswith(f"pin {inst} {pin} is on 2 DEF nets")
+
+
+def read_def_text(text, folder):
+    (folder / "edited.def").write_text(text)
+    return read_def(folder / "edited.def")
+
+
+@pytest.mark.parametrize("edit, message", [
+    (("+ PLACED ( 0 0 ) N", "+ UNPLACED"), "component INVX1_1 is not placed"),
+    (("- y ( INVX1_1 Y ) ( PIN y ) ;", "- a ( INVX1_1 Y ) ( PIN y ) ;"), "net a twice"),
+    (("END NETS", ""), "NETS: no END NETS"),
+    (("- y ( INVX1_1 Y ) ( PIN y ) ;", "- y ( INVX1_1 Y ) ( PIN ;"), "NETS: an entry ends early"),
+    (("- y ( INVX1_1 Y ) ( PIN y ) ;", "- y ( INVX1_1 Y ) ( PIN y )"),
+     "NETS: the last entry has no ';'"),
+    (("( 100 100 ) ( * 300 )", "( * 100 ) ( * 300 )"), "net a: '*' with no point before it"),
+    (("( 100 100 )", "( 1o0 100 )"), "could not convert string to float: '1o0'"),
+    (("- FILL_1", "FILL_1"), "COMPONENTS: expected '-', got 'FILL_1'"),
+])
+def test_a_malformed_def_is_one_line(tmp_path, edit, message):
+    from ipnet_mtj.sw.cli import UsageError
+    assert edit[0] in HAND_DEF
+    path = tmp_path / "t.def"
+    path.write_text(HAND_DEF.replace(edit[0], edit[1], 1))
+    with pytest.raises(UsageError) as err:
+        read_def(path)
+    assert str(err.value).startswith(f"{path}: malformed DEF: ")
+    assert message in str(err.value) and "\n" not in str(err.value)
+
+
+def test_a_new_netlist_takes_its_old_layout_with_it(tmp_path):
+    from ipnet_mtj.gen.asic.stage import replace_asic_folder
+    for folder in ("asic", "layout", "asic.partial"):
+        (tmp_path / folder).mkdir()
+    (tmp_path / "layout" / "layout_report.json").write_text("{}")
+    (tmp_path / "asic.partial" / "asic_report.json").write_text("{}")
+    assert replace_asic_folder(tmp_path / "asic.partial", tmp_path) == tmp_path / "asic"
+    assert (tmp_path / "asic" / "asic_report.json").exists()
+    assert not (tmp_path / "layout").exists() and not (tmp_path / "asic.partial").exists()
 
 
 def test_a_design_above_the_cell_limit_stops_in_one_line(tmp_path, capsys):

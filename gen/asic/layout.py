@@ -4,11 +4,14 @@ The netlist the stage synthesised (``netlist_sim.v``, hierarchical) is flattened
 into the BLIF qflow reads, every cell kept (:func:`netlist_blif`); qflow 1.3 (Debian
 ``qflow``) then places it with GrayWolf at the ``--layout-density`` cell density (filler
 cells make up the rest), adds the power stripes and routes it with qrouter on the library's
-six metal layers (:func:`place_and_route`). The routed DEF is read back (:func:`read_def`)
-and checked against the netlist: the same cells, and every net joining the same cell pins
-(:func:`connectivity_errors`): an independent reading of what the placer and router wrote,
-so a router that dropped or crossed a net is caught. The picture (:func:`draw_layout`)
-colours each cell by the block of the area table.
+six metal layers (:func:`place_and_route`), which must end with every net routed
+(qrouter's ``Final: No failed routes!``). The routed DEF is read back (:func:`read_def`)
+and checked to transcribe the netlist: the same cells, no others but fillers, and each net
+joining the same cell pins (:func:`connectivity_errors`), an independent reading of what
+the placer and router wrote back, so a cell dropped or a pin moved to another net is
+caught. The wires' geometry is not checked here: that every route is complete is
+qrouter's own report. The picture (:func:`draw_layout`) colours each cell by the block of
+the area table.
 
 Stops, each one line (docs/asic.md): a design with more cells than ``--layout-max-cells``
 (GrayWolf and qrouter would take longer than about 15 minutes on 2 cores), a run over
@@ -35,7 +38,10 @@ from ipnet_mtj.sw.cli import UsageError
 
 __all__ = ["layout_available", "netlist_blif", "place_and_route", "read_def", "Def",
            "blif_cells", "connectivity_errors", "lef_sizes", "block_of_cell", "draw_layout",
-           "GDS_STOP"]
+           "GDS_STOP", "FILLER", "CONSTANT_NETS"]
+
+#: qflow's filler cell: placed in the rows' gaps, in no net
+FILLER = "FILL"
 
 GDS_STOP = ("GDS: not written: the OSU 0.18 um package ships no cell layouts (no GDS of its "
             "cells), so the routed DEF is the layout's last product")
@@ -55,9 +61,12 @@ def netlist_blif(library, netlist_sim, top, work, run_yosys):
     each cell's hierarchical name on a ``.cname`` line) from the stage's netlist.
 
     Private cell names are enumerated before flattening so each flattened name keeps its
-    instance path (the block). Every cell is kept (``keep``), as the area table counts them;
-    nets joined by a plain assignment are merged, and where one net drives two ports Yosys
-    puts a buffer (``-buf BUFX2 A Y``): :func:`blif_cells` counts them.
+    instance path (the block). Every cell is kept (``keep``), as the area table counts them.
+    Where a net is known by two names that must both stay (an output port and the net that
+    drives it, as ``y__payload[k]`` and ``layer.y__payload$25[k]``, or a port tied to a
+    constant), BLIF needs a cell between them, and Yosys writes a buffer (``-buf BUFX2 A Y``)
+    with no ``.cname`` line: :func:`blif_cells` marks them. Constants (Yosys' ``$false``,
+    ``$true``, ``$undef``) are joined to ``gnd`` and ``vdd`` (:data:`CONSTANT_NETS`).
     """
     work = Path(work)
     shutil.copyfile(library.liberty, work / "layout_cells.lib")
@@ -67,9 +76,23 @@ def netlist_blif(library, netlist_sim, top, work, run_yosys):
                "setattr -set keep 1 t:*", "flatten", "opt_clean -purge",
                f"write_blif -gates -impltf -cname -buf BUFX2 A Y {top}_named.blif"],
               work, "layout_blif")
-    named = (work / f"{top}_named.blif").read_text()
+    named = _tie_constants((work / f"{top}_named.blif").read_text())
+    (work / f"{top}_named.blif").write_text(named)
     (work / f"{top}.blif").write_text(re.sub(r"^\.cname .*\n", "", named, flags=re.M))
     return work / f"{top}_named.blif"
+
+
+#: Yosys' constant nets (``-impltf``: not defined) and the power net each is tied to
+CONSTANT_NETS = {"$false": "gnd", "$undef": "gnd", "$true": "vdd"}
+
+
+def _tie_constants(blif):
+    """The BLIF with Yosys' constant nets joined to the power nets, as qflow's own synthesis
+    script does for a library without tie cells (OSU 0.18 um has none): a pin tied to 0 (or
+    left undefined) joins ``gnd``, a pin tied to 1 ``vdd``."""
+    def tie(m):
+        return CONSTANT_NETS[m.group(1)]
+    return re.sub(r"(?<==)(\$false|\$true|\$undef)(?=\s|$)", tie, blif, flags=re.M)
 
 
 @dataclass
@@ -84,7 +107,9 @@ class Cell:
 
 def blif_cells(path):
     """The cells of a ``-cname`` BLIF in order, named as qflow names them: ``<type>_<k>``,
-    k counting from 1 per type in file order, and the top's ports ``(inputs, outputs)``."""
+    k counting from 1 per type in file order, and the top's ports ``(inputs, outputs)``.
+    A cell with no ``.cname`` line is one of Yosys' net-alias buffers (:func:`netlist_blif`):
+    its ``path`` is empty."""
     cells, counts, ports = [], {}, {"inputs": [], "outputs": []}
     text = Path(path).read_text().replace("\\\n", " ")
     for line in text.splitlines():
@@ -129,15 +154,80 @@ class Def:
 
 
 def _section(tokens, name):
-    try:
-        start = tokens.index(name)
-    except ValueError:
+    """The tokens of section ``name``: after ``NAME count ;``, up to ``END NAME``."""
+    starts = [i for i, t in enumerate(tokens) if t == name and (i == 0 or tokens[i - 1] != "END")]
+    if not starts:
         return []
-    return tokens[start + 3:tokens.index("END", start)]     # NAME count ; ... END NAME
+    for j in range(starts[0] + 1, len(tokens) - 1):
+        if tokens[j] == "END" and tokens[j + 1] == name:
+            return tokens[starts[0] + 3:j]
+    raise ValueError(f"{name}: no END {name}")
+
+
+def _entries(section, name):
+    """A section's ``- ... ;`` entries as token lists (the ``-`` and ``;`` left out)."""
+    out, entry = [], None
+    for t in section:
+        if entry is None:
+            if t != "-":
+                raise ValueError(f"{name}: expected '-', got {t!r}")
+            entry = []
+        elif t == ";":
+            out.append(entry)
+            entry = None
+        else:
+            entry.append(t)
+    if entry is not None:
+        raise ValueError(f"{name}: the last entry has no ';'")
+    return out
+
+
+def _component(entry, unit):
+    """(name, (type, x, y)) of a COMPONENTS entry; a component must be placed."""
+    name, kind = entry[0], entry[1]
+    for k, t in enumerate(entry):
+        if t in ("PLACED", "FIXED", "COVER") and entry[k + 1] == "(":
+            return name, (kind, float(entry[k + 2]) / unit, float(entry[k + 3]) / unit)
+    raise ValueError(f"component {name} is not placed")
+
+
+def _net(entry, unit, out):
+    """Read a NETS entry into ``out`` (its pins, wires and vias); its pins."""
+    name, i, pins = entry[0], 1, []
+    while i < len(entry) and entry[i] == "(":
+        if entry[i + 3] != ")":
+            raise ValueError(f"net {name}: a pin is not '( instance pin )'")
+        pins.append((entry[i + 1], entry[i + 2]))
+        i += 4
+    layer = last = None
+    after_point = False
+    while i < len(entry):
+        t = entry[i]
+        if t in ("ROUTED", "FIXED", "COVER", "NEW"):
+            layer, last, after_point = entry[i + 1], None, False
+            i += 2
+        elif t == "(" and layer is not None:
+            raw = entry[i + 1], entry[i + 2]
+            if "*" in raw and last is None:
+                raise ValueError(f"net {name}: '*' with no point before it")
+            x = last[0] if raw[0] == "*" else float(raw[0]) / unit
+            y = last[1] if raw[1] == "*" else float(raw[1]) / unit
+            if last is not None and (x, y) != last:
+                out.wires.append((layer, last[0], last[1], x, y))
+            last, after_point = (x, y), True
+            i = entry.index(")", i) + 1          # a third value (the extension) is ignored
+        elif t == "(":
+            raise ValueError(f"net {name}: a point before ROUTED")
+        else:
+            out.vias += after_point and t != "+"      # the word right after a point: a via
+            after_point = False
+            i += 1
+    return name, pins
 
 
 def read_def(path):
-    """Read the subset of DEF 5.x that qrouter writes; a malformed file gives one line."""
+    """Read the subset of DEF 5.x that qrouter writes; a malformed file gives one line
+    naming the file and what is wrong."""
     text = Path(path).read_text()
     tokens = re.sub(r"#[^\n]*", "", text).replace("(", " ( ").replace(")", " ) ") \
         .replace(";", " ; ").split()
@@ -148,56 +238,50 @@ def read_def(path):
     except (ValueError, IndexError):
         raise UsageError(f"{path}: no UNITS DISTANCE MICRONS or DIEAREA") from None
     out = Def(die)
-    comp = _section(tokens, "COMPONENTS")
-    for k in [i for i, t in enumerate(comp) if t == "-"]:
-        name, kind = comp[k + 1], comp[k + 2]
-        p = comp.index("(", k)
-        out.components[name] = (kind, float(comp[p + 1]) / unit, float(comp[p + 2]) / unit)
-    nets = _section(tokens, "NETS")
-    i = 0
-    while i < len(nets):
-        if nets[i] != "-":
-            raise UsageError(f"{path}: NETS: expected '-', got {nets[i]!r}")
-        name, i = nets[i + 1], i + 2
-        pins, layer, last = [], None, None
-        while nets[i] != ";":
-            t = nets[i]
-            if t == "(" and layer is None:
-                pins.append((nets[i + 1], nets[i + 2]))
-                i += 4
-                continue
-            if t in ("+", "ROUTED", "FIXED", "COVER", "NEW"):
-                if t in ("ROUTED", "FIXED", "COVER", "NEW"):
-                    layer, last = nets[i + 1], None
-                    i += 2
-                    continue
-                i += 1
-                continue
-            if t == "(":
-                x = last[0] if nets[i + 1] == "*" else float(nets[i + 1]) / unit
-                y = last[1] if nets[i + 2] == "*" else float(nets[i + 2]) / unit
-                if last is not None and (x, y) != last:
-                    out.wires.append((layer, last[0], last[1], x, y))
-                last = (x, y)
-                i = nets.index(")", i) + 1
-                continue
-            out.vias += layer is not None           # a via's name after a point
-            i += 1
-        out.nets[name] = pins
-        i += 1
+    where = "COMPONENTS"
+    try:
+        for entry in _entries(_section(tokens, "COMPONENTS"), "COMPONENTS"):
+            name, placed = _component(entry, unit)
+            if name in out.components:
+                raise ValueError(f"component {name} twice")
+            out.components[name] = placed
+        where = "NETS"
+        for entry in _entries(_section(tokens, "NETS"), "NETS"):
+            name, pins = _net(entry, unit, out)
+            if name in out.nets:
+                raise ValueError(f"net {name} twice")
+            out.nets[name] = pins
+    except IndexError:
+        raise UsageError(f"{path}: malformed DEF: {where}: an entry ends early") from None
+    except (ValueError, TypeError) as err:
+        raise UsageError(f"{path}: malformed DEF: {err}") from None
     return out
 
 
 def connectivity_errors(layout, cells, ports, limit=5):
-    """How the DEF's cells and nets differ from the BLIF's: cell types by instance, and each
-    net as the set of (instance, pin) it joins (the top's ports as ``("PIN", name)``). Net
-    names are not compared, only what each net joins. Empty when they agree."""
+    """How the DEF transcribes the BLIF, as a list of differences (empty when it agrees): the
+    same cell type for every instance, no other cell than fillers, and each net as the set
+    of (instance, pin) it joins (the top's ports as ``("PIN", name)``), no pin on two nets.
+    Net names are not compared, only what each net joins. This checks the netlist the
+    placer and router were given and wrote back, not the wires' geometry: that every route
+    is complete is qrouter's ``Final: No failed routes!`` (:func:`place_and_route`)."""
     errors = []
     placed = {n: c[0] for n, c in layout.components.items()}
+    names = {c.name for c in cells}
     for c in cells:
         if placed.get(c.name) != c.kind:
-            errors.append(f"cell {c.name} ({c.path}): {placed.get(c.name, 'not placed')} "
-                          f"in the DEF")
+            errors.append(f"cell {c.name} ({c.path or 'a buffer'}): "
+                          f"{placed.get(c.name, 'not placed')} in the DEF")
+    for n, kind in sorted(placed.items()):
+        if n not in names and kind != FILLER:
+            errors.append(f"DEF cell {n} ({kind}) is not in the netlist")
+    seen = {}
+    for net, pins in layout.nets.items():
+        for pin in pins:
+            seen.setdefault(pin, []).append(net)
+    for pin, nets in sorted(seen.items()):
+        if len(nets) > 1:
+            errors.append(f"pin {pin[0]} {pin[1]} is on {len(nets)} DEF nets: {sorted(nets)[:4]}")
     expected = {}
     for c in cells:
         for pin, net in c.pins.items():
@@ -206,10 +290,10 @@ def connectivity_errors(layout, cells, ports, limit=5):
         expected.setdefault(p, set()).add(("PIN", p))
     want = {frozenset(v) for v in expected.values() if len(v) > 1}
     got = {frozenset(v) for v in layout.nets.values() if len(v) > 1}
-    for net in sorted(want - got, key=lambda s: sorted(s))[:limit]:
-        errors.append(f"net joining {sorted(net)[:4]} not in the DEF")
-    for net in sorted(got - want, key=lambda s: sorted(s))[:limit]:
-        errors.append(f"DEF net joining {sorted(net)[:4]} not in the netlist")
+    missing = sorted(want - got, key=lambda v: sorted(v))
+    extra = sorted(got - want, key=lambda v: sorted(v))
+    errors += [f"net joining {sorted(net)[:4]} not in the DEF" for net in missing[:limit]]
+    errors += [f"DEF net joining {sorted(net)[:4]} not in the netlist" for net in extra[:limit]]
     return errors
 
 
@@ -260,13 +344,16 @@ def place_and_route(blif, verilog, top, work, density, timeout_s):
                 raise UsageError(f"place and route: {step} ran over --layout-timeout "
                                  f"{timeout_s:.0f} s; see {log}") from None
         seconds[step] = time.monotonic() - t0
-        text = (work / "log" / f"{step}.log").read_text() if (work / "log" / f"{step}.log") \
-            .exists() else ""
-        if proc.returncode or "error condition" in text:
+        step_log = work / "log" / f"{step}.log"
+        text = step_log.read_text(errors="replace") if step_log.exists() else ""
+        if proc.returncode or "error condition" in text or not step_log.exists():
             raise UsageError(f"place and route: qflow {step} failed; see "
-                             f"{work / 'log' / f'{step}.log'}")
+                             f"{step_log if step_log.exists() else log}")
     routed = work / "layout" / f"{top}.def"
-    log = (work / "log" / "route.log").read_text()
+    route_log = work / "log" / "route.log"
+    if not routed.exists():
+        raise UsageError(f"place and route: qflow route wrote no {routed.name}; see {route_log}")
+    log = route_log.read_text(errors="replace")
     final = re.findall(r"^Final: .*$", log, re.M)
     if not final or final[-1].strip() != "Final: No failed routes!":
         said = final[-1].strip() if final else "no final line"

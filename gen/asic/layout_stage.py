@@ -15,13 +15,10 @@ from ipnet_mtj.sw.cli import UsageError
 from ..export import replace_build_folder
 
 from .cells import run_yosys
-from .layout import (GDS_STOP, blif_cells, block_of_cell, connectivity_errors, draw_layout,
+from .layout import (FILLER, GDS_STOP, blif_cells, block_of_cell, connectivity_errors, draw_layout,
                      layout_available, lef_sizes, netlist_blif, place_and_route, read_def)
 
 __all__ = ["add_layout_args", "check_layout_args", "run_layout"]
-
-FILLER = "FILL"
-
 
 def add_layout_args(parser):
     """The stage's place-and-route options."""
@@ -70,13 +67,18 @@ def run_layout(library, top, out, args):
           "GrayWolf, qrouter ...", flush=True)
     named = netlist_blif(library, out / "asic" / "netlist_sim.v", top, work, run_yosys)
     cells, ports = blif_cells(named)
+    buffers = sum(1 for c in cells if not c.path)
+    if len(cells) != count + buffers:
+        raise UsageError(f"place and route: {named.name} has {len(cells) - buffers} cells and "
+                         f"{buffers} net-alias buffers; the netlist has {count} cells")
     routed, seconds = place_and_route(work / f"{top}.blif", work / "layout_netlist.v", top,
                                       work / "qflow", args.layout_density, args.layout_timeout)
     layout = read_def(routed)
     errors = connectivity_errors(layout, cells, ports)
     if errors:
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         raise UsageError(f"place and route: the routed DEF differs from the netlist: "
-                         f"{errors[0]} ({len(errors)} difference(s) shown in the first check)")
+                         f"{errors[0]}{more}; see {routed}")
     report = layout_figures(layout, cells, lef_sizes(library.lef), asic, seconds)
     blocks = [b["name"] for b in asic["blocks"]]
     blocks_of = {c.path: block_of_cell(c.path, top, blocks) for c in cells}
@@ -105,7 +107,7 @@ def layout_figures(layout, cells, sizes, asic, seconds):
         wire[lay] = wire.get(lay, 0.0) + abs(x1 - x0) + abs(y1 - y0)
     netlist_cells = sum(asic["cell_counts"].values())
     return {"cells": len(cells), "netlist_cells": netlist_cells,
-            "port_buffers": len(cells) - netlist_cells, "fillers": placed.count(FILLER),
+            "alias_buffers": len(cells) - netlist_cells, "fillers": placed.count(FILLER),
             "cell_area_um2": area, "netlist_area_um2": asic["area_um2"],
             "filler_area_um2": fill, "die_um2": die, "die_mm2": die * 1e-6,
             "die_um": [layout.die[2] - layout.die[0], layout.die[3] - layout.die[1]],
@@ -119,8 +121,8 @@ def layout_lines(r):
     per_layer = ", ".join(f"{k} {v * 1e-3:.1f}" for k, v in sorted(r["wire_um_per_layer"].items()))
     return [f"die {r['die_um'][0]:.0f} x {r['die_um'][1]:.0f} um = {r['die_mm2']:.4f} mm2; "
             f"cells {r['cell_area_um2'] * 1e-6:.4f} mm2 ({r['utilisation'] * 100:.0f} %), "
-            f"{r['cells']} cells ({r['port_buffers']} buffers where a net drives two ports), "
+            f"{r['cells']} cells ({r['alias_buffers']} buffers between a net's two names), "
             f"{r['fillers']} fillers",
             f"routed: {r['nets']} nets, 0 failed, {r['wire_mm']:.1f} mm of wire ({per_layer} mm), "
-            f"{r['vias']} vias; every net joins the netlist's pins",
+            f"{r['vias']} vias; the DEF transcribes the netlist (cells and pins, net for net)",
             f"placement {r['seconds']['place']:.0f} s, routing {r['seconds']['route']:.0f} s"]
