@@ -15,9 +15,10 @@ from ipnet_mtj.sw.cli import UsageError, write_atomically
 __all__ = ["write_energy_record"]
 
 
-def write_energy_record(path, report, design, library, neurons, activity):
+def write_energy_record(path, report, design, library, neurons, activity, command):
     """The neuron unit's measured energy, for docs/results.md's memory-energy table
-    (:func:`sw.train.results.cmos_record`), written atomically."""
+    (:func:`sw.train.results.cmos_record`), written atomically. ``command``: the command
+    that measured it, as the record's source."""
     e = report["energy"]
     if len(e["neuron_unit_macros"]) != 1:
         raise UsageError(f"--record: the neuron unit has {len(e['neuron_unit_macros'])} RAM "
@@ -25,12 +26,16 @@ def write_energy_record(path, report, design, library, neurons, activity):
     words, bits = (int(v) for v in e["neuron_unit_macros"][0].rsplit("_", 1)[1].split("x"))
     record = {"network": design.top, "library": f"{library.name} ({library.corner})",
               "sequences": activity["sequences"], "frames": activity["frames"],
+              "activity_cycles": activity["cycles"],
+              "sequences_compared": report["simulations"][0]["sequences"],
+              "values_compared": sum(r["values_compared"] for r in report["simulations"]),
+              "mismatches": sum(r["mismatches"] for r in report["simulations"]),
               "neuron_updates_per_frame": neurons, "heat_words": words, "heat_bits": bits,
               "neuron_unit_per_update_j": e["neuron_unit_per_update_j"],
               "energy_per_neuron_update_j": e["energy_per_neuron_update_j"],
               "energy_per_frame_j": e["energy_per_frame_j"],
               "mtj_pulse_energy_j": e["mtj_pulse_energy_j"],
-              "command": "make asic-gate"}
+              "command": command}
     text = json.dumps(record, indent=2) + "\n"
     write_atomically(Path(path), lambda tmp: Path(tmp).write_text(text))
     print(f"energy record: {path}")

@@ -26,6 +26,7 @@ from ipnet_mtj.gen.asic.liberty_power import read_power_library
 from ipnet_mtj.gen.asic.power import activity_energy, block_of, flatten_json, netlist_json
 from ipnet_mtj.gen.asic.saif import merge_saifs, read_saif
 from ipnet_mtj.sw.cli import UsageError
+from ipnet_mtj.sw.jobs.hashing import file_hash
 
 from .macro_energy import access_counts, characterise_macro, macro_energy_j
 
@@ -41,7 +42,7 @@ def _is_neuron_block(name):
 
 
 def gate_energy(library, netlist, top, saif_files, scope, work, *, fmax_mhz, neuron_updates,
-                macs, frames=None, mtj_pulse_j=None):
+                macs, frames=None, mtj_pulse_j=None, cache_dir=None):
     """The energy figures of a gate-level run (a JSON-ready dict).
 
     Parameters
@@ -59,6 +60,9 @@ def gate_energy(library, netlist, top, saif_files, scope, work, *, fmax_mhz, neu
     fmax_mhz, neuron_updates, macs, frames, mtj_pulse_j
         Fmax of the ASIC stage; the neuron updates, MACs and frames (network) the run did;
         the energy of one MTJ pulse, put beside the neuron unit's energy per update.
+    cache_dir : Path, optional
+        Where the RAM macros' characterisations are kept and reused
+        (:func:`sim.macro_energy.characterise_macro`).
     """
     began = time.monotonic()
     work = Path(work)
@@ -89,7 +93,8 @@ def gate_energy(library, netlist, top, saif_files, scope, work, *, fmax_mhz, neu
     for words, width in shapes:
         print(f"  energy of RAM macro {words} x {width}, its cells on Verilator ...", flush=True)
         m = characterise_macro(words, width, netlist_dict, work / "cells_verilator.v", netlist,
-                               plib, work / "macro_energy")
+                               plib, work / "macro_energy", cache_dir=cache_dir,
+                               liberty_hash=file_hash(library.liberty))
         models[m["macro"]] = m
     leakage_w = result.leakage_j / result.duration_s
     charged, check = [], []

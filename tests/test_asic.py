@@ -389,6 +389,36 @@ def test_energy_from_the_verilator_runs_activity(small_layer, small_netlist):
     assert "thermal neuron unit" in small_layer[3] and "per neuron update" in small_layer[3]
 
 
+@needs_library
+def test_a_macro_characterisation_is_kept_and_reused(small_netlist, tmp_path):
+    """The run kept each macro's characterisation under the hash of its inputs; with the
+    same inputs it is reused without building a bench, and any input changed is another
+    key."""
+    from ipnet_mtj.gen.asic.ffram import macro_netlist
+    from ipnet_mtj.sim.macro_energy import CYCLES, cache_key, characterise_macro
+    from ipnet_mtj.sw.jobs.hashing import file_hash
+    if "verilator" not in SIMULATORS:
+        pytest.skip("verilator not available")
+    _, build, netlist = small_netlist
+    cache = build.parent / ".cache" / "macro_energy"
+    kept = sorted(cache.glob("*.json"))
+    assert [k.name.split("-")[0] for k in kept] == ["ipnet_ffram_32x8", "ipnet_ffram_8x16"]
+    models = build / "gate" / "cells_verilator.v"
+    cells = macro_netlist(netlist.read_text(), 8, 16)
+    liberty = file_hash(LIBRARY.liberty)
+    key = cache_key(cells, models.read_text(), CYCLES, 7, liberty)
+    assert cache / f"ipnet_ffram_8x16-{key}.json" in kept
+    m = characterise_macro(8, 16, None, models, netlist, None, tmp_path / "work",
+                           cache_dir=cache, liberty_hash=liberty)
+    assert m["macro"] == "ipnet_ffram_8x16" and m["reused"].endswith(f"{key}.json")
+    assert not (tmp_path / "work").exists()            # nothing built
+    assert len({key, cache_key(cells + " ", models.read_text(), CYCLES, 7, liberty),
+                cache_key(cells, models.read_text() + " ", CYCLES, 7, liberty),
+                cache_key(cells, models.read_text(), CYCLES + 1, 7, liberty),
+                cache_key(cells, models.read_text(), CYCLES, 8, liberty),
+                cache_key(cells, models.read_text(), CYCLES, 7, "other")}) == 6
+
+
 MACRO_DESIGN = """
 module ram100x6(input clk, input we, input re, input [6:0] wa, ra, input [5:0] wd,
                 output reg [5:0] q);

@@ -230,3 +230,23 @@ def test_cluster_local_is_a_new_instance_whatever_ray_address_says(tmp_path):
                           env={**os.environ, "RAY_ADDRESS": "127.0.0.1:9"}, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.strip().splitlines()[-1] == "[3]"
+
+
+def test_an_activity_window_is_traced_alone(build_and_stimulus, tmp_path):
+    """Built with switching-activity tracing: the shards run untraced and compare every
+    sequence; one more job traces the first sequence's first frame, compared too."""
+    from ipnet_mtj.gen.asic.saif import read_saif
+    build, stim = build_and_stimulus
+    with JobRunner(workers=2) as local:
+        rep = run_network_bench("verilator", build, NETWORK, stim, tmp_path, runner=local,
+                                activity_frames=1)
+    assert rep["sequences"] == 3 and rep["frames"] == 6 and rep["mismatches"] == 0
+    assert "saif" not in rep and not list((tmp_path / "verilator").glob("shard*/*.saif"))
+    act = rep["activity"]
+    assert act["sequences"] == 1 and act["frames"] == 1 and act["mismatches"] == 0
+    assert act["values_compared"] == 2 * 2048 + 128 + 32 + 11 + 11 * 3 + 2 + 1
+    [saif] = act["saif"]
+    clk = read_saif(saif).scopes[("net_harness",)]["clk"]
+    assert act["cycles"] <= clk.tc // 2 < act["cycles"] + 100
+    with pytest.raises(ValueError, match="activity_frames needs Verilator, a job runner"):
+        run_network_bench("verilator", build, NETWORK, stim, tmp_path, activity_frames=1)
