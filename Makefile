@@ -10,7 +10,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: all sim sim-layer test mutants formal regress verilog verilog-layer lint synth synth-layer bitstream bitstream-layer patch-weights asic asic-layer asic-layout asic-gate asic-layer-gate bench results devices wm network clean system-deps
+.PHONY: all sim sim-layer test mutants formal regress verilog verilog-layer lint synth synth-layer bitstream bitstream-layer patch-weights asic asic-layer asic-layout asic-gate asic-layer-gate bench bench-asic results devices wm network clean system-deps
 
 all: sim
 
@@ -119,7 +119,8 @@ asic-layout: $(STAMP) system-deps
 	$(IPNET) asic $(LAYOUT_CONFIG) --layout
 
 # The same, then the netlist against the golden model (build/<name>/gate/): the network on
-# Verilator over 20 test sequences (long: see docs/asic.md), the layer on Icarus and Verilator;
+# Verilator over 20 test sequences (long: see docs/asic.md), activity on 4 frames of one, the
+# layer on Icarus and Verilator;
 # then the energy from the Verilator run's switching activity (the default network's neuron
 # unit also to docs/asic-energy.json, a row of docs/results.md).
 ENERGY_RECORD = $(if $(filter configs/network.yaml,$(NETWORK)),--record docs/asic-energy.json)
@@ -131,6 +132,11 @@ asic-layer-gate: $(STAMP) system-deps
 
 bench: $(STAMP) system-deps
 	$(IPNET) bench $(CONFIG)
+
+# The ASIC flow's speed in one run: make asic's wall time on the network, and the small
+# layer's gate-level simulation beside its RTL (cycles/s, same stimulus): build/bench_asic.json
+bench-asic: $(STAMP) system-deps
+	$(IPNET) bench-asic --network $(NETWORK) --layer $(LAYOUT_CONFIG)
 
 # The benchmark table (docs/results.*): data, training of every model on every task, 3 seeds.
 results: $(STAMP)

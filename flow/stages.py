@@ -129,6 +129,9 @@ STAGES = (
     Stage("bench", "speed of the integer reference and the float model; their distance "
                    "against the documented bound (a layer design)", "checks",
           {"layer": Target("ipnet_mtj.sim.bench:main")}),
+    Stage("bench-asic", "the ASIC flow's speed: make asic's wall time on the network, "
+                        "gate-level against RTL simulation of a layer (cycles/s)", "checks",
+          {None: Target("ipnet_mtj.sim.asic_bench:main")}),
 )
 
 
