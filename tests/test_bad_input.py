@@ -318,7 +318,8 @@ def test_truncated_or_foreign_metrics(tmp_path, experiment, content, reason):
 
 # -- 5. experiment values out of range --------------------------------------------------------------
 
-TASK_LIST = "gestures11, gestures22, digits, digits_ahead, steering, gestures22m"
+TASK_LIST = ("gestures11, gestures22, digits, digits_ahead, steering, gestures22m, dvsgesture, "
+             "dvsgesture22, nmnist, steering_ddd20")
 
 
 @pytest.mark.parametrize("section, values, message", [

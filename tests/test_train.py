@@ -106,7 +106,8 @@ def test_cli_bad_arguments_get_one_line(tmp_path):
     for args, message in (
             (["train", cfg, "--task", "nope", "--model", "lstm"],
              "error: --task: unknown task 'nope' (choose from gestures11, gestures22, digits, "
-             "digits_ahead, steering, gestures22m)\n"),
+             "digits_ahead, steering, gestures22m, dvsgesture, dvsgesture22, nmnist, "
+             "steering_ddd20)\n"),
             (["train", cfg, "--task", "digits", "--model", "transformer"],
              "error: --model: unknown model 'transformer' (choose from ipnet, rnn, lstm, gru, "
              "cnn2p1d, cnn3d, framesum, resnet_lstm)\n"),

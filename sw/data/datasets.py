@@ -13,6 +13,10 @@ classes.
 | digits | a moving handwritten digit | 10 classes | accuracy |
 | digits_ahead | the same videos | glyph centre `ahead` steps after the last frame | error, pixels |
 | steering | a road from a moving car | steering per frame | RMSE |
+
+Recorded tasks (``dvsgesture``, ``dvsgesture22``, ``nmnist``, ``steering_ddd20``) read an
+event camera's recordings instead (:mod:`.recordings.tasks`, docs/real-data.md); their
+cache key adds the name, size and modification time of every file they read.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from ipnet_mtj.sw.jobs import content_hash
 
 from . import digits, gestures, steering
 from .dvs import SensorNoise, bin_events, video_to_events
+from .recordings.tasks import Recordings, data_root, make_recorded_split, source_files
 
 __all__ = ["TASKS", "Task", "DataConfig", "make_split", "load_split", "gesture_video",
            "memory_twin"]
@@ -41,6 +46,7 @@ class Task:
     kind: str          #: "class", "point" (one 2-D position) or "sequence" (a value per frame)
     outputs: int
     metric: str
+    source: str = "generated"    #: "generated" here, or "recorded" (read from a data root)
 
 
 TASKS = {
@@ -51,6 +57,10 @@ TASKS = {
     "steering": Task("steering", "sequence", 1, "rmse"),
     # appended last: a task's seed is its position here, so earlier tasks keep their data
     "gestures22m": Task("gestures22m", "class", 22, "accuracy"),
+    "dvsgesture": Task("dvsgesture", "class", 11, "accuracy", "recorded"),
+    "dvsgesture22": Task("dvsgesture22", "class", 22, "accuracy", "recorded"),
+    "nmnist": Task("nmnist", "class", 10, "accuracy", "recorded"),
+    "steering_ddd20": Task("steering_ddd20", "sequence", 1, "rmse", "recorded"),
 }
 _SPLITS = {"train": 0, "test": 1}
 _DIGIT_SPLIT = 1300     # glyphs below this index train, the rest test: unseen writers at test
@@ -66,9 +76,19 @@ class DataConfig:
     ahead: int = 4          #: digits_ahead: frames after the last one
     seed: int = 0
     noise: SensorNoise = field(default_factory=SensorNoise)
+    recordings: Recordings | None = None   #: recorded tasks: data root and binning
 
     def key(self, task, split):
-        return content_hash({"task": task, "split": split, **asdict(self)}, length=12)
+        fields = {k: v for k, v in asdict(self).items() if k != "recordings"}
+        if TASKS[task].source == "recorded":
+            rec = self.recordings or Recordings()
+            root = data_root(rec)
+            files = [(str(f.relative_to(root)), f.stat().st_size, f.stat().st_mtime_ns)
+                     for f in source_files(task, self, split)]
+            fields = {"size": self.size, "steps": self.steps, "seed": self.seed,
+                      "count": self.train if split == "train" else self.test,
+                      "recordings": rec.key(), "files": files}
+        return content_hash({"task": task, "split": split, **fields}, length=12)
 
 
 def _rng(cfg, task, split, index):
@@ -130,6 +150,8 @@ def make_split(task, cfg, split):
     """Generate one split: (x (S, T, 2, H, W) float32, y)."""
     if task not in TASKS:
         raise KeyError(task)
+    if TASKS[task].source == "recorded":
+        return make_recorded_split(task, cfg, split)
     count = cfg.train if split == "train" else cfg.test
     glyphs = digits.load_glyphs() if task.startswith("digits") else None
     xs, ys = zip(*(_sample(task, cfg, split, i, glyphs) for i in range(count)))

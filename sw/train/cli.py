@@ -2,7 +2,8 @@
 them by the target's kind: a network description's ``train``/``eval`` are this module's
 ``net-train``/``net-eval``).
 
-    ipnet data    CONFIG [--task T]                 generate (and cache) the data sets
+    ipnet data    CONFIG [--task T] [--width W]     make (and cache) the data sets; events per
+                                                     frame, active pixels, saturation
     ipnet params  CONFIG                            parameter counts, side by side
     ipnet train   CONFIG --task T --model M [--seed S] [--depth D] [--lr LR] [--epochs E] [--fresh]
     ipnet eval    CONFIG --task T --model M [--seed S] [--depth D] [--lr LR]
@@ -49,6 +50,8 @@ def _parser(backends=("integer",)):
     p = sub.add_parser("data", help="generate and cache the data sets")
     _common(p)
     p.add_argument("--task", action="append", help="only this task (repeatable)")
+    p.add_argument("--width", type=int, default=4,
+                   help="input width whose saturation is reported (default 4: counts 0..15)")
     p = sub.add_parser("params", help="parameter counts of every model")
     _common(p)
     p = sub.add_parser("train", help="train one run (resumes from its checkpoint)")
@@ -216,17 +219,32 @@ def main(argv, backends=None):
     exp, design, fp = load_experiment(args.config)
 
     if args.command == "data":
+        from tabulate import tabulate
         from ipnet_mtj.sw.data.datasets import TASKS, load_split
+        from ipnet_mtj.sw.data.recordings.framing import frame_stats
         from .runs import data_dir
+        if not 1 <= args.width <= 16:
+            raise UsageError(f"--width: must be 1..16, got {args.width}")
         tasks = args.task or exp.tasks
         for t in tasks:
             if t not in TASKS:
                 raise UsageError(f"--task: unknown task {t!r} (choose from {', '.join(TASKS)})")
+        rows = []
+        for t in tasks:
             for split in ("train", "test"):
                 began = time.perf_counter()
                 x, y = load_split(t, exp.data_config(), split, data_dir(args.runs))
-                print(f"{t} {split}: x {tuple(x.shape)}, {x.sum() / len(x):.0f} events per sample, "
-                      f"y {tuple(y.shape)} ({time.perf_counter() - began:.1f} s)")
+                st = frame_stats(x, args.width)
+                rows.append([t, split, len(x), "x".join(map(str, x.shape[1:])),
+                             st["events_per_frame"], 100 * st["density"],
+                             100 * st["saturated_pixels"], 100 * st["events_lost"],
+                             time.perf_counter() - began])
+                print(f"{t} {split}: {len(x)} samples", flush=True)
+        print(tabulate(rows, headers=["task", "split", "samples", "frames", "events/frame",
+                                      "active px %", f"saturated px % (w={args.width})",
+                                      "events lost %", "s"],
+                       tablefmt="plain", floatfmt=("", "", "", "", ".1f", ".2f", ".2f", ".2f",
+                                                   ".1f")))
         return 0
 
     if args.command == "params":

@@ -15,6 +15,7 @@ from ipnet_mtj.sw.config import ConfigError, build_dataclass, load_config, read_
 from ipnet_mtj.sw.data.datasets import TASKS, DataConfig
 from ipnet_mtj.sw.data.digits import GLYPH
 from ipnet_mtj.sw.data.dvs import SensorNoise
+from ipnet_mtj.sw.data.recordings.tasks import Recordings
 from ipnet_mtj.sw.fixed import derive_fixed_point
 from ipnet_mtj.sw.nets import MODELS
 from ipnet_mtj.sw.schema import (between, integers, names, non_negative, numbers, one_of, positive,
@@ -34,6 +35,23 @@ class Noise:
 
 
 @dataclass(frozen=True)
+class RecordingsSpec:
+    root: typing.Optional[str] = spec(
+        "folder holding DVSGesture/, NMNIST/ and DDD20/, relative to this file; "
+        "$IPNET_DATA_ROOT, when set, takes its place. Absent: $IPNET_DATA_ROOT must be set",
+        default=None)
+    binning: str = spec("events to frames: time (fixed duration) or count (fixed events)",
+                        one_of("time", "count"), default="time")
+    frame_us: typing.Optional[int] = spec(
+        "time binning: frame length, microseconds. Absent: 1.5 s / steps (DVSGesture), "
+        "300 ms / steps (NMNIST), 50 ms (DDD20)", between(1, 10**9), default=None)
+    frame_events: typing.Optional[int] = spec(
+        "count binning: events per frame (required there)", between(1, 10**9), default=None)
+    denoise_us: int = spec("tonic's Denoise filter time, microseconds; 0: off",
+                           between(0, 10**9), default=0)
+
+
+@dataclass(frozen=True)
 class Data:
     size: int = spec("frame side, pixels", positive)
     steps: int = spec("frames per sample", positive)
@@ -43,6 +61,10 @@ class Data:
     ahead: int = spec("digits_ahead: frames to look ahead", positive)
     seed: int = spec("data seed", non_negative)
     noise: Noise = spec("sensor noise")
+    recordings: typing.Optional[RecordingsSpec] = spec(
+        "recorded tasks (dvsgesture, dvsgesture22, nmnist, steering_ddd20): where the "
+        "recordings are and how events become frames (docs/real-data.md). Absent: the data "
+        "root from $IPNET_DATA_ROOT, time binning", default=None)
 
 
 @dataclass(frozen=True)
@@ -170,9 +192,15 @@ class Experiment:
 
     def data_config(self):
         d = self.data
+        rec = None
+        if d.recordings is not None:
+            r = d.recordings
+            root = None if r.root is None else str(Path(self.source).parent / r.root)
+            rec = Recordings(root=root, binning=r.binning, frame_us=r.frame_us,
+                             frame_events=r.frame_events, denoise_us=r.denoise_us)
         return DataConfig(size=d.size, steps=d.steps, substeps=d.substeps, train=d.train,
                           test=d.test, ahead=d.ahead, seed=d.seed,
-                          noise=SensorNoise(**vars(d.noise)))
+                          noise=SensorNoise(**vars(d.noise)), recordings=rec)
 
     def design_path(self):
         return Path(self.source).parent / self.design
@@ -194,6 +222,9 @@ def load_experiment(path):
     if exp.train.validation >= exp.data.train:
         raise ConfigError(f"{path}: train.validation: must be fewer than data.train = "
                           f"{exp.data.train} (the rest trains), got {exp.train.validation}")
+    rec = exp.data.recordings
+    if rec is not None and rec.binning == "count" and rec.frame_events is None:
+        raise ConfigError(f"{path}: data.recordings.frame_events: required by count binning")
     design = load_config(exp.design_path())
     _check_benchmark_design(path, "design", design)
     for name, options in (exp.ablation.variants or {}).items():   # refuse a bad card at once

@@ -80,6 +80,9 @@ def split_validation(exp, train):
     held out. The split is the same for every model and seed."""
     x, y = train
     v = exp.train.validation
+    if v >= len(x):      # a recorded task's split may hold fewer samples than data.train
+        raise ConfigError(f"{exp.source}: train.validation: must be fewer than the training "
+                          f"split's {len(x)} samples (the rest trains), got {v}")
     return (x[:-v], y[:-v]), (x[-v:], y[-v:])
 
 
