@@ -10,7 +10,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: all sim sim-layer test mutants formal regress verilog verilog-layer lint synth synth-layer bitstream bitstream-layer patch-weights asic asic-layer asic-layout asic-gate asic-layer-gate bench bench-asic results devices wm network clean system-deps
+.PHONY: all sim sim-layer test mutants formal regress verilog verilog-layer lint synth synth-layer bitstream bitstream-layer patch-weights asic asic-layer asic-layout asic-gate asic-layer-gate bench bench-asic bench-rtl results devices wm network clean system-deps
 
 all: sim
 
@@ -140,6 +140,11 @@ bench: $(STAMP) system-deps
 # layer's gate-level simulation beside its RTL (cycles/s, same stimulus): build/bench_asic.json
 bench-asic: $(STAMP) system-deps
 	$(IPNET) bench-asic --network $(NETWORK) --layer $(LAYOUT_CONFIG)
+
+# RTL verification speed: the network's cocotb bench beside the native one (frames/s per
+# core, same sequences, every value compared), then all test sequences natively in shards
+bench-rtl: $(STAMP) system-deps
+	$(IPNET) bench-rtl $(NETWORK)
 
 # The benchmark table (docs/results.*): data, training of every model on every task, 3 seeds.
 results: $(STAMP)

@@ -132,6 +132,9 @@ STAGES = (
     Stage("bench-asic", "the ASIC flow's speed: make asic's wall time on the network, "
                         "gate-level against RTL simulation of a layer (cycles/s)", "checks",
           {None: Target("ipnet_mtj.sim.asic_bench:main")}),
+    Stage("bench-rtl", "RTL verification speed: the cocotb bench beside the native one "
+                       "(frames/s per core), and the whole test set in shards", "checks",
+          {None: Target("ipnet_mtj.sim.rtl_bench:main")}),
 )
 
 

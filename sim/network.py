@@ -1,20 +1,23 @@
 """python -m ipnet_mtj.sim.network NETWORK: the trained network on Icarus and Verilator against its golden model.
 
 Generates the accelerator of the network and its trained weights (gen.network),
-takes test sequences of the task's generated data set, and runs the cocotb bench
-(sim/tb_network.py) on each simulator: every value of every layer, every heat,
+takes test sequences of the task's data set, and runs the bench on each simulator:
+on Verilator the native bench (sim/native.py: the clock and the sequence loop in C++,
+Python comparing afterwards; ``--bench cocotb`` for the cocotb bench), on Icarus the
+cocotb bench (sim/tb_network.py). Both compare every value of every layer, every heat,
 logit, score and label, every frame, compared with the integer golden model.
 It prints, per simulator, sequences, frames, values compared, mismatches, and
 the hardware's accuracy beside the golden model's and the float accuracy
 recorded at training; the report is also written (atomically) to
 build/<name>/sim_report.json. Exit code 1 on any mismatch, 2 on bad input.
 
-Verilator runs ``--sequences`` whole sequences (default 200); Icarus, about
+Verilator runs ``--sequences`` whole sequences (default: the whole test set); Icarus, about
 15 times slower here, runs the first ``--icarus-sequences`` (default 2).
 ``--waves`` records every signal of the accelerator and its harness, Icarus as
 FST and Verilator as VCD, into build/<name>/sim/<simulator>/; a wave file of a
 whole run would be gigabytes, so with ``--waves`` the defaults shrink to the
-first 2 frames of 1 sequence on each simulator (``--frames``, ``--icarus-frames``).
+first 2 frames of 1 sequence on each simulator (``--frames``, ``--icarus-frames``);
+waves come from the cocotb bench.
 
 The sequences are independent: each simulator's run is built once and its sequences run in
 shards on the flow's job runner, one per worker (``--workers``, default the machine's cores;
@@ -73,11 +76,14 @@ def main(argv):
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("network", help="network YAML, e.g. configs/network.yaml")
     parser.add_argument("--weights", help="trained .npz (default <yaml dir>/trained/<name>.npz)")
-    parser.add_argument("--sequences", type=int, help="Verilator: test sequences (default 200)")
+    parser.add_argument("--sequences", type=int,
+                        help="Verilator: test sequences (default: the whole test set)")
     parser.add_argument("--icarus-sequences", type=int, help="Icarus: test sequences (default 2)")
     parser.add_argument("--frames", type=int, help="Verilator: frames of each (default all)")
     parser.add_argument("--icarus-frames", type=int, help="Icarus: frames of each (default all)")
     parser.add_argument("--simulators", default=",".join(SIMULATORS))
+    parser.add_argument("--bench", choices=("native", "cocotb"), default="native",
+                        help="Verilator's bench: native (C++ clock, default) or cocotb")
     parser.add_argument("--no-stress", action="store_true",
                         help="no input gaps or output backpressure")
     parser.add_argument("--out", default="build")
@@ -89,7 +95,7 @@ def main(argv):
     check_output_dir(args.out, "--out")
     defaults = ({"sequences": 1, "icarus_sequences": 1, "frames": 2, "icarus_frames": 2}
                 if args.waves else
-                {"sequences": 200, "icarus_sequences": 2, "frames": None, "icarus_frames": None})
+                {"sequences": None, "icarus_sequences": 2, "frames": None, "icarus_frames": None})
     for name, value in defaults.items():
         if getattr(args, name) is None:
             setattr(args, name, value)
@@ -100,6 +106,8 @@ def main(argv):
 
     design = load_network_design(args.network, args.weights)
     out = generate_network(design, args.out, log=print)
+    if args.sequences is None:          # Verilator's default: the whole test set
+        args.sequences = len(load_test_sequences(design, None, args.runs)[0])
     wanted = [(args.sequences if "verilator" in sims else 0, "--sequences"),
               (args.icarus_sequences if "icarus" in sims else 0, "--icarus-sequences")]
     count, option = max(wanted)
@@ -119,10 +127,8 @@ def main(argv):
             stack.enter_context(runner)
         reports, skipped = run_simulators(
             sims, lambda sim: _announce(sim, args, x, runner if shard else None),
-            lambda sim: run_network_bench(sim, out, args.network,
-                                          _stimulus(sim, args, x, y, work), work,
-                                          stress=not args.no_stress, show_progress=True,
-                                          waves=args.waves, runner=runner if shard else None),
+            lambda sim: _bench(sim, args, out, _stimulus(sim, args, x, y, work), work,
+                               runner if shard else None),
             work)
     print()
     print(f"hardware vs integer golden model ({design.top}, {args.network}):")
@@ -136,6 +142,20 @@ def main(argv):
     page = write_report(out, design.net)
     print(f"report: {page} (open it: python -m webbrowser {page.resolve().as_uri()})")
     return 1 if bad else 0
+
+
+def _native(sim, args):
+    return sim == "verilator" and args.bench == "native" and not args.waves
+
+
+def _bench(sim, args, out, stimulus, work, runner):
+    """Run ``sim``'s bench: the native one on Verilator (unless --bench cocotb or --waves)."""
+    if _native(sim, args):
+        from .native import run_network_native
+        return run_network_native(out, args.network, stimulus, work, stress=not args.no_stress,
+                                  show_progress=True, runner=runner)
+    return run_network_bench(sim, out, args.network, stimulus, work, stress=not args.no_stress,
+                             show_progress=True, waves=args.waves, runner=runner)
 
 
 def _sequences(sim, args, x, y):
@@ -158,7 +178,8 @@ def _announce(sim, args, x, runner):
     count = min(len(xs), runner.workers) if runner is not None else 0
     shards = "" if runner is None else \
         f" in {count} shard{'s' if count != 1 else ''} ({runner.describe()})"
-    return f"building and running {len(xs)} sequences of {xs.shape[1]} frames{shards}"
+    bench = "native bench" if _native(sim, args) else "cocotb bench"
+    return f"building and running {len(xs)} sequences of {xs.shape[1]} frames ({bench}){shards}"
 
 
 if __name__ == "__main__":

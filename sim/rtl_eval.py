@@ -41,7 +41,7 @@ __all__ = ["predict_rtl", "evaluate_rtl"]
 
 
 def predict_rtl(design, frames, build=None, work_dir=None, simulator="verilator",
-                show_progress=False, runner=None):
+                show_progress=False, runner=None, bench="native"):
     """Labels the generated Verilog gives for sequences of event frames.
 
     Parameters
@@ -56,6 +56,9 @@ def predict_rtl(design, frames, build=None, work_dir=None, simulator="verilator"
     work_dir : path, optional
         Where the simulator builds and runs; default: a temporary folder.
     simulator : {"verilator", "icarus"}
+    bench : {"native", "cocotb"}
+        Verilator's bench: native (:mod:`sim.native`, the clock in C++) or cocotb. Icarus
+        always runs the cocotb bench.
     runner : sw.jobs.JobRunner, optional
         An entered runner: the sequences run in shards on it (the simulation built once);
         default: all of them in this process.
@@ -83,8 +86,13 @@ def predict_rtl(design, frames, build=None, work_dir=None, simulator="verilator"
         work.mkdir(parents=True, exist_ok=True)
         stim = work / "stimulus.npz"
         np.savez(stim, x=x, y=np.zeros(len(x), dtype=np.int64))
-        report = run_network_bench(simulator, build, design.cfg.source, stim, work,
-                                   stress=False, show_progress=show_progress, runner=runner)
+        if simulator == "verilator" and bench == "native":
+            from .native import run_network_native
+            report = run_network_native(build, design.cfg.source, stim, work, stress=False,
+                                        show_progress=show_progress, runner=runner)
+        else:
+            report = run_network_bench(simulator, build, design.cfg.source, stim, work,
+                                       stress=False, show_progress=show_progress, runner=runner)
     return np.asarray(report["predictions"], dtype=np.int64), report
 
 

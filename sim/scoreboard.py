@@ -8,13 +8,25 @@ import numpy as np
 __all__ = ["read_hex", "Scoreboard"]
 
 
+_HEX = np.full(256, -1, dtype=np.int64)
+for _k, _c in enumerate("0123456789abcdef"):
+    _HEX[ord(_c)] = _HEX[ord(_c.upper())] = _k
+
+
 def read_hex(path):
-    """Words of a $writememh file (comments and address marks skipped), int64 (<= 63 bits)."""
+    """Words of a $writememh file (comments and address marks skipped), int64 (<= 63 bits).
+    Words of one width (as $writememh writes them) are decoded in numpy; an x or z digit, or
+    mixed widths, fall back to Python's ``int(w, 16)`` (which refuses x and z)."""
     words = []
     for line in Path(path).read_text().split("\n"):
         line = line.split("//")[0].strip()
         if line and not line.startswith("@"):
             words.extend(line.split())
+    if words and len({len(w) for w in words}) == 1 and len(words[0]) <= 15:
+        digits = _HEX[np.frombuffer("".join(words).encode(), dtype=np.uint8)]
+        digits = digits.reshape(len(words), len(words[0]))
+        if (digits >= 0).all():
+            return digits @ (16 ** np.arange(digits.shape[1] - 1, -1, -1, dtype=np.int64))
     return np.array([int(w, 16) for w in words], dtype=np.int64)
 
 

@@ -24,22 +24,26 @@ def _word(x, y, p, valid=1):
     return (int(x) << 17) | (int(y) << 2) | (int(p) << 1) | valid
 
 
-def _packet(kind, rows, overflow=0, size=8):
+def _packet(kind, rows, overflow=0, size=8, spare=0):
+    """A packet of ``rows``, with room for ``spare`` more events (eventCapacity > eventNumber,
+    the unused bytes zero)."""
     n = len(rows)
-    return struct.pack("<hhiiiiii", kind, 1, size, 4, overflow, n, n, n) + b"".join(rows)
+    return (struct.pack("<hhiiiiii", kind, 1, size, 4, overflow, n + spare, n, n)
+            + b"".join(rows) + bytes(size * spare))
 
 
 def aedat31(path, x, y, t, p, per_packet=50, invalid=True):
     """An AEDAT 3.1 file of these polarity events (t < 2**31 us), ``per_packet`` per packet,
     with a special-event packet (type 0) first and, when ``invalid``, one invalid event (valid
-    bit 0) in the first polarity packet: neither is an event."""
+    bit 0) in the first polarity packet: neither is an event. The first polarity packet has
+    room for 3 more events than it holds (eventCapacity > eventNumber)."""
     body = [_packet(0, [struct.pack("<Ii", 1, int(t[0]) if len(t) else 0)])]
     for lo in range(0, len(t), per_packet):
         rows = [struct.pack("<Ii", _word(x[i], y[i], p[i]), int(t[i]))
                 for i in range(lo, min(lo + per_packet, len(t)))]
         if invalid and lo == 0:
             rows.insert(0, struct.pack("<Ii", _word(5, 5, 1, valid=0), int(t[0])))
-        body.append(_packet(1, rows))
+        body.append(_packet(1, rows, spare=3 if lo == 0 else 0))
     Path(path).write_bytes(HEADER + b"".join(body))
 
 
@@ -72,7 +76,11 @@ def ddd20_hdf5(path, x, y, t_device, p, host_offset, steer_t, steer_deg, per_pac
         idx = range(lo, min(lo + per_packet, len(t_device)))
         payload = b"".join(struct.pack("<Ii", _word(x[i], y[i], p[i]), int(t_device[i]))
                            for i in idx)
-        head = struct.pack("<hhiiiiii", 1, 1, 8, 4, 0, len(idx), len(idx), len(idx))
+        count = len(idx)
+        if lo == 0:            # an invalid event (valid bit 0) after the first packet's events
+            payload += struct.pack("<Ii", _word(1, 1, 1, valid=0), int(t_device[lo]))
+            count += 1
+        head = struct.pack("<hhiiiiii", 1, 1, 8, 4, 0, count, count, count)
         host = int(t_device[lo]) + host_offset
         rows.append((str(host).encode(), head, payload))
         stamps.append(host)
@@ -144,6 +152,7 @@ def fixture_root(root, seed=0):
         x, y = rng.integers(0, 346, 3000), rng.integers(0, 260, 3000)
         p = rng.random(3000) < 0.5
         st = np.arange(0, 4_000_000, 100_000) + 7_000_000
-        ddd20_hdf5(root / "DDD20" / f"rec{epoch}.hdf5", x, y, t, p, 7_000_000, st,
-                   30 * np.sin(st / 300_000.0 + k))
+        deg = 30 * np.sin(st / 300_000.0 + k)
+        ddd20_hdf5(root / "DDD20" / f"rec{epoch}.hdf5", x, y, t, p, 7_000_000, st, deg)
+        written.setdefault("drives", []).append((x, y, t + 7_000_000, p, st, deg))
     return written

@@ -123,7 +123,7 @@ def test_a_mismatch_is_a_result(tmp_path, monkeypatch, capsys):
     import ipnet_mtj.sim.runner as runner
     monkeypatch.setattr(runner, "simulator_available", lambda sim: (True, ""))
     code = simnet.main([str(NETWORK), "--simulators", "verilator", "--sequences", "1",
-                        "--out", str(tmp_path)])
+                        "--bench", "cocotb", "--out", str(tmp_path)])
     out = capsys.readouterr().out
     assert code == 1
     assert "verilator: MISMATCHES; first: ['seq 0 frame 2 conv1 value[7]: 1 != 2']" in out

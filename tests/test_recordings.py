@@ -73,8 +73,7 @@ def test_tonic_gesture_layout(tmp_path):
     rng = np.random.default_rng(1)
     for split, user in (("ibmGestureTrain", "user01_led"), ("ibmGestureTest", "user25_led")):
         (tmp_path / split / user).mkdir(parents=True)
-    x, y, t, p = rf.gesture_events(4, 2000, 900_000, rng)
-    t = t - t % 1000                                  # tonic's files hold milliseconds
+    x, y, t, p = rf.gesture_events(4, 2000, 900_000, rng)      # tonic's files hold ms: t / 1000
     np.save(tmp_path / "ibmGestureTrain/user01_led/4.npy",
             np.stack([x, y, p.astype(int), t / 1000], axis=1))
     np.save(tmp_path / "ibmGestureTest/user25_led/0.npy", np.zeros((1, 4)))
@@ -181,28 +180,52 @@ def test_played_backwards_mirrors_frames_and_swaps_polarity(data_root):
 
 
 def test_split_order_is_seeded_and_cut_to_the_count(data_root):
-    a = make_split("nmnist", DataConfig(train=7, seed=3), "train")[1]
-    b = make_split("nmnist", DataConfig(train=7, seed=3), "train")[1]
-    c = make_split("nmnist", DataConfig(train=7, seed=4), "train")[1]
-    assert len(a) == 7 and np.array_equal(a, b) and not np.array_equal(a, c)
+    listing = sorted((data_root / "NMNIST/Train").glob("*/*.bin"))      # 20, sorted by path
+    for seed in (3, 4):
+        y = make_split("nmnist", DataConfig(train=7, seed=seed), "train")[1]
+        want = [int(listing[i].parent.name) for i in np.random.default_rng(seed).permutation(20)[:7]]
+        assert y.tolist() == want
 
 
-def test_steering_windows_and_targets(data_root):
-    cfg = DataConfig(recordings=Recordings())      # 50 ms frames: 0.8 s windows of a 4 s drive
+def test_steering_windows_and_targets(fixtures, data_root):
+    """Windows and targets from what the fixture wrote (not from the reader): events at host
+    time, 0.8 s windows from the first event, the angle held at each 50 ms frame's end."""
+    x_, y_, t, p_, st, deg = fixtures[1]["drives"][-1]            # the test drive
+    cfg = DataConfig(recordings=Recordings())
     x, y = make_split("steering_ddd20", cfg, "test")
-    ev, steer = ddd20.read_drive(sorted((data_root / "DDD20").glob("*.hdf5"))[-1])
-    first, last = ev["t"].min(), ev["t"].max()
-    n = (last - first + 1) // 800_000                # whole windows only
+    n = (t[-1] - t[0] + 1) // 800_000                              # whole windows only
+    order = np.random.default_rng(0).permutation(n)
     assert n == 4 and x.shape == (n, 16, 2, 32, 32) and y.shape == (n, 16)
-    ends = first + 50_000 * np.arange(1, 16 * n + 1)
-    held = np.float32([steer[steer[:, 0] <= e - 1][-1, 1] / 180 for e in ends])   # sample and hold
-    assert sorted(map(tuple, y.tolist())) == sorted(map(tuple, held.reshape(n, 16).tolist()))
-    assert sorted(x.sum(axis=(1, 2, 3, 4)).tolist()) == sorted(
-        float(((ev["t"] >= first + 800_000 * w) & (ev["t"] < first + 800_000 * (w + 1))).sum())
-        for w in range(n))
+    for slot, w in enumerate(order):
+        start = t[0] + 800_000 * w
+        ends = start + 50_000 * np.arange(1, 17)
+        held = [deg[st <= e - 1][-1] / 180 for e in ends]
+        assert y[slot].tolist() == pytest.approx(np.float32(held).tolist())
+        inside = (t >= start) & (t < start + 800_000)
+        assert x[slot].sum() == inside.sum()
+        k = (t[inside] - start) // 50_000                          # frame of each event
+        on = p_[inside]
+        for f in (0, 7, 15):
+            assert x[slot, f, 0].sum() == np.sum((k == f) & on)
+            assert x[slot, f, 1].sum() == np.sum((k == f) & ~on)
     cnt = make_split("steering_ddd20", DataConfig(recordings=Recordings(binning="count",
                                                                         frame_events=40)), "test")
     assert cnt[0].shape == (3000 // 640, 16, 2, 32, 32) and cnt[0].sum() == 4 * 16 * 40
+
+
+def test_denoise_that_empties_a_drive_is_one_line(data_root):
+    # the fixture's events are sparse noise: a 50 us filter removes (nearly) all of them
+    with pytest.raises(DataError, match=r"DDD20: the test drives are shorter than one sample "
+                                        r"\(16 frames\)$"):
+        make_split("steering_ddd20", DataConfig(recordings=Recordings(denoise_us=50)), "test")
+
+
+def test_bad_tonic_npy_is_one_line(tmp_path):
+    for split, user in (("ibmGestureTrain", "user01_led"), ("ibmGestureTest", "user25_led")):
+        (tmp_path / split / user).mkdir(parents=True)
+    np.save(tmp_path / "ibmGestureTrain/user01_led/3.npy", np.array([[1, 2, 1, np.nan]]))
+    with pytest.raises(DataError, match=r"3.npy: x, y and p must be whole numbers and t finite$"):
+        dvsgesture.gestures(tmp_path, "train")
 
 
 def test_cache_is_reused_and_keyed_by_the_files(data_root, tmp_path):
@@ -210,10 +233,27 @@ def test_cache_is_reused_and_keyed_by_the_files(data_root, tmp_path):
     x, _ = load_split("nmnist", cfg, "test", tmp_path)
     (cached,) = tmp_path.glob("nmnist-test-*.npz")
     assert np.array_equal(load_split("nmnist", cfg, "test", tmp_path)[0], x)
-    f = sorted((data_root / "NMNIST/Test/0").glob("*.bin"))[0]
+    moved = tmp_path / "moved"
+    shutil.copytree(data_root, moved, copy_function=shutil.copy2)      # same names, sizes, times
+    os.environ[ENV_ROOT] = str(moved)
+    load_split("nmnist", cfg, "test", tmp_path)
+    assert len(list(tmp_path.glob("nmnist-test-*.npz"))) == 1          # moving the root: same key
+    f = sorted((moved / "NMNIST/Test/0").glob("*.bin"))[0]
     os.utime(f, ns=(1, 1))                           # the recording changed: read it again
     load_split("nmnist", cfg, "test", tmp_path)
     assert len(list(tmp_path.glob("nmnist-test-*.npz"))) == 2
+
+
+def test_run_hash_of_generated_tasks_is_unchanged():
+    """A generated-task experiment hashes its data as before recorded tasks existed (its runs
+    and checkpoints stay valid); a recorded one without the data root."""
+    import dataclasses
+    plain = dataclasses.asdict(DataConfig())
+    del plain["recordings"]
+    assert DataConfig().describe() == plain
+    a = DataConfig(recordings=Recordings(root="/a")).describe()
+    assert a == DataConfig(recordings=Recordings(root="/b")).describe()
+    assert "root" not in a["recordings"] and a["recordings"]["binning"] == "time"
 
 
 def test_environment_root_comes_before_the_config(data_root, tmp_path):
@@ -248,6 +288,12 @@ def _cut(path, n):
     path.write_bytes(path.read_bytes()[:n])
 
 
+def _set_number(path, offset, number):
+    raw = bytearray(path.read_bytes())
+    raw[offset + 20:offset + 24] = rf.struct.pack("<i", number)       # eventNumber
+    path.write_bytes(bytes(raw))
+
+
 def _corrupt_x(path, offset):
     raw = bytearray(path.read_bytes())
     raw[offset:offset + 4] = rf.struct.pack("<I", rf._word(200, 3, 1))
@@ -256,20 +302,31 @@ def _corrupt_x(path, offset):
 
 CASES = {
     "aedat truncated": (lambda r: _cut(_aedat(r), len(rf.HEADER) + 36 + 28 + 100),
-                        "user01_fluorescent.aedat: truncated at byte {h36}: the packet holds 408 "
+                        "user01_fluorescent.aedat: truncated at byte {h36}: the packet holds 432 "
                         "bytes of events, 100 left"),
     "aedat header cut": (lambda r: _cut(_aedat(r), 30),
                          "user01_fluorescent.aedat: truncated AEDAT header (no '#!END-HEADER' line)"),
     "aedat not aedat": (lambda r: _aedat(r).write_bytes(b"hello"),
                         "user01_fluorescent.aedat: not an AEDAT 3.x file (its first line is not "
-                        "'#!AER-DAT3.1')"),
+                        "'#!AER-DAT3.x')"),
     "aedat corrupt event": (lambda r: _corrupt_x(_aedat(r), len(rf.HEADER) + 36 + 28 + 8),
-                            "user01_fluorescent.aedat: corrupt event 0: pixel (200, 3) outside "
-                            "the 128x128 sensor"),
+                            "user01_fluorescent.aedat: corrupt event 0 (counting valid events): "
+                            "pixel (200, 3) outside the 128x128 sensor"),
     "labels corrupt": (lambda r: (r / "DVSGesture/DvsGesture/user02_led_labels.csv").write_text(
                            "class,startTime_usec,endTime_usec\n12,5,9\n"),
                        "user02_led_labels.csv: line 2: class must be 1..11 and start < end, got "
                        "'12,5,9'"),
+    "labels empty": (lambda r: [(r / "DVSGesture/DvsGesture" / f"{u}_labels.csv").write_text(
+                         "class,startTime_usec,endTime_usec\n") for u in ("user01_fluorescent",
+                                                                          "user02_led")],
+                     "{root}/DVSGesture: the train split holds no gestures (its labels CSVs have "
+                     "no rows)"),
+    "labels not ascii": (lambda r: (r / "DVSGesture/DvsGesture/user02_led_labels.csv")
+                         .write_bytes(b"class\xff"),
+                         "user02_led_labels.csv: not a labels CSV (byte 5 is not ASCII)"),
+    "negative count": (lambda r: _set_number(_aedat(r), len(rf.HEADER) + 36, -5),
+                       "user01_fluorescent.aedat: corrupt packet header at byte {h36} (eventSize "
+                       "8, eventCapacity 54, eventNumber -5)"),
     "recording missing": (lambda r: (r / "DVSGesture/DvsGesture/user02_led.aedat").unlink(),
                           "user02_led.aedat: missing (listed in {root}/DVSGesture/DvsGesture/"
                           "trials_to_train.txt); the data set is incomplete"),

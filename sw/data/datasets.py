@@ -78,6 +78,15 @@ class DataConfig:
     noise: SensorNoise = field(default_factory=SensorNoise)
     recordings: Recordings | None = None   #: recorded tasks: data root and binning
 
+    def describe(self):
+        """The fields a run's hash covers: ``recordings`` only when set, and then without the
+        data root (runs made before recorded tasks existed keep their hash; moving the data
+        root keeps it too)."""
+        d = {k: v for k, v in asdict(self).items() if k != "recordings"}
+        if self.recordings is not None:
+            d["recordings"] = self.recordings.key()
+        return d
+
     def key(self, task, split):
         fields = {k: v for k, v in asdict(self).items() if k != "recordings"}
         if TASKS[task].source == "recorded":

@@ -62,7 +62,7 @@ def run_hash(exp, design, spec):
             design = own[0]
     else:
         del spec_d["variant"]           # runs before variants existed keep their hash
-    d = {"spec": spec_d, "data": asdict(exp.data_config()),
+    d = {"spec": spec_d, "data": exp.data_config().describe(),
          "train": train, "protocol": 2,
          "design": config_hash(design) if spec.model == "ipnet" else None,
          "ipnet": _present(asdict(exp.ipnet)) if spec.model == "ipnet" else None}

@@ -31,7 +31,7 @@ POLARITY = 1
 
 def _header_end(raw, path):
     if not raw.startswith(b"#!AER-DAT3"):
-        raise DataError(f"{path}: not an AEDAT 3.x file (its first line is not '#!AER-DAT3.1')")
+        raise DataError(f"{path}: not an AEDAT 3.x file (its first line is not '#!AER-DAT3.x')")
     pos = 0
     while pos < len(raw) and raw[pos:pos + 1] == b"#":
         end = raw.find(b"\n", pos)
@@ -72,7 +72,7 @@ def read_aedat31(path, sensor=(128, 128)):
                             f"{len(raw) - pos} left")
         head = np.frombuffer(raw, _PACKET, count=1, offset=pos)[0]
         size, capacity = int(head["size"]), int(head["capacity"])
-        if size <= 0 or capacity < 0 or int(head["number"]) > capacity:
+        if size <= 0 or capacity < 0 or not 0 <= int(head["number"]) <= capacity:
             raise DataError(f"{path}: corrupt packet header at byte {pos} (eventSize {size}, "
                             f"eventCapacity {capacity}, eventNumber {int(head['number'])})")
         body = pos + _PACKET.itemsize
@@ -98,6 +98,6 @@ def read_aedat31(path, sensor=(128, 128)):
     bad = np.flatnonzero((x >= sensor[0]) | (y >= sensor[1]))
     if len(bad):
         i = bad[0]
-        raise DataError(f"{path}: corrupt event {i}: pixel ({x[i]}, {y[i]}) outside the "
+        raise DataError(f"{path}: corrupt event {i} (counting valid events): pixel ({x[i]}, {y[i]}) outside the "
                         f"{sensor[0]}x{sensor[1]} sensor")
     return events(x, y, t, ((word >> 1) & 1).astype(bool))

@@ -26,7 +26,7 @@ from .events import PUBLISHED, DataError, events
 
 __all__ = ["SENSOR", "recordings", "read_drive", "steering_at", "files", "SCALE_DEG"]
 
-SENSOR = (346, 260)
+SENSOR = (346, 260)   # as the file stores them: ddd20-utils rotates by 180 degrees, this does not
 SCALE_DEG = 180.0     #: the target is the angle divided by this (about -2..2 in city driving)
 
 
@@ -84,7 +84,7 @@ def read_drive(path):
             if int(h["type"]) != POLARITY:
                 continue
             count = int(h["number"])
-            if int(h["size"]) != 8 or len(body) < 8 * count:
+            if int(h["size"]) != 8 or count < 0 or len(body) < 8 * count:
                 raise DataError(f"{path}: dvs/data row {r}: truncated or corrupt polarity packet "
                                 f"({len(body)} bytes for {count} events of {int(h['size'])})")
             w = np.frombuffer(body, "<u4", count=2 * count)

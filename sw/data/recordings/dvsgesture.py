@@ -70,20 +70,23 @@ def _listed(base, split):
 
 
 def _labels(path):
+    try:
+        text = path.read_text(encoding="ascii")
+    except UnicodeDecodeError as e:
+        raise DataError(f"{path}: not a labels CSV (byte {e.start} is not ASCII)") from None
     rows = []
-    with open(path, newline="") as fh:
-        for n, row in enumerate(csv.reader(fh), start=1):
-            if n == 1 or not row:
-                continue
-            try:
-                cls, start, end = (int(v) for v in row)
-            except ValueError:
-                raise DataError(f"{path}: line {n}: expected class,startTime_usec,endTime_usec "
-                                f"(integers), got {','.join(row)!r}") from None
-            if not 1 <= cls <= CLASSES or start >= end:
-                raise DataError(f"{path}: line {n}: class must be 1..{CLASSES} and start < end, "
-                                f"got {','.join(row)!r}")
-            rows.append((cls - 1, start, end))
+    for n, row in enumerate(csv.reader(text.splitlines()), start=1):
+        if n == 1 or not row:
+            continue
+        try:
+            cls, start, end = (int(v) for v in row)
+        except ValueError:
+            raise DataError(f"{path}: line {n}: expected class,startTime_usec,endTime_usec "
+                            f"(integers), got {','.join(row)!r}") from None
+        if not 1 <= cls <= CLASSES or start >= end:
+            raise DataError(f"{path}: line {n}: class must be 1..{CLASSES} and start < end, "
+                            f"got {','.join(row)!r}")
+        rows.append((cls - 1, start, end))
     return rows
 
 
@@ -102,6 +105,9 @@ def _read_npy(path):
         raise DataError(f"{path}: not a readable .npy file ({str(e).splitlines()[0]})") from None
     if a.ndim != 2 or a.shape[1] != 4:
         raise DataError(f"{path}: expected an (N, 4) array of x, y, p, t, got shape {a.shape}")
+    if not np.issubdtype(a.dtype, np.number) or not np.isfinite(a).all() \
+            or (a[:, :3] != np.round(a[:, :3])).any():
+        raise DataError(f"{path}: x, y and p must be whole numbers and t finite")
     x, y = a[:, 0].astype(np.int64), a[:, 1].astype(np.int64)
     if len(a) and (x.min() < 0 or y.min() < 0 or x.max() >= SENSOR[0] or y.max() >= SENSOR[1]):
         raise DataError(f"{path}: pixels outside the 128x128 sensor")

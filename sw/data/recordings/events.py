@@ -11,7 +11,10 @@ import numpy as np
 
 from ipnet_mtj.sw.errors import ConfigError
 
-__all__ = ["EVENTS", "events", "DataError", "PUBLISHED"]
+__all__ = ["EVENTS", "events", "DataError", "PUBLISHED", "TONIC_MISSING"]
+
+TONIC_MISSING = ("tonic is not installed (make installs it: pip install --no-deps tonic==1.7.0 "
+                 "importRosbag==1.0.4)")
 
 EVENTS = np.dtype([("x", "<i2"), ("y", "<i2"), ("t", "<i8"), ("p", "?")])
 

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .events import TONIC_MISSING, DataError
+
 __all__ = ["Binning", "to_frames", "denoise", "frame_stats"]
 
 
@@ -44,7 +46,10 @@ def denoise(ev, filter_us):
     ``filter_us`` before it (tonic.functional.denoise_numpy, unchanged)."""
     if not filter_us or len(ev) == 0:
         return ev
-    from tonic.functional import denoise_numpy
+    try:
+        from tonic.functional import denoise_numpy
+    except ImportError:
+        raise DataError(TONIC_MISSING) from None
     return denoise_numpy(ev, filter_time=filter_us)
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .events import EVENTS, PUBLISHED, DataError
+from .events import EVENTS, PUBLISHED, TONIC_MISSING, DataError
 
 __all__ = ["SENSOR", "CLASSES", "digits", "read_digit", "files"]
 
@@ -41,7 +41,10 @@ def digits(folder, split):
 
 def read_digit(path):
     """The events of one recording (tonic's reader, its overflow rule), checked."""
-    from tonic.io import read_mnist_file
+    try:
+        from tonic.io import read_mnist_file
+    except ImportError:
+        raise DataError(TONIC_MISSING) from None
     path = Path(path)
     n = path.stat().st_size
     if n % 5:

@@ -106,64 +106,84 @@ def make_recorded_split(task, cfg, split):
     folder = data_root(cfg.recordings) / dataset
     limit = cfg.train if split == "train" else cfg.test
     binning = (cfg.recordings or Recordings()).for_dataset(dataset, cfg.steps)
-    xs, ys = [], []
     if dataset == "DVSGesture":
-        listing = _gesture_samples(folder, cfg, split, reverse=task == "dvsgesture22")
-        picked = _pick(len(listing), limit, cfg.seed)
-        cache = {}
-        # read each recording once: visit the picked samples file by file, place them in order
-        out = [None] * len(picked)
-        for slot in sorted(range(len(picked)), key=lambda s: (str(listing[picked[s]][0].file),
-                                                               listing[picked[s]][0].start)):
-            g, backwards = listing[picked[slot]]
-            ev = dvsgesture.read_gesture(g, cache)
-            if backwards:
-                ev = _read_backwards(ev, g.start, g.end)
-            frames, _ = to_frames(denoise(ev, binning.denoise_us), dvsgesture.SENSOR, cfg.size,
-                                  cfg.steps, g.start, binning)
-            out[slot] = (frames, g.label + (dvsgesture.CLASSES if backwards else 0))
-        xs, ys = zip(*out)
+        out = _gesture_split(folder, cfg, split, task == "dvsgesture22", limit, binning)
     elif dataset == "NMNIST":
         listing = nmnist.digits(folder, split)
+        out = []
         for i in _pick(len(listing), limit, cfg.seed):
             f, label = listing[i]
             ev = denoise(nmnist.read_digit(f), binning.denoise_us)
-            xs.append(to_frames(ev, nmnist.SENSOR, cfg.size, cfg.steps, 0, binning)[0])
-            ys.append(label)
+            out.append((to_frames(ev, nmnist.SENSOR, cfg.size, cfg.steps, 0, binning)[0], label))
     else:
-        windows = []
-        for f in ddd20.files(folder, split):
-            ev, steer = ddd20.read_drive(f)
-            ev = denoise(ev, binning.denoise_us)
-            windows += _drive_windows(ev, steer, cfg, binning)
-        if not windows:
-            raise DataError(f"{folder}: the {split} drives are shorter than one sample "
-                            f"({cfg.steps} frames)")
-        for i in _pick(len(windows), limit, cfg.seed):
-            xs.append(windows[i][0])
-            ys.append(windows[i][1])
+        out = _drive_split(folder, cfg, split, limit, binning)
+    xs, ys = zip(*out)
     return np.stack(xs), np.stack([np.asarray(y) for y in ys])
 
 
-def _drive_windows(ev, steer, cfg, binning):
-    """Consecutive samples of a drive from its first event: time binning, every
-    ``steps * frame_us``; count binning, every ``steps * frame_events`` events. A last,
-    partial sample is dropped."""
-    order = np.argsort(ev["t"], kind="stable")
-    ev = ev[order]
-    out = []
+def _gesture_split(folder, cfg, split, reverse, limit, binning):
+    gs = dvsgesture.gestures(folder, split)
+    listing = [(g, b) for g in gs for b in ((False, True) if reverse else (False,))]
+    if not listing:
+        raise DataError(f"{folder}: the {split} split holds no gestures (its labels CSVs have "
+                        f"no rows)")
+    picked = _pick(len(listing), limit, cfg.seed)
+    cache = {}
+    # read each recording once: visit the picked samples file by file, place them in order
+    out = [None] * len(picked)
+    for slot in sorted(range(len(picked)), key=lambda s: (str(listing[picked[s]][0].file),
+                                                           listing[picked[s]][0].start)):
+        g, backwards = listing[picked[slot]]
+        ev = denoise(dvsgesture.read_gesture(g, cache), binning.denoise_us)
+        if backwards:
+            ev = _read_backwards(ev, g.start, g.end)
+        frames, _ = to_frames(ev, dvsgesture.SENSOR, cfg.size, cfg.steps, g.start, binning)
+        out[slot] = (frames, g.label + (dvsgesture.CLASSES if backwards else 0))
+    return out
+
+
+def _read_drive(f, binning):
+    ev, steer = ddd20.read_drive(f)
+    ev = denoise(ev, binning.denoise_us)
+    return ev[np.argsort(ev["t"], kind="stable")], steer
+
+
+def _drive_split(folder, cfg, split, limit, binning):
+    """Every drive's windows listed (drive by drive, in time order), picked, then only the
+    picked ones binned: a drive is read twice rather than all its windows kept."""
+    drives = ddd20.files(folder, split)
+    listing = []
+    for d, f in enumerate(drives):
+        ev, _ = _read_drive(f, binning)
+        listing += [(d, w) for w in _window_starts(ev, cfg, binning)]
+    if not listing:
+        raise DataError(f"{folder}: the {split} drives are shorter than one sample "
+                        f"({cfg.steps} frames)")
+    picked = _pick(len(listing), limit, cfg.seed)
+    out = [None] * len(picked)
+    for d in sorted({listing[i][0] for i in picked}):
+        ev, steer = _read_drive(drives[d], binning)
+        for slot in (s for s in range(len(picked)) if listing[picked[s]][0] == d):
+            lo, start = listing[picked[slot]][1]
+            if binning.mode == "time":
+                hi = np.searchsorted(ev["t"], start + cfg.steps * binning.frame_us)
+            else:
+                hi = lo + cfg.steps * binning.frame_events
+            frames, ends = to_frames(ev[lo:hi], ddd20.SENSOR, cfg.size, cfg.steps, start, binning)
+            out[slot] = (frames, ddd20.steering_at(steer, ends))
+    return out
+
+
+def _window_starts(ev, cfg, binning):
+    """A drive's samples, consecutive from its first event, as (first event index, start us):
+    time binning every ``steps * frame_us``, count binning every ``steps * frame_events``
+    events; a last, partial sample is dropped (so is a drive with no events)."""
+    if not len(ev):
+        return []
     if binning.mode == "time":
         span = cfg.steps * binning.frame_us
         first, last = int(ev["t"][0]), int(ev["t"][-1])
-        for start in range(first, last + 1 - span + 1, span):
-            lo, hi = np.searchsorted(ev["t"], [start, start + span])
-            frames, ends = to_frames(ev[lo:hi], ddd20.SENSOR, cfg.size, cfg.steps, start, binning)
-            out.append((frames, ddd20.steering_at(steer, ends)))
-    else:
-        n = cfg.steps * binning.frame_events
-        for lo in range(0, len(ev) - n + 1, n):
-            chunk = ev[lo:lo + n]
-            frames, ends = to_frames(chunk, ddd20.SENSOR, cfg.size, cfg.steps,
-                                     int(chunk["t"][0]), binning)
-            out.append((frames, ddd20.steering_at(steer, ends)))
-    return out
+        starts = list(range(first, last + 2 - span, span))
+        return list(zip(np.searchsorted(ev["t"], starts).tolist(), starts))
+    n = cfg.steps * binning.frame_events
+    return [(lo, int(ev["t"][lo])) for lo in range(0, len(ev) - n + 1, n)]
