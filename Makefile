@@ -10,7 +10,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: all sim sim-layer test mutants formal regress verilog verilog-layer lint synth synth-layer bitstream bitstream-layer patch-weights asic asic-layer asic-layout asic-gate asic-layer-gate bench bench-asic bench-rtl results devices wm network clean system-deps
+.PHONY: all sim sim-layer test mutants formal regress verilog verilog-layer lint synth synth-layer bitstream bitstream-layer patch-weights asic asic-layer asic-layout asic-gate asic-layer-gate bench bench-asic bench-rtl bench-fmax results devices wm network clean system-deps
 
 all: sim
 
@@ -145,6 +145,10 @@ bench-asic: $(STAMP) system-deps
 # core, same sequences, every value compared), then all test sequences natively in shards
 bench-rtl: $(STAMP) system-deps
 	$(IPNET) bench-rtl $(NETWORK)
+
+# The network's UP5K clock: nextpnr seeds 1-5 (about 5 minutes), each seed's Fmax and the median.
+bench-fmax: $(STAMP)
+	$(IPNET) synth $(NETWORK) --targets ice40_up5k --seeds 5
 
 # The benchmark table (docs/results.*): data, training of every model on every task, 3 seeds.
 results: $(STAMP)

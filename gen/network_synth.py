@@ -7,6 +7,10 @@ lower bound (MACs per frame / lanes), frames per second at Fmax, and whether it
 fits. A design that needs more block RAM or DSPs than the device has is not
 placed: its row gives what synthesis needs and says what is over. The report is
 also written to build/<name>/synth/synth_report.json.
+
+--seeds N places and routes each target with nextpnr seeds 1..N (seed s > 1 in
+synth/seed<s>/): the table's Fmax and frames/s are then the median over the seeds,
+and each seed's Fmax is printed beside it (make bench-fmax: the UP5K, 5 seeds).
 """
 
 from __future__ import annotations
@@ -16,13 +20,13 @@ import json
 import math
 from pathlib import Path
 
-from ipnet_mtj.sw.cli import check_output_dir, run_cli, write_atomically
+from ipnet_mtj.sw.cli import UsageError, check_output_dir, run_cli, write_atomically
 
 from .network import generate_network, load_network_design
 from .report import write_report
 from .synth import TARGETS, parse_targets, synthesise
 
-__all__ = ["network_synth_table", "main"]
+__all__ = ["network_synth_table", "synthesise_seeds", "main"]
 
 
 def network_synth_table(rows, cycles, lane_bound, mac_bound):
@@ -39,6 +43,23 @@ def network_synth_table(rows, cycles, lane_bound, mac_bound):
                     floatfmt=("", "", "", "", "", "", ".1f", "", "", ".0f", ".0f", "")).splitlines()
 
 
+def synthesise_seeds(key, verilog, top, work, freq_mhz, seeds):
+    """:func:`gen.synth.synthesise` with seeds 1..``seeds``; Fmax is their median.
+
+    Resources come from seed 1 (synthesis does not depend on the seed). The row gets
+    ``fmax_seeds``, every seed's Fmax in seed order.
+    """
+    import statistics
+    runs = [synthesise(key, verilog, top, work if s == 1 else Path(work) / f"seed{s}", freq_mhz,
+                       seed=s) for s in range(1, seeds + 1)]
+    row = runs[0]
+    fmax = [r["fmax_mhz"] for r in runs]
+    if not any(math.isnan(f) for f in fmax):
+        row = {**row, "fmax_mhz": statistics.median(fmax), "fmax_seeds": fmax,
+               "fits": all(r["fits"] for r in runs)}
+    return row
+
+
 def main(argv):
     parser = argparse.ArgumentParser(prog="ipnet synth", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -47,7 +68,11 @@ def main(argv):
     parser.add_argument("--out", default="build")
     parser.add_argument("--targets", default="ice40_up5k,ecp5_25f")
     parser.add_argument("--freq", type=float, default=30.0, help="clock constraint, MHz")
+    parser.add_argument("--seeds", type=int, default=1,
+                        help="nextpnr seeds 1..N; Fmax is their median (default 1)")
     args = parser.parse_args(argv)
+    if args.seeds < 1:
+        raise UsageError(f"--seeds must be at least 1, not {args.seeds}")
     check_output_dir(args.out, "--out")
     keys = parse_targets(args.targets)
 
@@ -63,9 +88,15 @@ def main(argv):
     rows = []
     for k in keys:
         print(f"{TARGETS[k].name}: yosys + nextpnr ...", flush=True)
-        rows.append(synthesise(k, out / f"{top}.v", top, out / "synth", args.freq))
+        rows.append(synthesise_seeds(k, out / f"{top}.v", top, out / "synth", args.freq,
+                                     args.seeds))
     print()
     print("\n".join(network_synth_table(rows, cycles, lane_bound, mac_bound)))
+    for r in rows:
+        if len(r.get("fmax_seeds", ())) > 1:
+            print(f"{r['target']}: Fmax over nextpnr seeds 1-{len(r['fmax_seeds'])}: "
+                  + ", ".join(f"{f:.2f}" for f in r["fmax_seeds"])
+                  + f" MHz; median {r['fmax_mhz']:.2f} MHz")
     print(f"cycles/frame over the MAC bound: {cycles / mac_bound:.3f} "
           f"({net.macs} MACs per frame, {net.lanes} lanes)")
     text = json.dumps({"cycles_per_frame": cycles, "lane_bound": lane_bound,

@@ -46,8 +46,8 @@ class NetHead(wiring.Component):
     (strictly greater replaces). Scores are 0 after reset.
 
     Pipeline (every stage stalls while ``y`` is not taken; a skid register in front
-    takes the logit that arrives meanwhile): S0 input register, score read; S1 score sum;
-    S2 score register written, label comparison, output register.
+    takes the logit that arrives meanwhile): S0 input register; S1 score read; S2 score
+    sum; S3 score register written, label comparison, output register.
 
     Parameters
     ----------
@@ -98,39 +98,46 @@ class NetHead(wiring.Component):
         # never come)
         padded = Array(scores + scores[-1:] * ((1 << len(incoming.index)) - net.classes))
 
-        # S0 also reads the class's score, so that S1 holds only the saturating adder, which
-        # drives s1 alone: the class's score register takes s1's score a cycle later. S0's
-        # read takes s1's score when s1 holds the class (the logit two before); the logit
-        # just before is another class (the constructor asks for two classes at least).
+        # S0 registers the input only: the class's score is read from that register in S1,
+        # so the post-processing's output multiplexer and the held logit's multiplexer stay
+        # off the read's path (together they limited the UP5K network to 36 MHz).
         v0 = Signal()
         logit = Signal(logit_layout(net))
-        score0 = Signal(signed(net.score_width))
 
+        # S1 reads the class's score, so that S2 holds only the saturating adder, which
+        # drives s2 alone: the class's score register takes s2's score a cycle later. S1's
+        # read takes s2's score when s2 holds the class (the logit two before); the logit
+        # just before is another class (the constructor asks for two classes at least).
         v1 = Signal()
-        s1 = Signal(class_layout(net))
+        logit1 = Signal(logit_layout(net))
+        score1 = Signal(signed(net.score_width))
+
+        v2 = Signal()
+        s2 = Signal(class_layout(net))
         new_score = Signal(signed(net.score_width))
-        m.d.comb += new_score.eq(accumulate_score(HW_OPS, score0,
-                                                  logit.logit, net.score_width))
+        m.d.comb += new_score.eq(accumulate_score(HW_OPS, score1,
+                                                  logit1.logit, net.score_width))
         best = Signal(signed(net.score_width))
         best_index = Signal(index_shape(net.classes))
         better = Signal()
-        m.d.comb += better.eq((s1.index == 0) | (s1.score > best))
+        m.d.comb += better.eq((s2.index == 0) | (s2.score > best))
 
         with m.If(~stall):
-            m.d.sync += [held.eq(0), v0.eq(valid), logit.eq(incoming),
-                         score0.eq(Mux(v1 & (s1.index == incoming.index), s1.score,
-                                       padded[incoming.index]))]
-            m.d.sync += [v1.eq(v0), s1.index.eq(logit.index),
-                         s1.logit.eq(logit.logit), s1.score.eq(new_score),
-                         s1.last.eq(logit.index == net.classes - 1)]
+            m.d.sync += [held.eq(0), v0.eq(valid), logit.eq(incoming)]
+            m.d.sync += [v1.eq(v0), logit1.eq(logit),
+                         score1.eq(Mux(v2 & (s2.index == logit.index), s2.score,
+                                       padded[logit.index]))]
+            m.d.sync += [v2.eq(v1), s2.index.eq(logit1.index),
+                         s2.logit.eq(logit1.logit), s2.score.eq(new_score),
+                         s2.last.eq(logit1.index == net.classes - 1)]
             for c, score in enumerate(scores):
-                with m.If(v1 & (s1.index == c)):
-                    m.d.sync += score.eq(s1.score)
-            m.d.sync += [self.y.valid.eq(v1), self.y.payload.eq(s1)]
+                with m.If(v2 & (s2.index == c)):
+                    m.d.sync += score.eq(s2.score)
+            m.d.sync += [self.y.valid.eq(v2), self.y.payload.eq(s2)]
             with m.If(better):
-                m.d.sync += self.y.payload.label.eq(s1.index)
+                m.d.sync += self.y.payload.label.eq(s2.index)
             with m.Else():
                 m.d.sync += self.y.payload.label.eq(best_index)
-            with m.If(v1 & better):
-                m.d.sync += [best.eq(s1.score), best_index.eq(s1.index)]
+            with m.If(v2 & better):
+                m.d.sync += [best.eq(s2.score), best_index.eq(s2.index)]
         return m

@@ -56,6 +56,7 @@ def command_layout(plan):
     from_input : read the input buffer (first layer), else the activation buffer
     waddr, baddr : weight and bias ROM words (the same in every lane)
     first, last : first and last MAC of the group's window
+    release : the first layer's last command: taking it releases the input bank
     layer, group, base, last_lane : the group (see :func:`group_fields`)
     """
     return data.StructLayout({
@@ -66,6 +67,7 @@ def command_layout(plan):
         "baddr": index_shape(plan.b_depth),
         "first": 1,
         "last": 1,
+        "release": 1,
         **group_fields(plan),
     })
 
@@ -90,10 +92,18 @@ class NetWalker(wiring.Component):
     register's next value is an AND-OR of the levels' values.
 
     The first layer starts once ``frame`` offers a full input bank, and
-    releases it (``frame`` transfer) with its last command. Every other layer
+    releases it (``frame`` transfer) when its last command is taken. Every other layer
     starts once ``written`` has strobed: the previous layer's outputs are all
     in the activation buffer. After the last layer the walk returns to the
     first layer of the next frame.
+
+    ``cmd`` leaves through a skid register: the loop nest steps whenever the
+    register is empty (a registered ready), and a command offered in a cycle
+    that ``cmd.ready`` refuses waits in the register, which ``cmd`` shows
+    before anything else. The consumer's ready (the engine's stall) thus
+    reaches only the skid register and never the loop nest's enables (through
+    them it limited the UP5K network to 37 MHz). The commands and the cycles
+    they are taken in are the same as without the register.
 
     Parameters
     ----------
@@ -193,7 +203,8 @@ class NetWalker(wiring.Component):
         l_ci, l_kw, l_kh, l_px, l_py, l_g, l_ow, l_oh = flag.values()
         end_window = Signal()
         end_layer = Signal()
-        cmd = self.cmd.payload
+        cmd = Signal(command_layout(plan))     # the loop nest's command, before the skid
+        cmd_valid = Signal()
         m.d.comb += [
             end_window.eq(l_ci & l_kw & l_kh & l_px & l_py),
             end_layer.eq(end_window & l_g & l_ow & l_oh),
@@ -203,7 +214,20 @@ class NetWalker(wiring.Component):
             cmd.waddr.eq(wa), cmd.baddr.eq(ba), cmd.first.eq(first), cmd.last.eq(end_window),
             cmd.layer.eq(layer), cmd.group.eq(group), cmd.base.eq(base),
             cmd.last_lane.eq(Mux(l_g, k["last_lane"], P - 1)),
+            cmd.release.eq(end_layer & (layer == 0)),
         ]
+
+        # -- the skid register: ``held`` keeps a command that ``cmd`` refused
+        held = Signal(command_layout(plan))
+        held_valid = Signal()
+        m.d.comb += [self.cmd.valid.eq(held_valid | cmd_valid),
+                     self.cmd.payload.eq(Mux(held_valid, held, cmd)),
+                     self.frame.ready.eq(self.cmd.valid & self.cmd.ready & self.cmd.payload.release)]
+        with m.If(held_valid):
+            with m.If(self.cmd.ready):
+                m.d.sync += held_valid.eq(0)
+        with m.Elif(cmd_valid & ~self.cmd.ready):
+            m.d.sync += [held.eq(cmd), held_valid.eq(1)]
 
         # -- which loop level steps. ``level`` is a one-hot register: the innermost counter
         #    not at its bound (none at the layer's end), kept one step ahead from the
@@ -214,13 +238,13 @@ class NetWalker(wiring.Component):
         level = Signal(len(levels))
         step = Signal()
         load = Signal()
-        m.d.comb += step.eq(self.cmd.valid & self.cmd.ready)
+        m.d.comb += step.eq(cmd_valid & ~held_valid)
         pick = {name: level[n] for n, name in enumerate(levels)}
         en = {name: Signal(name=f"en_{name}") for name in levels}
         for name in levels:
             m.d.comb += en[name].eq(step & pick[name])
         # LOAD: level is 0 in that state, so the loaded values share the AND-OR
-        pick["load"], en["load"] = Signal(name="loading"), load
+        pick["load"] = Signal(name="loading")
 
         # The level after a step: the same, until its counter reaches its bound; then the
         # next outer level not at its bound (the flags of the levels inside are set);
@@ -231,13 +255,22 @@ class NetWalker(wiring.Component):
         for n, name in enumerate(levels):
             m.d.comb += outer_level[n].eq(done & ~flag[name] & ~level[n])
             done = done & (flag[name] | level[n])
+        level_next = Signal.like(level)
+        m.d.comb += level_next.eq(level)
         with m.If(step):
             with m.If((level != 0) & (level != k["level"])):
-                m.d.sync += level.eq(k["level"])
+                m.d.comb += level_next.eq(k["level"])
             with m.Elif(reaches):
-                m.d.sync += level.eq(outer_level)
+                m.d.comb += level_next.eq(outer_level)
         with m.If(load):
-            m.d.sync += level.eq(k["level"])
+            m.d.comb += level_next.eq(k["level"])
+        # ``from_level[n]``: the level picked is n or an outer one, a register beside
+        # ``level``. Every register below is enabled from some level outwards (or by
+        # LOAD), so its enable is ``step``, one of these registers and ``load``: two LUTs,
+        # whatever the loop nest's depth.
+        from_level = Signal(len(levels))
+        m.d.sync += [level.eq(level_next),
+                     *(from_level[n].eq(level_next[n:].any()) for n in range(len(levels)))]
 
         def one_hot(shape, name, pairs):
             """OR of the values whose level is picked (0 when none is)."""
@@ -253,14 +286,12 @@ class NetWalker(wiring.Component):
         def any_pick(*names):
             return _or_all([pick[name] for name in names])
 
-        def any_en(*names):
-            # step AND (OR of level bits): the level bits are registers, so ``step`` (from
-            # the engine's stall) meets them in the last gate only
-            bits = [pick[name] for name in names if name != "load"]
-            stepping = step & _or_all(bits) if bits else 0
-            return stepping | load if "load" in names else stepping
+        def en_from(name=None):
+            """Enabled by a step of level ``name`` or of an outer one, or by LOAD."""
+            if name is None:
+                return load
+            return (step & from_level[levels.index(name)]) | load
 
-        outer = ("px", "py", "g", "ow", "oh", "load")
         # input address, row and column: the value of the level that steps
         na = one_hot(addr_shape, "na", [
             ("kh", a_row + k["inc_row"]), ("px", a_pool + k["inc_px"]),
@@ -276,42 +307,42 @@ class NetWalker(wiring.Component):
             ("ci", wa + 1), ("kw", wa + 1), ("kh", wa + 1), ("px", wa_g), ("py", wa_g),
             ("g", wa_g + k["fan_in"]), ("ow", k["wbase"]), ("oh", k["wbase"]),
             ("load", k["wbase"])])
-        with m.If(any_en("ci", "kw", "kh", *outer)):
+        with m.If(en_from("ci")):
             m.d.sync += a.eq(Mux(any_pick("ci", "kw"), a + 1, 0) | na)
-        with m.If(any_en("kh", *outer)):
+        with m.If(en_from("kh")):
             m.d.sync += a_row.eq(na)
-        with m.If(any_en(*outer)):
+        with m.If(en_from("px")):
             m.d.sync += a_pool.eq(na)
-        with m.If(any_en("py", "g", "ow", "oh", "load")):
+        with m.If(en_from("py")):
             m.d.sync += a_prow.eq(na)
-        with m.If(any_en("ow", "oh", "load")):
+        with m.If(en_from("ow")):
             m.d.sync += a_pos.eq(na)
-        with m.If(any_en("oh", "load")):
+        with m.If(en_from("oh")):
             m.d.sync += a_posrow.eq(na)
-        with m.If(any_en("kh", *outer)):
+        with m.If(en_from("kh")):
             m.d.sync += ih.eq(nih)
-        with m.If(any_en("py", "g", "ow", "oh", "load")):
+        with m.If(en_from("py")):
             m.d.sync += ih_pool.eq(nih)
-        with m.If(any_en("oh", "load")):
+        with m.If(en_from("oh")):
             m.d.sync += ih_pos.eq(nih)
-        with m.If(any_en("kw", "kh", *outer)):
+        with m.If(en_from("kw")):
             m.d.sync += iw.eq(niw)
-        with m.If(any_en(*outer)):
+        with m.If(en_from("px")):
             m.d.sync += iw_pool.eq(niw)
-        with m.If(any_en("ow", "oh", "load")):
+        with m.If(en_from("ow")):
             m.d.sync += iw_pos.eq(niw)
-        with m.If(any_en("ci", "kw", "kh", *outer)):
+        with m.If(en_from("ci")):
             m.d.sync += wa.eq(nwa)
-        with m.If(any_en("g", "ow", "oh", "load")):
+        with m.If(en_from("g")):
             m.d.sync += wa_g.eq(nwa)
-        with m.If(any_en("g", "ow", "oh", "load")):
+        with m.If(en_from("g")):
             m.d.sync += ba.eq(Mux(pick["g"], ba + 1, k["bbase"]))
 
         # loop counters: the stepping level counts, the levels inside it restart
         for n, name in enumerate(levels):
             with m.If(en[name]):
                 m.d.sync += bump(name)
-            with m.Elif(any_en(*levels[n + 1:], "load")):
+            with m.Elif(en_from(levels[n + 1] if n + 1 < len(levels) else None)):
                 m.d.sync += zero(name)
         with m.If(step):
             m.d.sync += first.eq(end_window)
@@ -332,9 +363,8 @@ class NetWalker(wiring.Component):
             with m.If(load):
                 m.d.sync += [group.eq(0), base.eq(0), first.eq(1), state.eq(1)]
         with m.Elif(state == 1):                # RUN: a command per cycle
-            m.d.comb += self.cmd.valid.eq(1)
+            m.d.comb += cmd_valid.eq(1)
             with m.If(step & end_layer):
-                m.d.comb += self.frame.ready.eq(layer == 0)
                 m.d.sync += state.eq(2)
                 with m.If(layer == L - 1):
                     # through WAIT, which the constants of the first layer need
