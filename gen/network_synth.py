@@ -76,7 +76,8 @@ def main(argv):
     check_output_dir(args.out, "--out")
     keys = parse_targets(args.targets)
 
-    from ipnet_mtj.hw.net_cycles import lower_bound_cycles, measure_cycles_per_frame
+    from ipnet_mtj.hw.net_cycles import (lower_bound_cycles, measure_cycles_per_frame,
+                                         predict_cycles_per_frame)
     design = load_network_design(args.network, args.weights)
     out = generate_network(design, args.out)
     net = design.net
@@ -99,7 +100,11 @@ def main(argv):
                   + f" MHz; median {r['fmax_mhz']:.2f} MHz")
     print(f"cycles/frame over the MAC bound: {cycles / mac_bound:.3f} "
           f"({net.macs} MACs per frame, {net.lanes} lanes)")
-    text = json.dumps({"cycles_per_frame": cycles, "lane_bound": lane_bound,
+    predicted = predict_cycles_per_frame(net)
+    print(f"cycles/frame predicted from the description (hw/net_cycles.py): {predicted} "
+          f"({'equal to' if predicted == cycles else 'NOT equal to'} the simulated {cycles})")
+    text = json.dumps({"cycles_per_frame": cycles, "predicted_cycles_per_frame": predicted,
+                       "lane_bound": lane_bound,
                        "mac_bound": mac_bound, "targets": rows}, indent=2) + "\n"
     write_atomically(out / "synth" / "synth_report.json", lambda tmp: Path(tmp).write_text(text))
     page = write_report(out, net)

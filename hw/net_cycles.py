@@ -1,11 +1,29 @@
-"""Cycles per frame of the network accelerator: the lanes' lower bound, and a measurement."""
+"""Cycles per frame of the network accelerator: the lanes' lower bound, a prediction, a measurement."""
 
 from amaranth.sim import Simulator
 
 from .net_accel import NetAccelerator
 from .net_rom_layout import layer_groups
 
-__all__ = ["lower_bound_cycles", "measure_cycles_per_frame"]
+__all__ = ["lower_bound_cycles", "predict_cycles_per_frame", "measure_cycles_per_frame",
+           "THERMAL_HOLD", "LAYER_TURN", "FRAME_TURN"]
+
+#: Cycles a thermal group holds the engine's hand-over register beyond its P lanes: the
+#: neuron unit takes a group once every lane is issued and its five-stage pipeline is empty.
+#: A requantised group holds it one cycle per real lane (the serialiser).
+THERMAL_HOLD = 6
+#: Cycles between a requantised (relu) layer's last lane leaving the serialiser and the next
+#: layer's first command: requantisation register, write-back register, ``written`` strobe,
+#: the walker's WAIT and LOAD (its constants register a cycle after the layer changes) and
+#: the engine's pipeline (stages A-E) filling again.
+LAYER_TURN = 10
+#: The same for the thermal layer's turn and the walk's return from the last layer to the
+#: first, together (the last layer's outputs overlap the next frame; only its LOAD counts).
+FRAME_TURN = 16
+#: Stall cycles the walk's return to the first layer hides: the last layer's final group
+#: waits in stage E while the walker is in WAIT and LOAD (1), and the first layer's first
+#: group reaches stage E three cycles after the walk has turned (3).
+_HIDDEN_LAST, _HIDDEN_TURN = 1, 3
 
 
 def lower_bound_cycles(net):
@@ -17,6 +35,62 @@ def lower_bound_cycles(net):
     for lf in net.layers:
         _, h, w = lf.out_shape
         total += layer_groups(lf, net.lanes) * h * w * lf.window
+    return total
+
+
+def _real_lanes(lf, lanes):
+    """Real output channels of each group of a position, in walk order."""
+    c_out = lf.out_shape[0]
+    return [min(lanes, c_out - g * lanes) for g in range(layer_groups(lf, lanes))]
+
+
+def predict_cycles_per_frame(net):
+    """Steady-state cycles per frame, from the description alone (no simulation).
+
+    The MAC lanes' work (:func:`lower_bound_cycles`), plus what the schedule adds:
+
+    - **turns**: ``FRAME_TURN`` once per frame, ``LAYER_TURN`` for every layer that is
+      neither the thermal one nor the last;
+    - **drains**: before a layer other than the first starts, the previous layer's last
+      group leaves the post-processing: P cycles for the thermal layer (the neuron unit
+      updates all P lanes), its real lanes for a requantised layer;
+    - **stalls**: a group reaches the accumulator stage ``window`` cycles after the group
+      before it entered the hand-over register. If that group still holds the register
+      (one cycle per real lane for a requantised group, P + ``THERMAL_HOLD`` for a thermal
+      one), the engine waits ``hold - window + 1`` cycles (the register frees the cycle
+      after the group is taken). The walk's return to the first layer hides one cycle of
+      the last layer's final stall, and three of the stall of the next frame's first
+      group behind the last layer's final group.
+
+    Assumes ``y`` always ready and the input not the bottleneck (a frame's C*H*W beats
+    stream in while the previous frame computes), as :func:`measure_cycles_per_frame`
+    does; ``tests/test_net_cycles.py`` checks it against that measurement on designs whose
+    windows are all at least 2 cycles (1 to 16 lanes, 4 to 6 layers, thermal and
+    requantised stalls, the default network). A layer of fan-in 1 (a one-cycle window) is outside that range:
+    there the stalls of successive groups interact and the figure can be off by a cycle or two.
+    """
+    P = net.lanes
+    total = lower_bound_cycles(net) + FRAME_TURN
+    last = len(net.layers) - 1
+
+    def holds(lf):
+        real = _real_lanes(lf, P)
+        thermal = lf.activation == "thermal"
+        _, h, w = lf.out_shape
+        return [P + THERMAL_HOLD if thermal else r for r in real] * (h * w)
+
+    for k, lf in enumerate(net.layers):
+        hold = holds(lf)
+        stalls = [max(0, held - lf.window + 1) for held in hold[:-1]]
+        if k == last and stalls:
+            stalls[-1] = max(0, stalls[-1] - _HIDDEN_LAST)
+        total += sum(stalls)
+        if k != last:
+            total += hold[-1] if lf.activation != "thermal" else P
+            if lf.activation != "thermal":
+                total += LAYER_TURN
+    first = net.layers[0]
+    total += max(0, holds(net.layers[-1])[-1] - first.window + 1 - _HIDDEN_TURN)
     return total
 
 
