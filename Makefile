@@ -146,7 +146,7 @@ bench-asic: $(STAMP) system-deps
 bench-rtl: $(STAMP) system-deps
 	$(IPNET) bench-rtl $(NETWORK)
 
-# The network's UP5K clock: nextpnr seeds 1-5 (about 5 minutes), each seed's Fmax and the median.
+# The network's UP5K clock: nextpnr seeds 1-5 (about 4 minutes), each seed's Fmax and the median.
 bench-fmax: $(STAMP)
 	$(IPNET) synth $(NETWORK) --targets ice40_up5k --seeds 5
 

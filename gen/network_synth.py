@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import statistics
 from pathlib import Path
 
 from ipnet_mtj.sw.cli import UsageError, check_output_dir, run_cli, write_atomically
@@ -49,7 +50,6 @@ def synthesise_seeds(key, verilog, top, work, freq_mhz, seeds):
     Resources come from seed 1 (synthesis does not depend on the seed). The row gets
     ``fmax_seeds``, every seed's Fmax in seed order.
     """
-    import statistics
     runs = [synthesise(key, verilog, top, work if s == 1 else Path(work) / f"seed{s}", freq_mhz,
                        seed=s) for s in range(1, seeds + 1)]
     row = runs[0]

@@ -66,8 +66,9 @@ def predict_cycles_per_frame(net):
     stream in while the previous frame computes), as :func:`measure_cycles_per_frame`
     does; ``tests/test_net_cycles.py`` checks it against that measurement on designs whose
     windows are all at least 2 cycles (1 to 16 lanes, 4 to 6 layers, thermal and
-    requantised stalls, the default network). A layer of fan-in 1 (a one-cycle window) is outside that range:
-    there the stalls of successive groups interact and the figure can be off by a cycle or two.
+    requantised stalls, the default network). A layer of fan-in 1 (a one-cycle window) is
+    outside that range: there the stalls of successive groups interact and the figure can be
+    off by a cycle or two.
     """
     P = net.lanes
     total = lower_bound_cycles(net) + FRAME_TURN
@@ -75,9 +76,8 @@ def predict_cycles_per_frame(net):
 
     def holds(lf):
         real = _real_lanes(lf, P)
-        thermal = lf.activation == "thermal"
         _, h, w = lf.out_shape
-        return [P + THERMAL_HOLD if thermal else r for r in real] * (h * w)
+        return [P + THERMAL_HOLD if lf.activation == "thermal" else r for r in real] * (h * w)
 
     for k, lf in enumerate(net.layers):
         hold = holds(lf)
@@ -85,10 +85,12 @@ def predict_cycles_per_frame(net):
         if k == last and stalls:
             stalls[-1] = max(0, stalls[-1] - _HIDDEN_LAST)
         total += sum(stalls)
-        if k != last:
-            total += hold[-1] if lf.activation != "thermal" else P
-            if lf.activation != "thermal":
-                total += LAYER_TURN
+        if k == last:
+            pass
+        elif lf.activation == "thermal":
+            total += P                              # drain: the neuron unit's P lanes
+        else:
+            total += hold[-1] + LAYER_TURN          # drain: the final group's real lanes
     first = net.layers[0]
     total += max(0, holds(net.layers[-1])[-1] - first.window + 1 - _HIDDEN_TURN)
     return total

@@ -489,7 +489,7 @@ def test_default_network_two_frames():
 
 def test_throughput_of_the_default_network():
     """Steady state within 1.2 x the MAC lanes' work and as predicted from the description
-    (about 110 000 simulated cycles, ~10 s)."""
+    (about 110 000 simulated cycles, about a minute)."""
     net = derive_network(load_network(NETWORK_YAML))
     cycles = measure_cycles_per_frame(net, random_params(net, 0), frames=3)
     bound = lower_bound_cycles(net)
