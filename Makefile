@@ -10,7 +10,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: all sim sim-layer test mutants formal regress verilog verilog-layer lint synth synth-layer bitstream bitstream-layer patch-weights asic asic-layer asic-layout asic-gate asic-layer-gate bench bench-asic bench-rtl bench-fmax results devices wm network clean system-deps
+.PHONY: all sim sim-layer test mutants formal regress verilog verilog-layer lint synth synth-layer bitstream bitstream-layer patch-weights asic asic-layer asic-layout asic-gate asic-layer-gate bench bench-asic bench-rtl bench-fmax bench-resources results devices wm network clean system-deps
 
 all: sim
 
@@ -145,6 +145,10 @@ bench-asic: $(STAMP) system-deps
 # core, same sequences, every value compared), then all test sequences natively in shards
 bench-rtl: $(STAMP) system-deps
 	$(IPNET) bench-rtl $(NETWORK)
+
+# iCE40 block RAM predicted from the description beside Yosys's, lanes 1, 2, 4, 8 (about 2 minutes).
+bench-resources: $(STAMP)
+	$(IPNET) bench-resources $(NETWORK)
 
 # The network's UP5K clock: nextpnr seeds 1-5 (about 4 minutes), each seed's Fmax and the median.
 bench-fmax: $(STAMP)

@@ -34,13 +34,14 @@ def help_text():
                             "accelerator, simulate it against the integer golden model, "
                             "synthesise it, and run the experiments. ipnet STAGE --help gives a "
                             "stage's targets and options.", WIDTH)]
+    column = max(len(s.name) for s in STAGES) + 2       # the summaries' column
     for group, title in GROUPS.items():
         lines += ["", f"{title}:"]
         for stage in (s for s in STAGES if s.group == group):
             alias = f" (also: {', '.join(stage.aliases)})" if stage.aliases else ""
             lines += textwrap.wrap(stage.summary + alias, WIDTH,
-                                   initial_indent=f"  {stage.name:<15}",
-                                   subsequent_indent=" " * 17)
+                                   initial_indent=f"  {stage.name:<{column}}",
+                                   subsequent_indent=" " * (column + 2))
     kinds = "; ".join(f"{key}: {what}" for key, what in KINDS.values())
     lines += ["", *textwrap.wrap(f"TARGET is a YAML file whose top-level key gives its kind "
                                  f"({kinds}).", WIDTH),

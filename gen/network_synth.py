@@ -103,7 +103,15 @@ def main(argv):
     predicted = predict_cycles_per_frame(net)
     print(f"cycles/frame predicted from the description (hw/net_cycles.py): {predicted} "
           f"({'equal to' if predicted == cycles else 'NOT equal to'} the simulated {cycles})")
+    from ipnet_mtj.hw.net_resources import predict_ice40_bram
+    bram = predict_ice40_bram(net)
+    for k, r in zip(keys, rows):
+        if k.startswith("ice40"):
+            print(f"{r['target']}: block RAM predicted from the description (hw/net_resources.py): "
+                  f"{bram} ({'equal to' if bram == r['bram'] else 'NOT equal to'} synthesis's "
+                  f"{r['bram']})")
     text = json.dumps({"cycles_per_frame": cycles, "predicted_cycles_per_frame": predicted,
+                       "predicted_ice40_bram": bram,
                        "lane_bound": lane_bound,
                        "mac_bound": mac_bound, "targets": rows}, indent=2) + "\n"
     write_atomically(out / "synth" / "synth_report.json", lambda tmp: Path(tmp).write_text(text))
