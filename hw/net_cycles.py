@@ -85,12 +85,8 @@ def predict_cycles_per_frame(net):
         if k == last and stalls:
             stalls[-1] = max(0, stalls[-1] - _HIDDEN_LAST)
         total += sum(stalls)
-        if k == last:
-            pass
-        elif lf.activation == "thermal":
-            total += P                              # drain: the neuron unit's P lanes
-        else:
-            total += hold[-1] + LAYER_TURN          # drain: the final group's real lanes
+        if k != last:   # drain: the neuron unit's P lanes, or the final group's real lanes
+            total += P if lf.activation == "thermal" else hold[-1] + LAYER_TURN
     first = net.layers[0]
     total += max(0, holds(net.layers[-1])[-1] - first.window + 1 - _HIDDEN_TURN)
     return total
