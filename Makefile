@@ -10,7 +10,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: all sim sim-layer test mutants formal regress verilog verilog-layer lint synth synth-layer bitstream bitstream-layer patch-weights asic asic-layer asic-layout asic-gate asic-layer-gate bench bench-asic bench-rtl bench-fmax bench-resources results devices wm network clean system-deps
+.PHONY: all sim sim-layer test mutants formal regress verilog verilog-layer lint synth synth-fold synth-layer bitstream bitstream-layer patch-weights asic asic-layer asic-layout asic-gate asic-layer-gate bench bench-asic bench-rtl bench-fmax bench-resources results devices wm network clean system-deps
 
 all: sim
 
@@ -90,6 +90,11 @@ mutants: $(STAMP)
 synth: $(STAMP)
 	$(IPNET) synth $(NETWORK)
 
+# lanes: auto (configs/network_fold.yaml): the lanes chosen for 3,000 frames/s at 60 MHz on the
+# ECP5-25F, then synthesised and placed there to check that the goal is met (about 2 minutes).
+synth-fold: $(STAMP)
+	$(IPNET) synth configs/network_fold.yaml --weights configs/trained/ipnet_g11.npz --targets ecp5_25f
+
 # The UP5K bitstream with the trained ROMs: a base with placeholder ROMs (placed and routed once,
 # kept in build/<name>-base/), the trained weights patched in with icebram. REBUILD=1: new base.
 bitstream: $(STAMP)
@@ -146,9 +151,12 @@ bench-asic: $(STAMP) system-deps
 bench-rtl: $(STAMP) system-deps
 	$(IPNET) bench-rtl $(NETWORK)
 
-# iCE40 block RAM predicted from the description beside Yosys's, lanes 1, 2, 4, 8 (about 2 minutes).
+# The resource model beside Yosys on both devices (about 8 minutes): the default network at 1, 2,
+# 4, 8 lanes (the designs the LUT/FF fit came from) and, held out, the depth-2 network at 2, 4, 8
+# lanes and the default network with device spread (spread.yaml) and per-device taus (taus.yaml).
+# FIT=1 refits the LUT/FF lines to the default network's four designs first.
 bench-resources: $(STAMP)
-	$(IPNET) bench-resources $(NETWORK)
+	$(IPNET) bench-resources $(NETWORK):1,2,4,8 configs/network_depth2.yaml:2,4,8 $(NETWORK):4:spread.yaml,taus.yaml $(if $(FIT),--fit)
 
 # The network's UP5K clock: nextpnr seeds 1-5 (about 4 minutes), each seed's Fmax and the median.
 bench-fmax: $(STAMP)

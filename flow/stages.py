@@ -135,8 +135,8 @@ STAGES = (
     Stage("bench-rtl", "RTL verification speed: the cocotb bench beside the native one "
                        "(frames/s per core), and the whole test set in shards", "checks",
           {None: Target("ipnet_mtj.sim.rtl_bench:main")}),
-    Stage("bench-resources", "iCE40 block RAM predicted from the description beside Yosys's, "
-                             "over lane counts (synthesis only)", "checks",
+    Stage("bench-resources", "LUT, FF, block RAM and DSPs predicted from the description beside "
+                             "Yosys's, iCE40 and ECP5 (synthesis only)", "checks",
           {None: Target("ipnet_mtj.gen.resource_bench:main")}),
 )
 

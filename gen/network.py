@@ -38,7 +38,7 @@ from ipnet_mtj.sw.cli import check_output_dir, run_cli
 from ipnet_mtj.sw.config import config_hash
 from ipnet_mtj.sw.jobs import content_hash, file_hash, tool_versions
 from ipnet_mtj.sw.jobs.cache import stage_inputs
-from ipnet_mtj.sw.network import derive_network, describe, load_network
+from ipnet_mtj.sw.network import derive_network, describe, load_network, software_lanes
 from ipnet_mtj.sw.train.network_train import load_trained, network_hash, trained_paths
 
 from .axis import axis_layout, integration_files
@@ -68,9 +68,11 @@ class NetDesign:
 
 def load_network_design(path, weights=None):
     """Load a network description and its trained weights (checked against it)."""
+    from ipnet_mtj.hw.net_fold import resolve_lanes
     cfg = load_network(path)
+    params = load_trained(cfg, derive_network(software_lanes(cfg)), weights)
+    cfg = resolve_lanes(cfg)                # lanes: auto -> the lanes chosen for its fold
     net = derive_network(cfg)
-    params = load_trained(cfg, net, weights)
     npz, js = trained_paths(cfg, weights)
     provenance = json.loads(js.read_text())     # load_trained checked it
     return NetDesign(cfg, net, params, npz, provenance)

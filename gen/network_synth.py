@@ -22,6 +22,7 @@ import statistics
 from pathlib import Path
 
 from ipnet_mtj.sw.cli import UsageError, check_output_dir, run_cli, write_atomically
+from ipnet_mtj.sw.fpga import FPGAS
 
 from .network import generate_network, load_network_design
 from .report import write_report
@@ -42,6 +43,44 @@ def network_synth_table(rows, cycles, lane_bound, mac_bound):
                                     "cycles/frame", "bound", "MACs/P", "frames/s", "fits"),
                     tablefmt="plain", numalign="right",
                     floatfmt=("", "", "", "", "", "", ".1f", "", "", ".0f", ".0f", "")).splitlines()
+
+
+def fold_table(cfg):
+    """The lines ``ipnet synth`` prints for ``lanes: auto``: every lane count's predicted
+    resources, cycles and frames per second on the fold's device, and the choice."""
+    from tabulate import tabulate
+
+    from ipnet_mtj.hw.net_fold import choose_lanes
+    fold = cfg.hardware.fold
+    chosen, rows = choose_lanes(cfg)
+    goal = (f"at least {fold.frames_per_second:g} frames/s" if fold.frames_per_second
+            else "the most frames/s that fit")
+    table = [(r.lanes, *(r.resources[k] for k in ("lut", "ff", "bram", "dsp")), r.cycles,
+              r.frames_per_second, "yes" if r.fits else "NO: " + ", ".join(r.over),
+              "<-" if r is chosen else "") for r in rows]
+    return [f"lanes: auto for the {FPGAS[fold.device].name}, {goal} at {fold.clock_mhz:g} MHz "
+            f"(predicted from the description, hw/net_fold.py):",
+            *tabulate(table, headers=("lanes", "LUT", "FF", "BRAM", "DSP", "cycles/frame",
+                                      "frames/s", "fits", "chosen"), tablefmt="plain",
+                      floatfmt=".0f").splitlines(), ""]
+
+
+def fold_outcome(fold, lanes, cycles, rows):
+    """Whether the placed design meets the fold's goal: its device fits, and its frames per
+    second at the placed Fmax reach the goal (no goal: the placed Fmax reaches the clock the
+    choice assumed). ``rows``: synthesis rows by target key."""
+    row = rows.get(fold.device)
+    if row is None:
+        return {"line": f"lanes: auto chose {lanes} lanes for {fold.device}, which was not "
+                        f"synthesised (--targets)", "met": None}
+    fps = row["fmax_mhz"] * 1e6 / cycles if not math.isnan(row["fmax_mhz"]) else float("nan")
+    goal = fold.frames_per_second or fold.clock_mhz * 1e6 / cycles
+    met = bool(row["fits"] and fps >= goal)
+    return {"line": f"lanes: auto chose {lanes} lanes: placed on the {row['target']} at "
+                    f"{row['fmax_mhz']:.1f} MHz, {fps:.0f} frames/s against the goal's {goal:.0f}: "
+                    f"{'met' if met else 'NOT met'}",
+            "lanes": lanes, "device": fold.device, "frames_per_second": fps, "goal": goal,
+            "met": met}
 
 
 def synthesise_seeds(key, verilog, top, work, freq_mhz, seeds):
@@ -67,7 +106,9 @@ def main(argv):
     parser.add_argument("--weights", help="trained .npz (default <yaml dir>/trained/<name>.npz)")
     parser.add_argument("--out", default="build")
     parser.add_argument("--targets", default="ice40_up5k,ecp5_25f")
-    parser.add_argument("--freq", type=float, default=30.0, help="clock constraint, MHz")
+    parser.add_argument("--freq", type=float, default=None,
+                        help="clock constraint, MHz (default: the description's fold.clock_mhz "
+                             "with lanes: auto, else 30)")
     parser.add_argument("--seeds", type=int, default=1,
                         help="nextpnr seeds 1..N; Fmax is their median (default 1)")
     args = parser.parse_args(argv)
@@ -79,6 +120,10 @@ def main(argv):
     from ipnet_mtj.hw.net_cycles import (lower_bound_cycles, measure_cycles_per_frame,
                                          predict_cycles_per_frame)
     design = load_network_design(args.network, args.weights)
+    fold = design.cfg.hardware.fold
+    freq = args.freq or (fold.clock_mhz if fold else 30.0)
+    if fold:
+        print("\n".join(fold_table(design.cfg)), flush=True)
     out = generate_network(design, args.out)
     net = design.net
     print("cycles per frame (Amaranth simulation) ...", flush=True)
@@ -89,8 +134,7 @@ def main(argv):
     rows = []
     for k in keys:
         print(f"{TARGETS[k].name}: yosys + nextpnr ...", flush=True)
-        rows.append(synthesise_seeds(k, out / f"{top}.v", top, out / "synth", args.freq,
-                                     args.seeds))
+        rows.append(synthesise_seeds(k, out / f"{top}.v", top, out / "synth", freq, args.seeds))
     print()
     print("\n".join(network_synth_table(rows, cycles, lane_bound, mac_bound)))
     for r in rows:
@@ -103,21 +147,26 @@ def main(argv):
     predicted = predict_cycles_per_frame(net)
     print(f"cycles/frame predicted from the description (hw/net_cycles.py): {predicted} "
           f"({'equal to' if predicted == cycles else 'NOT equal to'} the simulated {cycles})")
-    from ipnet_mtj.hw.net_resources import predict_ice40_bram
-    bram = predict_ice40_bram(net)
+    from ipnet_mtj.hw.net_resources import predict_resources
+    predicted_resources = {}
     for k, r in zip(keys, rows):
-        if k.startswith("ice40"):
-            print(f"{r['target']}: block RAM predicted from the description (hw/net_resources.py): "
-                  f"{bram} ({'equal to' if bram == r['bram'] else 'NOT equal to'} synthesis's "
-                  f"{r['bram']})")
-    text = json.dumps({"cycles_per_frame": cycles, "predicted_cycles_per_frame": predicted,
-                       "predicted_ice40_bram": bram,
+        pred = predict_resources(net, TARGETS[k].family, design.params)
+        predicted_resources[k] = pred
+        print(f"{r['target']}: predicted from the description (hw/net_resources.py) / synthesis: "
+              + ", ".join(f"{n.upper()} {pred[n]}/{r[n]}" for n in ("lut", "ff", "bram", "dsp")))
+    fold_report = None
+    if fold:
+        fold_report = fold_outcome(fold, net.lanes, cycles, dict(zip(keys, rows)))
+        print(fold_report["line"])
+    text = json.dumps({"cycles_per_frame": cycles, "fold": fold_report, "predicted_cycles_per_frame": predicted,
+                       "predicted_resources": predicted_resources,
                        "lane_bound": lane_bound,
                        "mac_bound": mac_bound, "targets": rows}, indent=2) + "\n"
     write_atomically(out / "synth" / "synth_report.json", lambda tmp: Path(tmp).write_text(text))
     page = write_report(out, net)
     print(f"report: {page} (open it: python -m webbrowser {page.resolve().as_uri()})")
-    return 0 if all(r["fits"] for r in rows) else 1
+    met = fold_report is None or fold_report["met"] is not False
+    return 0 if all(r["fits"] for r in rows) and met else 1
 
 
 if __name__ == "__main__":

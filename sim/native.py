@@ -87,12 +87,13 @@ def run_native_shard(binary, network_path, build_dir, stimulus, lo, hi, stress, 
     compared with the golden model; the shard's report (the cocotb bench's keys), with
     ``error`` set when the simulation failed."""
     from ipnet_mtj.sw import netref
+    from ipnet_mtj.hw.net_fold import resolve_lanes
     from ipnet_mtj.sw.network import derive_network, load_network
 
     from .network_check import check_sequence, hardware_trace
     from .scoreboard import Scoreboard, read_hex
     began = time.perf_counter()
-    cfg = load_network(network_path)
+    cfg = resolve_lanes(load_network(network_path))
     net = derive_network(cfg)
     build = Path(build_dir)
     manifest = json.loads((build / "manifest.json").read_text())

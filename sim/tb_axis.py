@@ -61,8 +61,9 @@ def expected_layer(build, source, x):
 def expected_network(build, source, x, fields):
     """Per frame, the class beats' words; and a mask per beat (the label only on the last)."""
     from ipnet_mtj.sw import netref
+    from ipnet_mtj.hw.net_fold import resolve_lanes
     from ipnet_mtj.sw.network import derive_network, load_network
-    net = derive_network(load_network(source))
+    net = derive_network(resolve_lanes(load_network(source)))
     with np.load(build / "weights.npz") as z:
         params = [(z[f"w{k}"], z[f"b{k}"]) for k in range(len(net.layers))]
     x = netref.quantise_frames(net, x)       # counts past the input width saturate, as sent

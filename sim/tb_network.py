@@ -40,6 +40,7 @@ import cocotb
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, RisingEdge, with_timeout
 
+from ipnet_mtj.hw.net_fold import resolve_lanes
 from ipnet_mtj.sim.harness import MONITOR_FIELDS
 from ipnet_mtj.sim.network_check import check_sequence, hardware_trace
 from ipnet_mtj.sim.scoreboard import Scoreboard, read_hex
@@ -52,7 +53,7 @@ STRESS = ((0, 0), (77, 0), (0, 128), (77, 77))     #: (gap, stall) out of 256, c
 @cocotb.test()
 async def network_matches_golden_model(dut):
     """Every layer's every value, every heat, logit, score and label equals the golden model."""
-    cfg = load_network(os.environ["IPNET_NETWORK"])
+    cfg = resolve_lanes(load_network(os.environ["IPNET_NETWORK"]))
     net = derive_network(cfg)
     build = Path(os.environ["IPNET_BUILD"])
     manifest = json.loads((build / "manifest.json").read_text())

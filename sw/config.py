@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -194,18 +195,20 @@ def build_dataclass(cls, data, path, source):
             raise ConfigError(f"{source}: {where}: missing")
         value = data[name]
         typ = hints[name]
-        if typing.get_origin(typ) is typing.Union:          # Optional[X]: null means absent
-            typ = next(t for t in typing.get_args(typ) if t is not type(None))
-            if value is None:
+        if typing.get_origin(typ) in (typing.Union, types.UnionType):   # X | None: null = absent
+            args = tuple(t for t in typing.get_args(typ) if t is not type(None))
+            if value is None and len(args) < len(typing.get_args(typ)):
                 values[name] = None
                 continue
+            typ = args[0] if len(args) == 1 else args        # X | Y: either, the check decides
         if dataclasses.is_dataclass(typ):
             value = build_dataclass(typ, value, where, source)
         else:
             if typ is float and isinstance(value, int) and not isinstance(value, bool):
                 value = float(value)
             if not isinstance(value, typ) or isinstance(value, bool):
-                raise ConfigError(f"{source}: {where}: must be {typ.__name__}, got {value!r}")
+                names = " or ".join(t.__name__ for t in (typ if isinstance(typ, tuple) else (typ,)))
+                raise ConfigError(f"{source}: {where}: must be {names}, got {value!r}")
             if typ is float and not math.isfinite(value):
                 raise ConfigError(f"{source}: {where}: must be a finite number, got {value!r}")
             check = f.metadata.get("check")

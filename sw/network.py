@@ -31,12 +31,13 @@ from dataclasses import dataclass
 
 from .config import ConfigError, Format, build_dataclass, load_config, read_yaml
 from .fixed import derive_fixed_point
-from .network_schema import InputSpec, LayerSpec, NetHardware, NetTraining, NetworkConfig
+from .network_schema import (AUTO, InputSpec, LayerSpec, NetFold, NetHardware, NetTraining,
+                             NetworkConfig)
 from .config import NAME_MAX
 
-__all__ = ["InputSpec", "LayerSpec", "NetHardware", "NetTraining", "NetworkConfig",
-           "LayerFixed", "NetFixed", "load_network", "parse_network", "derive_network",
-           "SCORE_EXTRA_BITS"]
+__all__ = ["AUTO", "InputSpec", "LayerSpec", "NetFold", "NetHardware", "NetTraining",
+           "NetworkConfig", "LayerFixed", "NetFixed", "load_network", "parse_network",
+           "derive_network", "with_lanes", "software_lanes", "SCORE_EXTRA_BITS"]
 
 SCORE_EXTRA_BITS = 8    #: the head's score holds 2**8 frames of full-scale logits before saturating
 
@@ -166,8 +167,27 @@ def parse_network(data, source="<memory>", host_head=False):
     layers = tuple(build_dataclass(LayerSpec, item, f"layers[{k}]", source)
                    for k, item in enumerate(cfg.layers))
     cfg = dataclasses.replace(cfg, layers=layers, source=source)
-    derive_network(cfg, host_head)
+    hw = cfg.hardware
+    if hw.lanes == AUTO and hw.fold is None:
+        _fail(source, "hardware.fold", f"missing: lanes: {AUTO} needs the device (and goal) "
+                                       f"the lanes are chosen for")
+    if hw.lanes != AUTO and hw.fold is not None:
+        _fail(source, "hardware.fold", f"only with lanes: {AUTO}, got lanes: {hw.lanes}")
+    derive_network(software_lanes(cfg), host_head)
     return cfg
+
+
+def with_lanes(cfg, lanes):
+    """``cfg`` with ``hardware.lanes`` = ``lanes`` (its fold, if any, dropped)."""
+    return dataclasses.replace(cfg, hardware=NetHardware(lanes=lanes))
+
+
+def software_lanes(cfg):
+    """``cfg`` for the software models: with ``lanes: auto``, 1 lane. Training, the float
+    and the integer golden models compute the same values for any lane count (the lanes
+    only schedule the hardware); the generator and the benches choose the lanes with
+    :func:`hw.net_fold.resolve_lanes`."""
+    return with_lanes(cfg, 1) if cfg.hardware.lanes == AUTO else cfg
 
 
 def load_network(path):
@@ -217,6 +237,9 @@ def derive_network(cfg, host_head=False):
         or the head is not as the hardware needs it.
     """
     src = cfg.source
+    if cfg.hardware.lanes == AUTO:
+        _fail(src, "hardware.lanes", f"{AUTO}: choose the lanes first (hw.net_fold.resolve_lanes, "
+                                     f"or sw.network.software_lanes for the software models)")
     try:
         design = load_config(cfg.design_path())
     except ConfigError as exc:

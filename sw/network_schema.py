@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .config import Format
+from .fpga import FPGAS
 from .schema import between, non_negative, one_of, positive, spec
 
-__all__ = ["InputSpec", "LayerSpec", "NetHardware", "NetTraining", "NetworkConfig"]
+__all__ = ["AUTO", "InputSpec", "LayerSpec", "NetFold", "NetHardware", "NetTraining", "NetworkConfig"]
 
 
 @dataclass(frozen=True)
@@ -44,10 +45,36 @@ class LayerSpec:
                      "a power of 2", between(1, 8), default=1)
 
 
+#: ``hardware.lanes`` value that lets the generator choose the lanes (:mod:`hw.net_fold`).
+AUTO = "auto"
+
+
+def _lanes(v):
+    if v == AUTO:
+        return None
+    if isinstance(v, str):
+        return f"must be an integer between 1 and 64 or {AUTO}"
+    return between(1, 64)(v)
+
+
+@dataclass(frozen=True)
+class NetFold:
+    """What ``lanes: auto`` chooses the lanes for."""
+    device: str = spec("the FPGA the design must fit: " + ", ".join(FPGAS), one_of(*FPGAS))
+    frames_per_second: float | None = spec(
+        "frames per second to reach at clock_mhz with dense input: the fewest lanes that reach "
+        "it; absent: the most frames per second that fit", positive, default=None)
+    clock_mhz: float = spec("the clock frames per second are counted at, MHz (the clock "
+                            "constraint of ipnet synth)", positive, default=30.0)
+
+
 @dataclass(frozen=True)
 class NetHardware:
     """Parameters of the generated accelerator."""
-    lanes: int = spec("P, MAC lanes: output channels computed in parallel", between(1, 64))
+    lanes: int | str = spec(f"P, MAC lanes: output channels computed in parallel (1 to 64), or "
+                            f"{AUTO}: chosen for the device and goal of fold", _lanes)
+    fold: NetFold | None = spec(f"with lanes: {AUTO}, the device and the goal the lanes are "
+                                f"chosen for", default=None)
 
 
 @dataclass(frozen=True)

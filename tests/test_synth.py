@@ -38,4 +38,4 @@ def test_unknown_target_is_one_line():
                           capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 2
     assert proc.stderr == ("error: --targets: unknown target 'xc7' "
-                           "(choose from ice40_up5k, ecp5_25f)\n")
+                           "(choose from ice40_up5k, ecp5_25f, ecp5_85f)\n")

@@ -40,7 +40,7 @@ from ipnet_mtj.sw.device import coefficients
 from ipnet_mtj.sw.fixed import HEAT_GAIN_FRAC, INT_OPS, requantise, sat_range
 from ipnet_mtj.sw.jobs import content_hash, file_hash, git_commit, tool_versions
 from ipnet_mtj.sw.nets.described import DescribedIPNet
-from ipnet_mtj.sw.network import derive_network, load_network
+from ipnet_mtj.sw.network import derive_network, load_network, software_lanes
 from ipnet_mtj.sw import netref
 
 from .experiment import load_experiment
@@ -258,7 +258,7 @@ def train_network(path, runs_dir="build/networks", fresh=False, progress=None, o
     """Train the network of ``path``; save its integer weights; return the provenance dict."""
     torch.set_num_threads(1)        # one thread: bit-reproducible training
     cfg = load_network(path)
-    net = derive_network(cfg)
+    net = derive_network(software_lanes(cfg))
     _check_weights_path(cfg, out)
     exp, _, _ = load_experiment(cfg.experiment_path())
     tr = cfg.training
@@ -336,7 +336,7 @@ def evaluate_trained(path, weights=None, runs_dir="build/networks", sequences=No
     first ``sequences`` sequences when given); the float and QAT accuracies are those recorded
     when they were trained (on the whole test set)."""
     cfg = load_network(path)
-    net = derive_network(cfg)
+    net = derive_network(software_lanes(cfg))
     params = load_trained(cfg, net, weights)
     npz, js = trained_paths(cfg, weights)
     recorded = json.loads(js.read_text())       # load_trained checked it
