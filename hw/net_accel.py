@@ -7,6 +7,7 @@ from amaranth.lib.wiring import In, Out
 
 from .framing import StepFramer, framed_layout
 from .net_engine import NetEngine, rom_images
+from .net_event_walker import event_layout
 from .net_head import NetHead, class_layout
 from .net_input import InputBuffer
 from .net_plan import NetPlan
@@ -57,6 +58,12 @@ class NetAccelerator(wiring.Component):
     Synchronous reset returns every neuron to ambient (the neuron unit then
     clears its heat RAM), every score to 0, and drops a partly received frame.
 
+    With ``hardware.input: events`` (``net.input_mode``), ``x`` carries only a frame's
+    non-zero words (:func:`hw.net_event_walker.event_layout`), in address order, ``last``
+    on the frame's final beat, and the first layer's cost follows the events
+    (:class:`hw.net_event_walker.EventWalker`); ``frame_error`` then flags a dropped event.
+    The values are the same.
+
     Parameters
     ----------
     net : sw.network.NetFixed
@@ -66,6 +73,7 @@ class NetAccelerator(wiring.Component):
     Attributes
     ----------
     x : In(stream.Signature(framed_layout(unsigned(net.input_width))))
+        or, with event input, In(stream.Signature(event_layout(net)))
     y : Out(stream.Signature(class_layout(net)))
     frame_error : Out(1)
     monitor : Out(NetMonitorSignature(plan))
@@ -77,7 +85,8 @@ class NetAccelerator(wiring.Component):
         self.plan = plan = NetPlan(net)
         rom_images(net, params)         # checks the parameters now rather than at elaboration
         super().__init__({
-            "x": In(stream.Signature(framed_layout(unsigned(net.input_width)))),
+            "x": In(stream.Signature(event_layout(net) if plan.events
+                                     else framed_layout(unsigned(net.input_width)))),
             "y": Out(stream.Signature(class_layout(net))),
             "frame_error": Out(1),
             "monitor": Out(NetMonitorSignature(plan)),
@@ -86,20 +95,24 @@ class NetAccelerator(wiring.Component):
     def elaborate(self, platform):
         plan = self.plan
         m = Module()
-        m.submodules.framer = framer = StepFramer(unsigned(plan.in_width), plan.in_words)
-        m.submodules.inbuf = inbuf = InputBuffer(plan.in_words, plan.in_width)
         m.submodules.engine = engine = NetEngine(self.net, self._params)
-        m.submodules.post = post = NetPost(plan)
+        m.submodules.post = post = NetPost(plan, overlap=plan.events)
         m.submodules.head = head = NetHead(self.net)
         m.submodules.act = act = Memory(shape=unsigned(plan.act_width), depth=plan.act_depth,
                                         init=[])
         act_wr = act.write_port()
 
-        wiring.connect(m, wiring.flipped(self.x), framer.i)
-        wiring.connect(m, framer.o, inbuf.x)
-        m.d.comb += self.frame_error.eq(framer.error)
-        wiring.connect(m, inbuf.frame, engine.frame)
-        wiring.connect(m, inbuf.rd, engine.in_rd)
+        if plan.events:
+            wiring.connect(m, wiring.flipped(self.x), engine.events)
+            m.d.comb += self.frame_error.eq(engine.frame_error)
+        else:
+            m.submodules.framer = framer = StepFramer(unsigned(plan.in_width), plan.in_words)
+            m.submodules.inbuf = inbuf = InputBuffer(plan.in_words, plan.in_width)
+            wiring.connect(m, wiring.flipped(self.x), framer.i)
+            wiring.connect(m, framer.o, inbuf.x)
+            m.d.comb += self.frame_error.eq(framer.error)
+            wiring.connect(m, inbuf.frame, engine.frame)
+            wiring.connect(m, inbuf.rd, engine.in_rd)
         wiring.connect(m, act.read_port(), engine.act_rd)
         wiring.connect(m, engine.acc, post.acc)
         wiring.connect(m, head.y, wiring.flipped(self.y))

@@ -134,3 +134,50 @@ def measure_cycles_per_frame(net, params, frames=3):
     sim.run()
     gaps = [b - a for a, b in zip(done_at, done_at[1:])]
     return gaps[-1]
+
+
+def measure_frame_cycles(net, params, frames):
+    """Cycles of each frame of ``frames`` (C, H, W each) after the first: the gaps between
+    the last output beats of consecutive frames, input offered every cycle (dense words or,
+    with ``hardware.input: events``, the frame's events) and ``y`` always ready.
+
+    Returns
+    -------
+    list of int
+        ``len(frames) - 1`` gaps: frame k + 1's cycles.
+    """
+    from .net_event_plan import event_beats
+    dut = NetAccelerator(net, params)
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    if net.input_mode == "events":
+        fields = ("count", "channel", "col", "row", "last")
+        beats = [b for x in frames for b in event_beats(x)]
+    else:
+        fields = ("data", "last")
+        words = frames[0].size
+        beats = [(int(v), int(k == words - 1)) for x in frames
+                 for k, v in enumerate(x.transpose(1, 2, 0).reshape(-1))]
+    done_at = []
+
+    async def drive(ctx):
+        ctx.set(dut.x.valid, 1)
+        for beat in beats:
+            for name, v in zip(fields, beat):
+                ctx.set(getattr(dut.x.payload, name), v)
+            await ctx.tick().until(dut.x.ready)
+        ctx.set(dut.x.valid, 0)
+
+    async def collect(ctx):
+        ctx.set(dut.y.ready, 1)
+        cycle = 0
+        while len(done_at) < len(frames):
+            _, _, valid, last = await ctx.tick().sample(dut.y.valid, dut.y.payload.last)
+            cycle += 1
+            if valid and last:
+                done_at.append(cycle)
+
+    sim.add_testbench(drive)
+    sim.add_testbench(collect)
+    sim.run()
+    return [b - a for a, b in zip(done_at, done_at[1:])]

@@ -11,6 +11,7 @@ constant increments computed here, so it needs no multiplier.
 
 from dataclasses import dataclass
 
+from .net_event_plan import EventPlan
 from .net_rom_layout import bias_bases, layer_groups, weight_bases
 
 __all__ = ["LayerPlan", "NetPlan"]
@@ -72,6 +73,10 @@ class NetPlan:
         Bits of a MAC input (unsigned) in any layer.
     value_width : int
         Bits of any layer's output value.
+    events : bool
+        Event input (``hardware.input: events``): the first layer scatters events
+        (:mod:`hw.net_event_plan`) and the network walk starts at the second layer.
+    event_plan : EventPlan or None
     """
 
     def __init__(self, net):
@@ -83,6 +88,8 @@ class NetPlan:
         c, h, w = net.input_shape
         self.in_words = c * h * w
         self.in_width = net.input_width
+        self.events = net.input_mode == "events"
+        self.event_plan = EventPlan.of(net) if self.events else None
         for lf in net.layers:
             if lf.x_signed:
                 raise ValueError(f"layer {lf.name}: the MAC lanes take unsigned inputs")

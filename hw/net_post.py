@@ -48,6 +48,11 @@ class NetPost(wiring.Component):
     Parameters
     ----------
     plan : hw.net_plan.NetPlan
+    overlap : bool
+        The neuron unit takes a thermal group while it issues the previous one's lanes
+        (:class:`~hw.neuron_unit.NeuronUnit`): a group every P cycles. Event input sets it,
+        for its flushes are groups of one command; the dense walk's windows hide the
+        wait, so it keeps the unit's default (and its cycle counts).
 
     Attributes
     ----------
@@ -55,8 +60,9 @@ class NetPost(wiring.Component):
     out : Out(stream.Signature(output_layout(plan)))
     """
 
-    def __init__(self, plan):
+    def __init__(self, plan, overlap=False):
         self.plan = plan
+        self.overlap = overlap
         thermal = plan.net.thermal
         if thermal.fp.acc_width < thermal.acc_width:
             raise ValueError(f"layer {thermal.name}: the neuron unit's accumulators "
@@ -71,7 +77,7 @@ class NetPost(wiring.Component):
         plan, net = self.plan, self.plan.net
         P = plan.lanes
         m = Module()
-        m.submodules.neurons = neurons = NeuronUnit(net.thermal.fp)
+        m.submodules.neurons = neurons = NeuronUnit(net.thermal.fp, overlap=self.overlap)
         acc = self.acc.payload
 
         is_thermal = Signal()

@@ -11,6 +11,7 @@ from amaranth.lib.wiring import In, Out
 
 from .framing import framed_layout
 from .net_accel import NetAccelerator
+from .net_event_walker import event_layout
 from .ops import index_shape
 
 __all__ = ["NetSynthTop"]
@@ -22,6 +23,7 @@ class NetSynthTop(wiring.Component):
     Attributes
     ----------
     x : In(stream.Signature(framed_layout(unsigned(net.input_width))))
+        or, with event input, In(stream.Signature(event_layout(net)))
     label : Out(stream.Signature(class index))
         The frame's class, on the beat of its last class.
     frame_error : Out(1)
@@ -30,7 +32,8 @@ class NetSynthTop(wiring.Component):
     def __init__(self, net, params):
         self._accel = NetAccelerator(net, params)
         super().__init__({
-            "x": In(stream.Signature(framed_layout(unsigned(net.input_width)))),
+            "x": In(stream.Signature(event_layout(net) if net.input_mode == "events"
+                                     else framed_layout(unsigned(net.input_width)))),
             "label": Out(stream.Signature(index_shape(net.classes))),
             "frame_error": Out(1),
         })

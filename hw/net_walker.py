@@ -56,10 +56,22 @@ def command_layout(plan):
     from_input : read the input buffer (first layer), else the activation buffer
     waddr, baddr : weight and bias ROM words (the same in every lane)
     first, last : first and last MAC of the group's window
-    release : the first layer's last command: taking it releases the input bank
+    release : the first layer's last command: taking it releases the input bank (with
+        event input, the last layer's last command: the next frame's events may start)
     layer, group, base, last_lane : the group (see :func:`group_fields`)
+
+    With event input (:class:`hw.net_event_walker.EventWalker`), also:
+    event : a scatter MAC: the product goes to the partial-sum RAM, not to a group
+    flush : a group of one command: bias plus the partial sums of RAM word ``slot``
+    slot : the partial-sum RAM word
+    value : the event's count, the MAC input (no buffer read)
     """
+    events = {}
+    if plan.events:
+        events = {"event": 1, "flush": 1, "slot": index_shape(plan.event_plan.depth),
+                  "value": plan.in_width}
     return data.StructLayout({
+        **events,
         "addr": max(ceil_log2(2 * plan.in_words), ceil_log2(plan.act_depth), 1),
         "inside": 1,
         "from_input": 1,
@@ -130,7 +142,10 @@ class NetWalker(wiring.Component):
         P, L = plan.lanes, plan.n_layers
         m = Module()
 
-        layer = Signal(index_shape(L))
+        # with event input the first layer is the EventWalker's: the walk starts at the second
+        first = 1 if plan.events else 0
+        walked = plan.layers[first:]
+        layer = Signal(index_shape(L), init=first)
         # The layer's constants are registers, loaded from the switch on ``layer`` a cycle
         # after it changes (the walk waits at least that long between layers), so the
         # switch stays off the step logic. Their reset value is the first layer's (bank 0):
@@ -149,20 +164,20 @@ class NetWalker(wiring.Component):
             values["level"] = next((1 << n for n, z in enumerate(zs) if not z), 0)
             return values
 
-        table = {lp.index: constants(lp, 0) for lp in plan.layers}
-        banked = constants(plan.layers[0], plan.in_words)
-        first_k = table[0]
+        table = {lp.index: constants(lp, 0) for lp in walked}
+        banked = constants(walked[0], plan.in_words)
+        first_k = table[first]
         k = {name: Signal(_shape_of([*(t[name] for t in table.values()), banked[name]]),
                           name=f"k_{name}", init=first_k[name])
              for name in first_k}
-        for lp in switch_cases(m, layer, plan.layers):
+        for lp in switch_cases(m, layer, walked):
             m.d.sync += [k[name].eq(value) for name, value in table[lp.index].items()]
             if lp.index == 0:
                 with m.If(self.frame.payload):
                     m.d.sync += k["start"].eq(banked["start"])
 
         def counter(name, bound):
-            return Signal(range(max(getattr(lp, bound) for lp in plan.layers) + 1), name=name)
+            return Signal(range(max(getattr(lp, bound) for lp in walked) + 1), name=name)
 
         ci, kw, kh = counter("ci", "ci_last"), counter("kw", "kw_last"), counter("kh", "kh_last")
         px, py = counter("px", "pool_last"), counter("py", "pool_last")
@@ -179,7 +194,7 @@ class NetWalker(wiring.Component):
         wa = Signal(index_shape(plan.w_depth), name="wa")
         wa_g = Signal(index_shape(plan.w_depth), name="wa_g")
         ba = Signal(index_shape(plan.b_depth), name="ba")
-        first = Signal()
+        first_cmd = Signal()
         group = Signal(group_fields(plan)["group"])
         base = Signal(group_fields(plan)["base"])
 
@@ -211,10 +226,10 @@ class NetWalker(wiring.Component):
             cmd.addr.eq(a[:len(cmd.addr)]),
             cmd.inside.eq((ih >= 0) & (ih < k["hi"]) & (iw >= 0) & (iw < k["wi"])),
             cmd.from_input.eq(layer == 0),
-            cmd.waddr.eq(wa), cmd.baddr.eq(ba), cmd.first.eq(first), cmd.last.eq(end_window),
+            cmd.waddr.eq(wa), cmd.baddr.eq(ba), cmd.first.eq(first_cmd), cmd.last.eq(end_window),
             cmd.layer.eq(layer), cmd.group.eq(group), cmd.base.eq(base),
             cmd.last_lane.eq(Mux(l_g, k["last_lane"], P - 1)),
-            cmd.release.eq(end_layer & (layer == 0)),
+            cmd.release.eq(end_layer & (layer == (L - 1 if plan.events else 0))),
         ]
 
         # -- the skid register: ``held`` keeps a command that ``cmd`` refused
@@ -345,7 +360,7 @@ class NetWalker(wiring.Component):
             with m.Elif(en_from(levels[n + 1] if n + 1 < len(levels) else None)):
                 m.d.sync += zero(name)
         with m.If(step):
-            m.d.sync += first.eq(end_window)
+            m.d.sync += first_cmd.eq(end_window)
             with m.If(end_window):
                 m.d.sync += [group.eq(group + 1), base.eq(base + Mux(l_g, k["pos_step"], P))]
 
@@ -359,16 +374,23 @@ class NetWalker(wiring.Component):
             # ``load`` is a register, set a cycle after the layer may start: the input
             # buffer's handshake stays off the enables of the walk's registers
             m.d.comb += pick["load"].eq(1)
-            m.d.sync += load.eq(~load & ((layer != 0) | self.frame.valid))
+            if plan.events:     # the frame's first layer is written: the EventWalker's
+                start = self.frame.valid & written_seen
+            else:
+                start = self.frame.valid
+            m.d.sync += load.eq(~load & ((layer != first) | start))
             with m.If(load):
-                m.d.sync += [group.eq(0), base.eq(0), first.eq(1), state.eq(1)]
+                m.d.sync += [group.eq(0), base.eq(0), first_cmd.eq(1), state.eq(1)]
+                if plan.events:
+                    with m.If(layer == first):
+                        m.d.sync += written_seen.eq(0)
         with m.Elif(state == 1):                # RUN: a command per cycle
             m.d.comb += cmd_valid.eq(1)
             with m.If(step & end_layer):
                 m.d.sync += state.eq(2)
                 with m.If(layer == L - 1):
                     # through WAIT, which the constants of the first layer need
-                    m.d.sync += [layer.eq(0), written_seen.eq(1)]
+                    m.d.sync += [layer.eq(first), written_seen.eq(1)]
                 with m.Else():
                     m.d.sync += layer.eq(layer + 1)
         with m.Else():                          # WAIT: for the layer's outputs

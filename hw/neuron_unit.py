@@ -46,7 +46,9 @@ class NeuronUnit(wiring.Component):
     S1 select lane, read theta; S2 requantise; S3 heat, threshold, cool;
     S4 pre-activation, warm; S5 LUT read, output. A group is accepted only once
     the previous group has left the pipeline, so a neuron's heat is always
-    written before it is read again. Per-neuron constants come from ROMs read beside
+    written before it is read again. With ``overlap`` (and at least 6 neurons, so that
+    a neuron comes back no sooner than its write), a group is copied into a register
+    of the unit as the previous one's last lane issues: a group every P cycles. Per-neuron constants come from ROMs read beside
     the heat in S1: with device spread (``fp.thr_offset``) the threshold offset, with
     per-device time constants (``fp.devices``) alpha and the heat gain.
 
@@ -59,8 +61,9 @@ class NeuronUnit(wiring.Component):
     state : Out(StateMonitorSignature(fp))
     """
 
-    def __init__(self, fp):
+    def __init__(self, fp, overlap=False):
         self.fp = fp
+        self.overlap = overlap and fp.neurons >= 6
         super().__init__({
             "acc": In(stream.Signature(acc_group_layout(fp))),
             "y": Out(stream.Signature(unsigned(fp.y_out_width))),
@@ -87,15 +90,31 @@ class NeuronUnit(wiring.Component):
         issued_all = Signal()
         v1, v2, v3, v4, v5 = (Signal(name=f"v{k}") for k in range(1, 6))
         stall = Signal()
-        m.d.comb += [
-            stall.eq(v5 & ~self.y.ready),
-            self.acc.ready.eq(issued_all & ~(v1 | v2 | v3 | v4 | v5)),
-        ]
+        m.d.comb += stall.eq(v5 & ~self.y.ready)
         issue = Signal()
-        m.d.comb += issue.eq(self.acc.valid & ~issued_all & ~clearing & ~stall)
         n0 = Signal(index_shape(N))
+        if self.overlap:
+            # the group waits in ``held`` while its lanes issue; the next is taken as the
+            # last lane issues
+            held = Signal.like(self.acc.payload)
+            held_valid = Signal()
+            m.d.comb += [
+                issue.eq(held_valid & ~clearing & ~stall),
+                self.acc.ready.eq(~held_valid | (issue & (lane == P - 1))),
+            ]
+            with m.If(issue & (lane == P - 1)):
+                m.d.sync += held_valid.eq(0)
+            with m.If(self.acc.valid & self.acc.ready):
+                m.d.sync += [held_valid.eq(1), held.eq(self.acc.payload)]
+            group = held
+        else:
+            m.d.comb += [
+                self.acc.ready.eq(issued_all & ~(v1 | v2 | v3 | v4 | v5)),
+                issue.eq(self.acc.valid & ~issued_all & ~clearing & ~stall),
+            ]
+            group = self.acc.payload
         m.d.comb += [
-            n0.eq(self.acc.payload.group * P + lane),
+            n0.eq(group.group * P + lane),
             th_rd.addr.eq(n0),
             th_rd.en.eq(~stall),
         ]
@@ -122,8 +141,9 @@ class NeuronUnit(wiring.Component):
             m.d.sync += lane.eq(lane + 1)
             with m.If(lane == P - 1):
                 m.d.sync += [lane.eq(0), issued_all.eq(1)]
-        with m.If(self.acc.valid & self.acc.ready):
-            m.d.sync += issued_all.eq(0)
+        if not self.overlap:
+            with m.If(self.acc.valid & self.acc.ready):
+                m.d.sync += issued_all.eq(0)
 
         # S1: accumulator of the lane; theta read data arrives in S2's inputs
         acc1 = Signal.like(self.acc.payload.lanes[0])
@@ -151,7 +171,7 @@ class NeuronUnit(wiring.Component):
 
         with m.If(~stall):
             m.d.sync += [
-                v1.eq(issue), acc1.eq(self.acc.payload.lanes[lane]), n1.eq(n0),
+                v1.eq(issue), acc1.eq(group.lanes[lane]), n1.eq(n0),
                 v2.eq(v1), i2.eq(requantise(ops, fp, acc1)), theta2.eq(th_rd.data), n2.eq(n1),
                 v3.eq(v2), i3.eq(i2), heat3.eq(joule_heat(ops, fp, i2, gain2)),
                 thr3.eq(threshold(ops, fp, theta2, off2)), cooled3.eq(cool(ops, fp, theta2, alpha2)),

@@ -19,7 +19,8 @@ record and when a run ends:
   must drop the partial step); every ``y`` beat to ``y.hex`` and every ``state`` strobe to
   ``s.hex``; the run ends when all beats are in and ``outputs`` outputs and heats are out;
 * the network (:func:`harness_verilog`, bench :mod:`sim.tb_network`): ``frames`` whole
-  frames; every monitor strobe to ``mon.hex`` (fields :data:`MONITOR_FIELDS`, high to low)
+  frames in ``beats`` stimulus words (:func:`stimulus_hex`: with event input a word is a
+  whole beat, ``last`` included, and frames differ in length); every monitor strobe to ``mon.hex`` (fields :data:`MONITOR_FIELDS`, high to low)
   and every ``y`` beat to ``y.hex``; the run ends with the last frame's label.
 
 The Verilog follows the build's manifest (port names and widths come from the component's
@@ -33,7 +34,7 @@ from pathlib import Path
 
 import jinja2
 
-__all__ = ["layer_harness_verilog", "harness_verilog", "LAYER_HARNESS_TOP", "HARNESS_TOP",
+__all__ = ["layer_harness_verilog", "harness_verilog", "stimulus_hex", "LAYER_HARNESS_TOP", "HARNESS_TOP",
            "MONITOR_FIELDS"]
 
 LAYER_HARNESS_TOP = "layer_harness"
@@ -51,9 +52,43 @@ def _render(template, **context):
     return env.get_template(template).render(**context)
 
 
+def _is_events(ports):
+    """Event input (``hardware.input: events``): ``x`` carries events, not words."""
+    return "count" in ports["x__payload"]["fields"]
+
+
+def stimulus_hex(manifest, frames):
+    """The ``stim.hex`` text of one sequence ``frames`` (T, C, H, W quantised) and its beats.
+
+    Dense input: the words of every frame, channels-last (the harness adds ``last``). Event
+    input: every frame's events (:func:`hw.net_event_plan.event_beats`), each beat's whole
+    payload packed at the manifest's field offsets, ``last`` included.
+    """
+    import numpy as np
+
+    from ipnet_mtj.hw.net_event_plan import event_beats
+    ports = {p["name"]: p for p in manifest["ports"]}
+    x = ports["x__payload"]
+    if _is_events(ports):
+        f = x["fields"]
+        order = ("count", "channel", "col", "row", "last")
+        words = np.array([sum(v << f[name]["offset"] for name, v in zip(order, beat))
+                          for frame in frames for beat in event_beats(frame)], dtype=np.int64)
+        width = x["width"]
+    else:
+        words = np.asarray(frames).transpose(0, 2, 3, 1).reshape(-1).astype(np.int64)
+        width = x["fields"]["data"]["width"]
+    digits = (width + 3) // 4
+    text = "\n".join(np.char.zfill(np.char.mod("%x", words), digits)) + "\n"
+    return text, len(words)
+
+
 def _input_port(ports):
-    """Width of ``x``'s data; the framed layout must hold data at bit 0 and ``last`` above."""
+    """Width of ``x``'s data; the framed layout must hold data at bit 0 and ``last`` above.
+    With event input the whole payload (its ``last`` included) is one stimulus word."""
     x = ports["x__payload"]["fields"]
+    if _is_events(ports):
+        return ports["x__payload"]["width"]
     in_w = x["data"]["width"]
     if (x["data"]["offset"], x["last"]["offset"]) != (0, in_w):
         raise ValueError(f"x__payload fields {x}: expected data at bit 0, last above it")
@@ -102,6 +137,7 @@ def harness_verilog(manifest, max_frames, stim_file="stim.hex", mon_file="mon.he
     monitor = {f: ports[f"monitor__{f}"]["width"] for f in MONITOR_FIELDS}
     return _render(
         "net_harness.v.j2", module=HARNESS_TOP, top=manifest["network"],
+        events=_is_events(ports),
         stim_file=stim_file, mon_file=mon_file, y_file=y_file,
         in_w=_input_port(ports), y_w=ports["y__payload"]["width"],
         last_bit=ports["y__payload"]["fields"]["last"]["offset"],

@@ -29,6 +29,8 @@ import numpy as np
 
 from ipnet_mtj.gen.toolchain import run_tool, simulator_available
 
+from .harness import stimulus_hex
+
 __all__ = ["build_native", "run_native_shard", "run_network_native"]
 
 MAIN = Path(__file__).parent / "templates" / "native_main.cpp"
@@ -66,8 +68,7 @@ def _widths(manifest):
               sorted(ports["y__payload"]["fields"].items(), key=lambda kv: -kv[1]["offset"])},
     }
     signed = {name: f["signed"] for name, f in ports["y__payload"]["fields"].items()}
-    digits = (ports["x__payload"]["fields"]["data"]["width"] + 3) // 4
-    return widths, signed, digits
+    return widths, signed
 
 
 class _Log:
@@ -101,7 +102,7 @@ def run_native_shard(binary, network_path, build_dir, stimulus, lo, hi, stress, 
         params = [(z[f"w{k}"], z[f"b{k}"]) for k in range(len(net.layers))]
     with np.load(stimulus) as z:
         xs, labels = z["x"][lo:hi], np.asarray(z["y"][lo:hi])
-    widths, signed, digits = _widths(manifest)
+    widths, signed = _widths(manifest)
     folder = Path(folder).resolve()
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
@@ -109,12 +110,11 @@ def run_native_shard(binary, network_path, build_dir, stimulus, lo, hi, stress, 
     for seq, frames in enumerate(xs, start=lo):
         d = folder / f"seq{seq:05d}"
         d.mkdir()
-        words = frames.transpose(0, 2, 3, 1).reshape(-1)            # channels-last per frame
-        (d / "stim.hex").write_text("\n".join(np.char.zfill(
-            np.char.mod("%x", words.astype(np.int64)), digits)) + "\n")
+        text, beats = stimulus_hex(manifest, frames)
+        (d / "stim.hex").write_text(text)
         gap, stall = STRESS[seq % len(STRESS)] if stress else (0, 0)
         max_cycles = 200 * frames.shape[0] * (net.macs // net.lanes + 5000)
-        plan.append(f"{d} {frames.shape[0]} {0xACE1 + seq} {gap} {0x1D87 + seq} {stall} "
+        plan.append(f"{d} {frames.shape[0]} {beats} {0xACE1 + seq} {gap} {0x1D87 + seq} {stall} "
                     f"{max_cycles}")
     (folder / "plan.txt").write_text("\n".join(plan) + "\n")
     progress = folder / "progress.txt"

@@ -41,7 +41,7 @@ from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, RisingEdge, with_timeout
 
 from ipnet_mtj.hw.net_fold import resolve_lanes
-from ipnet_mtj.sim.harness import MONITOR_FIELDS
+from ipnet_mtj.sim.harness import MONITOR_FIELDS, stimulus_hex
 from ipnet_mtj.sim.network_check import check_sequence, hardware_trace
 from ipnet_mtj.sim.scoreboard import Scoreboard, read_hex
 from ipnet_mtj.sw import netref
@@ -69,10 +69,9 @@ async def network_matches_golden_model(dut):
               sorted(ports["y__payload"]["fields"].items(), key=lambda kv: -kv[1]["offset"])},
     }
     signed = {name: f["signed"] for name, f in ports["y__payload"]["fields"].items()}
-    in_digits = (ports["x__payload"]["fields"]["data"]["width"] + 3) // 4
     board = Scoreboard(dut._log)
     cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
-    for name in ("start", "frames", "gap_seed", "gap_prob", "stall_seed", "stall_prob"):
+    for name in ("start", "frames", "beats", "gap_seed", "gap_prob", "stall_seed", "stall_prob"):
         getattr(dut, name).value = 0
     progress = os.environ.get("IPNET_PROGRESS")
     began = time.perf_counter()
@@ -81,13 +80,14 @@ async def network_matches_golden_model(dut):
     offset = int(os.environ.get("IPNET_SEQUENCE_OFFSET", "0"))
     for seq, frames in enumerate(xs, start=offset):
         steps = frames.shape[0]
-        words = frames.transpose(0, 2, 3, 1).reshape(-1)            # channels-last per frame
-        Path("stim.hex").write_text("".join(f"{int(w):0{in_digits}x}\n" for w in words))
+        text, beats = stimulus_hex(manifest, frames)
+        Path("stim.hex").write_text(text)
         gap, stall = STRESS[seq % len(STRESS)] if stress else (0, 0)
         dut.rst.value = 1
         await ClockCycles(dut.clk, 2)
         dut.rst.value = 0
         dut.frames.value = steps
+        dut.beats.value = beats
         dut.gap_seed.value = 0xACE1 + seq
         dut.gap_prob.value = gap
         dut.stall_seed.value = 0x1D87 + seq

@@ -113,6 +113,7 @@ class NetFixed:
     classes: int
     score_width: int
     design: object           #: the design Config of the thermal neurons
+    input_mode: str = "dense"   #: hardware.input: dense or events
 
     @property
     def thermal(self):
@@ -179,7 +180,7 @@ def parse_network(data, source="<memory>", host_head=False):
 
 def with_lanes(cfg, lanes):
     """``cfg`` with ``hardware.lanes`` = ``lanes`` (its fold, if any, dropped)."""
-    return dataclasses.replace(cfg, hardware=NetHardware(lanes=lanes))
+    return dataclasses.replace(cfg, hardware=NetHardware(lanes=lanes, input=cfg.hardware.input))
 
 
 def software_lanes(cfg):
@@ -331,6 +332,9 @@ def derive_network(cfg, host_head=False):
             out_width=out[0], out_frac=out[1], out_signed=out[2], out_shift=out_shift, fp=fp))
         shape = out_shape
         x = out
+    if cfg.hardware.input == "events" and layers[0].pool != 1:
+        _fail(src, "hardware.input", f"events: the first layer scatters each event into its "
+                                     f"outputs and cannot pool; layers[0].pool is {layers[0].pool}")
     if shape[1:] != (1, 1):
         _fail(src, f"layers[{last}]", f"the last layer must give a vector (a dense layer), "
                                       f"got shape {shape}")
@@ -348,7 +352,8 @@ def derive_network(cfg, host_head=False):
     return NetFixed(name=cfg.name, input_width=cfg.input.width, input_shape=
                     (cfg.input.channels, cfg.input.size, cfg.input.size), layers=tuple(layers),
                     lanes=cfg.hardware.lanes, classes=shape[0],
-                    score_width=layers[-1].out_width + SCORE_EXTRA_BITS, design=design)
+                    score_width=layers[-1].out_width + SCORE_EXTRA_BITS, design=design,
+                    input_mode=cfg.hardware.input)
 
 
 def describe(net):

@@ -75,6 +75,10 @@ class NetHardware:
                             f"{AUTO}: chosen for the device and goal of fold", _lanes)
     fold: NetFold | None = spec(f"with lanes: {AUTO}, the device and the goal the lanes are "
                                 f"chosen for", default=None)
+    input: str = spec("how frames arrive: dense (every word of the frame, C*H*W beats) or "
+                      "events (only the non-zero words, in address order; the first layer "
+                      "scatters each one into the outputs it touches, so its cycles follow "
+                      "the events)", one_of("dense", "events"), default="dense")
 
 
 @dataclass(frozen=True)

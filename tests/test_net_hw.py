@@ -16,6 +16,7 @@ from amaranth.sim import Simulator
 
 from helpers import ROOT
 from ipnet_mtj.hw.net_accel import NetAccelerator
+from ipnet_mtj.hw.net_event_plan import event_beats
 from ipnet_mtj.hw.net_cycles import (lower_bound_cycles, measure_cycles_per_frame,
                                      predict_cycles_per_frame)
 from ipnet_mtj.hw.net_plan import NetPlan
@@ -109,14 +110,24 @@ def simulate(net, params, segments, gap=0.0, stall=0.0, seed=0):
     words = int(np.prod(net.input_shape))
     got, errors = [], []
 
+    events = net.input_mode == "events"
+    fields = ("count", "channel", "col", "row", "last") if events else ("data", "last")
+
     async def bench(ctx):
         for seg in segments:
-            beats = [(int(v), k == words - 1) for x in seg.frames
-                     for k, v in enumerate(x.transpose(1, 2, 0).reshape(-1))]
+            if events:
+                beats = [b for x in seg.frames for b in event_beats(x)]
+            else:
+                beats = [(int(v), k == words - 1) for x in seg.frames
+                         for k, v in enumerate(x.transpose(1, 2, 0).reshape(-1))]
             if seg.sent is not None:
                 beats = list(seg.sent)
-            beats += [(rng.randrange(1 << net.input_width), k == words - 1)
-                      for k in range(seg.partial)]
+            if events:
+                beats += [b[:4] + (0,) for b in event_beats(random_frames(net, 1, seg.partial)[0])
+                          ][:seg.partial]
+            else:
+                beats += [(rng.randrange(1 << net.input_width), k == words - 1)
+                          for k in range(seg.partial)]
             aborting = seg.abort_after is not None
             want = seg.abort_after if aborting else per_frame * len(seg.frames)
             want_y = 0 if aborting else net.classes * len(seg.frames)
@@ -127,8 +138,8 @@ def simulate(net, params, segments, gap=0.0, stall=0.0, seed=0):
                     break
                 ctx.set(dut.x.valid, pos < len(beats) and rng.random() >= gap)
                 if pos < len(beats):
-                    ctx.set(dut.x.payload.data, beats[pos][0])
-                    ctx.set(dut.x.payload.last, beats[pos][1])
+                    for name, v in zip(fields, beats[pos]):
+                        ctx.set(getattr(dut.x.payload, name), v)
                 ctx.set(dut.y.ready, rng.random() >= stall)
                 (_, _, xv, xr, yv, yr, yi, yl, ysc, ylab, ylast,
                  mv, ml, mi, mval, mth) = await ctx.tick().sample(

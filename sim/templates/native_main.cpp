@@ -2,9 +2,9 @@
 // VPI and no Python while the simulation runs. It drives the harness exactly as the cocotb
 // bench does (sim/tb_network.py): for each line of the plan file, in that sequence's folder
 // (where the harness reads stim.hex and writes mon.hex and y.hex): reset for two rising
-// edges, set frames and the handshake-stress seeds, pulse start for one rising edge, run
+// edges, set frames, beats (stimulus words) and the handshake-stress seeds, pulse start for one rising edge, run
 // until done rises, one more rising edge; then write "<cycles> <frame_error>" to result.txt.
-// Plan line: <folder> <frames> <gap_seed> <gap_prob> <stall_seed> <stall_prob> <max_cycles>.
+// Plan line: <folder> <frames> <beats> <gap_seed> <gap_prob> <stall_seed> <stall_prob> <max_cycles>.
 // Progress (optional arguments PROGRESS TOTAL): "<sequences done> <TOTAL> 0 0 <frames done>"
 // after each sequence, the progress-file format of the cocotb benches (values are compared
 // afterwards, in Python).
@@ -37,6 +37,7 @@ int main(int argc, char** argv) {
     top.rst = 0;
     top.start = 0;
     top.frames = 0;
+    top.beats = 0;
     top.gap_seed = top.gap_prob = top.stall_seed = top.stall_prob = 0;
     top.eval();
     std::ifstream plan(argv[1]);
@@ -46,8 +47,8 @@ int main(int argc, char** argv) {
         if (line.empty()) continue;
         std::istringstream f(line);
         std::string dir;
-        unsigned long frames, gap_seed, gap_prob, stall_seed, stall_prob, max_cycles;
-        if (!(f >> dir >> frames >> gap_seed >> gap_prob >> stall_seed >> stall_prob >> max_cycles)) {
+        unsigned long frames, beats, gap_seed, gap_prob, stall_seed, stall_prob, max_cycles;
+        if (!(f >> dir >> frames >> beats >> gap_seed >> gap_prob >> stall_seed >> stall_prob >> max_cycles)) {
             std::fprintf(stderr, "%s: bad plan line: %s\n", argv[1], line.c_str());
             return 2;
         }
@@ -60,6 +61,7 @@ int main(int argc, char** argv) {
         tick();
         top.rst = 0;
         top.frames = frames;
+        top.beats = beats;
         top.gap_seed = gap_seed;
         top.gap_prob = gap_prob;
         top.stall_seed = stall_seed;
