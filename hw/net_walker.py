@@ -56,20 +56,12 @@ def command_layout(plan):
     from_input : read the input buffer (first layer), else the activation buffer
     waddr, baddr : weight and bias ROM words (the same in every lane)
     first, last : first and last MAC of the group's window
-    release : the first layer's last command: taking it releases the input bank (with
-        event input, the last layer's last command: the next frame's events may start)
+    release : the first layer's last command (event input: the last layer's) is taken
     layer, group, base, last_lane : the group (see :func:`group_fields`)
-
-    With event input (:class:`hw.net_event_walker.EventWalker`), also:
-    event : a scatter MAC: the product goes to the partial-sum RAM, not to a group
-    flush : a group of one command: bias plus the partial sums of RAM word ``slot``
-    slot : the partial-sum RAM word
-    value : the event's count, the MAC input (no buffer read)
+    event, flush, slot, value : event input only (:class:`hw.net_event_walker.EventWalker`)
     """
-    events = {}
-    if plan.events:
-        events = {"event": 1, "flush": 1, "slot": index_shape(plan.event_plan.depth),
-                  "value": plan.in_width}
+    events = {"event": 1, "flush": 1, "slot": index_shape(plan.event_plan.depth),
+              "value": plan.in_width} if plan.events else {}
     return data.StructLayout({
         **events,
         "addr": max(ceil_log2(2 * plan.in_words), ceil_log2(plan.act_depth), 1),
@@ -374,10 +366,8 @@ class NetWalker(wiring.Component):
             # ``load`` is a register, set a cycle after the layer may start: the input
             # buffer's handshake stays off the enables of the walk's registers
             m.d.comb += pick["load"].eq(1)
-            if plan.events:     # the frame's first layer is written: the EventWalker's
-                start = self.frame.valid & written_seen
-            else:
-                start = self.frame.valid
+            # event input: the frame's first layer (the EventWalker's) must also be written
+            start = self.frame.valid & (written_seen if plan.events else 1)
             m.d.sync += load.eq(~load & ((layer != first) | start))
             with m.If(load):
                 m.d.sync += [group.eq(0), base.eq(0), first_cmd.eq(1), state.eq(1)]
