@@ -104,24 +104,22 @@ class EventWalker(wiring.Component):
             ordered.eq(~seen | (key > prev_key)),
             bad.eq(counted & ~(in_range & ordered)),
         ]
-        oy_first = Signal(range(ep.out_rows + 1))
-        rows_last = Signal(range(max(1, ep.ring)))
-        wrow = Signal(wa_shape)
-        has_rows = Signal()
-        with m.Switch(beat.row):
-            for y, (first, n, k) in enumerate(ep.rows):
-                with m.Case(y):
-                    m.d.comb += [oy_first.eq(first), rows_last.eq(max(0, n - 1)),
-                                 wrow.eq(k * ep.kernel_w * ep.channels), has_rows.eq(n > 0)]
-        ox_first = Signal(range(ep.out_cols + 1))
-        cols_last = Signal(range(max(2, max(n for _, n, _ in ep.cols))))
-        wcol = Signal(wa_shape)
-        has_cols = Signal()
-        with m.Switch(beat.col):
-            for x, (first, n, k) in enumerate(ep.cols):
-                with m.Case(x):
-                    m.d.comb += [ox_first.eq(first), cols_last.eq(max(0, n - 1)),
-                                 wcol.eq(k * ep.channels), has_cols.eq(n > 0)]
+        def lookup(coord, reaches, size_out, k_step, name):
+            """From the reach table: first output, count - 1, weight-word offset, any."""
+            first = Signal(range(size_out + 1), name=f"{name}_first")
+            last = Signal(range(max(2, ep.ring, max(n for _, n, _ in reaches))), name=f"{name}_last")
+            offset = Signal(wa_shape, name=f"{name}_w")
+            some = Signal(name=f"{name}_any")
+            with m.Switch(coord):
+                for v, (lo, n, k) in enumerate(reaches):
+                    with m.Case(v):
+                        m.d.comb += [first.eq(lo), last.eq(max(0, n - 1)), offset.eq(k * k_step),
+                                     some.eq(n > 0)]
+            return first, last, offset, some
+        oy_first, rows_last, wrow, has_rows = lookup(beat.row, ep.rows, ep.out_rows,
+                                                     ep.kernel_w * ep.channels, "row")
+        ox_first, cols_last, wcol, has_cols = lookup(beat.col, ep.cols, ep.out_cols,
+                                                     ep.channels, "col")
 
         pend_valid = Signal()
         pend = {
