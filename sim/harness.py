@@ -21,7 +21,10 @@ record and when a run ends:
 * the network (:func:`harness_verilog`, bench :mod:`sim.tb_network`): ``frames`` whole
   frames in ``beats`` stimulus words (:func:`stimulus_hex`: with event input a word is a
   whole beat, ``last`` included, and frames differ in length); every monitor strobe to ``mon.hex`` (fields :data:`MONITOR_FIELDS`, high to low)
-  and every ``y`` beat to ``y.hex``; the run ends with the last frame's label.
+  and every ``y`` beat to ``y.hex``; the run ends with the last frame's label. ``end.hex``
+  holds, per frame, the harness's ``cycles`` count (cycles since ``start``) at the handshake
+  of the frame's last ``y`` beat: frame k's cost is the difference of entries k and k - 1
+  (:func:`frame_cycles`).
 
 The Verilog follows the build's manifest (port names and widths come from the component's
 signature), so it tracks the design when the configuration changes. Plain Verilog-2005 that
@@ -34,7 +37,7 @@ from pathlib import Path
 
 import jinja2
 
-__all__ = ["layer_harness_verilog", "harness_verilog", "stimulus_hex", "LAYER_HARNESS_TOP", "HARNESS_TOP",
+__all__ = ["layer_harness_verilog", "harness_verilog", "stimulus_hex", "frame_cycles", "LAYER_HARNESS_TOP", "HARNESS_TOP",
            "MONITOR_FIELDS"]
 
 LAYER_HARNESS_TOP = "layer_harness"
@@ -83,6 +86,14 @@ def stimulus_hex(manifest, frames):
     return text, len(words)
 
 
+def frame_cycles(ends):
+    """Each frame's cycles from the ``end.hex`` entries of a run: the first frame's latency
+    from ``start`` (its input, the whole pipeline and its label), then the gaps between
+    consecutive frames' last label beats (a frame's cost while input keeps coming)."""
+    ends = [int(e) for e in ends]
+    return [e - p for e, p in zip(ends, [0] + ends[:-1])]
+
+
 def _input_port(ports):
     """Width of ``x``'s data; the framed layout must hold data at bit 0 and ``last`` above.
     With event input the whole payload (its ``last`` included) is one stimulus word."""
@@ -118,7 +129,7 @@ def layer_harness_verilog(manifest, max_beats, max_outputs):
 
 
 def harness_verilog(manifest, max_frames, stim_file="stim.hex", mon_file="mon.hex",
-                    y_file="y.hex"):
+                    y_file="y.hex", end_file="end.hex"):
     """Verilog text of the harness for the accelerator described by ``manifest``.
 
     Parameters
@@ -138,11 +149,11 @@ def harness_verilog(manifest, max_frames, stim_file="stim.hex", mon_file="mon.he
     return _render(
         "net_harness.v.j2", module=HARNESS_TOP, top=manifest["network"],
         events=_is_events(ports),
-        stim_file=stim_file, mon_file=mon_file, y_file=y_file,
+        stim_file=stim_file, mon_file=mon_file, y_file=y_file, end_file=end_file,
         in_w=_input_port(ports), y_w=ports["y__payload"]["width"],
         last_bit=ports["y__payload"]["fields"]["last"]["offset"],
         monitor=monitor, mon_w=sum(monitor.values()), mon_depth=max_frames * per_frame,
         frame_words=frame_words, stim_depth=max_frames * frame_words,
-        y_depth=max_frames * manifest["classes"],
+        y_depth=max_frames * manifest["classes"], end_depth=max_frames,
         dut_ports=[".frame_error(frame_error)"]
         + [f".monitor__{f}(monitor__{f})" for f in ("valid",) + MONITOR_FIELDS])

@@ -7,7 +7,7 @@ built with a small C++ main (``templates/native_main.cpp``) and nothing else: no
 cocotb, no Python while it runs. The main drives the harness exactly as the cocotb bench
 does (the reset, the start pulse, the handshake stress of each sequence, one extra edge
 after ``done``), one sequence after another in its own folder, where the harness reads
-``stim.hex`` and writes ``mon.hex`` and ``y.hex``. Python then compares every recorded
+``stim.hex`` and writes ``mon.hex``, ``y.hex`` and ``end.hex``. Python then compares every recorded
 value of every sequence with the golden model, with the cocotb bench's own functions
 (:mod:`sim.network_check`): the same values, compared the same way, the same report.
 
@@ -29,7 +29,7 @@ import numpy as np
 
 from ipnet_mtj.gen.toolchain import run_tool, simulator_available
 
-from .harness import stimulus_hex
+from .harness import frame_cycles, stimulus_hex
 
 __all__ = ["build_native", "run_native_shard", "run_network_native"]
 
@@ -129,7 +129,7 @@ def run_native_shard(binary, network_path, build_dir, stimulus, lo, hi, stress, 
                                  f"{(proc.stderr or proc.stdout).strip().splitlines()[-1:]}"}
     log = _Log()
     board = Scoreboard(log)
-    hw_pred, golden_pred, cycles, frames_done = [], [], 0, 0
+    hw_pred, golden_pred, cycles, frames_done, per_frame = [], [], 0, 0, []
     for seq, frames in enumerate(xs, start=lo):
         d = folder / f"seq{seq:05d}"
         trace = netref.run_network(net, params, frames[None], keep=tuple(range(len(net.layers))),
@@ -144,6 +144,7 @@ def run_native_shard(binary, network_path, build_dir, stimulus, lo, hi, stress, 
                 np.savez(trace_path, x=frames, **record)
         golden_pred.append(int(trace.label[0, -1]))
         cycles += seq_cycles
+        per_frame.append(frame_cycles(read_hex(d / "end.hex")))
         frames_done += frames.shape[0]
     # the bar showed the simulation's progress; now the shard's compared values and mismatches
     progress.write_text(f"{len(xs)} {len(xs)} {board.compared} {board.mismatches} "
@@ -155,7 +156,7 @@ def run_native_shard(binary, network_path, build_dir, stimulus, lo, hi, stress, 
         "hardware_accuracy": float(np.mean(np.asarray(hw_pred) == labels)),
         "golden_accuracy": float(np.mean(np.asarray(golden_pred) == labels)),
         "same_prediction": int(sum(h == g for h, g in zip(hw_pred, golden_pred))),
-        "predictions": hw_pred, "cycles": cycles,
+        "predictions": hw_pred, "cycles": cycles, "frame_cycles": per_frame,
         "cycles_per_frame": cycles / max(frames_done, 1),
         "wall_s": time.perf_counter() - began, "simulation_s": sim_s,
     }

@@ -38,8 +38,8 @@ def shard_job(sim, module, top, env, build_dir, test_dir, waves=False):
 
 def merge_shard_reports(reports):
     """One network-bench report from its shards' reports (in sequence order): counts and
-    cycles summed, accuracies from the summed counts, predictions and first mismatches
-    concatenated (at most 20), ``wall_s`` the longest shard's; ``shards`` their number. The
+    cycles summed, accuracies from the summed counts, predictions, each sequence's frame
+    cycles and first mismatches concatenated (at most 20), ``wall_s`` the longest shard's; ``shards`` their number. The
     figures equal those of the same sequences run as one bench (tested)."""
     total = sum(r["sequences"] for r in reports)
     frames = sum(r["frames"] for r in reports)
@@ -57,6 +57,7 @@ def merge_shard_reports(reports):
         "golden_accuracy": correct("golden_accuracy") / total,
         "same_prediction": sum(r["same_prediction"] for r in reports),
         "predictions": [p for r in reports for p in r["predictions"]],
+        "frame_cycles": [c for r in reports for c in r.get("frame_cycles", ())],
         "cycles": cycles, "cycles_per_frame": cycles / max(frames, 1),
         "stress": reports[0]["stress"], "wall_s": max(r["wall_s"] for r in reports),
         "simulator": reports[0]["simulator"], "shards": len(reports),

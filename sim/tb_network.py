@@ -41,7 +41,7 @@ from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, RisingEdge, with_timeout
 
 from ipnet_mtj.hw.net_fold import resolve_lanes
-from ipnet_mtj.sim.harness import MONITOR_FIELDS, stimulus_hex
+from ipnet_mtj.sim.harness import MONITOR_FIELDS, frame_cycles, stimulus_hex
 from ipnet_mtj.sim.network_check import check_sequence, hardware_trace
 from ipnet_mtj.sim.scoreboard import Scoreboard, read_hex
 from ipnet_mtj.sw import netref
@@ -76,7 +76,7 @@ async def network_matches_golden_model(dut):
     progress = os.environ.get("IPNET_PROGRESS")
     began = time.perf_counter()
     cycles = frames_done = 0
-    hw_pred, golden_pred = [], []
+    hw_pred, golden_pred, per_frame = [], [], []
     offset = int(os.environ.get("IPNET_SEQUENCE_OFFSET", "0"))
     for seq, frames in enumerate(xs, start=offset):
         steps = frames.shape[0]
@@ -110,6 +110,7 @@ async def network_matches_golden_model(dut):
                 np.savez(os.environ["IPNET_TRACE"], x=frames, **record)
         golden_pred.append(int(trace.label[0, -1]))
         cycles += int(dut.cycles.value)
+        per_frame.append(frame_cycles(read_hex("end.hex")))
         frames_done += steps
         if progress:
             Path(progress).write_text(f"{seq + 1 - offset} {len(xs)} {board.compared} "
@@ -129,6 +130,7 @@ async def network_matches_golden_model(dut):
         "predictions": hw_pred,
         "cycles": cycles,
         "cycles_per_frame": cycles / max(frames_done, 1),
+        "frame_cycles": per_frame,
         "stress": stress,
         "wall_s": time.perf_counter() - began,
     }
