@@ -73,9 +73,11 @@ class NetEngine(wiring.Component):
     With event input (``plan.events``) the first layer's commands come from an
     :class:`~hw.net_event_walker.EventWalker` instead, in turns with the walker's: an event's
     MAC reads its operand from the command, and its products go to a ring RAM of partial
-    sums (P sums a word, :class:`hw.net_event_plan.EventPlan`), read with the command's
-    word in stage C and written back in stage E (the read is transparent for that write,
-    so back-to-back commands on one word add up); a flush command hands bias plus the
+    sums (P sums a word, :class:`hw.net_event_plan.EventPlan`), addressed in stage B, its
+    data registered into D (the write of the command one ahead instead when that writes the
+    same word; the read is transparent for the write two ahead) and written back in stage
+    E, so
+    back-to-back commands on one word add up; a flush command hands bias plus the
     word's sums over as a group and clears the word. After reset the RAM is cleared
     (``depth`` cycles) before the first event.
 
@@ -219,15 +221,26 @@ class NetEngine(wiring.Component):
             m.submodules.parts = parts = Memory(shape=unsigned(P * pw), depth=ep.depth, init=[])
             parts_wr = parts.write_port()
             parts_rd = parts.read_port(transparent_for=(parts_wr,))
-            event_d, flush_d, slot_c, slot_d = ev["event"][2], ev["flush"][2], ev["slot"][1], ev["slot"][2]
-            part = [parts_rd.data[lane * pw:(lane + 1) * pw].as_signed() for lane in range(P)]
+            event_d, flush_d = ev["event"][2], ev["flush"][2]
+            slot_b, slot_c, slot_d = ev["slot"]
+            # the word is addressed with the command in stage B (the read is transparent for
+            # the write of the command two ahead, in E that cycle) and registered into D: ``part_d`` takes the
+            # write of the command one ahead instead when it writes the same word. The RAM's
+            # output then feeds a register, not the adders (on the UP5K that path set Fmax).
+            part_d = Signal(P * pw)
+            part = [part_d[lane * pw:(lane + 1) * pw].as_signed() for lane in range(P)]
+            writes = Signal()
             m.d.comb += [
-                parts_rd.addr.eq(slot_c), parts_rd.en.eq(~stall),
+                writes.eq(vd & ~stall & (event_d | flush_d)),
+                parts_rd.addr.eq(slot_b), parts_rd.en.eq(~stall),
                 parts_wr.addr.eq(Mux(clearing, clear_addr, slot_d)),
                 parts_wr.data.eq(Mux(clearing | flush_d, 0,
                                      Cat(*((part[lane] + prod[lane])[:pw] for lane in range(P))))),
-                parts_wr.en.eq(clearing | (vd & ~stall & (event_d | flush_d))),
+                parts_wr.en.eq(clearing | writes),
             ]
+            with m.If(~stall):
+                m.d.sync += part_d.eq(Mux(writes & (slot_d == slot_c), parts_wr.data,
+                                          parts_rd.data))
             valid_e = vd & ~event_d
             prod = [Mux(flush_d, part[lane], prod[lane]) for lane in range(P)]
         accumulate_lanes(m, valid=valid_e, first=firstd, last=lastd, stall=stall, bias=bias,

@@ -133,7 +133,10 @@ class EventWalker(wiring.Component):
             "skip": Signal(name="pend_skip"),
         }
         take = Signal()                         # the walk consumes ``pend`` this cycle
-        m.d.comb += self.x.ready.eq(~pend_valid | take)
+        # ready from a register alone: the walk's end-of-sequence logic (and the engine's
+        # ready behind it) stays out of the sender's path and out of the input registers'
+        # enables; ``pend`` refills the cycle after it empties, hidden behind a scatter
+        m.d.comb += self.x.ready.eq(~pend_valid)
         with m.If(take):
             m.d.sync += pend_valid.eq(0)
         with m.If(self.x.valid & self.x.ready):
@@ -190,37 +193,44 @@ class EventWalker(wiring.Component):
         step = Signal()
         m.d.comb += step.eq(active & ~held_valid)
 
-        end_g = g == G - 1
-        end_flush = cg == ep.out_cols * G - 1
-        end_scatter = end_g & (ox_cnt == cols_n) & (oy_cnt == rows_n)
+        # end flags in registers, set with the counters they describe (one cycle early):
+        # the compares stay out of the path from the walk's state to its next state
+        end_g, end_flush, end_ox, end_oy = (Signal(name=n) for n in
+                                            ("end_g", "end_flush", "end_ox", "end_oy"))
+        flush_end = ep.out_cols * G - 1
+        end_scatter = end_g & end_ox & end_oy
         at_end = Signal()
         m.d.comb += at_end.eq(Mux(flushing, end_flush, end_scatter))
         free = Signal()
         m.d.comb += free.eq(~done_wait & (~active | (step & at_end)))
 
         # advance within the current sequence
+        def g_step(to_zero):
+            return [g.eq(Mux(to_zero, 0, g + 1)),
+                    end_g.eq(Mux(to_zero, G == 1, (g == G - 2) if G > 1 else 1))]
         with m.If(step & ~at_end):
             with m.If(flushing):
-                m.d.sync += [cg.eq(cg + 1), g.eq(Mux(end_g, 0, g + 1)), group.eq(group + 1),
-                             base.eq(base + Mux(end_g, lp.pos_step, P))]
+                m.d.sync += [cg.eq(cg + 1), end_flush.eq(cg == flush_end - 1), *g_step(end_g),
+                             group.eq(group + 1), base.eq(base + Mux(end_g, lp.pos_step, P))]
             with m.Elif(~end_g):
-                m.d.sync += [g.eq(g + 1), wa.eq(wa + ep.fan_in), cg.eq(cg + 1)]
-            with m.Elif(ox_cnt != cols_n):
+                m.d.sync += [*g_step(0), wa.eq(wa + ep.fan_in), cg.eq(cg + 1)]
+            with m.Elif(~end_ox):
                 nwa = wa_pos - ep.stride * ep.channels
                 ncg = cg_pos + G
-                m.d.sync += [g.eq(0), ox_cnt.eq(ox_cnt + 1), wa.eq(nwa), wa_pos.eq(nwa),
-                             cg.eq(ncg), cg_pos.eq(ncg)]
+                m.d.sync += [*g_step(1), ox_cnt.eq(ox_cnt + 1), end_ox.eq(ox_cnt + 1 == cols_n),
+                             wa.eq(nwa), wa_pos.eq(nwa), cg.eq(ncg), cg_pos.eq(ncg)]
             with m.Else():
                 nwa = wa_row - ep.stride * ep.kernel_w * ep.channels
-                m.d.sync += [g.eq(0), ox_cnt.eq(0), oy_cnt.eq(oy_cnt + 1), wa.eq(nwa),
+                m.d.sync += [*g_step(1), ox_cnt.eq(0), end_ox.eq(cols_n == 0),
+                             oy_cnt.eq(oy_cnt + 1), end_oy.eq(oy_cnt + 1 == rows_n), wa.eq(nwa),
                              wa_pos.eq(nwa), wa_row.eq(nwa), cg.eq(scol), cg_pos.eq(scol),
                              ring.eq(ring + 1)]
         with m.If(step & flushing & at_end):
             m.d.sync += [group.eq(group + 1), base.eq(base + lp.pos_step)]
 
         def start_flush():
-            return [active.eq(1), flushing.eq(1), cg.eq(0), g.eq(0), ring.eq(frow),
-                    frow.eq(frow + 1)]
+            return [active.eq(1), flushing.eq(1), cg.eq(0), end_flush.eq(flush_end == 0),
+                    *g_step(1), ring.eq(frow), frow.eq(frow + 1)]
 
         # the next sequence, when the walk is free
         with m.If(free):
@@ -239,7 +249,8 @@ class EventWalker(wiring.Component):
                 with m.Else():
                     m.d.comb += take.eq(1)
                     m.d.sync += [
-                        active.eq(1), flushing.eq(0), g.eq(0), ox_cnt.eq(0), oy_cnt.eq(0),
+                        active.eq(1), flushing.eq(0), *g_step(1), ox_cnt.eq(0), oy_cnt.eq(0),
+                        end_ox.eq(pend["cols_last"] == 0), end_oy.eq(pend["rows_last"] == 0),
                         cols_n.eq(pend["cols_last"]), rows_n.eq(pend["rows_last"]),
                         wa.eq(pend["wa"]), wa_pos.eq(pend["wa"]), wa_row.eq(pend["wa"]),
                         cg.eq(pend["scol"]), cg_pos.eq(pend["scol"]), scol.eq(pend["scol"]),
