@@ -103,7 +103,9 @@ LIBRARIES = {
 def net_memories(net, params=None):
     """Every memory :class:`~hw.net_accel.NetAccelerator` instantiates for ``net``.
 
-    Input buffer (two banks of the input frame), per lane a weight ROM and a bias ROM,
+    Input buffer (two banks of the input frame; with event input instead the first layer's
+    ring RAM of partial sums, :class:`hw.net_event_plan.EventPlan`), per lane a weight ROM
+    and a bias ROM,
     the activation RAM, and in the neuron unit the heat RAM, the activation LUT (unless
     the thermal layer outputs spikes) and the per-neuron ROMs of device spread and
     per-device time constants. The neuron unit's ROMs carry their words; the weight and
@@ -114,7 +116,11 @@ def net_memories(net, params=None):
     fp = net.thermal.fp
     w_img, b_img = ((weight_images(net, params), bias_images(net, params)) if params is not None
                     else ([()] * net.lanes, [()] * net.lanes))
-    mems = [NetMemory("inbuf", 2 * plan.in_words, plan.in_width, False)]
+    if plan.events:         # no input buffer: the first layer's ring RAM of partial sums
+        ep = plan.event_plan
+        mems = [NetMemory("parts", ep.depth, net.lanes * ep.part_width, False)]
+    else:
+        mems = [NetMemory("inbuf", 2 * plan.in_words, plan.in_width, False)]
     for lane in range(net.lanes):
         mems.append(NetMemory(f"wrom{lane}", plan.w_depth, plan.w_width, True, tuple(w_img[lane])))
         mems.append(NetMemory(f"brom{lane}", plan.b_depth, plan.b_width, True, tuple(b_img[lane])))
