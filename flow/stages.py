@@ -135,6 +135,10 @@ STAGES = (
     Stage("bench-rtl", "RTL verification speed: the cocotb bench beside the native one "
                        "(frames/s per core), and the whole test set in shards", "checks",
           {None: Target("ipnet_mtj.sim.rtl_bench:main")}),
+    Stage("bench-events", "an event-input network's cycles and frames/s against event density "
+                          "(0-100 % and the test sets), beside its dense twin; every value "
+                          "compared", "checks",
+          {"network": Target("ipnet_mtj.sim.event_bench:main")}),
     Stage("bench-resources", "LUT, FF, block RAM and DSPs predicted from the description beside "
                              "Yosys's, iCE40 and ECP5 (synthesis only)", "checks",
           {None: Target("ipnet_mtj.gen.resource_bench:main")}),
