@@ -10,7 +10,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: all sim sim-layer test mutants formal regress verilog verilog-layer lint synth synth-fold synth-layer bitstream bitstream-layer patch-weights asic asic-layer asic-layout asic-gate asic-layer-gate bench bench-asic bench-rtl bench-fmax bench-resources results devices wm network clean system-deps
+.PHONY: all sim sim-layer test test-slow test-all mutants formal regress verilog verilog-layer lint synth synth-fold synth-layer bitstream bitstream-layer patch-weights asic asic-layer asic-layout asic-gate asic-layer-gate bench bench-asic bench-rtl bench-events bench-fmax bench-resources results devices wm network clean system-deps
 
 all: sim
 
@@ -42,7 +42,7 @@ system-deps:
 	  else echo "note: OSU 0.18 um cells or OpenSTA missing and not root; the ASIC stage will be skipped"; fi; }
 
 # Every target below is one line calling the flow's front door, `ipnet STAGE TARGET`
-# (`ipnet --help` lists the stages); the set-up above and `test`, `mutants` and `clean`
+# (`ipnet --help` lists the stages); the set-up above and `test` (`test-slow`, `test-all`), `mutants` and `clean`
 # are about this repository rather than the flow.
 IPNET  := $(VENV)/bin/ipnet
 WAVES_FLAG = $(if $(filter 1 yes true,$(WAVES)),--waves)
@@ -70,6 +70,14 @@ sim-layer: $(STAMP) system-deps
 # The suite on every core (pytest-xdist): one test file per worker at a time, so a file's
 # module fixtures (builds, simulations) are made once.
 test: $(STAMP) system-deps
+	$(PY) -m pytest -n auto --dist loadfile -m "not slow"
+
+# The long checks `make test` leaves out (marked slow: a training example, the regression's
+# small matrix, a bitstream patched after retraining, the grid on Ray); test-all: both.
+test-slow: $(STAMP) system-deps
+	$(PY) -m pytest -n auto --dist loadfile -m slow
+
+test-all: $(STAMP) system-deps
 	$(PY) -m pytest -n auto --dist loadfile
 
 # The layer over 20 drawn designs, 10^7 neuron-steps each on Verilator, 0 mismatches expected;
@@ -150,6 +158,14 @@ bench-asic: $(STAMP) system-deps
 # core, same sequences, every value compared), then all test sequences natively in shards
 bench-rtl: $(STAMP) system-deps
 	$(IPNET) bench-rtl $(NETWORK)
+
+# Event input against density: the event network (configs/network_events.yaml) over frames with
+# 0-100 % of their words non-zero and over the test set, every value compared on Verilator
+# (Icarus: three densities), beside its dense twin; both placed on the UP5K and the ECP5-25F:
+# frames/s from their Fmax; build/ipnet_g11_events/bench_events.{json,png} (about 10 minutes).
+EVENTS_NETWORK ?= configs/network_events.yaml
+bench-events: $(STAMP) system-deps
+	$(IPNET) bench-events $(EVENTS_NETWORK) --dense $(NETWORK) --weights configs/trained/ipnet_g11.npz $(if $(SEEDS),--seeds $(SEEDS))
 
 # The resource model beside Yosys on both devices (about 8 minutes): the default network at 1, 2,
 # 4, 8 lanes (the designs the LUT/FF fit came from) and, held out, the depth-2 network at 2, 4, 8

@@ -26,6 +26,7 @@ def test_design_to_simulation(tmp_path):
     assert not lines[-1].startswith("total: 0 ")
 
 
+@pytest.mark.slow
 def test_train_quantise_export(tmp_path):
     lines = run("train_quantise_export.py", "--out", str(tmp_path))
     assert lines[0].startswith("trained 1 + 1 epochs: float ")

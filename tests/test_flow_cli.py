@@ -16,7 +16,7 @@ from ipnet_mtj.flow.stages import KINDS, STAGES, kind_of, stage_named
 from ipnet_mtj.sw.config import read_yaml
 
 #: make targets about the repository itself rather than the flow
-REPOSITORY_TARGETS = {"all", "test", "mutants", "clean", "system-deps", "$(STAMP)"}
+REPOSITORY_TARGETS = {"all", "test", "test-slow", "test-all", "mutants", "clean", "system-deps", "$(STAMP)"}
 
 
 def ipnet(*args):

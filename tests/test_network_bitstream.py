@@ -44,6 +44,7 @@ def located(bin_path, work, imgs):
     return sum(all(index.get(v, 0) == 1 for v in img.slices(256).values()) for img in imgs)
 
 
+@pytest.mark.slow
 def test_patch_retrained_weights_without_place_and_route(tmp_path):
     path = small_network(tmp_path)
     cfg = load_network(path)

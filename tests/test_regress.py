@@ -21,6 +21,7 @@ def need_verilator():
         pytest.skip(f"verilator runs skipped: {why}")
 
 
+@pytest.mark.slow
 def test_drawn_designs_are_valid_and_deterministic():
     first = draw_configs(4)
     assert draw_configs(4) == first
@@ -68,6 +69,7 @@ def small_regress(tmp_path_factory):
     return tmp, proc
 
 
+@pytest.mark.slow
 def test_make_regress_small(small_regress):
     tmp, proc = small_regress
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -80,6 +82,7 @@ def test_make_regress_small(small_regress):
     assert "regress designs" in proc.stderr                   # the progress bar of the designs
 
 
+@pytest.mark.slow
 def test_regress_rows_same_on_one_worker(small_regress):
     """The designs' jobs give the same rows on one worker as on two (only the timing differs);
     a second run keeps its results unless --fresh."""

@@ -177,6 +177,7 @@ def _tiny_experiment(folder):
     return path
 
 
+@pytest.mark.slow
 def test_a_small_grid_gives_the_same_results_locally_and_on_ray(tmp_path):
     """`ipnet results` with 2 local workers, then from nothing with `--cluster local
     --workers 2` (a private Ray instance): the same results.json but for the header."""
