@@ -187,7 +187,8 @@ results: $(STAMP)
 devices: $(STAMP)
 	$(IPNET) results configs/devices.yaml --out docs/devices
 
-# Working memory: n-back, free recall and interference for IPNet (with a decay sweep), LSTM,
+# Working memory: n-back, recognition, free recall and interference for IPNet (its time constant
+# chosen per task from a menu; the earlier set-up as a row), LSTM,
 # GRU, RNN and a no-memory control, 3 seeds -> docs/working-memory.md and its figures
 # (resumable; runs and data in build/wm).
 wm: $(STAMP)

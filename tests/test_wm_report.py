@@ -26,8 +26,11 @@ TINY = {
     "recall": {"lengths": [3, 5], "slots": [1, 2]},
     "interference": {"length": 2, "slot": 1},
     "train": {"epochs": 1, "batch": 16, "lrs": [0.01, 0.003], "seeds": [0, 1], "features": 16},
-    "models": ["ipnet", "framesum"],
+    "recognition": {"ks": [1, 3], "items": 6, "slot": 1, "target_rate": 0.333},
+    "models": ["ipnet", "ipnet_earlier", "lstm_matched", "framesum"],
     "ipnet": {"depth": 3, "current_spread": 0.05},
+    "ipnet_earlier": {"design": str(ROOT / "configs" / "bounded.yaml"), "depth": 3,
+                      "current_spread": 0.2},
     "decay": {"tau_th_ns": [5.0]},
 }
 
@@ -48,10 +51,11 @@ def report(tmp_path_factory):
 def test_report_and_figures_are_written(report):
     tmp, _ = report
     docs = tmp / "docs"
-    for name in ("nback", "serial-position", "interference", "decay"):
+    for name in ("nback", "recognition", "serial-position", "interference", "decay"):
         assert (docs / f"wm-{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     md = (docs / "working-memory.md").read_text()
-    for section in ("## n-back", "## Free recall", "## Interference", "## Decay sweep",
+    for section in ("## n-back", "## Recognition", "Sternberg", "## Free recall",
+                    "## Interference", "## Decay sweep",
                     "## Junction currents and temperatures", "Murdock", "Kirchner"):
         assert section in md
 
@@ -61,9 +65,12 @@ def test_report_numbers_come_from_the_runs(report):
     data = json.loads((tmp / "docs" / "working-memory.json").read_text())
     runs = {p.stem: json.loads(p.read_text()) for p in (tmp / "runs").glob("*.json")}
     # n-back d' of IPNet at n = 2: the mean of its two seeds' metrics files at the learning
-    # rate chosen on validation, also in the table
+    # rate and the time constant chosen on validation, also in the table
     lr = data["learning_rates"]["nback2"]["ipnet"]["chosen"]
-    seeds = [runs[WMSpec("nback2", "ipnet", s, lr=lr).name]["scores"]["dprime"] for s in (0, 1)]
+    tau = data["tau_choice"]["nback2"]["chosen"]
+    tau = None if tau == data["card_tau_ns"] else tau
+    seeds = [runs[WMSpec("nback2", "ipnet", s, lr=lr, tau_th_ns=tau).name]["scores"]["dprime"]
+             for s in (0, 1)]
     st = data["nback"]["ipnet"]["dprime"][1]
     assert st["mean"] == pytest.approx(sum(seeds) / 2) and st["n"] == 2
     md = (tmp / "docs" / "working-memory.md").read_text()
@@ -152,6 +159,14 @@ def test_decay_sweep_widens_the_heat_format():
     (("decay", "tau_th_ns", [0.05]), "decay.tau_th_ns: 0.05 gives no usable design"),
     (("train", "lrs", []), "train.lrs: needs at least one"),
     (("data", "substeps", 1), "data.substeps: must be >= 2"),
+    (("recognition", "ks", [2, 16]), "recognition.ks: an item new to the last k needs k below "
+                                     "data.vocabulary = 16, got 16"),
+    (("recognition", "ks", [6]), "recognition.ks: k must be below recognition.items = 6, got 6"),
+    (("ipnet_earlier", None, None), "ipnet_earlier: missing (the model ipnet_earlier is in "
+                                    "models)"),
+    (("ipnet_earlier", "design", "nowhere.yaml"), "ipnet_earlier.design: no file"),
+    (("ipnet", "firing_rate", 1.5), "ipnet.firing_rate: must be between 0.01 and 0.99, "
+                                    "got 1.5"),
     (("recall", "lengths", [3, 4]), "recall.lengths: primacy and recency need a list of at "
                                     "least 5 items, got 4 at most"),
     (("data", "test", 5), "data.test: must hold every condition of every task at least once "
@@ -160,7 +175,9 @@ def test_decay_sweep_widens_the_heat_format():
 def test_bad_config_is_one_line(tmp_path, change, message):
     section, key, value = change
     data = json.loads(json.dumps(TINY))
-    if key is None:
+    if key is None and value is None:
+        del data[section]
+    elif key is None:
         data[section] = value
     else:
         data[section][key] = value
@@ -173,6 +190,53 @@ def test_bad_config_is_one_line(tmp_path, change, message):
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert proc.stderr.count("\n") == 1 and message in proc.stderr
     assert not (tmp_path / "runs").exists() and not (tmp_path / "out").exists()
+
+
+def test_time_constant_is_chosen_on_validation_not_test():
+    from ipnet_mtj.sw.wm.report import choose_taus, tau_key
+    exp, _ = load_wm_experiment(write(Path(pytest.importorskip("tempfile").mkdtemp()) / "w.yaml",
+                                      TINY | {"decay": {"tau_th_ns": [5.0, 2.0]}}))
+
+    def run(val, test):
+        return {"history": [{"test": val}], "scores": {"dprime": test}}
+    groups = {("nback1", tau_key(10)): [run(0.7, 9.0), run(0.7, 9.0)],
+              ("nback1", tau_key(5)): [run(0.9, 0.1), run(0.86, 0.1)],
+              ("nback1", tau_key(2)): [run(0.85, 0.1), run(0.85, 0.1)],
+              ("recall", tau_key(10)): [run(0.6, 0.0)], ("recall", tau_key(2)): [run(0.6, 1.0)],
+              ("nback2", tau_key(2)): [{"history": [], "diverged": "x"}],
+              ("nback2", tau_key(5)): [run(0.1, 0.0)]}
+    taus = choose_taus(exp, groups, 10.0)
+    assert taus["nback1"]["chosen"] == 5.0          # 0.88 on validation, though 0.1 on test
+    assert taus["nback1"]["validation"]["5"]["mean"] == pytest.approx(0.88)
+    assert taus["recall"]["chosen"] == 10.0         # a tie keeps the card's (menu order)
+    assert taus["nback2"]["chosen"] == 5.0          # a diverged run scores -inf
+
+
+def test_matched_baseline_never_has_more_parameters_than_ipnet(report):
+    tmp, _ = report
+    data = json.loads((tmp / "docs" / "working-memory.json").read_text())["parameters"]
+    from ipnet_mtj.sw.nets import build_model, count_parameters
+    from ipnet_mtj.sw.wm.data import wm_task
+    exp, _ = load_wm_experiment(tmp / "wm.yaml")
+    for task, count in data["lstm_matched"].items():
+        assert count <= data["ipnet"][task]
+        # the widest that fits: one feature more would pass IPNet's count
+        width = next(f for f in range(1, 17)
+                     if count_parameters(build_model("lstm", wm_task(exp, task), features=f))
+                     == count)
+        wider = build_model("lstm", wm_task(exp, task), features=width + 1)
+        assert count_parameters(wider) > data["ipnet"][task]
+    md = (tmp / "docs" / "working-memory.md").read_text()
+    assert "LSTM, IPNet's size" in md
+
+
+def test_the_earlier_set_up_has_its_own_runs():
+    from ipnet_mtj.sw.wm.runs import wm_run_hash
+    exp, design = load_wm_experiment(write(Path(pytest.importorskip("tempfile").mkdtemp())
+                                           / "w.yaml", TINY))
+    hashes = {m: wm_run_hash(exp, design, WMSpec("nback1", m, 0, lr=0.01))
+              for m in ("ipnet", "ipnet_earlier", "framesum")}
+    assert len(set(hashes.values())) == 3
 
 
 def test_runs_with_fractional_tau_have_their_own_files(tmp_path):

@@ -14,8 +14,8 @@ import pytest
 
 from ipnet_mtj.sw.data.dvs import LOG_EPS, SensorNoise
 from ipnet_mtj.sw.data.wm import (BLANK_LEVEL, ITEM_LEVEL, WMData, cue_pattern,
-                                  interference_sample, nback_sample, recall_sample, render_slots,
-                                  vocabulary)
+                                  interference_sample, nback_sample, recall_sample,
+                                  recognition_sample, render_slots, vocabulary)
 
 CLEAN = WMData(size=12, noise=SensorNoise(contrast=0.2, threshold_sigma=0.0, background_rate=0.0,
                                           hot_pixels=0))
@@ -89,6 +89,33 @@ def test_nback_label_sits_on_the_last_frame_of_a_slot():
 def test_nback_target_rate():
     y = np.concatenate([nback_sample(NOISY, "train", i, 2)[1] for i in range(300)])
     assert abs((y == 1).sum() / (y >= 0).sum() - 1 / 3) < 0.03
+
+
+@pytest.mark.parametrize("k", [1, 2, 4])
+def test_recognition_labels_match_the_frames(k):
+    # the items read back from the frames; "among the last k" worked out from them alone
+    vocab = vocabulary(CLEAN)
+    for i in range(20):
+        x, y, seq = recognition_sample(CLEAN, "test", i, k, items=10)
+        shown = decode(x, vocab)
+        assert shown == list(seq)
+        for t in range(10):
+            assert y[t] == (-1 if t < k else float(shown[t] in shown[t - k:t]))
+
+
+def test_recognition_with_k_1_is_1_back():
+    # k = 1 asks the 1-back question (a different draw of the same rule)
+    x, y, seq = recognition_sample(CLEAN, "test", 3, 1, items=12)
+    assert all(y[t] == float(seq[t] == seq[t - 1]) for t in range(1, 12)) and y[0] == -1
+
+
+def test_recognition_target_rate_and_slots():
+    y = np.concatenate([recognition_sample(NOISY, "train", i, 4)[1] for i in range(300)])
+    assert abs((y == 1).sum() / (y >= 0).sum() - 1 / 3) < 0.03
+    x, y, seq = recognition_sample(CLEAN, "test", 0, 2, items=6, slot=3)
+    assert x.shape[0] == 18 and list(np.flatnonzero(y >= 0)) == [8, 11, 14, 17]
+    with pytest.raises(ValueError, match=r"k must lie in \[1, vocabulary\), got 16"):
+        recognition_sample(CLEAN, "test", 0, 16)
 
 
 def test_recall_frames_and_targets():

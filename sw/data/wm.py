@@ -1,4 +1,5 @@
-"""Working-memory tasks seen through the event camera: n-back, free recall, interference.
+"""Working-memory tasks seen through the event camera: n-back, recognition, free recall,
+interference.
 
 Items are flashed patterns. The vocabulary holds ``vocabulary`` random binary
 patterns (a fraction ``density`` of the pixels lit), drawn once per data seed.
@@ -26,6 +27,11 @@ Tasks (target, and where it is read):
 - nback: ``items`` slots of items; per frame, 1 if the item equals the one n
   slots back, 0 if not, -1 where unscored (the first n slots, and every frame
   of a slot but its last).
+- recognition (continuous, Sternberg's question asked at every item): ``items``
+  slots of items; per frame, 1 if the item was shown in any of the k slots before
+  it, 0 if not, -1 where unscored (the first k slots, and every frame of a slot
+  but its last). A leaky trace of recent items answers it without knowing where
+  in the window the item was.
 - recall: a list of L distinct items (blank slots before it), then a ring cue
   frame; the multi-hot of the list's items, at the cue.
 - interference: list A (or blank), list B (or blank), then a ring (recall A) or
@@ -45,9 +51,10 @@ import numpy as np
 from .dvs import SensorNoise, bin_events, video_to_events
 
 __all__ = ["WMData", "WM_TASKS", "vocabulary", "cue_pattern", "render_slots", "nback_sample",
-           "recall_sample", "interference_sample", "CONDITIONS"]
+           "recognition_sample", "recall_sample", "interference_sample", "CONDITIONS"]
 
-WM_TASKS = ("nback", "recall", "interference")
+#: task families; the index seeds each sample's generator (new families go at the end)
+WM_TASKS = ("nback", "recall", "interference", "recognition")
 _SPLITS = {"train": 0, "val": 1, "test": 2}
 ITEM_LEVEL, BLANK_LEVEL = 1.0, 0.2     #: intensity of a lit pixel and of the screen
 CONDITIONS = ("A B, recall A", "A -, recall A", "A B, recall B", "- B, recall B")
@@ -139,6 +146,35 @@ def nback_sample(cfg, split, index, n, items=12, slot=1, target_rate=1 / 3):
             seq[t] = rng.integers(k)
         if t >= n:
             y[(t + 1) * slot - 1] = float(seq[t] == seq[t - n])
+    vocab = vocabulary(cfg)
+    return render_slots(cfg, [(vocab[i], slot) for i in seq], rng), y, seq
+
+
+def recognition_sample(cfg, split, index, k, items=12, slot=1, target_rate=1 / 3):
+    """Sample ``index`` of recognition over the last ``k`` items: (x (items*slot, 2, H, W),
+    y (items*slot,) float32, seq).
+
+    From slot k on, with probability ``target_rate`` the item is one of the k items before it
+    (each of those slots equally likely), and otherwise an item none of those k slots showed
+    (each equally likely). The label sits on the last frame of each scored slot. ``k`` must be
+    below the vocabulary so that a new item always exists.
+    """
+    if not 1 <= k < cfg.vocabulary:
+        raise ValueError(f"recognition: k must lie in [1, vocabulary), got {k}")
+    rng = _rng(cfg, "recognition", split, index)
+    rng = np.random.default_rng([int(rng.integers(2 ** 31)), k])
+    seq = np.zeros(items, dtype=np.int64)
+    y = np.full(items * slot, -1.0, dtype=np.float32)
+    for t in range(items):
+        if t < k:
+            seq[t] = rng.integers(cfg.vocabulary)
+            continue
+        window = seq[t - k:t]
+        if rng.random() < target_rate:
+            seq[t] = window[rng.integers(k)]
+        else:
+            seq[t] = rng.choice(np.setdiff1d(np.arange(cfg.vocabulary), window))
+        y[(t + 1) * slot - 1] = float(seq[t] in window)
     vocab = vocabulary(cfg)
     return render_slots(cfg, [(vocab[i], slot) for i in seq], rng), y, seq
 

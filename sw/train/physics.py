@@ -62,12 +62,14 @@ def junction_physics(model, design, fp, x, sample=7):
         predict(model, torch.as_tensor(x))
     finally:
         model.probe = None
-    cur, heat = np.concatenate(seen["current"]), np.concatenate(seen["heat"])
+    # float64: a float32 quantile times kappa can round above the (float64) maximum
+    cur, heat = (np.concatenate(seen[k]).astype(np.float64) for k in ("current", "heat"))
     dev = design.device
-    return {"current_p99_ic0": float(np.quantile(cur, 0.99)),
+    return {"current_p99_ic0": min(float(np.quantile(cur, 0.99)), seen["max_current"]),
             "current_max_ic0": seen["max_current"],
             "current_limit_ic0": i_max, "I_c0_uA": dev.I_c0_uA,
             "current_mean_square_ic0": seen["square_sum"] / seen["count"],
-            "temperature_p99_K": float(dev.T0_K + kappa * np.quantile(heat, 0.99)),
+            "temperature_p99_K": dev.T0_K + kappa * min(float(np.quantile(heat, 0.99)),
+                                                        seen["max_heat"]),
             "temperature_max_K": dev.T0_K + kappa * seen["max_heat"],
             "T_max_K": dev.T_max_K, "Tc_K": dev.Tc_K, "tau_th_ns": dev.tau_th_ns}

@@ -1,6 +1,8 @@
 """The working-memory data sets of an experiment: generated once, cached on disk.
 
-Task names: ``nback<n>`` (one per n of the config), ``recall``, ``interference``.
+Task names: ``nback<n>`` (one per n of the config), ``recog<k>`` (one per k of the
+recognition section, if any), ``recall``, ``interference``. ``nback`` and ``recog`` tasks
+answer yes or no at every scored item (:func:`binary_task`).
 A split is a dict of arrays: ``x`` (S, T, 2, H, W), ``y`` (the targets) and what
 the metrics need besides (serial order, list length, presentation rate,
 condition, similarity).
@@ -18,31 +20,41 @@ import numpy as np
 from ipnet_mtj.sw.cli import write_atomically
 from ipnet_mtj.sw.config import ConfigError
 from ipnet_mtj.sw.data.datasets import Task
-from ipnet_mtj.sw.data.wm import interference_sample, nback_sample, recall_sample
+from ipnet_mtj.sw.data.wm import (interference_sample, nback_sample, recall_sample,
+                                  recognition_sample)
 from ipnet_mtj.sw.jobs import content_hash
 
 #: raised whenever the generators change what they make from the same config
 DATA_VERSION = 2
 
-__all__ = ["wm_tasks", "wm_task", "task_params", "make_wm_split", "load_wm_split"]
+__all__ = ["wm_tasks", "wm_task", "binary_task", "task_params", "make_wm_split",
+           "load_wm_split"]
 
 
 def wm_tasks(exp):
     """The task names of an experiment, in run order."""
-    return [f"nback{n}" for n in exp.nback.ns] + ["recall", "interference"]
+    recog = [f"recog{k}" for k in exp.recognition.ks] if exp.recognition is not None else []
+    return [f"nback{n}" for n in exp.nback.ns] + recog + ["recall", "interference"]
+
+
+def binary_task(name):
+    """Whether task ``name`` answers yes or no at every scored item (n-back, recognition)."""
+    return name.startswith(("nback", "recog"))
 
 
 def wm_task(exp, name):
     """The :class:`~sw.data.datasets.Task` of a working-memory task (kind, outputs)."""
-    if name.startswith("nback"):
+    if binary_task(name):
         return Task(name, "binary_sequence", 1, "accuracy")
     return Task(name, "multilabel", exp.data.vocabulary, "accuracy")
 
 
 def task_params(exp, name):
-    """The config section a task's data depend on (n-back: with its n)."""
+    """The config section a task's data depend on (n-back, recognition: with its n or k)."""
     if name.startswith("nback"):
         return {"n": int(name[5:]), **asdict(exp.nback)} | {"ns": None}
+    if name.startswith("recog"):
+        return {"k": int(name[5:]), **asdict(exp.recognition)} | {"ks": None}
     return asdict(exp.recall) if name == "recall" else asdict(exp.interference)
 
 
@@ -56,6 +68,11 @@ def make_wm_split(exp, name, split):
             nb = exp.nback
             x, y, seq = nback_sample(cfg, split, i, int(name[5:]), nb.items, nb.slot,
                                      nb.target_rate)
+            info.append({"sequence": seq})
+        elif name.startswith("recog"):
+            rc = exp.recognition
+            x, y, seq = recognition_sample(cfg, split, i, int(name[5:]), rc.items, rc.slot,
+                                           rc.target_rate)
             info.append({"sequence": seq})
         elif name == "recall":
             x, y, (length, slot, order) = recall_sample(cfg, split, i, exp.recall.lengths,

@@ -13,9 +13,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from .stats import label  # noqa: E402
 
-__all__ = ["nback_figure", "serial_position_figure", "interference_figure", "decay_figure"]
+__all__ = ["nback_figure", "recognition_figure", "serial_position_figure",
+           "interference_figure", "decay_figure"]
 
-COLOURS = {"ipnet": "#d62728", "lstm": "#1f77b4", "gru": "#2ca02c", "rnn": "#9467bd",
+COLOURS = {"ipnet": "#d62728", "ipnet_earlier": "#ff7f0e", "lstm": "#1f77b4", "gru": "#2ca02c",
+           "rnn": "#9467bd", "lstm_matched": "#17becf", "gru_matched": "#bcbd22",
            "framesum": "#7f7f7f"}
 
 
@@ -37,25 +39,35 @@ def _save(fig, path):
     plt.close(fig)
 
 
-def nback_figure(exp, data, path):
-    """Accuracy and d' against n, every model."""
-    ns = list(exp.nback.ns)
+def _binary_figure(section, levels, target_rate, name, title, path, data):
+    """Accuracy and d' against the task's level (n, k), every model."""
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
-    for key in _main(data, "nback"):
-        e = data["nback"][key]
-        _band(axes[0], ns, e["accuracy"], COLOURS[key], name=label(key))
-        _band(axes[1], ns, e["dprime"], COLOURS[key], name=label(key))
+    for key in _main(data, section):
+        e = data[section][key]
+        _band(axes[0], levels, e["accuracy"], COLOURS[key], name=label(key))
+        _band(axes[1], levels, e["dprime"], COLOURS[key], name=label(key))
         if "dprime_heat_ignored" in e:
-            _band(axes[1], ns, e["dprime_heat_ignored"], COLOURS[key], ":",
-                  "IPNet, heat ignored", marker="x")
-    base = 1 - exp.nback.target_rate
-    axes[0].axhline(base, color="k", lw=0.8, ls="--", label="always 'no'")
+            _band(axes[1], levels, e["dprime_heat_ignored"], COLOURS[key], ":",
+                  f"{label(key)}, heat ignored", marker="x")
+    axes[0].axhline(1 - target_rate, color="k", lw=0.8, ls="--", label="always 'no'")
     axes[1].axhline(0, color="k", lw=0.8, ls="--")
-    axes[0].set(xlabel="n", ylabel="accuracy", title="n-back: accuracy", xticks=ns)
-    axes[1].set(xlabel="n", ylabel="d'", title="n-back: sensitivity d'", xticks=ns)
+    axes[0].set(xlabel=name, ylabel="accuracy", title=f"{title}: accuracy", xticks=levels)
+    axes[1].set(xlabel=name, ylabel="d'", title=f"{title}: sensitivity d'", xticks=levels)
     axes[1].legend(fontsize=7)
     axes[0].legend(fontsize=7)
     _save(fig, path)
+
+
+def nback_figure(exp, data, path):
+    """Accuracy and d' against n, every model."""
+    _binary_figure("nback", list(exp.nback.ns), exp.nback.target_rate, "n", "n-back", path,
+                   data)
+
+
+def recognition_figure(exp, data, path):
+    """Accuracy and d' against k (was the item among the last k?), every model."""
+    _binary_figure("recognition", list(exp.recognition.ks), exp.recognition.target_rate, "k",
+                   "recognition", path, data)
 
 
 def serial_position_figure(exp, data, path):
@@ -104,7 +116,7 @@ def interference_figure(exp, data, path):
 
 def decay_figure(exp, data, path):
     """IPNet's thermal time constant: d' against n, and the serial-position curve."""
-    keys = [k for k in data["nback"] if k.startswith("ipnet")]
+    keys = [k for k in data["nback"] if " tau " in k]
     taus = {k: data["physics"][k]["tau_th_ns"] for k in keys if k in data["physics"]}
     keys = sorted(taus, key=taus.get)
     cmap = plt.get_cmap("viridis")

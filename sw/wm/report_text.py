@@ -50,7 +50,8 @@ def _seeds(entry):
 def _decay(exp, data):
     """The decay sweep's IPNets in order of their time constant, the best of them at the
     largest n of n-back and at recall, and the n at which none is above chance."""
-    keys = sorted(data["physics"], key=lambda k: data["physics"][k]["tau_th_ns"])
+    keys = sorted((k for k in data["physics"] if " tau " in k),
+                  key=lambda k: data["physics"][k]["tau_th_ns"])
     with_nback = [k for k in keys if k in data["nback"]]
     best_nback = max(with_nback, key=lambda k: data["nback"][k]["dprime"][-1]["mean"],
                      default=None)

@@ -22,14 +22,14 @@ import numpy as np
 import torch
 
 from ipnet_mtj.sw.cli import write_atomically
-from ipnet_mtj.sw.config import ConfigError, config_hash
+from ipnet_mtj.sw.config import ConfigError, config_hash, load_config
 from ipnet_mtj.sw.jobs import content_hash
 from ipnet_mtj.sw.nets import build_model, count_parameters
 from ipnet_mtj.sw.train.physics import heat_ignored, junction_physics
 from ipnet_mtj.sw.train.runs import read_metrics
 from ipnet_mtj.sw.train.trainer import Diverged, predict, train_run
 
-from .data import DATA_VERSION, load_wm_split, task_params, wm_task
+from .data import DATA_VERSION, binary_task, load_wm_split, task_params, wm_task
 from .experiment import design_for_tau, load_wm_experiment
 from .metrics import interference_metrics, nback_metrics, recall_metrics
 
@@ -94,20 +94,68 @@ def wm_paths(runs_dir, spec):
     return base / f"{spec.name}.pt", base / f"{spec.name}.json"
 
 
+def model_design(exp, design, model):
+    """The design config of ``model``'s thermal neurons: ``design`` (the experiment's, as
+    loaded) for ipnet, the one ``ipnet_earlier`` names for that model, None for the others."""
+    if model == "ipnet":
+        return design
+    if model == "ipnet_earlier":
+        return load_config(exp.design_path(model))
+    return None
+
+
+#: baselines trained at IPNet's parameter count: model name -> recurrent cell
+MATCHED = {"lstm_matched": "lstm", "gru_matched": "gru"}
+
+
+def matched_features(exp, design, task_name, cell):
+    """The feature width of a ``cell`` baseline at IPNet's size on ``task_name``: the widest
+    (at most the experiment's width) whose trainable parameters do not exceed those of the
+    experiment's IPNet on that task, so the baseline never gets more parameters than IPNet."""
+    task = wm_task(exp, task_name)
+    fp = design_for_tau(design, None)[1]
+    target = count_parameters(build_model("ipnet", task, fp=fp, depth=exp.ipnet.depth,
+                                          features=exp.train.features))
+    fits = [f for f in range(1, exp.train.features + 1)
+            if count_parameters(build_model(cell, task, features=f)) <= target]
+    if not fits:
+        raise ConfigError(f"{exp.source}: models: {cell}_matched: even a width of 1 has more "
+                          f"parameters than IPNet's {target} on {task_name}")
+    return max(fits)
+
+
+def build_wm_model(exp, design, spec, seed, fp=None):
+    """The untrained model of ``spec``, its weights drawn after ``torch.manual_seed(seed)``
+    (``design``: the experiment's; ``fp``: the thermal neurons' formats, for IPNet)."""
+    task = wm_task(exp, spec.task)
+    name, features = spec.model, exp.train.features
+    if name in MATCHED:
+        name, features = MATCHED[name], matched_features(exp, design, spec.task, MATCHED[name])
+    torch.manual_seed(seed)
+    if name.startswith("ipnet"):
+        return build_model("ipnet", task, fp=fp, depth=exp.ipnet_choice(name).depth,
+                           features=features)
+    return build_model(name, task, features=features)
+
+
 def wm_run_hash(exp, design, spec):
     """What a run's checkpoint and metrics depend on (16 hex digits)."""
+    thermal = spec.model.startswith("ipnet")
     d = {"spec": asdict(spec), "data": asdict(exp.data), "data_version": DATA_VERSION,
          "task": task_params(exp, spec.task),
          "train": asdict(exp.train) | {"seeds": None, "lrs": None},
-         "ipnet": asdict(exp.ipnet) if spec.model == "ipnet" else None,
-         "design": config_hash(design_for_tau(design, spec.tau_th_ns)[0])
-         if spec.model == "ipnet" else None}
+         "ipnet": {k: v for k, v in asdict(exp.ipnet_choice(spec.model)).items()
+                   if v is not None and k != "design"} if thermal else None,
+         "design": config_hash(design_for_tau(model_design(exp, design, spec.model),
+                                              spec.tau_th_ns)[0]) if thermal else None}
+    if spec.model in MATCHED:
+        d["features"] = matched_features(exp, design, spec.task, MATCHED[spec.model])
     return content_hash(d, length=16)
 
 
 def scores(task, logits, split):
     """The metrics of ``task`` from the test logits and the split's arrays."""
-    if task.startswith("nback"):
+    if binary_task(task):
         return nback_metrics(logits, split["y"])
     if task == "recall":
         return recall_metrics(logits, split["y"], split["length"], split["slot"], split["order"])
@@ -118,20 +166,20 @@ def scores(task, logits, split):
 def execute_wm(exp_path, spec, runs_dir, resume=True, progress=None):
     """Train (or resume) ``spec`` and write its metrics JSON; return the metrics."""
     torch.set_num_threads(1)
-    exp, design = load_wm_experiment(exp_path)
-    design, fp = design_for_tau(design, spec.tau_th_ns)
+    exp, exp_design = load_wm_experiment(exp_path)
+    tag = wm_run_hash(exp, exp_design, spec)
+    thermal = spec.model.startswith("ipnet")
+    design, fp = design_for_tau(model_design(exp, exp_design, spec.model) or exp_design,
+                                spec.tau_th_ns)
+    model = build_wm_model(exp, exp_design, spec, spec.seed, fp=fp if thermal else None)
     task = wm_task(exp, spec.task)
     cache = Path(runs_dir) / "data"
     train, val, test = (load_wm_split(exp, spec.task, s, cache) for s in ("train", "val", "test"))
-    torch.manual_seed(spec.seed)
-    if spec.model == "ipnet":
-        model = build_model("ipnet", task, fp=fp, depth=exp.ipnet.depth,
-                            features=exp.train.features)
-        model.calibrate_current(train["x"][:exp.train.batch], exp.ipnet.current_spread)
-    else:
-        model = build_model(spec.model, task, features=exp.train.features)
+    if thermal:
+        choice = exp.ipnet_choice(spec.model)
+        model.calibrate_current(train["x"][:exp.train.batch], choice.current_spread,
+                                choice.firing_rate)
     ckpt, out = wm_paths(runs_dir, spec)
-    tag = wm_run_hash(exp, design, spec)
     began = time.perf_counter()
     try:
         result = train_run(model, task, (train["x"], train["y"]), (val["x"], val["y"]),
@@ -152,7 +200,7 @@ def execute_wm(exp_path, spec, runs_dir, resume=True, progress=None):
                "tau_th_ns": spec.tau_th_ns, "run_hash": tag, "history": result["history"],
                "finished": result["finished"], "parameters": count_parameters(model),
                "scores": scores(spec.task, logits, test)}
-    if spec.model == "ipnet":
+    if thermal:
         metrics["physics"] = junction_physics(model, design, fp, test["x"])
         model.fp = heat_ignored(fp)
         metrics["heat_ignored"] = scores(spec.task, predict(model, torch.as_tensor(test["x"]))

@@ -15,7 +15,9 @@ import numpy as np
 __all__ = ["MIN_EFFECT", "LABELS", "stats", "shown", "label", "pm"]
 
 MIN_EFFECT = 0.02       #: smallest effect (probability, or d' / 10) that counts as shown
-LABELS = {"ipnet": "IPNet", "lstm": "LSTM", "gru": "GRU", "rnn": "RNN",
+LABELS = {"ipnet": "IPNet", "ipnet_earlier": "IPNet, earlier set-up", "lstm": "LSTM",
+          "gru": "GRU", "rnn": "RNN", "lstm_matched": "LSTM, IPNet's size",
+          "gru_matched": "GRU, IPNet's size",
           "framesum": "no memory"}
 
 
