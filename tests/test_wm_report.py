@@ -157,6 +157,8 @@ def test_decay_sweep_widens_the_heat_format():
     (("nback", "ns", [1, 6]), "nback.ns: n must be below nback.items = 6, got 6"),
     (("models", None, ["ipnet", "transformer"]), "models: unknown 'transformer'"),
     (("decay", "tau_th_ns", [0.05]), "decay.tau_th_ns: 0.05 gives no usable design"),
+    (("decay", "tau_th_ns", [5.0, 10.0]), "decay.tau_th_ns: the card's own 10 ns is always on "
+                                          "the menu; list only other time constants"),
     (("train", "lrs", []), "train.lrs: needs at least one"),
     (("data", "substeps", 1), "data.substeps: must be >= 2"),
     (("recognition", "ks", [2, 16]), "recognition.ks: an item new to the last k needs k below "

@@ -229,6 +229,10 @@ def load_wm_experiment(path):
             raise ConfigError(f"{path}: ipnet_earlier.design: no file {where}")
         load_config(where)
     design = load_config(exp.design_path())
+    if design.device.tau_th_ns in exp.decay.tau_th_ns:
+        raise ConfigError(f"{path}: decay.tau_th_ns: the card's own {design.device.tau_th_ns:g} "
+                          f"ns is always on the menu; list only other time constants, "
+                          f"got {exp.decay.tau_th_ns!r}")
     for tau in exp.decay.tau_th_ns:
         try:
             design_for_tau(design, tau)

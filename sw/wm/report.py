@@ -17,7 +17,7 @@ import numpy as np
 from ipnet_mtj.sw.cli import write_atomically
 from ipnet_mtj.sw.jobs import git_commit
 
-from .data import binary_task
+from .data import binary_task, wm_tasks
 from .experiment import load_wm_experiment
 from .figures import (decay_figure, interference_figure, nback_figure, recognition_figure,
                       serial_position_figure)
@@ -39,6 +39,33 @@ def stalled(task, scores):
     rates = [v for sim in ("dissimilar", "similar") for key in ("recall", "other_list")
              for v in scores[sim][key]]
     return all(v == 0 for v in rates) or all(v == 1 for v in rates)
+
+
+def headline(task, scores):
+    """One number per run for the summary: d' (n-back, recognition), the fraction of list
+    items recalled (recall), recall of the cued list over every condition (interference)."""
+    if binary_task(task):
+        return scores["dprime"]
+    if task == "recall":
+        return scores["recall"]
+    return float(np.mean([v for sim in ("dissimilar", "similar")
+                          for v in scores[sim]["recall"]]))
+
+
+def summary(groups, tasks, models, against=("ipnet", "lstm_matched")):
+    """{task: {"scores": {model: stats}, "difference": stats}}: every model's headline score
+    per task, and ``against[0]`` minus ``against[1]`` paired by seed."""
+    out = {}
+    for task in tasks:
+        runs = {m: groups.get((task, m), []) for m in models}
+        entry = {"scores": {m: stats([headline(task, r["scores"]) for r in rs])
+                            for m, rs in runs.items() if rs}}
+        a, b = ({r["seed"]: headline(task, r["scores"]) for r in runs.get(m, [])}
+                for m in against)
+        if a and b:
+            entry["difference"] = stats([a[s] - b[s] for s in sorted(a) if s in b])
+        out[task] = entry
+    return out
 
 
 def tau_key(tau):
@@ -123,10 +150,13 @@ def aggregate_wm(exp, done, card_tau, drop_stalled=False):
                                       "validation": {lr: stats(v) for lr, v in by.items()}}
                                   for m, by in models.items()} for t, models in tried.items()}}
     for (task, key), runs in groups.items():
+        if key == "ipnet":                  # the chosen rows' runs are their taus' runs
+            continue
         bad = sorted(r["seed"] for r in runs if stalled(task, r["scores"]))
         if bad:
             out["stalled"].setdefault(key, {})[task] = bad
     keys = sorted({k for _, k in groups}, key=_order)
+    out["summary"] = summary(groups, wm_tasks(exp), [m for m in exp.models if m in keys])
     binary = {"nback": [f"nback{n}" for n in exp.nback.ns],
               "recognition": [f"recog{k}" for k in exp.recognition.ks]
               if exp.recognition is not None else []}

@@ -17,7 +17,7 @@ from tabulate import tabulate
 
 from ipnet_mtj.sw.data.wm import CONDITIONS
 
-from .stats import label, pm, shown
+from .stats import MIN_EFFECT, label, pm, shown
 
 __all__ = ["markdown"]
 
@@ -74,7 +74,7 @@ def _environment():
     env.filters.update(paragraph=_paragraph, fmt=format, label=label, pm=pm,
                        prefix=lambda value, text: f"{text}{value}")
     env.globals.update(label=label, pm=pm, shown=shown, table=_table, main_keys=_main_keys,
-                       seeds=_seeds)
+                       seeds=_seeds, min_effect=MIN_EFFECT)
     return env
 
 
