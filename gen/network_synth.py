@@ -152,10 +152,16 @@ def main(argv):
                   + f" MHz; median {r['fmax_mhz']:.2f} MHz")
     print(f"cycles/frame over the MAC bound: {cycles / mac_bound:.3f} "
           f"({net.macs} MACs per frame, {net.lanes} lanes)")
-    predicted = predict_cycles_per_frame(net) if net.input_mode == "dense" else None
-    if predicted is not None:
+    if net.input_mode == "dense":
+        predicted = predict_cycles_per_frame(net)
         print(f"cycles/frame predicted from the description (hw/net_cycles.py): {predicted} "
               f"({'equal to' if predicted == cycles else 'NOT equal to'} the simulated {cycles})")
+    else:
+        from ipnet_mtj.hw.net_cycles import full_frame_macs, predict_event_cycles
+        predicted = predict_event_cycles(net, full_frame_macs(net))
+        print(f"cycles/frame of a full frame predicted from the description (hw/net_cycles.py, "
+              f"an upper bound): {predicted}, {predicted - cycles:+d} over the simulated "
+              f"{cycles}")
     from ipnet_mtj.hw.net_resources import predict_resources
     predicted_resources = {}
     for k, r in zip(keys, rows):

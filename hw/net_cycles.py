@@ -6,7 +6,8 @@ from .net_accel import NetAccelerator
 from .net_rom_layout import layer_groups
 
 __all__ = ["lower_bound_cycles", "predict_cycles_per_frame", "measure_cycles_per_frame",
-           "THERMAL_HOLD", "LAYER_TURN", "FRAME_TURN"]
+           "event_frame_macs", "full_frame_macs", "predict_event_cycles",
+           "THERMAL_HOLD", "LAYER_TURN", "FRAME_TURN", "FLUSH_MIN", "EVENT_TURN"]
 
 #: Cycles a thermal group holds the engine's hand-over register beyond its P lanes: the
 #: neuron unit takes a group once every lane is issued and its five-stage pipeline is empty.
@@ -24,6 +25,13 @@ FRAME_TURN = 16
 #: waits in stage E while the walker is in WAIT and LOAD (1), and the first layer's first
 #: group reaches stage E three cycles after the walk has turned (3).
 _HIDDEN_LAST, _HIDDEN_TURN = 1, 3
+#: With event input, each flush command (one output position and group of the first layer
+#: handed to the neuron unit) holds the engine for P cycles, at least this many.
+FLUSH_MIN = 2
+#: With event input, the frame's turn costs this many cycles more than the dense walk's
+#: (negative: fewer); measured, the largest over the checked designs, so that
+#: :func:`predict_event_cycles` stays an upper bound.
+EVENT_TURN = -2
 
 
 def lower_bound_cycles(net):
@@ -70,9 +78,16 @@ def predict_cycles_per_frame(net):
     outside that range: there the stalls of successive groups interact and the figure can be
     off by a cycle or two.
     """
+    return _dense_terms(net)[0]
+
+
+def _dense_terms(net):
+    """(cycles per frame with dense input, the first layer's share: its MAC cycles and its
+    stalls)."""
     P = net.lanes
     total = lower_bound_cycles(net) + FRAME_TURN
     last = len(net.layers) - 1
+    first_share = 0
 
     def holds(lf):
         real = _real_lanes(lf, P)
@@ -85,11 +100,56 @@ def predict_cycles_per_frame(net):
         if k == last and stalls:
             stalls[-1] = max(0, stalls[-1] - _HIDDEN_LAST)
         total += sum(stalls)
+        if k == 0:
+            _, h, w = lf.out_shape
+            first_share = layer_groups(lf, P) * h * w * lf.window + sum(stalls)
         if k != last:   # drain: the neuron unit's P lanes, or the final group's real lanes
             total += P if lf.activation == "thermal" else hold[-1] + LAYER_TURN
     first = net.layers[0]
     total += max(0, holds(net.layers[-1])[-1] - first.window + 1 - _HIDDEN_TURN)
-    return total
+    return total, first_share
+
+
+def event_frame_macs(net, frame):
+    """Scatter commands of one frame (C, H, W) with event input: over its non-zero words,
+    the output positions each reaches times the first layer's groups."""
+    from .net_event_plan import EventPlan, frame_events
+    ep = EventPlan.of(net)
+    return sum(ep.rows[r][1] * ep.cols[c][1] * ep.groups for r, c, _, _ in frame_events(frame))
+
+
+def full_frame_macs(net):
+    """:func:`event_frame_macs` of a frame whose every word is non-zero. A frame whose words
+    are each non-zero with probability d, independently, has d times this on average."""
+    from .net_event_plan import EventPlan
+    ep = EventPlan.of(net)
+    return ep.channels * ep.groups * sum(n for _, n, _ in ep.rows) * sum(n for _, n, _ in ep.cols)
+
+
+def predict_event_cycles(net, macs):
+    """Cycles per frame with event input (``hardware.input: events``) for a frame of ``macs``
+    scatter commands (:func:`event_frame_macs`, or d * :func:`full_frame_macs` at density
+    d), from the description alone.
+
+    The dense prediction (:func:`predict_cycles_per_frame` of the same network with dense
+    input) without the first layer's walk (its MAC cycles and stalls), plus the first
+    layer's work with events: one cycle per scatter command, and ``max(P, FLUSH_MIN)`` per
+    flush command (every output position and group, whatever the events), plus
+    ``EVENT_TURN``. Only the first layer's cost depends on the events; every other layer
+    costs what it costs with dense input.
+
+    An upper bound: the measured frame can be shorter, by the cycles of scatter commands
+    that overlap the previous frame's drain at the frame's start (measured: 0 to 77 cycles
+    on the default network, under 0.7 % of a frame; ``tests/test_net_events.py`` checks
+    the bound on small designs and ``ipnet bench-events`` prints it beside every measured
+    density).
+    """
+    import dataclasses
+    from .net_event_plan import EventPlan
+    ep = EventPlan.of(net)
+    total, first_share = _dense_terms(dataclasses.replace(net, input_mode="dense"))
+    flushes = ep.out_rows * ep.out_cols * ep.groups
+    return total - first_share + max(net.lanes, FLUSH_MIN) * flushes + EVENT_TURN + macs
 
 
 def measure_cycles_per_frame(net, params, frames=3):

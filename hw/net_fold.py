@@ -7,7 +7,10 @@ resource model (:mod:`hw.net_resources`: LUT and flip-flop fit, block RAM and DS
 memories and multipliers, the weights' words unknown so every ROM at its full width) and
 the cycle model (:func:`hw.net_cycles.predict_cycles_per_frame`) predict the design; it
 fits when no count exceeds the device's (:data:`sw.fpga.FPGAS`), and its frames per second
-are the clock (``fold.clock_mhz``) over its cycles per frame with dense input.
+are the clock (``fold.clock_mhz``) over its cycles per frame: with dense input
+:func:`hw.net_cycles.predict_cycles_per_frame`; with event input
+:func:`hw.net_cycles.predict_event_cycles` (an upper bound) for ``fold.event_density`` times
+the scatter commands of a full frame, rounded up (no density: the full frame).
 
 Goal ``frames_per_second``: the fewest lanes that fit and reach it. No goal: the most frames
 per second that fit (the fewer lanes on a tie). Neither possible: a one-line
@@ -15,16 +18,18 @@ per second that fit (the fewer lanes on a tie). Neither possible: a one-line
 """
 
 import dataclasses
+import math
 from dataclasses import dataclass
 
 from ipnet_mtj.sw.config import ConfigError
 from ipnet_mtj.sw.fpga import FPGAS
 from ipnet_mtj.sw.network import AUTO, derive_network, with_lanes
 
-from .net_cycles import predict_cycles_per_frame
+from .net_cycles import full_frame_macs, predict_cycles_per_frame, predict_event_cycles
 from .net_resources import predict_resources
 
-__all__ = ["FoldCandidate", "fold_candidates", "choose_lanes", "resolve_lanes", "MAX_LANES"]
+__all__ = ["FoldCandidate", "fold_candidates", "choose_lanes", "resolve_lanes", "predicted_cycles",
+           "MAX_LANES"]
 
 #: The largest lane count a description may give (``hardware.lanes``).
 MAX_LANES = 64
@@ -45,6 +50,15 @@ class FoldCandidate:
         return not self.over
 
 
+def predicted_cycles(net, fold):
+    """Cycles per frame the fold counts for ``net``: dense input's, or event input's at the
+    fold's event density (every word when it gives none)."""
+    if net.input_mode != "events":
+        return predict_cycles_per_frame(net)
+    density = 1.0 if fold.event_density is None else fold.event_density
+    return predict_event_cycles(net, math.ceil(density * full_frame_macs(net)))
+
+
 def fold_candidates(cfg):
     """A :class:`FoldCandidate` for every lane count ``cfg``'s layers accept, for the device
     and clock of ``cfg.hardware.fold``."""
@@ -56,7 +70,7 @@ def fold_candidates(cfg):
             continue                       # the thermal layer's channels are split into lanes
         net = derive_network(with_lanes(cfg, lanes))
         used = predict_resources(net, fpga.family)
-        cycles = predict_cycles_per_frame(net)
+        cycles = predicted_cycles(net, fold)
         rows.append(FoldCandidate(lanes, used, cycles, fold.clock_mhz * 1e6 / cycles,
                                   tuple(fpga.over(used))))
     return rows

@@ -31,15 +31,16 @@ and writes ``<out>/<name>/bench_events.json`` and ``bench_events.png``.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
-import math
 from pathlib import Path
 
 import numpy as np
 
 from ipnet_mtj.sw.cli import UsageError, check_output_dir, run_cli, write_atomically
 from ipnet_mtj.sw.jobs.runner import add_runner_args, runner_from_args
+
+from .event_report import plot, table
+from .event_report import ratios as ratios_of
 
 __all__ = ["main", "density_frames", "word_density", "steady_cycles", "twin_difference"]
 
@@ -70,6 +71,21 @@ def steady_cycles(frame_cycles):
     """The cycles of every frame after the first of each sequence (``frame_cycles``: a list
     per sequence, :func:`sim.harness.frame_cycles`)."""
     return [c for seq in frame_cycles for c in seq[1:]]
+
+
+def predicted_cycles(net, x, frame_cycles):
+    """The cycle model beside the measurement: (mean predicted cycles per frame, smallest and
+    largest excess over the measured cycles) over every frame but each sequence's first
+    (whose figure is the pipeline's latency), from :func:`hw.net_cycles.predict_event_cycles`
+    of each frame's scatter commands."""
+    from ipnet_mtj.hw.net_cycles import event_frame_macs, predict_event_cycles
+    pred, excess = [], []
+    for seq, cycles in zip(x, frame_cycles):
+        for frame, got in zip(seq[1:], cycles[1:]):
+            p = predict_event_cycles(net, event_frame_macs(net, frame))
+            pred.append(p)
+            excess.append(p - got)
+    return float(np.mean(pred)), int(min(excess)), int(max(excess))
 
 
 def twin_difference(events_net, dense_net):
@@ -111,41 +127,6 @@ def _summary(report):
     return {"cycles_per_frame": float(np.mean(cycles)), "cycles_min": int(min(cycles)),
             "cycles_max": int(max(cycles)), "frames_measured": len(cycles),
             "values_compared": report["values_compared"], "mismatches": report["mismatches"]}
-
-
-def _plot(path, sweep, tests, dense, fmax_of):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
-    d = [r["density"] * 100 for r in sweep]
-    axes[0].plot(d, [r["cycles_per_frame"] for r in sweep], "o-", label="event input")
-    if dense:
-        axes[0].axhline(dense["cycles_per_frame"], color="k", ls="--", label="dense input")
-    for t in tests:
-        axes[0].plot(t["density"] * 100, t["cycles_per_frame"], "s", ms=8,
-                     label=f"{t['task']} test set")
-    axes[0].set(xlabel="non-zero input words, %", ylabel="cycles per frame",
-                title="cycles per frame (Verilator)")
-    for target, mhz in fmax_of.get("events", {}).items():
-        line, = axes[1].plot(d, [mhz * 1e6 / r["cycles_per_frame"] for r in sweep], "o-",
-                             label=f"{target}, events")
-        for t in tests:
-            axes[1].plot(t["density"] * 100, mhz * 1e6 / t["cycles_per_frame"], "s", ms=8,
-                         color=line.get_color())
-        dense_mhz = fmax_of.get("dense", {}).get(target)
-        if dense and dense_mhz:
-            axes[1].axhline(dense_mhz * 1e6 / dense["cycles_per_frame"], color=line.get_color(),
-                            ls="--", label=f"{target}, dense (its own Fmax)")
-    axes[1].set(xlabel="non-zero input words, %", ylabel="frames/s at placed Fmax",
-                yscale="log", title="frames per second (squares: test sets)")
-    for ax in axes:
-        ax.grid(alpha=0.3)
-        if ax.get_legend_handles_labels()[0]:
-            ax.legend(fontsize=8)
-    fig.tight_layout()
-    write_atomically(path, lambda tmp: fig.savefig(tmp, format="png", dpi=110))
-    plt.close(fig)
 
 
 def main(argv):
@@ -270,15 +251,24 @@ def main(argv):
     sweep = []
     for d, seq in zip(densities, sweep_report["frame_cycles"]):
         density, events = word_density(sweep_x[densities.index(d)])
+        k = densities.index(d)
+        pred, lo, hi = predicted_cycles(net, sweep_x[k:k + 1], [seq])
         sweep.append({"density": density, "events_per_frame": events,
                       "cycles_per_frame": float(np.mean(seq[1:])), "cycles_min": min(seq[1:]),
-                      "cycles_max": max(seq[1:])})
+                      "cycles_max": max(seq[1:]), "predicted_cycles_per_frame": pred,
+                      "predicted_excess": [lo, hi]})
     tests = []
     for task, report in test_reports.items():
         density, events = word_density(test_sets[task])
+        pred, lo, hi = predicted_cycles(net, test_sets[task], report["frame_cycles"])
         tests.append({"task": task, "sequences": len(test_sets[task]), "density": density,
-                      "events_per_frame": events, **_summary(report)})
+                      "events_per_frame": events, **_summary(report),
+                      "predicted_cycles_per_frame": pred, "predicted_excess": [lo, hi]})
     dense = _summary(dense_report) if dense_report else None
+    if dense:
+        from ipnet_mtj.hw.net_cycles import predict_cycles_per_frame
+        dense["predicted_cycles_per_frame"] = predict_cycles_per_frame(twin.net)
+    excess = [e for r in sweep + tests for e in r["predicted_excess"]]
 
     synth_rows, fmax_of = {}, {}
     if keys:
@@ -296,10 +286,13 @@ def main(argv):
         fmax_of = {label: {k: synth_rows[f"{label}/{k}"]["fmax_mhz"] for k in keys}
                    for label in ("events", "dense") if f"{label}/{keys[0]}" in synth_rows}
 
-    lines = _table(sweep, tests, dense, fmax_of, keys)
-    ratios = _ratios(sweep, tests, dense, fmax_of, keys, densities)
+    lines = table(sweep, tests, dense, fmax_of, keys)
+    ratios = ratios_of(sweep, tests, dense, fmax_of, keys, densities)
     print()
     print("\n".join(lines + [""] + [r["line"] for r in ratios]))
+    print(f"cycle model (hw/net_cycles.py predict_event_cycles, from each frame's events): "
+          f"{min(excess)} to {max(excess)} cycles above the measured frames"
+          + ("" if min(excess) >= 0 else "; BELOW on some frame: not an upper bound"))
     record = {"network": design.top, "dense_twin": twin.top if twin else None,
               "seed": args.seed, "frames": args.frames, "sweep": sweep, "tests": tests,
               "dense": dense, "fmax_mhz": fmax_of, "synthesis": synth_rows,
@@ -311,83 +304,11 @@ def main(argv):
               "icarus_values_compared": icarus_report["values_compared"] if icarus_report else 0}
     text = json.dumps(record, indent=2) + "\n"
     write_atomically(out / "bench_events.json", lambda tmp: Path(tmp).write_text(text))
-    _plot(out / "bench_events.png", sweep, tests, dense, fmax_of)
+    plot(out / "bench_events.png", sweep, tests, dense, fmax_of)
     print(f"values compared with the golden model: {record['values_compared']:,} "
           f"(Icarus {record['icarus_values_compared']:,}), 0 mismatches")
     print(f"written: {out / 'bench_events.json'}, {out / 'bench_events.png'}")
     return 0
-
-
-def _fps(fmax_of, label, key, cycles):
-    mhz = fmax_of.get(label, {}).get(key, float("nan"))
-    return mhz * 1e6 / cycles if not math.isnan(mhz) else float("nan")
-
-
-def _table(sweep, tests, dense, fmax_of, keys):
-    from tabulate import tabulate
-
-    from ipnet_mtj.gen.synth import TARGETS
-    heads = ["input", "density %", "events/frame", "cycles/frame", "over dense"]
-    heads += [f"{TARGETS[k].name} frames/s" for k in keys]
-    rows = []
-    base = dense["cycles_per_frame"] if dense else float("nan")
-
-    def row(name, density, events, cycles, label="events"):
-        return [name, None if density is None else density * 100, events, cycles,
-                cycles / base] + \
-            [_fps(fmax_of, label, k, cycles) for k in keys]
-    for r in sweep:
-        rows.append(row("sweep", r["density"], r["events_per_frame"], r["cycles_per_frame"]))
-    for t in tests:
-        rows.append(row(f"{t['task']} test ({t['sequences']} seq.)", t["density"],
-                        t["events_per_frame"], t["cycles_per_frame"]))
-    if dense:
-        rows.append(row("dense twin (any density)", None, None, dense["cycles_per_frame"],
-                        "dense"))
-    fmax = [f"{TARGETS[k].name} Fmax {fmax_of[label][k]:.1f} MHz ({label})"
-            for label in fmax_of for k in keys]
-    return tabulate(rows, headers=heads, tablefmt="plain", numalign="right", missingval="-",
-                    floatfmt=("", ".1f", ".0f", ".0f", ".3f") + (".0f",) * len(keys)).splitlines() \
-        + ([", ".join(fmax)] if fmax else [])
-
-
-def _ratios(sweep, tests, dense, fmax_of, keys, densities):
-    """The issue's two ratios: event over dense frames/s on the UP5K at each test set's
-    density (target >= 3), event over dense cycles at 100 % density (target <= 1.10)."""
-    out = []
-    if not dense:
-        return out
-    key = "ice40_up5k" if "ice40_up5k" in keys else (keys[0] if keys else None)
-    if 100.0 in densities:
-        full = sweep[densities.index(100.0)]["cycles_per_frame"]
-        ratio = full / dense["cycles_per_frame"]
-        out.append({"name": "full_density_cycles_over_dense", "value": ratio, "target": 1.10,
-                    "met": ratio <= 1.10,
-                    "line": f"100 % density: event cycles/frame {full:.0f} over dense "
-                            f"{dense['cycles_per_frame']:.0f} = {ratio:.3f} (target <= 1.10: "
-                            f"{'met' if ratio <= 1.10 else 'NOT met'})"})
-        if key is not None:
-            fps = (_fps(fmax_of, "events", key, full)
-                   / _fps(fmax_of, "dense", key, dense["cycles_per_frame"]))
-            out.append({"name": "full_density_frames_per_second_over_dense", "value": fps,
-                        "target": 1 / 1.10, "met": fps >= 1 / 1.10,
-                        "line": f"100 % density: event over dense {key} frames/s at placed "
-                                f"Fmax = {fps:.3f} (target >= 1/1.10 = 0.909: "
-                                f"{'met' if fps >= 1 / 1.10 else 'NOT met'})"})
-    for t in tests:
-        if key is None:
-            ratio = dense["cycles_per_frame"] / t["cycles_per_frame"]
-            what = "cycles"
-        else:
-            ratio = (_fps(fmax_of, "events", key, t["cycles_per_frame"])
-                     / _fps(fmax_of, "dense", key, dense["cycles_per_frame"]))
-            what = f"{key} frames/s at placed Fmax"
-        out.append({"name": f"{t['task']}_speedup", "value": ratio, "target": 3.0,
-                    "met": ratio >= 3.0, "basis": what,
-                    "line": f"{t['task']} test set ({t['density'] * 100:.2f} % of words): event "
-                            f"over dense {what} = {ratio:.2f}x (target >= 3: "
-                            f"{'met' if ratio >= 3.0 else 'NOT met'})"})
-    return out
 
 
 if __name__ == "__main__":

@@ -174,6 +174,9 @@ def parse_network(data, source="<memory>", host_head=False):
                                        f"the lanes are chosen for")
     if hw.lanes != AUTO and hw.fold is not None:
         _fail(source, "hardware.fold", f"only with lanes: {AUTO}, got lanes: {hw.lanes}")
+    if hw.fold is not None and hw.fold.event_density is not None and hw.input != "events":
+        _fail(source, "hardware.fold.event_density",
+              f"only with hardware.input: events, got input: {hw.input}")
     derive_network(software_lanes(cfg), host_head)
     return cfg
 

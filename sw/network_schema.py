@@ -62,10 +62,15 @@ class NetFold:
     """What ``lanes: auto`` chooses the lanes for."""
     device: str = spec("the FPGA the design must fit: " + ", ".join(FPGAS), one_of(*FPGAS))
     frames_per_second: float | None = spec(
-        "frames per second to reach at clock_mhz with dense input: the fewest lanes that reach "
-        "it; absent: the most frames per second that fit", positive, default=None)
+        "frames per second to reach at clock_mhz (with input: events, at event_density): the "
+        "fewest lanes that reach it; absent: the most frames per second that fit", positive,
+        default=None)
     clock_mhz: float = spec("the clock frames per second are counted at, MHz (the clock "
                             "constraint of ipnet synth)", positive, default=30.0)
+    event_density: float | None = spec(
+        "with input: events, the fraction of the frame's words that are non-zero (each "
+        "independently) the frames per second are counted at; absent: 1, every word (the "
+        "slowest frame). Only with input: events", between(0, 1), default=None)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from helpers import ROOT
-from ipnet_mtj.sim.event_bench import density_frames, steady_cycles, twin_difference, word_density
+from ipnet_mtj.sim.event_bench import (density_frames, predicted_cycles, steady_cycles,
+                                       twin_difference, word_density)
 from ipnet_mtj.sim.harness import frame_cycles
 from ipnet_mtj.sw.network import derive_network, load_network, with_lanes
 
@@ -38,6 +39,22 @@ def test_word_density_by_hand():
 def test_frame_cycles_and_steady_cycles_by_hand():
     assert frame_cycles([100, 250, 390]) == [100, 150, 140]
     assert steady_cycles([[100, 150, 140], [90, 160]]) == [150, 140, 160]
+
+
+def test_cycle_model_beside_measured_frames_of_the_default_event_design():
+    # measured by make bench-events (Verilator, the default event design): an empty frame
+    # 12,429 cycles, a full one 36,068; the first figure of a sequence is its latency (skipped)
+    net = derive_network(load_network(EVENTS))
+    x = np.zeros((2, 3, *net.input_shape), np.int64)
+    x[1, 2] = 1
+    pred, lo, hi = predicted_cycles(net, x, [[14479, 12429, 12429], [14479, 12429, 36068]])
+    # by hand: the dense walk's 35,984 cycles without the first layer's 25,600 MAC cycles
+    # (16 x 16 positions x 2 groups x 50), 16 x 16 x 2 = 512 flushes of P = 4 cycles,
+    # EVENT_TURN -2: 12,430; a full frame adds its scatter commands: each of the 32 input
+    # rows reaches 2 or 3 of the 16 output rows (5 rows, stride 2, padding 2), 77 in all,
+    # the same for columns: 2 channels x 77 x 77 x 2 groups = 23,716
+    assert (lo, hi) == (1, 78)
+    assert pred == pytest.approx((3 * 12430 + 12430 + 23716) / 4)
 
 
 def test_the_shipped_networks_are_twins_and_a_changed_one_is_not():

@@ -46,6 +46,10 @@ def error_of(hardware):
      "hardware.fold.device: must be one of ice40_up5k, ecp5_25f, ecp5_85f, got 'xc7'"),
     ({"lanes": "auto", "fold": {"device": "ice40_up5k", "frames_per_second": 0}},
      "hardware.fold.frames_per_second: must be > 0, got 0.0"),
+    ({"lanes": "auto", "fold": {"device": "ice40_up5k", "event_density": 0.1}},
+     "hardware.fold.event_density: only with hardware.input: events, got input: dense"),
+    ({"lanes": "auto", "input": "events", "fold": {"device": "ice40_up5k", "event_density": 2}},
+     "hardware.fold.event_density: must be between 0 and 1, got 2.0"),
 ])
 def test_bad_fold_is_one_line(hardware, message):
     assert error_of(hardware) == message
@@ -70,6 +74,27 @@ def test_frames_per_second_are_the_clock_over_the_cycles():
     rows = fold_candidates(auto_cfg(device="ecp5_25f", clock_mhz=60))
     assert [r.cycles for r in rows] == [143751, 71914, 35984, 18044]
     assert [round(r.frames_per_second) for r in rows] == [417, 834, 1667, 3325]
+
+
+def test_event_input_is_folded_at_its_event_density():
+    # measured on the default event design at 4 lanes (make bench-events, Verilator): an empty
+    # frame 12,429 cycles, a full one 36,068; the fold's figure bounds them from above by at
+    # most 78 cycles (hw/net_cycles.py predict_event_cycles)
+    d = yaml.safe_load((ROOT / "configs" / "network_events.yaml").read_text())
+    for density, measured in ((0.0, 12429), (1.0, 36068), (None, 36068)):
+        fold = {"device": "ice40_up5k", "clock_mhz": 36}
+        if density is not None:
+            fold["event_density"] = density
+        d["hardware"] = {"lanes": "auto", "input": "events", "fold": fold}
+        rows = {r.lanes: r for r in fold_candidates(parse_network(d, SOURCE))}
+        assert measured <= rows[4].cycles <= measured + 78
+    # a goal between the empty and the full frame's rate: met at 4 lanes only when sparse
+    d["hardware"]["fold"] = {"device": "ice40_up5k", "clock_mhz": 36, "frames_per_second": 2000,
+                             "event_density": 0.02}
+    assert choose_lanes(parse_network(d, SOURCE))[0].lanes == 4
+    d["hardware"]["fold"]["event_density"] = 1.0
+    with pytest.raises(ConfigError, match="frames_per_second: 2000 is out of reach"):
+        choose_lanes(parse_network(d, SOURCE))
 
 
 def test_an_unreachable_goal_names_the_best():
