@@ -73,7 +73,8 @@ test: $(STAMP) system-deps
 	$(PY) -m pytest -n auto --dist loadfile -m "not slow"
 
 # The long checks `make test` leaves out (marked slow: a training example, the regression's
-# small matrix, a bitstream patched after retraining, the grid on Ray); test-all: both.
+# small matrix, a bitstream patched after retraining, the grid on Ray, the small layer through
+# the ASIC flow to gate level); test-all: both.
 test-slow: $(STAMP) system-deps
 	$(PY) -m pytest -n auto --dist loadfile -m slow
 

@@ -72,6 +72,7 @@ def small_layer(tmp_path_factory):
     return cfg, asic, json.loads((asic / "asic_report.json").read_text()), proc.stdout
 
 
+@pytest.mark.slow      # the small layer through synthesis, STA and gate level: 4 min
 def test_area_is_the_liberty_areas_of_the_netlist_cells(small_layer):
     _, asic, report, _ = small_layer
     areas = liberty_areas(LIBRARY.liberty)
@@ -85,6 +86,7 @@ def test_area_is_the_liberty_areas_of_the_netlist_cells(small_layer):
 
 
 @needs_sta
+@pytest.mark.slow      # the small layer through synthesis, STA and gate level: 4 min
 def test_switching_energy_matches_openstas_at_the_same_activity(small_layer, tmp_path):
     """gen.asic.power's switching energy against OpenSTA's switching power (the vectorless
     figure of the report): every net given the activity OpenSTA was given (0.1 transitions
@@ -122,6 +124,7 @@ def test_switching_energy_matches_openstas_at_the_same_activity(small_layer, tmp
     assert (ours.switching_j - undriven) / cycles == pytest.approx(sta, rel=0.005)
 
 
+@pytest.mark.slow      # the small layer through synthesis, STA and gate level: 4 min
 def test_memory_inventory_is_the_configured_memories(small_layer):
     from ipnet_mtj.sw.config import load_config
     from ipnet_mtj.sw.fixed import derive_fixed_point
@@ -138,6 +141,7 @@ def test_memory_inventory_is_the_configured_memories(small_layer):
     assert mems["lut"]["kind"] == "ROM" and mems["lut"]["width"] == fp.y_width
 
 
+@pytest.mark.slow      # the small layer through synthesis, STA and gate level: 4 min
 def test_report_prints_the_figures(small_layer):
     _, _, report, out = small_layer
     t = report["timing"]
@@ -327,6 +331,7 @@ def small_netlist(small_layer):
 
 
 @needs_library
+@pytest.mark.slow      # the small layer through synthesis, STA and gate level: 4 min
 def test_gate_level_netlist_matches_the_golden_model_on_icarus(small_layer, small_netlist,
                                                                tmp_path):
     import json
@@ -348,6 +353,7 @@ def test_gate_level_netlist_matches_the_golden_model_on_icarus(small_layer, smal
 
 
 @needs_library
+@pytest.mark.slow      # the small layer through synthesis, STA and gate level: 4 min
 def test_gate_level_netlist_matches_the_golden_model_on_verilator(small_netlist):
     """The same netlist on Verilator, with the cell models written from the Liberty file
     (checked against the library's own in test_liberty_cell_models_agree_...). (The swapped
@@ -363,6 +369,7 @@ def test_gate_level_netlist_matches_the_golden_model_on_verilator(small_netlist)
 
 
 @needs_library
+@pytest.mark.slow      # the small layer through synthesis, STA and gate level: 4 min
 def test_energy_from_the_verilator_runs_activity(small_layer, small_netlist):
     """The energy of the Verilator run (sim.gate_energy): every cell charged from its own
     activity (the names of the netlist and of the SAIF file agree on every net, or the run
@@ -390,6 +397,7 @@ def test_energy_from_the_verilator_runs_activity(small_layer, small_netlist):
 
 
 @needs_library
+@pytest.mark.slow      # the small layer through synthesis, STA and gate level: 4 min
 def test_a_macro_characterisation_is_kept_and_reused(small_netlist, tmp_path):
     """The run kept each macro's characterisation under the hash of its inputs; with the
     same inputs it is reused without building a bench, and any input changed is another
