@@ -10,7 +10,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: all sim sim-layer test test-slow test-all mutants formal regress verilog verilog-layer lint synth synth-fold synth-layer bitstream bitstream-layer patch-weights asic asic-layer asic-layout asic-gate asic-layer-gate bench bench-asic bench-rtl bench-events bench-fmax bench-resources results devices wm network clean system-deps
+.PHONY: all sim sim-layer test test-slow test-all mutants formal regress verilog verilog-layer lint synth synth-fold synth-layer bitstream bitstream-layer patch-weights asic asic-layer asic-layout asic-gate asic-layer-gate bench bench-asic bench-rtl bench-events bench-fmax bench-resources results robust devices wm network clean system-deps
 
 all: sim
 
@@ -182,6 +182,11 @@ bench-fmax: $(STAMP)
 # The benchmark table (docs/results.*): data, training of every model on every task, 3 seeds.
 results: $(STAMP)
 	$(IPNET) results $(EXPERIMENT)
+
+# Robust training on Gestures-22m (configs/robust.yaml): IPNet's surrogate tied to the device,
+# restarts of stalled seeds, five IPNet seeds, LSTM and GRU at IPNet's parameter count.
+robust: $(STAMP)
+	$(IPNET) results configs/robust.yaml --out docs/robust
 
 # What the device would need: IPNet on Gestures-22m with other device cards (configs/devices.yaml;
 # shares build/runs with make results, so only the cards' runs train).

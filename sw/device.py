@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = ["Coefficients", "coefficients", "unphysical", "switching_probability", "LN2",
-           "magnetisation", "stability", "critical_current", "threshold_at", "resistance",
+           "switching_width", "magnetisation", "stability", "critical_current", "threshold_at", "resistance",
            "current_limit", "heat_limit", "threshold_offsets", "device_thermals",
            "junction_thermals"]
 
@@ -161,6 +161,13 @@ def switching_probability(z, delta0, xp):
     (units of I_c0). The exponent is clipped at 30, where f is already 1.
     """
     return 1.0 - xp.exp(-LN2 * xp.exp((delta0 * z).clip(max=30.0)))
+
+
+def switching_width(delta0):
+    """The 10-90 % width of the switching curve :func:`switching_probability` (I_c0): the
+    distance between f(z) = 0.1 and f(z) = 0.9, (ln(ln 10 / ln 2) - ln(ln(10/9) / ln 2)) /
+    delta0."""
+    return (math.log(math.log(10) / LN2) - math.log(math.log(10 / 9) / LN2)) / delta0
 
 
 def threshold_offsets(dev, neurons, seed=None, sigma=None):

@@ -6,7 +6,8 @@ import numpy as np
 
 from helpers import ROOT
 from ipnet_mtj.sw.config import load_config
-from ipnet_mtj.sw.device import coefficients, switching_probability, threshold_offsets
+from ipnet_mtj.sw.device import (coefficients, switching_probability, switching_width,
+                                 threshold_offsets)
 
 
 def card():
@@ -39,6 +40,20 @@ def test_switching_curve():
     p = switching_probability(z, 60.0, np)
     assert math.isclose(switching_probability(np.array(0.0), 60.0, np), 0.5)
     assert np.all(np.diff(p) >= 0) and p[0] < 1e-4 and p[-1] > 1 - 1e-12
+
+
+def test_switching_width_is_the_curves_10_to_90_percent_span():
+    """Found by bisection on the curve itself, not from the closed form."""
+    def crossing(p, delta0):
+        lo, hi = -5.0, 5.0
+        for _ in range(200):
+            mid = (lo + hi) / 2
+            lo, hi = (mid, hi) if switching_probability(np.array(mid), delta0, np) < p else (lo, mid)
+        return lo
+    for delta0 in (60.0, coefficients(card()).delta0, 250.0):
+        span = crossing(0.9, delta0) - crossing(0.1, delta0)
+        assert math.isclose(switching_width(delta0), span, rel_tol=1e-9)
+    assert math.isclose(switching_width(60.0) * 60.0, 3.0844, rel_tol=1e-4)  # by hand: ln ratio
 
 
 def test_threshold_offsets_have_the_cards_spread():

@@ -378,3 +378,127 @@ def test_device_memory_per_device_by_hand():
     assert one["alpha"] == pytest.approx([math.exp(-1 / 10)]) and len(one["frames"]) == 1
     assert one["kappa_K"] == pytest.approx([(1 - math.exp(-0.1)) * 2.0 * 62.5])
     assert _span([0.49, 0.984], ".3f") == "0.490 to 0.984" and _span([2.0, 2.0], ".1f") == "2.0"
+
+
+def _restart_experiment(tmp_path, restarts, lr=1e-7, task="gestures22m", epochs=1, train=48):
+    """A tiny experiment of framesum on ``task`` (at lr 1e-7 every attempt stalls)."""
+    data = yaml.safe_load((ROOT / "configs" / "results.yaml").read_text())
+    data["data"].update(size=16, steps=4, substeps=2, train=train, test=16)
+    data["train"].update(max_epochs=epochs, patience=1, validation=16, seeds=[0], features=8,
+                         lrs=[lr], restarts=restarts)
+    data.pop("integer")
+    data.update(tasks=[task], models=["framesum"], steering_only=[],
+                ablation={"task": task, "depths": []})
+    (tmp_path / data["design"]).write_text((ROOT / "configs" / data["design"]).read_text())
+    path = tmp_path / f"exp{restarts}.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def test_a_stalled_seed_restarts_and_keeps_its_best_validation_attempt(tmp_path):
+    """Every attempt stalls at a learning rate of 1e-7: the run makes 1 + restarts attempts
+    from seeds s, s + 1000, s + 2000 (s = 3), keeps the one with the lowest validation loss, and its
+    checkpoint (reloaded and evaluated here, independently of the run's own record) is that
+    attempt's. Its first attempt is the run without restarts, bit for bit."""
+    from ipnet_mtj.sw.data.datasets import load_split
+    from ipnet_mtj.sw.train.experiment import load_experiment
+    from ipnet_mtj.sw.train.runs import (data_dir, execute, split_validation, trained_model)
+    spec = RunSpec("gestures22m", "framesum", 3, lr=1e-7)
+    plain = execute(_restart_experiment(tmp_path, 0), spec, tmp_path / "plain")
+    assert "attempts" not in plain and plain["stalled"]
+    exp_path = _restart_experiment(tmp_path, 2)
+    m = execute(exp_path, spec, tmp_path / "runs")
+    assert [a["seed"] for a in m["attempts"]] == [3, 1003, 2003] and m["restarts"] == 2
+    assert all(a["stalled"] for a in m["attempts"]) and m["stalled"]
+    assert m["attempts"][0]["val_loss"] == plain["val_loss"]
+    losses = [a["val_loss"] for a in m["attempts"]]
+    assert len(set(losses)) == 3                       # three different initialisations
+    kept = min(range(3), key=losses.__getitem__)
+    assert kept == 1                # neither the first nor the last: the choice is exercised
+    assert m["init_seed"] == 3 + 1000 * kept and m["val_loss"] == losses[kept]
+    exp, _, fp = load_experiment(exp_path)
+    _, val = split_validation(exp, load_split("gestures22m", exp.data_config(), "train",
+                                              data_dir(tmp_path / "runs")))
+    model = trained_model(exp, fp, spec, tmp_path / "runs")
+    assert validation_loss(model, TASKS["gestures22m"], *val, 16) == pytest.approx(
+        losses[kept], rel=1e-6)
+
+
+def test_a_run_that_learns_makes_no_restart(tmp_path):
+    """At a learning rate that trains, the first attempt does not stall and is the only one."""
+    from ipnet_mtj.sw.train.runs import execute
+    exp = _restart_experiment(tmp_path, 2, lr=0.03, task="gestures11", epochs=3, train=96)
+    m = execute(exp, RunSpec("gestures11", "framesum", 0, lr=0.03), tmp_path / "runs")
+    assert not m["stalled"] and m["restarts"] == 0 and len(m["attempts"]) == 1
+
+
+def test_robust_protocol_keys(tmp_path):
+    """configs/robust.yaml: IPNet's five seeds beside three for the rest, the surrogate tied to
+    the card (2 x its 10-90 % width, found by bisection in test_device.py), matched baselines
+    that never get more parameters than IPNet, and a hash that ignores the seeds and restarts."""
+    from ipnet_mtj.sw.device import coefficients, switching_width
+    from ipnet_mtj.sw.nets import count_parameters
+    from ipnet_mtj.sw.train.experiment import load_experiment
+    from ipnet_mtj.sw.train.grid import grid
+    from ipnet_mtj.sw.train.runs import build_for, run_hash
+    exp, design, fp = load_experiment(ROOT / "configs" / "robust.yaml")
+    seeds = {}
+    for s in grid(exp):
+        seeds.setdefault(s.model, set()).add(s.seed)
+    assert seeds["ipnet"] == {0, 1, 2, 3, 4} and seeds["lstm_matched"] == {0, 1, 2}
+    ipnet = build_for(exp, fp, RunSpec("gestures22m", "ipnet", 0))
+    assert ipnet.surrogate_width == pytest.approx(2 * switching_width(coefficients(design.device)
+                                                                      .delta0))
+    assert 0.1 < ipnet.surrogate_width < 0.11
+    wide = build_for(exp, fp, RunSpec("gestures22m", "ipnet", 0, variant="surrogate_wide"))
+    assert wide.surrogate_width == 0.25                 # a variant's own width wins
+    budget = count_parameters(ipnet)
+    for name, cell in (("lstm_matched", "lstm"), ("gru_matched", "gru")):
+        matched = build_for(exp, fp, RunSpec("gestures22m", name, 0))
+        width = matched.backbone.features
+        assert type(matched.rnn).__name__ == cell.upper()
+        assert count_parameters(matched) <= budget
+        wider = build_model(cell, TASKS["gestures22m"], features=width + 1)
+        assert count_parameters(wider) > budget
+    data = yaml.safe_load((ROOT / "configs" / "robust.yaml").read_text())
+    data["train"].update(restarts=0, ipnet_seeds=None)
+    data["design"] = str(ROOT / "configs" / "full.yaml")
+    (tmp_path / "taus.yaml").write_text((ROOT / "configs" / "taus.yaml").read_text())
+    (tmp_path / "plain.yaml").write_text(yaml.safe_dump(data))
+    plain = load_experiment(tmp_path / "plain.yaml")[0]
+    spec = RunSpec("gestures22m", "ipnet", 1, lr=0.01)
+    assert run_hash(plain, design, spec) == run_hash(exp, design, spec)
+
+
+@pytest.mark.parametrize("key, value, message", [
+    ("ipnet.surrogate_width", "wide", "ipnet.surrogate_width: must be a number in (0, 2] "
+                                      "(I_c0) or device, got 'wide'"),
+    ("ipnet.surrogate_width", 3.0, "ipnet.surrogate_width: must be a number in (0, 2] (I_c0) "
+                                   "or device, got 3.0"),
+    ("train.restarts", 11, "train.restarts: must be between 0 and 10, got 11"),
+    ("train.ipnet_seeds", [0, 0], "train.ipnet_seeds: 0 is given twice, got [0, 0]"),
+    ("models", ["ipnet", "rnn_matched"], "models: unknown 'rnn_matched'"),
+])
+def test_robust_keys_refuse_bad_values(tmp_path, key, value, message):
+    from ipnet_mtj.sw.errors import ConfigError
+    from ipnet_mtj.sw.train.experiment import load_experiment
+    data = yaml.safe_load((ROOT / "configs" / "robust.yaml").read_text())
+    section, _, name = key.rpartition(".")
+    (data[section] if section else data)[name] = value
+    for card in ("full.yaml", "taus.yaml"):
+        (tmp_path / card).write_text((ROOT / "configs" / card).read_text())
+    (tmp_path / "exp.yaml").write_text(yaml.safe_dump(data))
+    with pytest.raises(ConfigError) as err:
+        load_experiment(tmp_path / "exp.yaml")
+    assert str(err.value).startswith(f"{tmp_path / 'exp.yaml'}: {message}")
+
+
+def test_a_failed_cached_run_lacking_restarts_goes_back_to_the_pool():
+    from types import SimpleNamespace
+    from ipnet_mtj.sw.train.runs import needs_restart
+    exp = SimpleNamespace(train=SimpleNamespace(restarts=2))
+    assert needs_restart(exp, {"stalled": True})                       # made before restarts
+    assert needs_restart(exp, {"diverged": "x", "attempts": [{}, {}]})
+    assert not needs_restart(exp, {"stalled": True, "attempts": [{}, {}, {}]})
+    assert not needs_restart(exp, {"stalled": False})
+    assert not needs_restart(SimpleNamespace(train=SimpleNamespace(restarts=0)), {"stalled": True})

@@ -22,12 +22,24 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ipnet_mtj.sw.device import switching_width
 from ipnet_mtj.sw.fixed import neuron_thermals
 from ipnet_mtj.sw.model import thermal_sequence
 
 from .backbone import CHANNELS, Backbone
 
-__all__ = ["MODELS", "build_model", "count_parameters", "TaskHead"]
+__all__ = ["MODELS", "MATCHED", "build_model", "count_parameters", "matched_width",
+           "device_surrogate_width", "SURROGATE_PER_WIDTH", "TaskHead"]
+
+#: ``surrogate_width: device``: the surrogate logistic's width is this many times the device
+#: curve's 10-90 % width (docs/results-method.md, "The surrogate gradient")
+SURROGATE_PER_WIDTH = 2.0
+
+
+def device_surrogate_width(fp):
+    """The surrogate width (I_c0) tied to the device: :data:`SURROGATE_PER_WIDTH` times the
+    10-90 % width of the switching curve of ``fp``'s card (``sw.device.switching_width``)."""
+    return SURROGATE_PER_WIDTH * switching_width(fp.delta0)
 
 
 class TaskHead(nn.Module):
@@ -77,7 +89,7 @@ class IPNet(_Model):
     ``current`` ``shared`` (one gain and offset) or ``per_channel`` (one per channel: a
     per-channel normalisation of the current, folded into the weights and biases);
     ``surrogate_width`` (I_c0) of the logistic whose gradient stands in for the switching
-    curve's; ``heat_gradient`` ``full`` or ``cut`` (the heat carried to the next frame passes
+    curve's, or ``"device"`` (:func:`device_surrogate_width`); ``heat_gradient`` ``full`` or ``cut`` (the heat carried to the next frame passes
     no gradient); ``train_spread`` sigma (I_c0) of a threshold offset per neuron drawn anew
     for every training batch (0: none).
     """
@@ -85,6 +97,8 @@ class IPNet(_Model):
     def __init__(self, task, fp, depth=1, surrogate_width=0.25, current="shared",
                  heat_gradient="full", train_spread=0.0, **kw):
         super().__init__(task, **kw)
+        if surrogate_width == "device":
+            surrogate_width = device_surrogate_width(fp)
         self.fp, self.depth, self.surrogate_width = fp, depth, surrogate_width
         self.heat_gradient, self.train_spread = heat_gradient, train_spread
         if current not in ("shared", "per_channel"):
@@ -321,3 +335,16 @@ def build_model(name, task, fp=None, depth=1, **kw):
 
 def count_parameters(model):
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+#: baselines trained at IPNet's parameter count: model name -> recurrent cell
+MATCHED = {"lstm_matched": "lstm", "gru_matched": "gru"}
+
+
+def matched_width(task, cell, budget, widest):
+    """The feature width of a parameter-matched baseline: the widest in 1..``widest`` whose
+    ``cell`` model on ``task`` has at most ``budget`` trainable parameters (IPNet's count), so
+    the baseline never gets more parameters than IPNet; None when even width 1 has more."""
+    fits = [f for f in range(1, widest + 1)
+            if count_parameters(build_model(cell, task, features=f)) <= budget]
+    return max(fits) if fits else None

@@ -10,13 +10,14 @@ import math
 import numpy as np
 
 from ipnet_mtj.sw.data.datasets import TASKS
+from ipnet_mtj.sw.nets import MATCHED
 from ipnet_mtj.sw.nets.backbone import CHANNELS
 
 from .energy import digital_memory, thermal_joule_pj
 from .grid import chosen_lrs, chosen_runs
 from .runs import STALLED
 
-__all__ = ["aggregate", "stats", "stalled", "finite_best"]
+__all__ = ["aggregate", "stats", "stalled", "restarted", "finite_best"]
 
 
 def stats(values):
@@ -28,6 +29,11 @@ def stats(values):
 def stalled(m):
     """Whether a run stalled (recomputed from its losses, so the criterion is this code's)."""
     return bool(m["val_loss"] > STALLED * m["constant_val_loss"])
+
+
+def restarted(runs):
+    """How many of ``runs`` (seeds) needed a restart (``train.restarts``)."""
+    return sum(1 for m in runs if m.get("restarts") or len(m.get("attempts", [])) > 1)
 
 
 def finite_best(entries, lower):
@@ -42,7 +48,7 @@ def _cell_stats(runs):
     out = stats([m["metric"] for m in ok]) if ok else {"mean": float("nan"), "std": 0.0,
                                                          "n": 0, "values": []}
     out.update(lr=runs[0]["lr"], stalled=sum(stalled(m) for m in ok),
-               diverged=len(runs) - len(ok),
+               diverged=len(runs) - len(ok), restarted=restarted(runs),
                best_epoch=float(np.mean([m["best_epoch"] + 1 for m in ok])) if ok else None,
                epochs_run=float(np.mean([len(m["history"]) for m in ok])) if ok else None)
     return out
@@ -86,7 +92,8 @@ def _design_row(runs, sweeps):
     spread."""
     return {"float": stats([m["metric"] for m in runs]),
             "heat_ignored": stats([m["heat_ignored_metric"] for m in runs]),
-            "stalled": sum(stalled(m) for m in runs), "physics": _physics(runs),
+            "stalled": sum(stalled(m) for m in runs), "restarted": restarted(runs),
+            "physics": _physics(runs),
             "val_loss": float(np.mean([m["val_loss"] for m in runs])),
             "lr": runs[0]["lr"], "spread": _spread_stats(sweeps) if sweeps else {}}
 
@@ -106,7 +113,9 @@ def aggregate(exp, design, done, spread=None, integer=None):
         table.setdefault(spec.task, {}).setdefault(spec.model, []).append(m)
     results = {"protocol": {"max_epochs": exp.train.max_epochs, "patience": exp.train.patience,
                             "validation": exp.train.validation, "lrs": list(exp.train.lrs),
-                            "seeds": list(exp.train.seeds), "stalled_fraction": STALLED},
+                            "seeds": list(exp.train.seeds),
+                            "ipnet_seeds": exp.train.seeds_of("ipnet"),
+                            "restarts": exp.train.restarts, "stalled_fraction": STALLED},
                "chosen_lr": {"/".join(map(str, k)): v for k, v in sorted(lrs.items())},
                "tasks": {}, "physics": {}, "ablation": {}, "quantisation": {}, "energy": {},
                "parameters": {}, "spread": _spread(exp, spread or {}),
@@ -158,7 +167,11 @@ def aggregate(exp, design, done, spread=None, integer=None):
             results["energy"][name] = {"pj": ipnet_pj, "marginal_pj": 0.0, "bits": 0,
                                        "model": f"Joule heat of {neurons} MTJs, mean (I/I_c0)^2 = {msq:.3g}"}
         else:
-            e = digital_memory(name, steps, exp.train.features, CHANNELS, exp.data.size)
+            cell, width = MATCHED.get(name, name), exp.train.features
+            if name in MATCHED:         # its width on the ablation task (else any task's)
+                widths = {s.task: m["features"] for s, m in done.items() if s.model == name}
+                width = widths.get(exp.ablation.task, next(iter(widths.values())))
+            e = digital_memory(cell, steps, width, CHANNELS, exp.data.size)
             e["ratio_vs_ipnet"] = (e["pj"] / ipnet_pj if math.isfinite(ipnet_pj) and ipnet_pj
                                    else float("nan"))
             results["energy"][name] = e

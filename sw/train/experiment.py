@@ -17,7 +17,7 @@ from ipnet_mtj.sw.data.digits import GLYPH
 from ipnet_mtj.sw.data.dvs import SensorNoise
 from ipnet_mtj.sw.data.recordings.tasks import Recordings
 from ipnet_mtj.sw.fixed import derive_fixed_point
-from ipnet_mtj.sw.nets import MODELS
+from ipnet_mtj.sw.nets import MATCHED, MODELS
 from ipnet_mtj.sw.schema import (between, integers, names, non_negative, numbers, one_of, positive,
                                   spec)
 
@@ -83,6 +83,18 @@ class Training:
     seeds: list = spec("one run per seed (mean and spread over them)",
                        integers("integers >= 0", lambda x: x >= 0))
     features: int = spec("backbone feature width", positive)
+    ipnet_seeds: typing.Optional[list] = spec(
+        "IPNet's seeds (every IPNet cell: tasks, depths, variants). Absent: seeds",
+        integers("integers >= 0", lambda x: x >= 0), default=None)
+    restarts: int = spec("a seed whose run stalls or diverges is trained again from a new "
+                         "initialisation (seed + 1000 k for restart k), at most this many "
+                         "times; of its attempts the one with the lowest validation loss is "
+                         "kept (docs/results-method.md, \"Restarts\"). 0: none",
+                         between(0, 10), default=0)
+
+    def seeds_of(self, model):
+        """The seeds of ``model``'s runs."""
+        return list(self.ipnet_seeds if model == "ipnet" and self.ipnet_seeds else self.seeds)
 
 
 @dataclass(frozen=True)
@@ -96,11 +108,16 @@ class IPNetInit:
         "over that batch's sequences, heat included, is this rate (IPNet.calibrate_current). "
         "Absent: the current stays centred on the ambient threshold", between(0.01, 0.99),
         default=None)
+    surrogate_width: typing.Optional[typing.Union[float, str]] = spec(
+        "width (I_c0) of the logistic whose gradient stands in for the switching curve's, or "
+        "device: 2 times the card's 10-90 % switching width (sw.nets.models."
+        "device_surrogate_width). Absent: 0.25", lambda v: _surrogate(v), default=None)
 
 
 #: IPNet's design choices an ablation variant may change: name -> (check, meaning)
 IPNET_OPTIONS = {
-    "surrogate_width": (lambda v: _number(v) and 0 < v <= 2, "a number in (0, 2] (I_c0)"),
+    "surrogate_width": (lambda v: v == "device" or (_number(v) and 0 < v <= 2),
+                        "a number in (0, 2] (I_c0) or device"),
     "current": (lambda v: v in ("shared", "per_channel"), "shared or per_channel"),
     "heat_gradient": (lambda v: v in ("full", "cut"), "full or cut"),
     "train_spread": (lambda v: _number(v) and 0 <= v <= 0.5, "a number in [0, 0.5] (I_c0)"),
@@ -111,6 +128,14 @@ IPNET_OPTIONS = {
 
 def _number(v):
     return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _surrogate(v):
+    """None when ``v`` is a surrogate width (a number in (0, 2] or ``device``), else what is
+    wrong."""
+    if v == "device" or (_number(v) and 0 < v <= 2):
+        return None
+    return "must be a number in (0, 2] (I_c0) or device"
 
 
 def _variants(v):
@@ -180,7 +205,9 @@ class Experiment:
     data: Data = spec("data generation")
     train: Training = spec("training")
     tasks: list = spec("tasks to run", names(tuple(TASKS)))
-    models: list = spec("models run on every task", names(MODELS))
+    models: list = spec("models run on every task; lstm_matched and gru_matched are the cell "
+                        "at IPNet's parameter count (sw.nets.matched_width)",
+                        names((*MODELS, *MATCHED)))
     steering_only: list = spec("models run on the steering task only", names(MODELS, empty=True))
     ablation: Ablation = spec("thermal layer at each depth")
     ipnet: IPNetInit = spec("IPNet's initialisation")

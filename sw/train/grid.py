@@ -18,7 +18,7 @@ import numpy as np
 from ipnet_mtj.sw.data.datasets import load_split
 
 from .experiment import load_experiment
-from .runs import data_dir, execute, read_metrics, run_hash, run_paths
+from .runs import data_dir, execute, needs_restart, read_metrics, run_hash, run_paths
 from .trainer import RunSpec
 
 __all__ = ["grid", "chosen_lrs", "chosen_runs", "run_grid", "spread_specs", "run_spread",
@@ -26,8 +26,9 @@ __all__ = ["grid", "chosen_lrs", "chosen_runs", "run_grid", "spread_specs", "run
 
 
 def grid(exp):
-    """All runs of an experiment: models x tasks x learning rates x seeds, steering-only
-    models, ablation depths and variants (each a cell with the whole learning-rate grid)."""
+    """All runs of an experiment: models x tasks x learning rates x seeds (IPNet's own seeds
+    where ``train.ipnet_seeds`` is set), steering-only models, ablation depths and variants
+    (each a cell with the whole learning-rate grid)."""
     cells = []
     for task in exp.tasks:
         models = list(exp.models) + (list(exp.steering_only) if task == "steering" else [])
@@ -36,7 +37,7 @@ def grid(exp):
               if d != 1 or (exp.ablation.task, "ipnet", 1, "") not in cells]
     cells += [(exp.ablation.task, "ipnet", 1, v) for v in exp.ablation.variants or {}]
     return [RunSpec(t, m, s, d, float(lr), variant=v) for t, m, d, v in cells
-            for lr in exp.train.lrs for s in exp.train.seeds]
+            for lr in exp.train.lrs for s in exp.train.seeds_of(m)]
 
 
 def chosen_lrs(exp, done):
@@ -115,9 +116,10 @@ def _cached(exp, design, specs, runs_dir):
         path = run_paths(runs_dir, spec)[1]
         if path.exists():
             metrics = read_metrics(path)
-            # another experiment's metrics are not reused: the run resumes (or refuses to)
+            # another experiment's metrics are not reused: the run resumes (or refuses to);
+            # a failed run that lacks the restarts this experiment asks for makes them
             if (metrics["finished"] and metrics.get("run_hash") == run_hash(exp, design, spec)
-                    and not _lacks_limited_current(metrics)):
+                    and not _lacks_limited_current(metrics) and not needs_restart(exp, metrics)):
                 done[spec] = metrics
                 continue
         todo.append(spec)
@@ -190,9 +192,10 @@ def run_line(m):
     """One line about a finished run for the log."""
     if "diverged" in m:
         return f"diverged ({m['diverged']})"
+    restarted = f", {m['restarts']} restart(s), kept seed {m['init_seed']}" if m.get("restarts") else ""
     extra = ""
     if "heat_ignored_metric" in m:
         extra += f", heat ignored {m['heat_ignored_metric']:.4g}"
     stalled = ", STALLED" if m.get("stalled") else ""
     return (f"{m['metric_name']} {m['metric']:.4g}{extra} at epoch {m['best_epoch'] + 1} of "
-            f"{len(m['history'])}{stalled}")
+            f"{len(m['history'])}{stalled}{restarted}")

@@ -23,7 +23,7 @@ import numpy as np
 from ipnet_mtj.sw.cli import write_atomically
 from ipnet_mtj.sw.config import config_hash
 from ipnet_mtj.sw.data.datasets import TASKS
-from ipnet_mtj.sw.device import LN2, coefficients
+from ipnet_mtj.sw.device import coefficients
 from ipnet_mtj.sw.jobs import file_hash, git_commit
 
 from .aggregate import aggregate, finite_best
@@ -69,12 +69,13 @@ def _device_memory(design):
     its own alpha and heat gain (:func:`sw.device.device_thermals`): ``rise_K``,
     ``drop_ic0``, ``frames``, ``kappa_K`` and ``alpha`` are lists in the devices' order
     (one element for a card with one device); ``limit_ic0`` and ``width_ic0`` are shared."""
-    from ipnet_mtj.sw.device import current_limit, device_thermals, threshold_at
+    from ipnet_mtj.sw.device import (current_limit, device_thermals, switching_width,
+                                     threshold_at)
     dev, coef = design.device, coefficients(design.device)
     limit = current_limit(dev)
     if limit is None:
         return None
-    width = (math.log(math.log(10) / LN2) - math.log(math.log(10 / 9) / LN2)) / coef.delta0
+    width = switching_width(coef.delta0)
     out = {"limit_ic0": limit, "width_ic0": width, "rise_K": [], "drop_ic0": [], "frames": [],
            "kappa_K": [], "alpha": []}
     for alpha, gain in device_thermals(dev) or [(coef.alpha, 1.0)]:
@@ -160,7 +161,22 @@ def markdown(exp, design, results, meta, cmos=None):
     return _environment().get_template("results.md.j2").render(
         exp=exp, results=results, meta=meta, tasks=tasks, models=models,
         lower_is_better=LOWER_IS_BETTER, stalled=STALLED, source=SOURCE,
-        target=_target(exp, design, results), cmos=cmos)
+        target=_target(exp, design, results), cmos=cmos,
+        surrogate=surrogate_text(exp.ipnet.surrogate_width, design))
+
+
+def surrogate_text(width, design):
+    """The default IPNet's surrogate width in words: ``width`` as the experiment sets it
+    (None: the model's 0.25 I_c0; ``device``: tied to ``design``'s switching curve)."""
+    if width is None:
+        return "surrogate width 0.25 I_c0"
+    if width == "device":
+        from ipnet_mtj.sw.device import switching_width
+        from ipnet_mtj.sw.nets.models import SURROGATE_PER_WIDTH
+        w = switching_width(coefficients(design.device).delta0)
+        return (f"surrogate width {SURROGATE_PER_WIDTH:g} times the device's 10-90 % "
+                f"switching width, {SURROGATE_PER_WIDTH * w:.3g} I_c0")
+    return f"surrogate width {width:g} I_c0"
 
 
 def markdown_from_json(exp_path, json_path):

@@ -11,6 +11,7 @@ accuracy with the heat ignored; its whole network in integers is :mod:`sw.train.
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -21,7 +22,7 @@ from ipnet_mtj.sw.cli import write_atomically
 from ipnet_mtj.sw.config import ConfigError, config_hash
 from ipnet_mtj.sw.data.datasets import TASKS, load_split
 from ipnet_mtj.sw.jobs import content_hash
-from ipnet_mtj.sw.nets import build_model, count_parameters
+from ipnet_mtj.sw.nets import MATCHED, build_model, count_parameters, matched_width
 
 from .experiment import load_experiment, variant_design
 from .physics import heat_ignored, junction_physics
@@ -54,6 +55,9 @@ def run_hash(exp, design, spec):
     rate, the data, the protocol (epochs, patience, validation split, batch, feature width),
     and for IPNet the design of its thermal neurons and its initialisation."""
     train = asdict(exp.train) | {"seeds": None, "lrs": None}
+    # which seeds run, and whether a failed attempt is followed by restarts, do not change
+    # the first attempt (:func:`execute`): its checkpoint is shared
+    del train["ipnet_seeds"], train["restarts"]
     spec_d = asdict(spec) | {"lr": run_lr(exp, spec)}
     if spec.variant:                    # the variant's options, not only its name
         spec_d["variant"] = [spec.variant, variant_options(exp, spec)]
@@ -139,16 +143,41 @@ def run_design(exp, design, fp, spec):
     return own if own is not None else (design, fp)
 
 
-def build_for(exp, fp, spec):
-    """The model of ``spec``; ``fp`` is the experiment's design (a variant with its own design
-    uses that one)."""
-    torch.manual_seed(spec.seed)
-    options = variant_options(exp, spec)
+def ipnet_options(exp, spec):
+    """IPNet's options of ``spec``: the experiment's ``ipnet.surrogate_width`` where set, then
+    its ablation variant's options (which win)."""
+    base = {} if exp.ipnet.surrogate_width is None else {
+        "surrogate_width": exp.ipnet.surrogate_width}
+    return base | variant_options(exp, spec)
+
+
+def matched_features(exp, fp, task_name, cell):
+    """The feature width of a ``cell`` baseline at the parameter count of the experiment's
+    IPNet (thermal layer at the frontier) on ``task_name`` (``sw.nets.matched_width``)."""
+    task = TASKS[task_name]
+    budget = count_parameters(build_model("ipnet", task, fp=fp, features=exp.train.features))
+    width = matched_width(task, cell, budget, exp.train.features)
+    if width is None:
+        raise ConfigError(f"{exp.source}: models: {cell}_matched: even a width of 1 has more "
+                          f"parameters than IPNet's {budget} on {task_name}")
+    return width
+
+
+def build_for(exp, fp, spec, seed=None):
+    """The model of ``spec``, its weights drawn after ``torch.manual_seed(seed)`` (default
+    ``spec.seed``; a restart draws from another); ``fp`` is the experiment's design (a variant
+    with its own design uses that one). ``lstm_matched`` and ``gru_matched`` are their cell
+    at IPNet's parameter count (:func:`matched_features`)."""
+    name, features = spec.model, exp.train.features
+    if name in MATCHED:
+        name, features = MATCHED[name], matched_features(exp, fp, spec.task, MATCHED[name])
+    torch.manual_seed(spec.seed if seed is None else seed)
+    options = ipnet_options(exp, spec) if name == "ipnet" else {}
     if "design" in options:
         fp = variant_design(exp, spec.variant)[1]
         del options["design"]
-    return build_model(spec.model, TASKS[spec.task], fp=fp, depth=spec.depth,
-                       features=exp.train.features, **options)
+    return build_model(name, TASKS[spec.task], fp=fp, depth=spec.depth, features=features,
+                       **options)
 
 
 def trained_model(exp, fp, spec, runs_dir):
@@ -182,7 +211,15 @@ def execute(exp_path, spec, runs_dir, epochs=None, resume=True, progress=None,
     return the metrics. A run that diverges raises :class:`~sw.train.trainer.Diverged`, or,
     with ``record_divergence`` (the grid: that rate loses the choice), is recorded as such
     (``diverged``: the message). A checkpoint of another experiment or protocol is refused,
-    or with ``retrain_stale`` (the grid, a cache) trained again from the start."""
+    or with ``retrain_stale`` (the grid, a cache) trained again from the start.
+
+    With ``train.restarts`` = R > 0, an attempt that stalls or diverges is followed by another
+    from a new initialisation (:func:`restart_seed`; its checkpoint :func:`attempt_path`), at
+    most R more; of the attempts that did not diverge the one with the lowest validation loss
+    is kept (its checkpoint becomes the run's), so the choice never sees the test split. The
+    metrics then list every ``attempts`` entry (seed, validation loss, stalled; or diverged),
+    ``restarts`` (attempts after the first) and ``init_seed`` (the kept one's). The run
+    diverges only when every attempt did."""
     torch.set_num_threads(1)
     exp, design, fp = load_experiment(exp_path)
     design, fp = run_design(exp, design, fp, spec)
@@ -190,42 +227,66 @@ def execute(exp_path, spec, runs_dir, epochs=None, resume=True, progress=None,
     task = TASKS[spec.task]
     train, val = split_validation(exp, load_split(spec.task, dc, "train", data_dir(runs_dir)))
     test = load_split(spec.task, dc, "test", data_dir(runs_dir))
-    model = build_for(exp, fp, spec)
-    if spec.model == "ipnet":
-        model.calibrate_current(train[0][:exp.train.batch], exp.ipnet.current_spread,
-                                exp.ipnet.firing_rate)
     ckpt, out = run_paths(runs_dir, spec)
     began = time.perf_counter()
     tag = run_hash(exp, design, spec)
     if epochs is not None and epochs != exp.train.max_epochs:   # another schedule: another run
         tag += f"-e{epochs}"
     lr = run_lr(exp, spec)
-    if retrain_stale and ckpt.exists() and stale_checkpoint(ckpt, tag):
-        resume = False
     spent = _time_spent(out, tag) if resume else 0.0
     base = {"task": spec.task, "model": spec.model, "seed": spec.seed, "depth": spec.depth,
-            "lr": lr, "run_hash": tag, "metric_name": task.metric,
-            "parameters": count_parameters(model)}
+            "lr": lr, "run_hash": tag, "metric_name": task.metric}
     if spec.variant:
         base["variant"] = spec.variant
-    try:
-        result = train_run(model, task, train, test, dc.size, epochs or exp.train.max_epochs,
-                           exp.train.batch, lr, spec.seed, ckpt, resume=resume,
-                           progress=progress, schedule="cosine", tag=tag, name=spec.name,
-                           validation=val, patience=exp.train.patience, test_each_epoch=False)
-    except Diverged as exc:         # this rate loses the choice; the grid goes on
+    baseline = constant_loss(task, train, val, dc.size)
+    attempts, chosen, failure = [], None, None
+    for k in range(exp.train.restarts + 1):
+        seed = restart_seed(spec.seed, k)
+        path = ckpt if k == 0 else attempt_path(ckpt, k)
+        model = build_for(exp, fp, spec, seed)
+        if spec.model == "ipnet":
+            model.calibrate_current(train[0][:exp.train.batch], exp.ipnet.current_spread,
+                                    exp.ipnet.firing_rate)
+        fresh = not resume or (retrain_stale and path.exists() and stale_checkpoint(path, tag))
+        try:
+            result = train_run(model, task, train, test, dc.size, epochs or exp.train.max_epochs,
+                               exp.train.batch, lr, seed, path, resume=not fresh,
+                               progress=progress, schedule="cosine", tag=tag, name=spec.name,
+                               validation=val, patience=exp.train.patience,
+                               test_each_epoch=False)
+        except Diverged as exc:         # this attempt failed: restart, or the rate loses
+            failure = exc
+            attempts.append({"seed": seed, "diverged": str(exc)})
+            continue
+        bad = result["val_loss"] > STALLED * baseline
+        attempts.append({"seed": seed, "val_loss": result["val_loss"], "stalled": bad})
+        if chosen is None or result["val_loss"] < chosen[2]["val_loss"]:
+            chosen = (k, model, result)
+        if not bad:
+            break
+    if chosen is None:
         if not record_divergence:
-            raise
+            raise failure
         metrics = base | {"metric": float("nan"), "history": [], "finished": True,
-                          "diverged": str(exc), "wall_s": time.perf_counter() - began}
+                          "diverged": str(failure), "wall_s": time.perf_counter() - began,
+                          "parameters": count_parameters(model)}
+        if exp.train.restarts:
+            metrics["attempts"] = attempts
         write_atomically(out, lambda tmp: Path(tmp).write_text(json.dumps(metrics, indent=2) + "\n"))
         return metrics
-    baseline = constant_loss(task, train, val, dc.size)
-    metrics = base | {"metric": result["metric"], "history": result["history"],
+    k, model, result = chosen
+    if k:                               # the kept attempt's weights are the run's checkpoint
+        write_atomically(ckpt, lambda tmp: shutil.copyfile(attempt_path(ckpt, k), tmp))
+    if spec.model in MATCHED:
+        base["features"] = matched_features(exp, fp, spec.task, MATCHED[spec.model])
+    metrics = base | {"parameters": count_parameters(model),
+                      "metric": result["metric"], "history": result["history"],
                       "finished": result["finished"], "best_epoch": result["best_epoch"],
                       "stopped_early": result["stopped_early"], "val_loss": result["val_loss"],
                       "val_metric": result["val_metric"], "constant_val_loss": baseline,
                       "stalled": result["val_loss"] > STALLED * baseline}
+    if exp.train.restarts:
+        metrics.update(attempts=attempts, restarts=len(attempts) - 1, init_seed=attempts[k]["seed"])
     if spec.model == "ipnet":
         metrics["metric"] = evaluate(model, task, *test, dc.size)    # the best epoch's weights
         metrics["thermal_neurons"] = model.thermal_neurons(dc.size)
@@ -237,6 +298,23 @@ def execute(exp_path, spec, runs_dir, epochs=None, resume=True, progress=None,
     metrics["wall_s"] = spent + time.perf_counter() - began
     write_atomically(out, lambda tmp: Path(tmp).write_text(json.dumps(metrics, indent=2) + "\n"))
     return metrics
+
+
+def needs_restart(exp, metrics):
+    """Whether a finished run's metrics lack restarts the experiment asks for: it stalled or
+    diverged in every attempt it made, and made fewer than ``1 + train.restarts``."""
+    failed = "diverged" in metrics or metrics.get("stalled")
+    return bool(failed) and len(metrics.get("attempts", [None])) < 1 + exp.train.restarts
+
+
+def restart_seed(seed, k):
+    """The initialisation seed of restart ``k`` of a run of ``seed`` (0: the run's own)."""
+    return seed + 1000 * k
+
+
+def attempt_path(ckpt, k):
+    """The checkpoint of restart ``k`` (k >= 1) beside the run's own."""
+    return ckpt.with_name(f"{ckpt.stem}.r{k}{ckpt.suffix}")
 
 
 def _time_spent(out, tag):

@@ -24,7 +24,7 @@ import torch
 from ipnet_mtj.sw.cli import write_atomically
 from ipnet_mtj.sw.config import ConfigError, config_hash, load_config
 from ipnet_mtj.sw.jobs import content_hash
-from ipnet_mtj.sw.nets import build_model, count_parameters
+from ipnet_mtj.sw.nets import MATCHED, build_model, count_parameters, matched_width
 from ipnet_mtj.sw.train.physics import heat_ignored, junction_physics
 from ipnet_mtj.sw.train.runs import read_metrics
 from ipnet_mtj.sw.train.trainer import Diverged, predict, train_run
@@ -104,24 +104,19 @@ def model_design(exp, design, model):
     return None
 
 
-#: baselines trained at IPNet's parameter count: model name -> recurrent cell
-MATCHED = {"lstm_matched": "lstm", "gru_matched": "gru"}
-
-
 def matched_features(exp, design, task_name, cell):
-    """The feature width of a ``cell`` baseline at IPNet's size on ``task_name``: the widest
-    (at most the experiment's width) whose trainable parameters do not exceed those of the
-    experiment's IPNet on that task, so the baseline never gets more parameters than IPNet."""
+    """The feature width of a ``cell`` baseline at IPNet's size on ``task_name``
+    (``sw.nets.matched_width``: the widest, at most the experiment's width, whose trainable
+    parameters do not exceed those of the experiment's IPNet on that task)."""
     task = wm_task(exp, task_name)
     fp = design_for_tau(design, None)[1]
     target = count_parameters(build_model("ipnet", task, fp=fp, depth=exp.ipnet.depth,
                                           features=exp.train.features))
-    fits = [f for f in range(1, exp.train.features + 1)
-            if count_parameters(build_model(cell, task, features=f)) <= target]
-    if not fits:
+    width = matched_width(task, cell, target, exp.train.features)
+    if width is None:
         raise ConfigError(f"{exp.source}: models: {cell}_matched: even a width of 1 has more "
                           f"parameters than IPNet's {target} on {task_name}")
-    return max(fits)
+    return width
 
 
 def build_wm_model(exp, design, spec, seed, fp=None):
