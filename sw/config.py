@@ -102,6 +102,12 @@ class Device:
     spread_seed: typing.Optional[int] = spec(
         "seed of the per-junction draw (which chip); absent: 0", between(0, 2**32 - 1),
         default=None)
+    tmr_spin_wave_per_K1p5: typing.Optional[float] = spec(
+        "a in the electrodes' spin polarisation P(T) = P(0) (1 - a T**1.5), thermally excited "
+        "spin waves (Shang et al., Phys. Rev. B 58, R2917, 1998); TMR(T) = 2 P**2 / (1 - P**2) "
+        "(Julliere), through tmr at T0_K; R_P does not change. Needed by the resistance read "
+        "(fixed_point.read_bits). Absent: TMR does not change with temperature",
+        between(0.0, 1e-3), default=None)
 
 
 @dataclass(frozen=True)
@@ -139,8 +145,13 @@ class FixedPointConfig:
     threshold: str = spec("linear (thr0 - gamma theta, the slope at ambient) or table (the full "
                           "I_50(T) of the card, a table indexed by the heat's top bits)",
                            one_of("linear", "table"), default="linear")
-    table_bits: int = spec("address bits of the threshold table (table mode)", between(2, 12),
-                           default=6)
+    table_bits: int = spec("address bits of the threshold table (table mode) and of the read "
+                           "table", between(2, 12), default=6)
+    read_bits: typing.Optional[int] = spec(
+        "bits of the resistance read: the sense amplifier's code of the junction's "
+        "antiparallel conductance after each step, from ambient (0) to T_max (all ones), a "
+        "table indexed by the heat (docs/neuron-model.md, \"The resistance read\"). Absent: "
+        "no read", between(1, 8), default=None)
 
 
 @dataclass(frozen=True)

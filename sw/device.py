@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = ["Coefficients", "coefficients", "unphysical", "switching_probability", "LN2",
-           "switching_width", "magnetisation", "stability", "critical_current", "threshold_at", "resistance",
+           "switching_width", "tmr_at", "ap_conductance", "read_fraction", "magnetisation", "stability", "critical_current", "threshold_at", "resistance",
            "current_limit", "heat_limit", "threshold_offsets", "device_thermals",
            "junction_thermals"]
 
@@ -146,6 +146,11 @@ def unphysical(dev):
         value = getattr(coef, name)
         if not isinstance(value, float) or not math.isfinite(value) or (name != "thr0" and value <= 0):
             return "device", f"the card gives an unusable coefficient: {name} = {value!r}"
+    a, hottest = dev.tmr_spin_wave_per_K1p5, dev.T_max_K or dev.Tc_K
+    if a and not a * hottest ** 1.5 < 1.0:
+        return "device.tmr_spin_wave_per_K1p5", (
+            f"the polarisation 1 - a T**1.5 must stay positive up to {hottest:g} K (T_max_K, "
+            f"else Tc_K): a must be below {hottest ** -1.5:.4g}, got {a!r}")
     limit = current_limit(dev)
     if limit is not None and limit <= coef.thr0:
         return "device.V_bd_V", (f"the current limit V_bd_V / R = {limit:.4g} I_c0 is not above "
@@ -161,6 +166,29 @@ def switching_probability(z, delta0, xp):
     (units of I_c0). The exponent is clipped at 30, where f is already 1.
     """
     return 1.0 - xp.exp(-LN2 * xp.exp((delta0 * z).clip(max=30.0)))
+
+
+def tmr_at(dev, temperature):
+    """TMR(T) by Julliere's formula 2 P**2 / (1 - P**2) with the electrodes' polarisation
+    P(T) = P(T0) (1 - a T**1.5) / (1 - a T0**1.5) (Shang et al. 1998, a =
+    ``tmr_spin_wave_per_K1p5``; 0 without it), P(T0)**2 = tmr / (2 + tmr) so that TMR(T0) is
+    the card's ``tmr``."""
+    a = dev.tmr_spin_wave_per_K1p5 or 0.0
+    p = math.sqrt(dev.tmr / (2.0 + dev.tmr)) * (1.0 - a * temperature ** 1.5) \
+        / (1.0 - a * dev.T0_K ** 1.5)
+    return 2.0 * p * p / (1.0 - p * p)
+
+
+def ap_conductance(dev, temperature):
+    """1 / R_AP(T) = 1 / (R_P (1 + TMR(T))), siemens; R_P does not change with T."""
+    return 1.0 / (dev.R_P_ohm * (1.0 + tmr_at(dev, temperature)))
+
+
+def read_fraction(dev, temperature):
+    """The sense amplifier's read of a junction at ``temperature`` on its scale: its
+    antiparallel conductance from the ambient value (0) to that at T_max (1)."""
+    g0, g_max = ap_conductance(dev, dev.T0_K), ap_conductance(dev, dev.T_max_K)
+    return (ap_conductance(dev, temperature) - g0) / (g_max - g0)
 
 
 def switching_width(delta0):

@@ -18,6 +18,7 @@ or Amaranth hardware:
     z     = sat_s(z_width)(i - thr)                      pre-activation
     out   = LUT[z] | z >= 0 | r < LUT[z]                 lut | spike | stochastic
     theta = sat[0, theta_hi](cool(theta) + h)            dissipate, then heat; T_max
+    read  = READ[min(theta >> read_shift, last)]         resistance read (read_bits), new heat
 
 With per-device time constants (``device.tau_th_ns_devices``) neuron n is device n mod K,
 with its own dissipation constant a[n] and heat gain g[n] (``cool`` multiplies by a[n]).
@@ -47,11 +48,12 @@ import numpy as np
 
 from .errors import ConfigError
 from .device import (coefficients, current_limit, device_thermals, heat_limit, junction_thermals,
-                     switching_probability, threshold_at, threshold_offsets, unphysical)
+                     read_fraction, switching_probability, threshold_at, threshold_offsets,
+                     unphysical)
 
 __all__ = [
     "FixedPoint", "derive_fixed_point", "IntOps", "INT_OPS", "sat_range",
-    "requantise", "joule_heat", "threshold", "preactivation", "cool", "warm",
+    "requantise", "joule_heat", "threshold", "read", "preactivation", "cool", "warm",
     "lut_index", "fire", "bias_term", "lfsr_next", "lfsr_sequence",
     "LFSR_TAPS", "LFSR_PERIOD", "quantise", "aligned_bias", "requantise_output",
     "accumulate_score", "neuron_offsets", "offset_width", "gain_width", "neuron_thermals", "HEAT_GAIN_FRAC",
@@ -109,6 +111,9 @@ class FixedPoint:
     thr_offset: tuple = ()  #: spread: each neuron's threshold offset (i LSBs), neuron order
     devices: tuple = ()     #: per-device (alpha_mult, heat gain); neuron n is device n mod K
     per_neuron: bool = False  #: thermal spread: ``devices`` holds one entry per neuron
+    read_bits: int = 0      #: resistance read: bits of its code (0: no read)
+    read_shift: int = 0     #: read: address = theta >> read_shift
+    read_table: tuple = ()  #: read: the code at the heat k << read_shift
 
     @property
     def groups(self):
@@ -147,6 +152,17 @@ def derive_fixed_point(cfg):
     problem = unphysical(cfg.device)
     if problem:
         _fail(cfg, *problem)
+    if fp.read_bits:                 # what the read needs of the card, before any format
+        dev = cfg.device
+        for missing, key, why in ((dev.T_max_K is None, "device.T_max_K",
+                                   "the read's scale ends at T_max"),
+                                  (dev.tmr_spin_wave_per_K1p5 is None,
+                                   "device.tmr_spin_wave_per_K1p5", "TMR(T) must fall with T"),
+                                  (dev.rest_state != "AP", "device.rest_state",
+                                   "the read senses the antiparallel state")):
+            if missing:
+                _fail(cfg, "fixed_point.read_bits", f"a resistance read needs {key} ({why}), "
+                                                    f"got read_bits {fp.read_bits}")
     coef = coefficients(cfg.device)
     fx, fw, fb, fi, ft, fg = fp.x.frac, fp.w.frac, fp.b.frac, fp.i.frac, fp.theta.frac, fp.gamma.frac
     m = cfg.layer.inputs
@@ -254,6 +270,16 @@ def derive_fixed_point(cfg):
         thr_table = tuple(min(max(round(threshold_at(cfg.device, t) * 2 ** fi), lo), hi)
                           for t in temps)
 
+    read_shift, read_table = 0, ()
+    if fp.read_bits:
+        dev = cfg.device
+        read_shift = max(0, theta_hi.bit_length() - fp.table_bits)
+        top = (1 << fp.read_bits) - 1
+        read_table = tuple(
+            min(max(round(read_fraction(dev, dev.T0_K + coef.kappa_K
+                                        * ((k << read_shift) * 2.0 ** -ft)) * top), 0), top)
+            for k in range((theta_hi >> read_shift) + 1))
+
     devices = ()
     thermals = device_thermals(cfg.device)
     key, what = "device.tau_th_ns_devices", "device"
@@ -321,6 +347,7 @@ def derive_fixed_point(cfg):
         i_lo=i_lo, i_hi=i_hi, theta_hi=theta_hi, threshold=fp.threshold, thr_shift=thr_shift,
         thr_table=thr_table, delta0=coef.delta0, lut=lut, quantisation=quant,
         thr_offset=thr_offset, devices=devices, per_neuron=bool(spread),
+        read_bits=fp.read_bits or 0, read_shift=read_shift, read_table=read_table,
     )
 
 
@@ -419,6 +446,13 @@ def threshold(ops, fp, theta, offset=None):
     else:
         thr = fp.thr0 - ops.shr(theta * fp.gamma, fp.gamma_shift)
     return thr if offset is None else thr + offset
+
+
+def read(ops, fp, theta):
+    """The resistance read: READ[min(theta >> read_shift, last)], the sense amplifier's
+    read_bits code of the junction's antiparallel conductance at the heat ``theta`` (the
+    heat after the step, :func:`warm`'s result)."""
+    return ops.lookup(fp.read_table, ops.shr(theta, fp.read_shift))
 
 
 def preactivation(ops, fp, i, thr):

@@ -19,7 +19,7 @@ from torch import nn
 
 from .device import switching_probability
 from .fixed import (HEAT_GAIN_FRAC, bias_term, cool, joule_heat, neuron_thermals, preactivation,
-                    requantise, sat_range, threshold, warm)
+                    read, requantise, sat_range, threshold, warm)
 
 __all__ = ["TorchOps", "TORCH_OPS", "QatOps", "QAT_OPS", "round_ste", "ThermalLayer", "FloatTrace",
            "float_error_bound", "spike_surrogate", "thermal_sequence"]
@@ -135,6 +135,7 @@ class FloatTrace:
     y: torch.Tensor       #: probability (lut), spike (spike, stochastic)
     theta: torch.Tensor   #: heat after the step, heat units
     z: torch.Tensor       #: pre-activation, units of I_c0
+    read: torch.Tensor = None  #: resistance read, its code / (2**read_bits - 1) in [0, 1]; None without
 
 
 class ThermalLayer(nn.Module):
@@ -239,6 +240,10 @@ def thermal_sequence(fp, acc, generator=None, surrogate_width=None, ops=TORCH_OP
     Returns
     -------
     FloatTrace
+        With a resistance read (``fp.read_table``), ``read`` is each step's code of the new
+        heat (:func:`sw.fixed.read`) over 2**read_bits - 1: exactly the table's word with
+        ``QAT_OPS``; without rounding, the table's straight line at the real-valued address,
+        rounded to a code (straight-through gradient: the line's slope).
     """
     exact = ops.exact
     if exact:
@@ -257,7 +262,7 @@ def thermal_sequence(fp, acc, generator=None, surrogate_width=None, ops=TORCH_OP
                for a in neuron_thermals(dataclasses.replace(fp, neurons=theta[0].numel()))]
         thermals = tuple(per)
     alpha, gain = thermals if thermals is not None else (None, None)
-    ys, thetas, zs = [], [], []
+    ys, thetas, zs, reads = [], [], [], []
     for t in range(acc.shape[1]):
         i = requantise(ops, fp, acc[:, t])
         heat = joule_heat(ops, fp, i, gain)
@@ -277,12 +282,16 @@ def thermal_sequence(fp, acc, generator=None, surrogate_width=None, ops=TORCH_OP
         else:
             y = torch.bernoulli(p.detach(), generator=generator) + p - p.detach()
         theta = warm(ops, fp, cool(ops, fp, theta, alpha), heat)
+        if fp.read_table:       # the code of the new heat; the float model rounds its line
+            code = read(ops, fp, theta)
+            reads.append((code if exact else round_ste(code)) / ((1 << fp.read_bits) - 1))
         if heat_gradient == "cut":
             theta = theta.detach()
         ys.append(y)
         zs.append(z)
         thetas.append(theta * 2.0 ** -fp.theta_frac)
-    return FloatTrace(y=torch.stack(ys, 1), theta=torch.stack(thetas, 1), z=torch.stack(zs, 1))
+    return FloatTrace(y=torch.stack(ys, 1), theta=torch.stack(thetas, 1), z=torch.stack(zs, 1),
+                      read=torch.stack(reads, 1) if reads else None)
 
 
 def float_error_bound(fp):
@@ -292,7 +301,8 @@ def float_error_bound(fp):
     -------
     dict
         ``theta`` (heat units), ``z`` (units of I_c0) and ``y`` (probability,
-        lut mode). The derivation is in docs/fixed-point.md.
+        lut mode); with a resistance read, ``read`` (codes). The derivation is in
+        docs/fixed-point.md.
     """
     e_i = 1.0
     g_max = max(g for _, g in fp.devices) / 2 ** HEAT_GAIN_FRAC if fp.devices else 1.0
@@ -306,4 +316,8 @@ def float_error_bound(fp):
     e_z = e_i + e_thr
     slope = fp.delta0 / math.e    # max of f'(z)
     e_y = slope * e_z * 2.0 ** -fp.i_frac + 0.5 / ((1 << fp.y_width) - 1)
-    return {"theta": e_theta * 2.0 ** -fp.theta_frac, "z": e_z * 2.0 ** -fp.i_frac, "y": e_y}
+    out = {"theta": e_theta * 2.0 ** -fp.theta_frac, "z": e_z * 2.0 ** -fp.i_frac, "y": e_y}
+    if fp.read_table:   # |round(interp(x_f)) - READ[floor(x_i)]| <= L (|x_f - x_i| + 1) + 1/2
+        steps = [abs(a - b) for a, b in zip(fp.read_table, fp.read_table[1:])] or [0]
+        out["read"] = max(steps) * (e_theta / 2 ** fp.read_shift + 1.0) + 0.5
+    return out

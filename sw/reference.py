@@ -15,7 +15,7 @@ import numpy as np
 
 from .fixed import (INT_OPS, LFSR_PERIOD, bias_term, cool, fire, joule_heat, lfsr_sequence,
                     lut_index, neuron_offsets, neuron_thermals, preactivation, requantise,
-                    threshold, warm)
+                    read, threshold, warm)
 
 __all__ = ["LayerState", "Trace", "initial_state", "currents", "step", "run", "run_currents"]
 
@@ -33,6 +33,7 @@ class Trace:
     y: np.ndarray
     theta: np.ndarray
     z: np.ndarray
+    read: np.ndarray = None     #: resistance read of the new heat (``fp.read_table``), or None
 
 
 def initial_state(fp, batch=1):
@@ -109,7 +110,9 @@ def run_currents(fp, acc, state=None):
     for k in range(t):
         ys[:, k], zs[:, k], state = step(fp, flat[:, k], state)
         thetas[:, k] = state.theta
-    return Trace(y=ys.reshape(acc.shape), theta=thetas.reshape(acc.shape), z=zs.reshape(acc.shape))
+    reads = read(INT_OPS, fp, thetas).reshape(acc.shape) if fp.read_table else None
+    return Trace(y=ys.reshape(acc.shape), theta=thetas.reshape(acc.shape), z=zs.reshape(acc.shape),
+                 read=reads)
 
 
 def run(fp, weights, biases, x, state=None):

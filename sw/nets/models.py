@@ -31,6 +31,10 @@ from .backbone import CHANNELS, Backbone
 __all__ = ["MODELS", "MATCHED", "build_model", "count_parameters", "matched_width",
            "device_surrogate_width", "SURROGATE_PER_WIDTH", "TaskHead"]
 
+#: what the stage after the thermal neurons takes: their outputs (switching probability,
+#: spike), their resistance reads, or both (twice the channels)
+READS = ("none", "read", "both")
+
 #: ``surrogate_width: device``: the surrogate logistic's width is this many times the device
 #: curve's 10-90 % width (docs/results-method.md, "The surrogate gradient")
 SURROGATE_PER_WIDTH = 2.0
@@ -91,16 +95,25 @@ class IPNet(_Model):
     ``surrogate_width`` (I_c0) of the logistic whose gradient stands in for the switching
     curve's, or ``"device"`` (:func:`device_surrogate_width`); ``heat_gradient`` ``full`` or ``cut`` (the heat carried to the next frame passes
     no gradient); ``train_spread`` sigma (I_c0) of a threshold offset per neuron drawn anew
-    for every training batch (0: none).
+    for every training batch (0: none); ``read`` what the next stage takes (:data:`READS`:
+    the outputs, the resistance reads of a design with ``fixed_point.read_bits``, or both).
     """
 
     def __init__(self, task, fp, depth=1, surrogate_width=0.25, current="shared",
-                 heat_gradient="full", train_spread=0.0, **kw):
+                 heat_gradient="full", train_spread=0.0, read="none", **kw):
         super().__init__(task, **kw)
+        if read not in READS:
+            raise ValueError(f"read: must be one of {', '.join(READS)}, got {read!r}")
+        if read != "none" and not fp.read_table:
+            raise ValueError(f"read: {read} needs a design with a resistance read "
+                             f"(fixed_point.read_bits)")
+        self.read = read
         if surrogate_width == "device":
             surrogate_width = device_surrogate_width(fp)
         self.fp, self.depth, self.surrogate_width = fp, depth, surrogate_width
         self.heat_gradient, self.train_spread = heat_gradient, train_spread
+        if read == "both":      # the next stage takes the outputs and the reads
+            self._widen_next_stage()
         if current not in ("shared", "per_channel"):
             raise ValueError(f"current: must be shared or per_channel, got {current!r}")
         channels = math.prod(self._channel_shape())
@@ -113,6 +126,17 @@ class IPNet(_Model):
         self.probe = None       # set to a function to get (current, heat) of every call
         self.thr_offset = None  # device spread: each neuron's threshold offset (i LSBs)
         self.thermal_override = None  # thermal spread: each neuron's (alpha_mult, heat gain)
+
+    def _widen_next_stage(self):
+        """The stage after the thermal one with twice its inputs (outputs, then reads)."""
+        bb = self.backbone
+        c1, c2 = bb.channels
+        if self.depth == 1:
+            bb.conv2 = nn.Conv2d(2 * c1, c2, 3, stride=2, padding=1)
+        elif self.depth == 2:
+            bb.fc = nn.Linear(2 * 16 * c2, bb.features)
+        else:
+            bb.readout = nn.Linear(2 * bb.features, bb.readout.out_features)
 
     def _channel_shape(self):
         """Per-channel gain and offset, broadcast over (B, T, C, H, W) or (B, T, F)."""
@@ -234,7 +258,9 @@ class IPNet(_Model):
                                          else self.channel_thermals())
                 if self.probe is not None:
                     self.probe(current.detach(), trace.theta.detach())
-                h = trace.y
+                h = {"none": trace.y, "read": trace.read,
+                     "both": None if trace.read is None else torch.cat([trace.y, trace.read], 2)
+                     }[self.read]
             else:
                 h = F.relu(pre)
         return h

@@ -13,7 +13,8 @@ from ipnet_mtj.sw.data.datasets import TASKS
 from ipnet_mtj.sw.nets import MATCHED
 from ipnet_mtj.sw.nets.backbone import CHANNELS
 
-from .energy import digital_memory, thermal_joule_pj
+from .energy import digital_memory, read_adc_pj, thermal_joule_pj
+from .experiment import variant_design
 from .grid import chosen_lrs, chosen_runs
 from .runs import STALLED
 
@@ -98,6 +99,18 @@ def _design_row(runs, sweeps):
             "lr": runs[0]["lr"], "spread": _spread_stats(sweeps) if sweeps else {}}
 
 
+def _read_energy(exp, design, name, runs):
+    """{"read_pj": ADC energy per inference} of a variant whose next stage takes the
+    resistance read (its option ``read``), else {}."""
+    options = exp.ablation.variants[name]
+    if options.get("read", "none") == "none":
+        return {}
+    own = variant_design(exp, name)
+    card = own[0] if own else design
+    return {"read_pj": read_adc_pj(runs[0]["thermal_neurons"], exp.data.steps,
+                                   card.fixed_point.read_bits)}
+
+
 def aggregate(exp, design, done, spread=None, integer=None):
     """Tables as data, at each cell's chosen learning rate: metrics per task and model (with
     stalled and diverged seeds counted), IPNet's junction physics, heat-ignored and integer
@@ -151,7 +164,7 @@ def aggregate(exp, design, done, spread=None, integer=None):
                 sweeps.setdefault(key, []).append(spread[spec])
     results["ablation"] = {d: _design_row(v, sweeps.get(d)) for d, v in sorted(ablation.items())}
     results["variants"] = {name: _design_row(variants[name], sweeps.get(name)) | {
-        "options": exp.ablation.variants[name]}
+        "options": exp.ablation.variants[name]} | _read_energy(exp, design, name, variants[name])
         for name in (exp.ablation.variants or {}) if name in variants}
     # memory energy per inference (one sample of `steps` frames)
     steps = exp.data.steps

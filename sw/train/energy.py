@@ -22,17 +22,27 @@ Model (docs/results-method.md says the same in prose):
   the currents of the trained network on the test set, after the datapath saturates
   them at the card's limit (:func:`sw.train.physics.junction_physics`), and R, t_p and
   I_c0 from the device card. That is energy the neurons spend on computing anyway.
+- A resistance read (``fixed_point.read_bits`` = b, IPNet's ``read`` option) costs one
+  analog-to-digital conversion per junction and frame, E = FoM * 2**b with the Walden figure
+  of merit FoM = 10 fJ per conversion step (:data:`ADC_FOM_FJ`): Murmann's ADC performance
+  survey puts the best published converters below 1 fJ per step and most between 1 and 100,
+  so 10 is a middling, not a best-case, figure. The read current's own Joule heat (about
+  0.1 V across R_AP for a nanosecond, a few fJ) is left out.
 """
 
 from __future__ import annotations
 
 from ipnet_mtj.sw.device import resistance
 
-__all__ = ["ACCESS_PJ", "digital_memory", "thermal_joule_pj", "WORD_BITS"]
+__all__ = ["ACCESS_PJ", "digital_memory", "thermal_joule_pj", "read_adc_pj", "WORD_BITS",
+           "ADC_FOM_FJ", "ADC_SOURCE"]
 
 WORD_BITS = 16
 ACCESS_PJ = ((8 * 1024, 10.0), (32 * 1024, 20.0), (1024 * 1024, 100.0), (float("inf"), 2000.0))
 SOURCE = "Horowitz, 'Computing's energy problem', ISSCC 2014 (45 nm)"
+#: Walden figure of merit of the read's converter, fJ per conversion step
+ADC_FOM_FJ = 10.0
+ADC_SOURCE = "B. Murmann, ADC Performance Survey 1997-2024 (Walden figure of merit)"
 
 
 def _tier(footprint_bytes):
@@ -75,3 +85,9 @@ def thermal_joule_pj(mean_square_current, neurons, steps, device):
     i_c0 = device.I_c0_uA * 1e-6
     joules = mean_square_current * i_c0 ** 2 * r_ohm * device.pulse_ns * 1e-9 * neurons * steps
     return joules * 1e12
+
+
+def read_adc_pj(neurons, steps, bits):
+    """Energy (pJ) of the resistance reads of ``neurons`` junctions over ``steps`` frames:
+    one ``bits``-bit conversion each, ADC_FOM_FJ * 2**bits fJ."""
+    return neurons * steps * ADC_FOM_FJ * 2 ** bits * 1e-3

@@ -22,8 +22,10 @@ __all__ = ["junction_physics", "heat_ignored"]
 
 
 def heat_ignored(fp):
-    """``fp`` whose threshold no longer depends on the heat: gamma = 0 (linear threshold) or a
-    one-entry table holding the ambient threshold (table); the heat itself is unchanged."""
+    """``fp`` whose outputs no longer depend on the heat: gamma = 0 (linear threshold) or a
+    one-entry table holding the ambient threshold (table), and a resistance read that always
+    reads the ambient code (a one-entry table); the heat itself is unchanged."""
+    fp = dataclasses.replace(fp, read_table=fp.read_table[:1])
     if fp.threshold == "table":
         return dataclasses.replace(fp, thr_table=fp.thr_table[:1])
     return dataclasses.replace(fp, gamma=0)

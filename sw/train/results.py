@@ -27,7 +27,7 @@ from ipnet_mtj.sw.device import coefficients
 from ipnet_mtj.sw.jobs import file_hash, git_commit
 
 from .aggregate import aggregate, finite_best
-from .energy import SOURCE
+from .energy import ADC_FOM_FJ, ADC_SOURCE, SOURCE
 from .experiment import load_experiment, variant_design
 from .runs import STALLED
 
@@ -162,7 +162,8 @@ def markdown(exp, design, results, meta, cmos=None):
         exp=exp, results=results, meta=meta, tasks=tasks, models=models,
         lower_is_better=LOWER_IS_BETTER, stalled=STALLED, source=SOURCE,
         target=_target(exp, design, results), cmos=cmos,
-        surrogate=surrogate_text(exp.ipnet.surrogate_width, design))
+        surrogate=surrogate_text(exp.ipnet.surrogate_width, design), adc_fom=ADC_FOM_FJ,
+        adc_source=ADC_SOURCE)
 
 
 def surrogate_text(width, design):
