@@ -29,7 +29,7 @@ def test_unknown_key():
                               "pulse_ns, tau0_ns, delta0, T0_K, Tc_K, R_P_ohm, tmr, rest_state, "
                               "R_th_K_per_uW, I_c0_uA, ic0_ms_exponent, T_max_K, V_bd_V, tau_th_ns_devices, "
                                   "threshold_sigma_ic0, thermal_sigma_rel, "
-                                  "spread_seed)")
+                                  "spread_seed, tmr_spin_wave_per_K1p5)")
 
 
 def test_wrong_type():

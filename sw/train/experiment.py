@@ -121,6 +121,10 @@ IPNET_OPTIONS = {
     "current": (lambda v: v in ("shared", "per_channel"), "shared or per_channel"),
     "heat_gradient": (lambda v: v in ("full", "cut"), "full or cut"),
     "train_spread": (lambda v: _number(v) and 0 <= v <= 0.5, "a number in [0, 0.5] (I_c0)"),
+    "thermal_depths": (lambda v: isinstance(v, list) and v and len(set(v)) == len(v)
+                       and all(d in (1, 2, 3) and not isinstance(d, bool) for d in v),
+                       "a list of distinct depths 1, 2, 3 (the stages whose activation is "
+                       "thermal too: all-MTJ)"),
     "read": (lambda v: v in ("none", "read", "both"),
              "none, read or both (the design needs fixed_point.read_bits)"),
     "design": (lambda v: isinstance(v, str) and v.endswith(".yaml"),
@@ -165,7 +169,7 @@ class Ablation:
                         integers("depths 1, 2 or 3", lambda x: x in (1, 2, 3), empty=True))
     variants: dict = spec("IPNet's design space: each variant changes some of IPNet's "
                           "options (surrogate_width, current, heat_gradient, train_spread, "
-                          "read, design) "
+                          "read, thermal_depths, design) "
                            "from their defaults, thermal layer at the frontier; each is a cell "
                            "with the whole learning-rate grid",
                            _variants, default=None)

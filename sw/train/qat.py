@@ -93,9 +93,9 @@ def describe_ipnet(exp, task, model, x, name="benchmark", counts=None, lr=None, 
     ``x`` at the widths of ``exp.integer``; the input holds event counts up to ``counts``
     (default: ``x``'s largest). ``lr`` and ``seed`` (the run's) are recorded in its training
     section."""
-    if model.depth != 1 or model.gain.dim():
+    if model.depth != 1 or model.gain.dim() or len(model.depths) > 1 or model.read != "none":
         raise ValueError("the integer network needs IPNet's default layout: thermal neurons at "
-                         "the first convolution, one gain and offset")
+                         "the first convolution only, one gain and offset, no read")
     spec, fp = exp.integer, model.fp
     (w0, b0, _), conv2, fc, readout = _ranges(model, x)
     counts = int(np.max(np.asarray(x))) if counts is None else int(counts)

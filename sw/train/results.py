@@ -35,6 +35,9 @@ __all__ = ["write_outputs", "markdown", "markdown_from_json", "LOWER_IS_BETTER"]
 
 LOWER_IS_BETTER = {"error_px", "rmse"}
 TEMPLATES = Path(__file__).resolve().parent / "templates"
+#: the make target that runs each shipped experiment, named in its report's header
+MAKE_TARGETS = {"results.yaml": "make results", "devices.yaml": "make devices",
+                "robust.yaml": "make robust"}
 
 
 def _fmt(stats, metric):
@@ -163,7 +166,7 @@ def markdown(exp, design, results, meta, cmos=None):
         lower_is_better=LOWER_IS_BETTER, stalled=STALLED, source=SOURCE,
         target=_target(exp, design, results), cmos=cmos,
         surrogate=surrogate_text(exp.ipnet.surrogate_width, design), adc_fom=ADC_FOM_FJ,
-        adc_source=ADC_SOURCE)
+        adc_source=ADC_SOURCE, make_target=MAKE_TARGETS.get(Path(meta["config"]).name))
 
 
 def surrogate_text(width, design):

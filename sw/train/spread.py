@@ -63,22 +63,30 @@ def chip_thermals(design, shape, sigma, seed):
 
 def spread_metrics(model, design, task, test, size, sigmas, chips, thermal_sigmas=()):
     """{sigma: [test metric per chip]} of a trained IPNet under threshold spread (sigma 0 is
-    the model as trained), and {sigma: [...]} under thermal spread."""
+    the model as trained), and {sigma: [...]} under thermal spread. Every thermal stage of an
+    all-MTJ model gets its own draw: the main stage's chip seed is the chip, the k-th other
+    stage's the chip + 1000 k."""
     out = {"0": [evaluate(model, task, *test, size)]}
     thermal = {}
-    shape = model.neuron_shape(size)
+    # the main stage first (chip seed as before), then any other thermal stage (all-MTJ)
+    stages = [model.depth] + [d for d in model.depths if d != model.depth]
+
+    def per_stage(draw, sigma, chip):
+        values = {d: draw(design, model.neuron_shape(size, d), sigma, chip + 1000 * k)
+                  for k, d in enumerate(stages)}
+        return values[model.depth] if len(values) == 1 else values
     try:
         for sigma in sigmas:
             values = []
             for chip in range(chips):
-                model.thr_offset = chip_offsets(design, shape, sigma, chip)
+                model.thr_offset = per_stage(chip_offsets, sigma, chip)
                 values.append(evaluate(model, task, *test, size))
             out[f"{sigma:g}"] = values
         model.thr_offset = None
         for sigma in thermal_sigmas or ():
             values = []
             for chip in range(chips):
-                model.thermal_override = chip_thermals(design, shape, sigma, chip)
+                model.thermal_override = per_stage(chip_thermals, sigma, chip)
                 values.append(evaluate(model, task, *test, size))
             thermal[f"{sigma:g}"] = values
     finally:
