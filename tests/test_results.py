@@ -404,9 +404,9 @@ def test_a_stalled_seed_restarts_and_keeps_its_best_validation_attempt(tmp_path)
     from ipnet_mtj.sw.train.experiment import load_experiment
     from ipnet_mtj.sw.train.runs import (data_dir, execute, split_validation, trained_model)
     spec = RunSpec("gestures22m", "framesum", 3, lr=1e-7)
-    plain = execute(_restart_experiment(tmp_path, 0), spec, tmp_path / "plain")
+    plain = execute(_restart_experiment(tmp_path, 0), spec, tmp_path / "runs")
     assert "attempts" not in plain and plain["stalled"]
-    exp_path = _restart_experiment(tmp_path, 2)
+    exp_path = _restart_experiment(tmp_path, 2)     # its first attempt resumes the same run
     m = execute(exp_path, spec, tmp_path / "runs")
     assert [a["seed"] for a in m["attempts"]] == [3, 1003, 2003] and m["restarts"] == 2
     assert all(a["stalled"] for a in m["attempts"]) and m["stalled"]
@@ -463,7 +463,8 @@ def test_robust_protocol_keys(tmp_path):
     data = yaml.safe_load((ROOT / "configs" / "robust.yaml").read_text())
     data["train"].update(restarts=0, ipnet_seeds=None)
     data["design"] = str(ROOT / "configs" / "full.yaml")
-    (tmp_path / "taus.yaml").write_text((ROOT / "configs" / "taus.yaml").read_text())
+    for card in ("taus.yaml", "full_read.yaml", "taus_read.yaml"):
+        (tmp_path / card).write_text((ROOT / "configs" / card).read_text())
     (tmp_path / "plain.yaml").write_text(yaml.safe_dump(data))
     plain = load_experiment(tmp_path / "plain.yaml")[0]
     spec = RunSpec("gestures22m", "ipnet", 1, lr=0.01)
@@ -485,7 +486,7 @@ def test_robust_keys_refuse_bad_values(tmp_path, key, value, message):
     data = yaml.safe_load((ROOT / "configs" / "robust.yaml").read_text())
     section, _, name = key.rpartition(".")
     (data[section] if section else data)[name] = value
-    for card in ("full.yaml", "taus.yaml"):
+    for card in ("full.yaml", "taus.yaml", "full_read.yaml", "taus_read.yaml"):
         (tmp_path / card).write_text((ROOT / "configs" / card).read_text())
     (tmp_path / "exp.yaml").write_text(yaml.safe_dump(data))
     with pytest.raises(ConfigError) as err:
