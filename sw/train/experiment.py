@@ -110,7 +110,7 @@ class IPNetInit:
         default=None)
     surrogate_width: typing.Optional[typing.Union[float, str]] = spec(
         "width (I_c0) of the logistic whose gradient stands in for the switching curve's, or "
-        "device: 2 times the card's 10-90 % switching width (sw.nets.models."
+        "device: 2 times the card's 10-90 % switching width (sw.nets.ipnet."
         "device_surrogate_width). Absent: 0.25", lambda v: _surrogate(v), default=None)
 
 

@@ -39,7 +39,7 @@ def junction_physics(model, design, fp, x, sample=7):
 
     Parameters
     ----------
-    model : sw.nets.models.IPNet
+    model : sw.nets.ipnet.IPNet
     design : sw.config.Config
         Its device card gives kelvin per heat unit, T0, Tc and T_max.
     fp : sw.fixed.FixedPoint

@@ -40,7 +40,7 @@ from ipnet_mtj.sw import netref
 from ipnet_mtj.sw.cli import write_atomically
 from ipnet_mtj.sw.data.datasets import TASKS, load_split
 from ipnet_mtj.sw.nets.described import DescribedIPNet
-from ipnet_mtj.sw.nets.models import TaskHead
+from ipnet_mtj.sw.nets.base import TaskHead
 from ipnet_mtj.sw.network import derive_network, parse_network
 
 from .experiment import load_experiment

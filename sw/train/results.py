@@ -176,7 +176,7 @@ def surrogate_text(width, design):
         return "surrogate width 0.25 I_c0"
     if width == "device":
         from ipnet_mtj.sw.device import switching_width
-        from ipnet_mtj.sw.nets.models import SURROGATE_PER_WIDTH
+        from ipnet_mtj.sw.nets.ipnet import SURROGATE_PER_WIDTH
         w = switching_width(coefficients(design.device).delta0)
         return (f"surrogate width {SURROGATE_PER_WIDTH:g} times the device's 10-90 % "
                 f"switching width, {SURROGATE_PER_WIDTH * w:.3g} I_c0")

@@ -5,7 +5,7 @@ rate of its grid (the report keeps the one with the best mean validation score o
 :func:`chosen_lrs`), a cosine schedule, gradient clipping (:mod:`sw.train.trainer`); the
 validation split is scored after every epoch, the test split once at the end. For IPNet,
 whose gain and offset first get their data-dependent start
-(:meth:`sw.nets.models.IPNet.calibrate_current` on the first training batch), the run also
+(:meth:`sw.nets.ipnet.IPNet.calibrate_current` on the first training batch), the run also
 records, on the test split, the junction currents and temperatures of its thermal neurons,
 and the same scores with the heat ignored (gamma = 0: every threshold stays at its ambient
 value), which shows how much of what it does is memory.
