@@ -402,7 +402,8 @@ def test_a_stalled_seed_restarts_and_keeps_its_best_validation_attempt(tmp_path)
     attempt's. Its first attempt is the run without restarts, bit for bit."""
     from ipnet_mtj.sw.data.datasets import load_split
     from ipnet_mtj.sw.train.experiment import load_experiment
-    from ipnet_mtj.sw.train.runs import (data_dir, execute, split_validation, trained_model)
+    from ipnet_mtj.sw.train.runs import (data_dir, execute, run_paths, split_validation,
+                                         trained_model)
     spec = RunSpec("gestures22m", "framesum", 3, lr=1e-7)
     plain = execute(_restart_experiment(tmp_path, 0), spec, tmp_path / "runs")
     assert "attempts" not in plain and plain["stalled"]
@@ -422,6 +423,12 @@ def test_a_stalled_seed_restarts_and_keeps_its_best_validation_attempt(tmp_path)
     model = trained_model(exp, fp, spec, tmp_path / "runs")
     assert validation_loss(model, TASKS["gestures22m"], *val, 16) == pytest.approx(
         losses[kept], rel=1e-6)
+    # each attempt keeps its own checkpoint: the run's own is still the first attempt's
+    first = build_model("framesum", TASKS["gestures22m"], features=8)
+    state = torch.load(run_paths(tmp_path / "runs", spec)[0], weights_only=True)
+    first.load_state_dict(state["best"])
+    assert validation_loss(first, TASKS["gestures22m"], *val, 16) == pytest.approx(
+        losses[0], rel=1e-6)
 
 
 def test_a_run_that_learns_makes_no_restart(tmp_path):

@@ -11,7 +11,6 @@ accuracy with the heat ignored; its whole network in integers is :mod:`sw.train.
 from __future__ import annotations
 
 import json
-import shutil
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -180,10 +179,22 @@ def build_for(exp, fp, spec, seed=None):
                        **options)
 
 
+def kept_checkpoint(runs_dir, spec):
+    """The checkpoint of a finished run's kept attempt: the run's own, or with restarts
+    (``train.restarts``) that of the attempt its metrics name (``init_seed``)."""
+    ckpt, out = run_paths(runs_dir, spec)
+    k = 0
+    if Path(out).exists():
+        metrics = json.loads(Path(out).read_text(encoding="utf-8"))
+        k = (metrics.get("init_seed", spec.seed) - spec.seed) // 1000
+    return ckpt if k == 0 else attempt_path(ckpt, k)
+
+
 def trained_model(exp, fp, spec, runs_dir):
-    """The model of a finished run with the weights it kept (its best validation epoch)."""
+    """The model of a finished run with the weights it kept (its best validation epoch, of
+    the attempt it kept: :func:`kept_checkpoint`)."""
     model = build_for(exp, fp, spec)
-    state = torch.load(run_paths(runs_dir, spec)[0], weights_only=True)
+    state = torch.load(kept_checkpoint(runs_dir, spec), weights_only=True)
     model.load_state_dict(state["best"] if state.get("best") is not None else state["model"])
     return model
 
@@ -216,7 +227,8 @@ def execute(exp_path, spec, runs_dir, epochs=None, resume=True, progress=None,
     With ``train.restarts`` = R > 0, an attempt that stalls or diverges is followed by another
     from a new initialisation (:func:`restart_seed`; its checkpoint :func:`attempt_path`), at
     most R more; of the attempts that did not diverge the one with the lowest validation loss
-    is kept (its checkpoint becomes the run's), so the choice never sees the test split. The
+    is kept (:func:`kept_checkpoint` finds its checkpoint; each attempt keeps its own), so the
+    choice never sees the test split. The
     metrics then list every ``attempts`` entry (seed, validation loss, stalled; or diverged),
     ``restarts`` (attempts after the first) and ``init_seed`` (the kept one's). The run
     diverges only when every attempt did."""
@@ -275,8 +287,6 @@ def execute(exp_path, spec, runs_dir, epochs=None, resume=True, progress=None,
         write_atomically(out, lambda tmp: Path(tmp).write_text(json.dumps(metrics, indent=2) + "\n"))
         return metrics
     k, model, result = chosen
-    if k:                               # the kept attempt's weights are the run's checkpoint
-        write_atomically(ckpt, lambda tmp: shutil.copyfile(attempt_path(ckpt, k), tmp))
     if spec.model in MATCHED:
         base["features"] = matched_features(exp, fp, spec.task, MATCHED[spec.model])
     metrics = base | {"parameters": count_parameters(model),
