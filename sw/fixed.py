@@ -258,27 +258,25 @@ def derive_fixed_point(cfg):
               f"too small to hold one step of heat at the largest current ({i_max / 2 ** fi:.4g} "
               f"I_c0 heats by {step_heat / 2 ** ft:.4g} heat units = {step_heat} LSBs at "
               f"theta.frac {ft}; needs {step_heat.bit_length()} bits), got {fp.theta.width}")
+    # The threshold and read tables share one addressing rule: entry k holds the value at the
+    # heat k << table_shift, the lowest of the span it covers, up to theta_hi.
+    table_shift = max(0, theta_hi.bit_length() - fp.table_bits)
+    temps = [cfg.device.T0_K + coef.kappa_K * ((k << table_shift) * 2.0 ** -ft)
+             for k in range((theta_hi >> table_shift) + 1)]
     thr_shift, thr_table = 0, ()
     if fp.threshold == "table":
         if cap is None:
             _fail(cfg, "fixed_point.threshold",
                   "table needs device.T_max_K: the table spans ambient to T_max, got 'table'")
-        thr_shift = max(0, theta_hi.bit_length() - fp.table_bits)
+        thr_shift = table_shift
         lo, hi = sat_range(fp.i.width, True)
-        temps = [cfg.device.T0_K + coef.kappa_K * ((k << thr_shift) * 2.0 ** -ft)
-                 for k in range((theta_hi >> thr_shift) + 1)]
         thr_table = tuple(min(max(round(threshold_at(cfg.device, t) * 2 ** fi), lo), hi)
                           for t in temps)
-
     read_shift, read_table = 0, ()
     if fp.read_bits:
-        dev = cfg.device
-        read_shift = max(0, theta_hi.bit_length() - fp.table_bits)
-        top = (1 << fp.read_bits) - 1
-        read_table = tuple(
-            min(max(round(read_fraction(dev, dev.T0_K + coef.kappa_K
-                                        * ((k << read_shift) * 2.0 ** -ft)) * top), 0), top)
-            for k in range((theta_hi >> read_shift) + 1))
+        read_shift, top = table_shift, (1 << fp.read_bits) - 1
+        read_table = tuple(min(max(round(read_fraction(cfg.device, t) * top), 0), top)
+                           for t in temps)
 
     devices = ()
     thermals = device_thermals(cfg.device)
