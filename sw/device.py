@@ -20,7 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = ["Coefficients", "coefficients", "unphysical", "switching_probability", "LN2",
-           "switching_width", "tmr_at", "ap_conductance", "read_fraction", "magnetisation", "stability", "critical_current", "threshold_at", "resistance",
+           "switching_width", "tmr_at", "ap_conductance", "read_fraction", "magnetisation",
+           "stability", "critical_current", "threshold_at", "resistance",
            "current_limit", "heat_limit", "threshold_offsets", "device_thermals",
            "junction_thermals"]
 

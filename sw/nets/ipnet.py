@@ -43,8 +43,8 @@ class IPNet(BackboneModel):
     ``current`` ``shared`` (one gain and offset) or ``per_channel`` (one per channel: a
     per-channel normalisation of the current, folded into the weights and biases);
     ``surrogate_width`` (I_c0) of the logistic whose gradient stands in for the switching
-    curve's, or ``"device"`` (:func:`device_surrogate_width`); ``heat_gradient`` ``full`` or ``cut`` (the heat carried to the next frame passes
-    no gradient); ``train_spread`` sigma (I_c0) of a threshold offset per neuron drawn anew
+    curve's, or ``"device"`` (:func:`device_surrogate_width`); ``heat_gradient`` ``full`` or
+    ``cut`` (the heat carried to the next frame passes no gradient); ``train_spread`` sigma (I_c0) of a threshold offset per neuron drawn anew
     for every training batch (0: none); ``read`` what the next stage takes (:data:`READS`:
     the outputs, the resistance reads of a design with ``fixed_point.read_bits``, or both);
     ``thermal_depths`` the other stages whose activation is thermal too (all-MTJ: 1, 2, 3),
@@ -181,7 +181,8 @@ class IPNet(BackboneModel):
             if depth == self.depth:
                 out = self._calibrate_main(pre, spread, firing_rate)
             elif depth in self.depths:
-                self._calibrate_extra(depth, pre, spread, firing_rate)
+                self._calibrate_shared(self.extra_gain[str(depth)], self.extra_offset[str(depth)],
+                                       pre, spread, firing_rate, depth)
             if depth < self.depths[-1]:
                 h = self._thermal(depth, pre, noise=False) if depth in self.depths else F.relu(pre)
         return out
@@ -193,19 +194,15 @@ class IPNet(BackboneModel):
             mean, std = (v.view(self.gain.shape) for v in (pre.mean(dims), pre.std(dims)))
             self.gain.copy_(torch.where(std > 0, spread / std.clamp(min=1e-30), self.gain))
             self.offset.copy_(thr0 - self.gain * mean)
-        else:
-            std = pre.std().item()
-            if std > 0:
-                self.gain.fill_(spread / std)
-            self.offset.fill_(thr0 - self.gain.item() * pre.mean().item())
-        if firing_rate is not None:
-            self.offset.add_(self._rate_shift(pre, firing_rate))
-        if self.gain.dim():
+            if firing_rate is not None:
+                self.offset.add_(self._rate_shift(pre, firing_rate))
             return self.gain.clone(), self.offset.clone()
+        self._calibrate_shared(self.gain, self.offset, pre, spread, firing_rate)
         return self.gain.item(), self.offset.item()
 
-    def _calibrate_extra(self, depth, pre, spread, firing_rate):
-        gain, offset = self.extra_gain[str(depth)], self.extra_offset[str(depth)]
+    def _calibrate_shared(self, gain, offset, pre, spread, firing_rate, depth=None):
+        """One gain and offset of the stage at ``depth``: the current over ``pre`` has mean
+        thr0 and standard deviation ``spread``, then the shift to ``firing_rate``."""
         std = pre.std().item()
         if std > 0:
             gain.fill_(spread / std)
@@ -256,11 +253,11 @@ class IPNet(BackboneModel):
                                  else self.channel_thermals(depth))
         if self.probe is not None:
             self.probe(current.detach(), trace.theta.detach())
-        if depth != self.depth:
+        if depth != self.depth or self.read == "none":
             return trace.y
-        return {"none": trace.y, "read": trace.read,
-                "both": None if trace.read is None else torch.cat([trace.y, trace.read], 2)
-                }[self.read]
+        if self.read == "read":
+            return trace.read
+        return torch.cat([trace.y, trace.read], 2)
 
     def features(self, x):
         bb = self.backbone

@@ -34,7 +34,7 @@ def stalled(m):
 
 def restarted(runs):
     """How many of ``runs`` (seeds) needed a restart (``train.restarts``)."""
-    return sum(1 for m in runs if m.get("restarts") or len(m.get("attempts", [])) > 1)
+    return sum(1 for m in runs if m.get("restarts"))
 
 
 def finite_best(entries, lower):
