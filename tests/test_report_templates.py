@@ -10,10 +10,11 @@ from helpers import ROOT
 from ipnet_mtj.sw.train.results import markdown_from_json
 
 SHIPPED = [("configs/results.yaml", "docs/results.json", "docs/results.md"),
-           ("configs/devices.yaml", "docs/devices/results.json", "docs/devices/results.md")]
+           ("configs/devices.yaml", "docs/devices/results.json", "docs/devices/results.md"),
+           ("configs/robust.yaml", "docs/robust/results.json", "docs/robust/results.md")]
 
 
-@pytest.mark.parametrize("config, record, page", SHIPPED, ids=["results", "devices"])
+@pytest.mark.parametrize("config, record, page", SHIPPED, ids=["results", "devices", "robust"])
 def test_shipped_results_page_renders_again_from_its_json(config, record, page):
     assert json.loads((ROOT / record).read_text())["meta"]["config"] == config
     text = markdown_from_json(ROOT / config, ROOT / record)
