@@ -16,7 +16,7 @@ from ipnet_mtj.sw.model import thermal_sequence
 
 from .base import BackboneModel
 
-__all__ = ["IPNet", "READS", "SURROGATE_PER_WIDTH", "device_surrogate_width"]
+__all__ = ["IPNet", "READS", "SURROGATE_PER_WIDTH", "SURROGATE_DEFAULT", "device_surrogate_width"]
 
 #: what the stage after the thermal neurons takes: their outputs (switching probability,
 #: spike), their resistance reads, or both (twice the channels)
@@ -25,6 +25,8 @@ READS = ("none", "read", "both")
 #: ``surrogate_width: device``: the surrogate logistic's width is this many times the device
 #: curve's 10-90 % width (docs/results-method.md, "The surrogate gradient")
 SURROGATE_PER_WIDTH = 2.0
+#: the surrogate width (I_c0) of an IPNet that sets none
+SURROGATE_DEFAULT = 0.25
 
 
 def device_surrogate_width(fp):
@@ -52,7 +54,7 @@ class IPNet(BackboneModel):
     ``thermal_override``) is then a dict {depth: value}, or the main stage's value alone.
     """
 
-    def __init__(self, task, fp, depth=1, surrogate_width=0.25, current="shared",
+    def __init__(self, task, fp, depth=1, surrogate_width=SURROGATE_DEFAULT, current="shared",
                  heat_gradient="full", train_spread=0.0, read="none", thermal_depths=None,
                  **kw):
         super().__init__(task, **kw)

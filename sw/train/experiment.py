@@ -116,8 +116,7 @@ class IPNetInit:
 
 #: IPNet's design choices an ablation variant may change: name -> (check, meaning)
 IPNET_OPTIONS = {
-    "surrogate_width": (lambda v: v == "device" or (_number(v) and 0 < v <= 2),
-                        "a number in (0, 2] (I_c0) or device"),
+    "surrogate_width": (lambda v: _surrogate(v) is None, "a number in (0, 2] (I_c0) or device"),
     "current": (lambda v: v in ("shared", "per_channel"), "shared or per_channel"),
     "heat_gradient": (lambda v: v in ("full", "cut"), "full or cut"),
     "train_spread": (lambda v: _number(v) and 0 <= v <= 0.5, "a number in [0, 0.5] (I_c0)"),

@@ -23,7 +23,8 @@ import numpy as np
 from ipnet_mtj.sw.cli import write_atomically
 from ipnet_mtj.sw.config import config_hash
 from ipnet_mtj.sw.data.datasets import TASKS
-from ipnet_mtj.sw.device import coefficients
+from ipnet_mtj.sw.device import coefficients, switching_width
+from ipnet_mtj.sw.nets.ipnet import SURROGATE_DEFAULT, SURROGATE_PER_WIDTH
 from ipnet_mtj.sw.jobs import file_hash, git_commit
 
 from .aggregate import aggregate, finite_best
@@ -72,8 +73,7 @@ def _device_memory(design):
     its own alpha and heat gain (:func:`sw.device.device_thermals`): ``rise_K``,
     ``drop_ic0``, ``frames``, ``kappa_K`` and ``alpha`` are lists in the devices' order
     (one element for a card with one device); ``limit_ic0`` and ``width_ic0`` are shared."""
-    from ipnet_mtj.sw.device import (current_limit, device_thermals, switching_width,
-                                     threshold_at)
+    from ipnet_mtj.sw.device import current_limit, device_thermals, threshold_at
     dev, coef = design.device, coefficients(design.device)
     limit = current_limit(dev)
     if limit is None:
@@ -172,15 +172,11 @@ def markdown(exp, design, results, meta, cmos=None):
 def surrogate_text(width, design):
     """The default IPNet's surrogate width in words: ``width`` as the experiment sets it
     (None: the model's 0.25 I_c0; ``device``: tied to ``design``'s switching curve)."""
-    if width is None:
-        return "surrogate width 0.25 I_c0"
     if width == "device":
-        from ipnet_mtj.sw.device import switching_width
-        from ipnet_mtj.sw.nets.ipnet import SURROGATE_PER_WIDTH
-        w = switching_width(coefficients(design.device).delta0)
+        width = SURROGATE_PER_WIDTH * switching_width(coefficients(design.device).delta0)
         return (f"surrogate width {SURROGATE_PER_WIDTH:g} times the device's 10-90 % "
-                f"switching width, {SURROGATE_PER_WIDTH * w:.3g} I_c0")
-    return f"surrogate width {width:g} I_c0"
+                f"switching width, {width:.3g} I_c0")
+    return f"surrogate width {SURROGATE_DEFAULT if width is None else width:g} I_c0"
 
 
 def markdown_from_json(exp_path, json_path):
