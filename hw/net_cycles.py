@@ -61,11 +61,12 @@ def predict_cycles_per_frame(net):
       neither the thermal one nor the last;
     - **drains**: before a layer other than the first starts, the previous layer's last
       group leaves the post-processing: P cycles for the thermal layer (the neuron unit
-      updates all P lanes), its real lanes for a requantised layer;
+      updates all P lanes; 2P with ``read: both``, two values per neuron), its real lanes
+      for a requantised layer;
     - **stalls**: a group reaches the accumulator stage ``window`` cycles after the group
       before it entered the hand-over register. If that group still holds the register
       (one cycle per real lane for a requantised group, P + ``THERMAL_HOLD`` for a thermal
-      one), the engine waits ``hold - window + 1`` cycles (the register frees the cycle
+      one, 2P + ``THERMAL_HOLD`` with ``read: both``), the engine waits ``hold - window + 1`` cycles (the register frees the cycle
       after the group is taken). The walk's return to the first layer hides one cycle of
       the last layer's final stall, and three of the stall of the next frame's first
       group behind the last layer's final group.
@@ -92,7 +93,8 @@ def _dense_terms(net):
     def holds(lf):
         real = _real_lanes(lf, P)
         _, h, w = lf.out_shape
-        return [P + THERMAL_HOLD if lf.activation == "thermal" else r for r in real] * (h * w)
+        return [lf.per_neuron * P + THERMAL_HOLD if lf.activation == "thermal" else r
+                for r in real] * (h * w)
 
     for k, lf in enumerate(net.layers):
         hold = holds(lf)
@@ -104,7 +106,7 @@ def _dense_terms(net):
             _, h, w = lf.out_shape
             first_share = layer_groups(lf, P) * h * w * lf.window + sum(stalls)
         if k != last:   # drain: the neuron unit's P lanes, or the final group's real lanes
-            total += P if lf.activation == "thermal" else hold[-1] + LAYER_TURN
+            total += lf.per_neuron * P if lf.activation == "thermal" else hold[-1] + LAYER_TURN
     first = net.layers[0]
     total += max(0, holds(net.layers[-1])[-1] - first.window + 1 - _HIDDEN_TURN)
     return total, first_share
@@ -134,7 +136,8 @@ def predict_event_cycles(net, macs):
     The dense prediction (:func:`predict_cycles_per_frame` of the same network with dense
     input) without the first layer's walk (its MAC cycles and stalls), plus the first
     layer's work with events: one cycle per scatter command, and ``max(P, FLUSH_MIN)`` per
-    flush command (every output position and group, whatever the events), plus
+    flush command (every output position and group, whatever the events; ``2P`` for a
+    thermal layer with ``read: both``, whose neuron unit hands on two values a neuron), plus
     ``EVENT_TURN``. Only the first layer's cost depends on the events; every other layer
     costs what it costs with dense input.
 
@@ -149,7 +152,8 @@ def predict_event_cycles(net, macs):
     ep = EventPlan.of(net)
     total, first_share = _dense_terms(dataclasses.replace(net, input_mode="dense"))
     flushes = ep.out_rows * ep.out_cols * ep.groups
-    return total - first_share + max(net.lanes, FLUSH_MIN) * flushes + EVENT_TURN + macs
+    flush = max(net.layers[0].per_neuron * net.lanes, FLUSH_MIN)
+    return total - first_share + flush * flushes + EVENT_TURN + macs
 
 
 def measure_cycles_per_frame(net, params, frames=3):

@@ -1,6 +1,6 @@
 """Post-processing of the engine's groups: requantisation or thermal neurons, one output a cycle."""
 
-from amaranth.hdl import Module, Signal, unsigned
+from amaranth.hdl import Cat, Module, Mux, Signal, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -77,7 +77,9 @@ class NetPost(wiring.Component):
         plan, net = self.plan, self.plan.net
         P = plan.lanes
         m = Module()
-        m.submodules.neurons = neurons = NeuronUnit(net.thermal.fp, overlap=self.overlap)
+        read = net.thermal.read
+        m.submodules.neurons = neurons = NeuronUnit(net.thermal.fp, overlap=self.overlap,
+                                                    read=read != "none")
         acc = self.acc.payload
 
         is_thermal = Signal()
@@ -128,13 +130,28 @@ class NetPost(wiring.Component):
 
         # -- merge, thermal outputs first. Within a frame the two never compete (the engine
         #    starts a layer once the previous one is written); the next frame's thermal
-        #    outputs may pass logits that wait for the class head.
+        #    outputs may pass logits that wait for the class head. With read: read the
+        #    neuron's value is its read; with read: both it hands on two values, its output
+        #    at 2n (``second`` 0) and then its read at 2n + 1, holding the unit meanwhile.
+        second = Signal()
         with m.If(neurons.y.valid):
             m.d.comb += [self.out.valid.eq(1), self.out.payload.layer.eq(plan.thermal),
-                         self.out.payload.index.eq(neurons.state.index),
-                         self.out.payload.value.eq(neurons.y.payload),
-                         self.out.payload.theta.eq(neurons.state.theta),
-                         neurons.y.ready.eq(self.out.ready)]
+                         self.out.payload.theta.eq(neurons.state.theta)]
+            if read == "none":
+                m.d.comb += [self.out.payload.index.eq(neurons.state.index),
+                             self.out.payload.value.eq(neurons.y.payload),
+                             neurons.y.ready.eq(self.out.ready)]
+            elif read == "read":
+                m.d.comb += [self.out.payload.index.eq(neurons.state.index),
+                             self.out.payload.value.eq(neurons.read),
+                             neurons.y.ready.eq(self.out.ready)]
+            else:
+                m.d.comb += [self.out.payload.index.eq(Cat(second, neurons.state.index)),
+                             self.out.payload.value.eq(Mux(second, neurons.read,
+                                                           neurons.y.payload)),
+                             neurons.y.ready.eq(self.out.ready & second)]
+                with m.If(self.out.ready):
+                    m.d.sync += second.eq(~second)
         with m.Else():
             m.d.comb += [self.out.valid.eq(sv), self.out.payload.eq(s_out),
                          s_take.eq(sv & self.out.ready)]

@@ -6,8 +6,8 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from ipnet_mtj.sw.fixed import (cool, fire, gain_width, joule_heat, lfsr_next, lut_index,
-                                neuron_thermals, offset_width, preactivation, requantise,
-                                threshold, warm)
+                                neuron_thermals, offset_width, preactivation, read_output,
+                                requantise, threshold, warm)
 from .mac_array import acc_group_layout
 from .ops import HW_OPS, index_shape
 
@@ -52,6 +52,10 @@ class NeuronUnit(wiring.Component):
     the heat in S1: with device spread (``fp.thr_offset``) the threshold offset, with
     per-device time constants (``fp.devices``) alpha and the heat gain.
 
+    With ``read`` the unit also gives each neuron's resistance read of its new heat,
+    :func:`sw.fixed.read_output` (the read table, scaled to the LUT word), on ``read``: valid
+    with ``y``, computed from the heat in S4 into a register of S5.
+
     Every arithmetic step is a function of :mod:`sw.fixed`.
 
     Attributes
@@ -59,16 +63,22 @@ class NeuronUnit(wiring.Component):
     acc : In(stream.Signature(acc_group_layout(fp)))
     y : Out(stream.Signature(unsigned(fp.y_out_width)))
     state : Out(StateMonitorSignature(fp))
+    read : Out(unsigned(fp.y_width))
+        Only with ``read``.
     """
 
-    def __init__(self, fp, overlap=False):
+    def __init__(self, fp, overlap=False, read=False):
         self.fp = fp
         self.overlap = overlap and fp.neurons >= 6
-        super().__init__({
+        self.has_read = read
+        members = {
             "acc": In(stream.Signature(acc_group_layout(fp))),
             "y": Out(stream.Signature(unsigned(fp.y_out_width))),
             "state": Out(StateMonitorSignature(fp)),
-        })
+        }
+        if read:
+            members["read"] = Out(unsigned(fp.y_width))
+        super().__init__(members)
 
     def elaborate(self, platform):
         fp, ops = self.fp, HW_OPS
@@ -168,6 +178,9 @@ class NeuronUnit(wiring.Component):
         z5 = Signal.like(z4)
         theta5 = Signal.like(theta4)
         n5 = Signal.like(n0)
+        if self.has_read:
+            with m.If(~stall):
+                m.d.sync += self.read.eq(read_output(ops, fp, theta4))
 
         with m.If(~stall):
             m.d.sync += [

@@ -24,14 +24,15 @@ def unpack(words, widths):
 
 def expected_monitor(net, trace):
     """The golden model's monitor records of one sequence, per frame and layer, in the
-    accelerator's channels-last order: value and heat (thermal layer), as unsigned bits."""
+    accelerator's channels-last order: value and heat (thermal layer), as unsigned bits. With
+    ``read: both`` a thermal neuron hands on two values, both with its heat."""
     frames = []
     for t in range(trace.label.shape[1]):
         layers = []
         for k, lf in enumerate(net.layers):
             v = trace.act[k][0, t].transpose(1, 2, 0).reshape(-1)     # (h, w, c)
             mask = (1 << lf.out_width) - 1
-            theta = (trace.theta[0, t].transpose(1, 2, 0).reshape(-1)
+            theta = (np.repeat(trace.theta[0, t].transpose(1, 2, 0).reshape(-1), lf.per_neuron)
                      if lf.activation == "thermal" else None)
             layers.append((v & mask, theta))
         frames.append(layers)
@@ -89,8 +90,9 @@ def to_signed(bits, width):
 
 def hardware_trace(net, widths, signed, mon, ys, steps):
     """The hardware's own record of one sequence, for the build report's figures: per frame, the
-    thermal layer's outputs and heats in neuron-index order, and each class's logit and score,
-    and the label. None when the records are not well formed (the scoreboard says why)."""
+    thermal layer's values and heats in neuron-index order (with ``read: both`` its outputs,
+    without the reads), and each class's logit and score, and the label. None when the records are not
+    well formed (the scoreboard says why)."""
     fields = unpack(mon, widths["monitor"])
     k = net.layers.index(net.thermal)
     n = net.thermal.outputs
@@ -107,6 +109,8 @@ def hardware_trace(net, widths, signed, mon, ys, steps):
             return None
         value[t, index] = fields["value"][block]
         theta[t, index] = fields["theta"][block]
+    per = net.thermal.per_neuron            # read: both: the outputs are the even values
+    value, theta = value[:, ::per], theta[:, ::per]
     beats = {f: (to_signed(y[f], widths["y"][f]) if signed[f] else y[f]).reshape(steps, -1)
              for f in ("logit", "score", "label")}
     return {"value": value, "theta": theta, "logit": beats["logit"], "score": beats["score"],

@@ -53,7 +53,7 @@ from .device import (coefficients, current_limit, device_thermals, heat_limit, j
 
 __all__ = [
     "FixedPoint", "derive_fixed_point", "IntOps", "INT_OPS", "sat_range",
-    "requantise", "joule_heat", "threshold", "read", "preactivation", "cool", "warm",
+    "requantise", "joule_heat", "threshold", "read", "read_scale", "read_output", "preactivation", "cool", "warm",
     "lut_index", "fire", "bias_term", "lfsr_next", "lfsr_sequence",
     "LFSR_TAPS", "LFSR_PERIOD", "quantise", "aligned_bias", "requantise_output",
     "accumulate_score", "neuron_offsets", "offset_width", "gain_width", "neuron_thermals", "HEAT_GAIN_FRAC",
@@ -451,6 +451,35 @@ def read(ops, fp, theta):
     read_bits code of the junction's antiparallel conductance at the heat ``theta`` (the
     heat after the step, :func:`warm`'s result)."""
     return ops.lookup(fp.read_table, ops.shr(theta, fp.read_shift))
+
+
+def read_scale(fp):
+    """The factor that puts a read code in the thermal output's format, where the next layer
+    takes it: the LUT word is p * (2**y_width - 1), the read code g * (2**read_bits - 1), so
+    code * (2**y_width - 1) / (2**read_bits - 1) is g on the LUT word's scale, exactly when
+    read_bits divides y_width (then 2**read_bits - 1 divides 2**y_width - 1).
+
+    Raises
+    ------
+    ValueError
+        Without a read, without a LUT output, or when read_bits does not divide y_width.
+    """
+    if not fp.read_bits:
+        raise ValueError("the design has no resistance read (fixed_point.read_bits)")
+    if fp.output != "lut":
+        raise ValueError(f"a read beside the outputs needs output lut (the LUT word's scale), "
+                         f"got output {fp.output}")
+    top_y, top_r = (1 << fp.y_width) - 1, (1 << fp.read_bits) - 1
+    if top_y % top_r:
+        raise ValueError(f"read_bits ({fp.read_bits}) must divide the LUT's y width "
+                         f"({fp.y_width}): the read's code must be a whole number of LUT steps")
+    return top_y // top_r
+
+
+def read_output(ops, fp, theta):
+    """The read as the next layer takes it: read(theta) * :func:`read_scale`, a word of the
+    thermal output's format (y_width bits, the LUT word's scale)."""
+    return read(ops, fp, theta) * read_scale(fp)
 
 
 def preactivation(ops, fp, i, thr):

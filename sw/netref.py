@@ -20,10 +20,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import reference
-from .fixed import INT_OPS, accumulate_score, aligned_bias, requantise_output, sat_range
+from .fixed import (INT_OPS, accumulate_score, aligned_bias, read_output, requantise_output,
+                    sat_range)
 
 __all__ = ["NetState", "FrameOut", "NetTrace", "initial_state", "quantise_frames",
-           "layer_accumulator", "frame_step", "run_network", "predict"]
+           "layer_accumulator", "thermal_values", "frame_step", "run_network", "predict"]
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,19 @@ def layer_accumulator(lf, x, w, b):
     return _exact(conv) + bias[None, :, None, None]
 
 
+def thermal_values(lf, y, theta):
+    """What the thermal layer ``lf`` hands on, from its neurons' outputs ``y`` and new heats
+    ``theta`` (B, N), neurons in (h, w, c) order: ``y`` (read none), the reads
+    :func:`sw.fixed.read_output` (read), or both interleaved, neuron n's output at value 2n
+    and its read at 2n + 1 (B, 2N)."""
+    if lf.read == "none":
+        return y
+    r = read_output(INT_OPS, lf.fp, theta)
+    if lf.read == "read":
+        return r
+    return np.stack([y, r], axis=2).reshape(y.shape[0], -1)
+
+
 def frame_step(net, params, x, state):
     """One event frame through the network.
 
@@ -118,7 +132,8 @@ def frame_step(net, params, x, state):
             batch, c, hh, ww = acc.shape
             flat = acc.transpose(0, 2, 3, 1).reshape(batch, -1)       # (h, w, c) order
             y, _, thermal = reference.step(lf.fp, flat, thermal)
-            h = y.reshape(batch, hh, ww, c).transpose(0, 3, 1, 2)
+            h = thermal_values(lf, y, thermal.theta).reshape(batch, hh, ww, -1)
+            h = h.transpose(0, 3, 1, 2)
             theta = thermal.theta.reshape(batch, hh, ww, c).transpose(0, 3, 1, 2)
         else:
             h = requantise_output(INT_OPS, acc, lf.out_shift, lf.out_width, lf.out_signed)

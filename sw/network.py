@@ -16,6 +16,8 @@ and each layer ends in one activation:
 
     relu     a = sat_u(out.width)(acc >> out_shift)              next layer's input
     thermal  MTJ thermal neurons of the design (sw/fixed.py)       y = LUT[z] (or a spike)
+             with read: read, the next layer takes READ[heat] * scale instead of y; with
+             read: both, y and the read interleaved (channels 2c, 2c + 1)
     none     logit = sat_s(out.width)(acc >> out_shift)          last layer only
 
 The class head sums the logits of every frame since reset,
@@ -30,7 +32,7 @@ import re
 from dataclasses import dataclass
 
 from .config import ConfigError, Format, build_dataclass, load_config, read_yaml
-from .fixed import derive_fixed_point
+from .fixed import derive_fixed_point, read_scale
 from .network_schema import (AUTO, InputSpec, LayerSpec, NetFold, NetHardware, NetTraining,
                              NetworkConfig)
 from .config import NAME_MAX
@@ -71,6 +73,21 @@ class LayerFixed:
     out_signed: bool
     out_shift: int           #: relu/none: out = sat(acc >> out_shift); thermal: unused (-1)
     fp: object = None        #: thermal: the neurons' FixedPoint; else None
+    read: str = "none"       #: thermal: none (outputs), read (resistance reads) or both
+
+    @property
+    def per_neuron(self):
+        """Values each output position and channel hands on: 2 with ``read: both`` (the
+        neuron's output, then its read), else 1."""
+        return 2 if self.read == "both" else 1
+
+    @property
+    def act_shape(self):
+        """(C, H, W) of what the next layer takes: ``out_shape`` with ``per_neuron`` times
+        the channels (``read: both`` interleaves them: channel 2c is neuron c's output,
+        2c + 1 its read)."""
+        c, h, w = self.out_shape
+        return (c * self.per_neuron, h, w)
 
     @property
     def fan_in(self):
@@ -89,8 +106,15 @@ class LayerFixed:
         return c * h * w * self.window
 
     @property
-    def outputs(self):
+    def neurons(self):
+        """Output positions times channels: C * H * W of ``out_shape`` (the thermal neurons)."""
         c, h, w = self.out_shape
+        return c * h * w
+
+    @property
+    def outputs(self):
+        """Values the layer writes per frame: C * H * W of ``act_shape``."""
+        c, h, w = self.act_shape
         return c * h * w
 
     @property
@@ -317,7 +341,15 @@ def derive_network(cfg, host_head=False):
             acc_width = max(acc_width, fp.acc_width)
             out = (fp.y_out_width, fp.y_width if fp.output == "lut" else 0, False)
             out_shift = -1
+            if spec.read != "none":
+                try:
+                    read_scale(fp)
+                except ValueError as exc:
+                    _fail(src, f"{key}.read", f"{spec.read}: {exc} (design {design.source})")
         else:
+            if spec.read != "none":
+                _fail(src, f"{key}.read", f"only a thermal layer has a resistance read, "
+                                          f"got {spec.read} after activation {spec.activation}")
             out = (spec.out.width, spec.out.frac, spec.activation == "none")
             out_shift = fx + fw - spec.out.frac
             if out_shift < 0:
@@ -332,8 +364,9 @@ def derive_network(cfg, host_head=False):
             x_width=x_width, x_frac=x_frac, x_signed=x_signed,
             w_width=spec.weight.width, w_frac=fw, b_width=spec.bias.width, b_frac=fb,
             bias_shift=bias_shift, acc_width=acc_width,
-            out_width=out[0], out_frac=out[1], out_signed=out[2], out_shift=out_shift, fp=fp))
-        shape = out_shape
+            out_width=out[0], out_frac=out[1], out_signed=out[2], out_shift=out_shift, fp=fp,
+            read=spec.read))
+        shape = layers[-1].act_shape
         x = out
     if cfg.hardware.input == "events" and layers[0].pool != 1:
         _fail(src, "hardware.input", f"events: the first layer scatters each event into its "

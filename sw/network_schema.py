@@ -43,6 +43,10 @@ class LayerSpec:
     padding: int = spec("conv: zero padding on every side", between(0, 7), default=0)
     pool: int = spec("conv: sum pooling pool x pool, stride pool (average pooling in float); "
                      "a power of 2", between(1, 8), default=1)
+    read: str = spec("thermal: what the next layer takes of each neuron: none (its output), "
+                     "read (its resistance read, the design's fixed_point.read_bits) or both "
+                     "(output and read, interleaved: twice the channels)",
+                     one_of("none", "read", "both"), default="none")
 
 
 #: ``hardware.lanes`` value that lets the generator choose the lanes (:mod:`hw.net_fold`).

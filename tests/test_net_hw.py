@@ -73,7 +73,8 @@ def expected(net, params, frames):
     for x in frames:
         step, state = netref.frame_step(net, params, x[None], state)
         acts = {k: a[0].transpose(1, 2, 0).reshape(-1).tolist() for k, a in enumerate(step.act)}
-        theta = step.theta[0].transpose(1, 2, 0).reshape(-1).tolist()
+        theta = np.repeat(step.theta[0].transpose(1, 2, 0).reshape(-1),     # per value
+                          net.thermal.per_neuron).tolist()
         classes = list(zip(acts[len(net.layers) - 1], step.score[0].tolist()))
         out.append((acts, theta, classes, int(step.label[0])))
     return out

@@ -96,7 +96,7 @@ def test_default_network_shapes_and_macs():
      "bad.yaml: layers[2].kernel: not used by a dense layer (leave it out), got 3"),
     (lambda d: d["layers"][1].update(colour="red"),
      "bad.yaml: layers[1].colour: unknown key (allowed: name, kind, outputs, activation, weight, "
-     "bias, out, kernel, stride, padding, pool)"),
+     "bias, out, kernel, stride, padding, pool, read)"),
     (lambda d: d["layers"][0].update(outputs=10),
      "bad.yaml: layers[0].outputs: a thermal layer's channels must be a multiple of "
      "hardware.lanes (4), got 10"),

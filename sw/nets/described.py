@@ -149,6 +149,9 @@ class DescribedIPNet(nn.Module):
                 y = trace.y
                 if fp.output == "lut":      # the LUT word over 2**y_width: the next layer's input
                     y = y * (((1 << fp.y_width) - 1) / 2 ** fp.y_width)
+                if lf.read != "none":       # the read on the same scale (sw.fixed.read_output)
+                    r = trace.read * (((1 << fp.y_width) - 1) / 2 ** fp.y_width)
+                    y = r if lf.read == "read" else torch.stack([y, r], 3).flatten(2, 3)
                 y = y.to(h.dtype)
                 h = y.reshape(b * t, *y.shape[2:])
             else:

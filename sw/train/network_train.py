@@ -58,9 +58,19 @@ def network_hash(cfg):
     design = config_to_dict(load_config(cfg.design_path()))
     neurons = {k: v for k, v in design["fixed_point"].items() if k not in ("x", "w", "b")}
     d = {"input": dataclasses.asdict(cfg.input),
-         "layers": [dataclasses.asdict(spec) for spec in cfg.layers],
+         "layers": [_layer_key(spec) for spec in cfg.layers],
          "device": design["device"], "neurons": neurons}
     return content_hash(d, length=16)
+
+
+def _layer_key(spec):
+    """A layer's part of :func:`network_hash`: its fields, without ``read`` when it is
+    ``none`` (the meaning of every description written before reads existed), so that
+    their trained weights keep their hash."""
+    d = dataclasses.asdict(spec)
+    if d.get("read") == "none":
+        del d["read"]
+    return d
 
 
 def trained_paths(cfg, weights=None):
