@@ -12,7 +12,8 @@ atomically (a temporary folder renamed into place)::
         lint.vlt          the Verilator lint waivers the Verilog needs (docs/integration.md)
         wrom<l>.hex       lane l's weight ROM, every layer, $readmemh words
         brom<l>.hex       lane l's bias ROM
-        lut.hex           the thermal neurons' switching-probability LUT
+        lut.hex           the thermal neurons' switching-probability LUT (lut1.hex, ... of
+                          an all-MTJ network's further thermal layers; none for spikes)
         weights.npz       the integer weights and biases (w0, b0, ...), torch layouts
         manifest.json     layers, shapes, formats, ROM bases, ports, SHA-256 of every file,
                           the source checkpoint and its float and integer accuracy
@@ -150,9 +151,10 @@ def generate_network(design, out_root="build", roms="inline", rom_prefix="", log
                 path = tmp / f"{kind}{lane}.hex"
                 write_hex(path, words, width)
                 files.append(path)
-        fp = net.thermal.fp
-        files.append(tmp / "lut.hex")
-        write_hex(files[-1], fp.lut, fp.y_width)
+        for j, lf in enumerate(net.thermals):       # each neuron unit's LUT (hw.net_post)
+            if lf.fp.output != "spike":
+                files.append(tmp / f"lut{j or ''}.hex")
+                write_hex(files[-1], lf.fp.lut, lf.fp.y_width)
         files.append(tmp / "weights.npz")
         with open(files[-1], "wb") as fh:
             np.savez(fh, **{f"{k}{i}": np.asarray(a, dtype=np.int64)

@@ -56,7 +56,8 @@ def _golden(net, build, x):
     k = net.layers.index(net.thermal)
     trace = netref.run_network(net, params, x[None], keep=(k,), keep_theta=True)
     order = lambda a: a[0].transpose(0, 2, 3, 1).reshape(a.shape[1], -1)   # noqa: E731 (h, w, c)
-    return {"value": order(trace.act[k]), "theta": order(trace.theta),
+    per = net.thermal.per_neuron               # read: both: the outputs are the even values
+    return {"value": order(trace.act[k])[:, ::per], "theta": order(trace.theta),
             "score": trace.score[0], "label": trace.label[0]}
 
 

@@ -31,7 +31,8 @@ class NetMonitorSignature(wiring.Signature):
     value : Out(unsigned)
         The activation, thermal output or logit, as bits (zero-extended).
     theta : Out(unsigned(theta_width))
-        The thermal neuron's heat after this frame (thermal layer only).
+        The thermal neuron's heat after this frame (thermal layers only; the widest
+        thermal layer's ``theta_width``).
     """
 
     def __init__(self, plan):
@@ -40,7 +41,7 @@ class NetMonitorSignature(wiring.Signature):
             "layer": Out(index_shape(plan.n_layers)),
             "index": Out(index_shape(plan.max_outputs)),
             "value": Out(unsigned(plan.value_width)),
-            "theta": Out(unsigned(plan.net.thermal.fp.theta_width)),
+            "theta": Out(unsigned(plan.theta_width)),
         })
 
 

@@ -7,7 +7,7 @@ from .net_rom_layout import layer_groups
 
 __all__ = ["lower_bound_cycles", "predict_cycles_per_frame", "measure_cycles_per_frame",
            "event_frame_macs", "full_frame_macs", "predict_event_cycles",
-           "THERMAL_HOLD", "LAYER_TURN", "FRAME_TURN", "FLUSH_MIN", "EVENT_TURN"]
+           "THERMAL_HOLD", "LAYER_TURN", "FRAME_TURN", "THERMAL_TURN", "FLUSH_MIN", "EVENT_TURN"]
 
 #: Cycles a thermal group holds the engine's hand-over register beyond its P lanes: the
 #: neuron unit takes a group once every lane is issued and its five-stage pipeline is empty.
@@ -21,6 +21,9 @@ LAYER_TURN = 10
 #: The same for the thermal layer's turn and the walk's return from the last layer to the
 #: first, together (the last layer's outputs overlap the next frame; only its LOAD counts).
 FRAME_TURN = 16
+#: Cycles the turn after a thermal layer costs beyond its drain, where FRAME_TURN does not
+#: hold it: after every thermal layer but the first (an all-MTJ network).
+THERMAL_TURN = 13
 #: Stall cycles the walk's return to the first layer hides: the last layer's final group
 #: waits in stage E while the walker is in WAIT and LOAD (1), and the first layer's first
 #: group reaches stage E three cycles after the walk has turned (3).
@@ -58,7 +61,8 @@ def predict_cycles_per_frame(net):
     The MAC lanes' work (:func:`lower_bound_cycles`), plus what the schedule adds:
 
     - **turns**: ``FRAME_TURN`` once per frame, ``LAYER_TURN`` for every layer that is
-      neither the thermal one nor the last;
+      neither thermal nor the last, ``THERMAL_TURN`` for every thermal layer but the
+      first (an all-MTJ network);
     - **drains**: before a layer other than the first starts, the previous layer's last
       group leaves the post-processing: P cycles for the thermal layer (the neuron unit
       updates all P lanes; 2P with ``read: both``, two values per neuron), its real lanes
@@ -106,7 +110,11 @@ def _dense_terms(net):
             _, h, w = lf.out_shape
             first_share = layer_groups(lf, P) * h * w * lf.window + sum(stalls)
         if k != last:   # drain: the neuron unit's P lanes, or the final group's real lanes
-            total += lf.per_neuron * P if lf.activation == "thermal" else hold[-1] + LAYER_TURN
+            if lf.activation == "thermal":
+                later = lf.index != net.thermal.index
+                total += lf.per_neuron * P + (THERMAL_TURN if later else 0)
+            else:
+                total += hold[-1] + LAYER_TURN
     first = net.layers[0]
     total += max(0, holds(net.layers[-1])[-1] - first.window + 1 - _HIDDEN_TURN)
     return total, first_share

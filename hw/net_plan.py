@@ -85,6 +85,8 @@ class NetPlan:
         self.n_layers = L = len(net.layers)
         self.last = L - 1
         self.thermal = net.thermal.index
+        #: the heat field's bits: the widest thermal layer's (an all-MTJ network has several)
+        self.theta_width = max(lf.fp.theta_width for lf in net.thermals)
         c, h, w = net.input_shape
         self.in_words = c * h * w
         self.in_width = net.input_width

@@ -27,15 +27,15 @@ def output_layout(plan):
         "layer": index_shape(plan.n_layers),
         "index": index_shape(plan.max_outputs),
         "value": unsigned(plan.value_width),
-        "theta": unsigned(plan.net.thermal.fp.theta_width),
+        "theta": unsigned(plan.theta_width),
     })
 
 
 class NetPost(wiring.Component):
     """Turns accumulator groups into output values, in channels-last order per layer.
 
-    A group of the thermal layer goes to a :class:`~hw.neuron_unit.NeuronUnit`
-    (heat of all its neurons in a RAM, cleared after reset). A group of any
+    A group of a thermal layer goes to that layer's :class:`~hw.neuron_unit.NeuronUnit`
+    (heat of all its neurons in a RAM, cleared after reset; one unit per thermal layer). A group of any
     other layer is serialised, one lane per cycle, straight from the ``acc``
     payload (the group is taken after its last real lane), through two registers
     (lane selected; requantised) and
@@ -63,11 +63,11 @@ class NetPost(wiring.Component):
     def __init__(self, plan, overlap=False):
         self.plan = plan
         self.overlap = overlap
-        thermal = plan.net.thermal
-        if thermal.fp.acc_width < thermal.acc_width:
-            raise ValueError(f"layer {thermal.name}: the neuron unit's accumulators "
-                             f"({thermal.fp.acc_width} bits) are narrower than the layer's "
-                             f"({thermal.acc_width})")
+        for thermal in plan.net.thermals:
+            if thermal.fp.acc_width < thermal.acc_width:
+                raise ValueError(f"layer {thermal.name}: the neuron unit's accumulators "
+                                 f"({thermal.fp.acc_width} bits) are narrower than the layer's "
+                                 f"({thermal.acc_width})")
         super().__init__({
             "acc": In(stream.Signature(group_layout(plan))),
             "out": Out(stream.Signature(output_layout(plan))),
@@ -77,16 +77,26 @@ class NetPost(wiring.Component):
         plan, net = self.plan, self.plan.net
         P = plan.lanes
         m = Module()
-        read = net.thermal.read
-        m.submodules.neurons = neurons = NeuronUnit(net.thermal.fp, overlap=self.overlap,
-                                                    read=read != "none")
         acc = self.acc.payload
-
+        # one neuron unit per thermal layer (an all-MTJ network has several), each with the
+        # heat RAM and constants of its layer; the first is named ``neurons``
+        units, selects = [], []
+        for j, lf in enumerate(net.thermals):
+            unit = NeuronUnit(lf.fp, overlap=self.overlap, read=lf.read != "none",
+                              suffix=str(j) if j else "")
+            m.submodules["neurons" if j == 0 else f"neurons{j}"] = unit
+            sel = Signal(name=f"to_neurons{j}")
+            m.d.comb += [sel.eq(acc.layer == lf.index),
+                         unit.acc.valid.eq(self.acc.valid & sel),
+                         unit.acc.payload.group.eq(acc.group)]
+            m.d.comb += [unit.acc.payload.lanes[lane].eq(acc.lanes[lane]) for lane in range(P)]
+            units.append((lf, unit))
+            selects.append(sel)
         is_thermal = Signal()
-        m.d.comb += is_thermal.eq(acc.layer == plan.thermal)
-        m.d.comb += [neurons.acc.valid.eq(self.acc.valid & is_thermal),
-                     neurons.acc.payload.group.eq(acc.group)]
-        m.d.comb += [neurons.acc.payload.lanes[lane].eq(acc.lanes[lane]) for lane in range(P)]
+        thermal_ready = Signal()
+        m.d.comb += [is_thermal.eq(Cat(*selects).any()),
+                     thermal_ready.eq(Cat(*(sel & unit.acc.ready
+                                            for sel, (_, unit) in zip(selects, units))).any())]
 
         # -- serialiser of relu / none layers: one lane per cycle into a register (P), then
         #    requantised into another (S). P keeps the lane multiplexer and S the
@@ -124,7 +134,7 @@ class NetPost(wiring.Component):
             m.d.sync += [sv.eq(1), s_out.layer.eq(p_layer), s_out.index.eq(p_index),
                          s_out.value.eq(value), s_out.theta.eq(0)]
         with m.If(is_thermal):
-            m.d.comb += self.acc.ready.eq(neurons.acc.ready)
+            m.d.comb += self.acc.ready.eq(thermal_ready)
         with m.Else():
             m.d.comb += self.acc.ready.eq(step & last)
 
@@ -133,25 +143,26 @@ class NetPost(wiring.Component):
         #    outputs may pass logits that wait for the class head. With read: read the
         #    neuron's value is its read; with read: both it hands on two values, its output
         #    at 2n (``second`` 0) and then its read at 2n + 1, holding the unit meanwhile.
-        second = Signal()
-        with m.If(neurons.y.valid):
-            m.d.comb += [self.out.valid.eq(1), self.out.payload.layer.eq(plan.thermal),
-                         self.out.payload.theta.eq(neurons.state.theta)]
-            if read == "none":
-                m.d.comb += [self.out.payload.index.eq(neurons.state.index),
-                             self.out.payload.value.eq(neurons.y.payload),
-                             neurons.y.ready.eq(self.out.ready)]
-            elif read == "read":
-                m.d.comb += [self.out.payload.index.eq(neurons.state.index),
-                             self.out.payload.value.eq(neurons.read),
-                             neurons.y.ready.eq(self.out.ready)]
-            else:
-                m.d.comb += [self.out.payload.index.eq(Cat(second, neurons.state.index)),
-                             self.out.payload.value.eq(Mux(second, neurons.read,
-                                                           neurons.y.payload)),
-                             neurons.y.ready.eq(self.out.ready & second)]
-                with m.If(self.out.ready):
-                    m.d.sync += second.eq(~second)
+        for j, (lf, neurons) in enumerate(units):
+            second = Signal(name=f"second{j}")
+            with (m.If if j == 0 else m.Elif)(neurons.y.valid):
+                m.d.comb += [self.out.valid.eq(1), self.out.payload.layer.eq(lf.index),
+                             self.out.payload.theta.eq(neurons.state.theta)]
+                if lf.read == "none":
+                    m.d.comb += [self.out.payload.index.eq(neurons.state.index),
+                                 self.out.payload.value.eq(neurons.y.payload),
+                                 neurons.y.ready.eq(self.out.ready)]
+                elif lf.read == "read":
+                    m.d.comb += [self.out.payload.index.eq(neurons.state.index),
+                                 self.out.payload.value.eq(neurons.read),
+                                 neurons.y.ready.eq(self.out.ready)]
+                else:
+                    m.d.comb += [self.out.payload.index.eq(Cat(second, neurons.state.index)),
+                                 self.out.payload.value.eq(Mux(second, neurons.read,
+                                                               neurons.y.payload)),
+                                 neurons.y.ready.eq(self.out.ready & second)]
+                    with m.If(self.out.ready):
+                        m.d.sync += second.eq(~second)
         with m.Else():
             m.d.comb += [self.out.valid.eq(sv), self.out.payload.eq(s_out),
                          s_take.eq(sv & self.out.ready)]

@@ -106,14 +106,13 @@ def net_memories(net, params=None):
     Input buffer (two banks of the input frame; with event input instead the first layer's
     ring RAM of partial sums, :class:`hw.net_event_plan.EventPlan`), per lane a weight ROM
     and a bias ROM,
-    the activation RAM, and in the neuron unit the heat RAM, the activation LUT (unless
-    the thermal layer outputs spikes) and the per-neuron ROMs of device spread and
-    per-device time constants. The neuron unit's ROMs carry their words; the weight and
+    the activation RAM, and in the neuron unit (one per thermal layer) the heat RAM, the
+    activation LUT (unless the thermal layer outputs spikes) and the per-neuron ROMs of
+    device spread and per-device time constants. The neuron unit's ROMs carry their words; the weight and
     bias ROMs carry theirs when the integer ``params`` are given.
     """
     from .net_rom_layout import bias_images, weight_images
     plan = NetPlan(net)
-    fp = net.thermal.fp
     w_img, b_img = ((weight_images(net, params), bias_images(net, params)) if params is not None
                     else ([()] * net.lanes, [()] * net.lanes))
     if plan.events:         # no input buffer: the first layer's ring RAM of partial sums
@@ -125,19 +124,21 @@ def net_memories(net, params=None):
         mems.append(NetMemory(f"wrom{lane}", plan.w_depth, plan.w_width, True, tuple(w_img[lane])))
         mems.append(NetMemory(f"brom{lane}", plan.b_depth, plan.b_width, True, tuple(b_img[lane])))
     mems.append(NetMemory("act", plan.act_depth, plan.act_width, False))
-    mems.append(NetMemory("theta_mem", fp.neurons, fp.theta_width, False))
-    if fp.output != "spike":
-        mems.append(NetMemory("lut", 1 << fp.z_width, fp.y_width, True, tuple(fp.lut)))
-    if fp.thr_offset:
-        from ipnet_mtj.sw.fixed import offset_width
-        mems.append(NetMemory("offset_rom", fp.neurons, offset_width(fp), True,
-                              tuple(int(v) for v in fp.thr_offset)))
-    if fp.devices:
-        from ipnet_mtj.sw.fixed import gain_width
-        mems.append(NetMemory("alpha_rom", fp.neurons, fp.alpha_frac, True,
-                              tuple(a for a, _ in fp.devices)))
-        mems.append(NetMemory("gain_rom", fp.neurons, gain_width(fp), True,
-                              tuple(g for _, g in fp.devices)))
+    for j, lf in enumerate(net.thermals):          # a neuron unit per thermal layer
+        fp, sfx = lf.fp, (str(j) if j else "")
+        mems.append(NetMemory("theta_mem" + sfx, fp.neurons, fp.theta_width, False))
+        if fp.output != "spike":
+            mems.append(NetMemory("lut" + sfx, 1 << fp.z_width, fp.y_width, True, tuple(fp.lut)))
+        if fp.thr_offset:
+            from ipnet_mtj.sw.fixed import offset_width
+            mems.append(NetMemory("offset_rom" + sfx, fp.neurons, offset_width(fp), True,
+                                  tuple(int(v) for v in fp.thr_offset)))
+        if fp.devices:
+            from ipnet_mtj.sw.fixed import gain_width
+            mems.append(NetMemory("alpha_rom" + sfx, fp.neurons, fp.alpha_frac, True,
+                                  tuple(a for a, _ in fp.devices)))
+            mems.append(NetMemory("gain_rom" + sfx, fp.neurons, gain_width(fp), True,
+                                  tuple(g for _, g in fp.devices)))
     return mems
 
 
@@ -211,22 +212,24 @@ def net_multipliers(net):
     """Every multiplier the accelerator for ``net`` has.
 
     One per lane (weight times the operand, which is unsigned and so gains a sign bit);
-    in the neuron unit the squared current, the product with the neuron's heat gain (per-
+    in the neuron unit (one per thermal layer) the squared current, the product with the neuron's heat gain (per-
     device time constants), the threshold slope (linear threshold) and the dissipation
     (multiply mode: the card's constant, or the neuron's alpha from its ROM).
     """
     plan = NetPlan(net)
-    fp = net.thermal.fp
     mults = [Multiplier(f"lane{lane}", plan.w_width, plan.x_width + 1) for lane in range(net.lanes)]
-    mults.append(Multiplier("joule i*i", fp.i_width, fp.i_width))
-    if fp.devices:
-        from ipnet_mtj.sw.fixed import gain_width
-        mults.append(Multiplier("joule gain", 2 * fp.i_width, gain_width(fp) + 1))
-    if fp.threshold != "table":
-        mults.append(Multiplier("threshold slope", fp.theta_width, fp.gamma.bit_length()))
-    if fp.decay != "shift":
-        alpha = fp.alpha_frac if fp.devices else fp.alpha_mult.bit_length()
-        mults.append(Multiplier("dissipation", fp.theta_width, alpha))
+    for j, lf in enumerate(net.thermals):          # a neuron unit per thermal layer
+        fp, sfx = lf.fp, (f" {lf.name}" if j else "")
+        mults.append(Multiplier("joule i*i" + sfx, fp.i_width, fp.i_width))
+        if fp.devices:
+            from ipnet_mtj.sw.fixed import gain_width
+            mults.append(Multiplier("joule gain" + sfx, 2 * fp.i_width, gain_width(fp) + 1))
+        if fp.threshold != "table":
+            mults.append(Multiplier("threshold slope" + sfx, fp.theta_width,
+                                    fp.gamma.bit_length()))
+        if fp.decay != "shift":
+            alpha = fp.alpha_frac if fp.devices else fp.alpha_mult.bit_length()
+            mults.append(Multiplier("dissipation" + sfx, fp.theta_width, alpha))
     return mults
 
 

@@ -65,10 +65,14 @@ class NeuronUnit(wiring.Component):
     state : Out(StateMonitorSignature(fp))
     read : Out(unsigned(fp.y_width))
         Only with ``read``.
+
+    ``suffix`` ends the names of the unit's memories (``theta_mem``, ``lut``, the ROMs), so
+    that the units of an all-MTJ network have ROMs of distinct names in the Verilog.
     """
 
-    def __init__(self, fp, overlap=False, read=False):
+    def __init__(self, fp, overlap=False, read=False, suffix=""):
         self.fp = fp
+        self.suffix = suffix
         self.overlap = overlap and fp.neurons >= 6
         self.has_read = read
         members = {
@@ -85,12 +89,13 @@ class NeuronUnit(wiring.Component):
         N, P = fp.neurons, fp.lanes
         m = Module()
 
-        m.submodules.theta_mem = theta_mem = Memory(shape=unsigned(fp.theta_width), depth=N, init=[])
+        sfx = self.suffix
+        m.submodules["theta_mem" + sfx] = theta_mem = Memory(shape=unsigned(fp.theta_width), depth=N, init=[])
         th_rd = theta_mem.read_port()
         th_wr = theta_mem.write_port()
         lut_rd = None
         if fp.output != "spike":
-            m.submodules.lut = lut = Memory(shape=unsigned(fp.y_width), depth=1 << fp.z_width,
+            m.submodules["lut" + sfx] = lut = Memory(shape=unsigned(fp.y_width), depth=1 << fp.z_width,
                                             init=list(fp.lut))
             lut_rd = lut.read_port()
 
@@ -132,7 +137,7 @@ class NeuronUnit(wiring.Component):
         def neuron_rom(name, shape, values):
             """A per-neuron constant: a ROM read at the neuron's address beside its heat (S1),
             its word registered into S2 like theta2."""
-            m.submodules[name] = rom = Memory(shape=shape, depth=N, init=[int(v) for v in values])
+            m.submodules[name + sfx] = rom = Memory(shape=shape, depth=N, init=[int(v) for v in values])
             port = rom.read_port()
             m.d.comb += [port.addr.eq(n0), port.en.eq(~stall)]
             word = Signal(shape, name=f"{name}_word")

@@ -32,8 +32,8 @@ def expected_monitor(net, trace):
         for k, lf in enumerate(net.layers):
             v = trace.act[k][0, t].transpose(1, 2, 0).reshape(-1)     # (h, w, c)
             mask = (1 << lf.out_width) - 1
-            theta = (np.repeat(trace.theta[0, t].transpose(1, 2, 0).reshape(-1), lf.per_neuron)
-                     if lf.activation == "thermal" else None)
+            theta = (np.repeat(trace.thetas[k][0, t].transpose(1, 2, 0).reshape(-1),
+                               lf.per_neuron) if lf.activation == "thermal" else None)
             layers.append((v & mask, theta))
         frames.append(layers)
     return frames

@@ -3,7 +3,8 @@
 Pure functions with explicit state (after Norse): :func:`frame_step` advances
 a batch of networks by one event frame, :func:`run_network` runs whole
 sequences. The arithmetic after each accumulator is a function of
-:mod:`sw.fixed` on numpy int64; the thermal layer is :func:`sw.reference.step`.
+:mod:`sw.fixed` on numpy int64; a thermal layer is :func:`sw.reference.step`, each
+thermal layer (an all-MTJ network has several) with its own state.
 The accumulators themselves are exact sums computed with float64 BLAS
 (every partial sum fits the derived ``acc_width`` <= 52 bits).
 
@@ -30,8 +31,8 @@ __all__ = ["NetState", "FrameOut", "NetTrace", "initial_state", "quantise_frames
 @dataclass(frozen=True)
 class NetState:
     """State of a batch of networks between frames."""
-    thermal: reference.LayerState   #: heat of the thermal layer, neurons in (h, w, c) order
-    score: np.ndarray               #: (B, classes) int64, logits summed since reset
+    thermal: tuple       #: per thermal layer (layer order) its LayerState, neurons in (h, w, c)
+    score: np.ndarray    #: (B, classes) int64, logits summed since reset
 
 
 @dataclass(frozen=True)
@@ -39,24 +40,26 @@ class FrameOut:
     """Everything one frame produces, per layer (each (B, C, H, W) int64)."""
     acc: tuple       #: exact accumulators, after pooling and bias
     act: tuple       #: outputs: relu activations, thermal outputs, logits
-    theta: np.ndarray  #: (B, C, H, W) heat of the thermal layer after this frame
+    theta: np.ndarray  #: (B, C, H, W) heat of the (first) thermal layer after this frame
     score: np.ndarray  #: (B, classes)
     label: np.ndarray  #: (B,) argmax of score, first index on ties
+    thetas: dict = None  #: {layer index: (B, C, H, W) heat} of every thermal layer
 
 
 @dataclass(frozen=True)
 class NetTrace:
     """Per-frame outputs of :func:`run_network`; arrays are (B, T, ...)."""
     act: tuple         #: per layer (B, T, C, H, W); only the layers asked for (else None)
-    theta: np.ndarray  #: (B, T, C, H, W) or None
+    theta: np.ndarray  #: (B, T, C, H, W) of the (first) thermal layer, or None
     logits: np.ndarray  #: (B, T, classes)
     score: np.ndarray   #: (B, T, classes)
     label: np.ndarray   #: (B, T)
+    thetas: dict = None  #: {layer index: (B, T, C, H, W)} of every thermal layer, or None
 
 
 def initial_state(net, batch=1):
-    """Reset: every thermal neuron at ambient, LFSR at its seed, scores 0."""
-    return NetState(thermal=reference.initial_state(net.thermal.fp, batch),
+    """Reset: every thermal neuron at ambient, LFSRs at their seeds, scores 0."""
+    return NetState(thermal=tuple(reference.initial_state(lf.fp, batch) for lf in net.thermals),
                     score=np.zeros((batch, net.classes), dtype=np.int64))
 
 
@@ -123,18 +126,19 @@ def frame_step(net, params, x, state):
     FrameOut, NetState
     """
     accs, acts = [], []
-    theta = None
-    thermal = state.thermal
+    thetas = {}
+    thermal = list(state.thermal)
     h = np.asarray(x, dtype=np.int64)
     for lf, (w, b) in zip(net.layers, params):
         acc = layer_accumulator(lf, h, w, b)
         if lf.activation == "thermal":
+            j = len(thetas)                                           # its place among them
             batch, c, hh, ww = acc.shape
             flat = acc.transpose(0, 2, 3, 1).reshape(batch, -1)       # (h, w, c) order
-            y, _, thermal = reference.step(lf.fp, flat, thermal)
-            h = thermal_values(lf, y, thermal.theta).reshape(batch, hh, ww, -1)
+            y, _, thermal[j] = reference.step(lf.fp, flat, thermal[j])
+            h = thermal_values(lf, y, thermal[j].theta).reshape(batch, hh, ww, -1)
             h = h.transpose(0, 3, 1, 2)
-            theta = thermal.theta.reshape(batch, hh, ww, c).transpose(0, 3, 1, 2)
+            thetas[lf.index] = thermal[j].theta.reshape(batch, hh, ww, c).transpose(0, 3, 1, 2)
         else:
             h = requantise_output(INT_OPS, acc, lf.out_shift, lf.out_width, lf.out_signed)
         accs.append(acc)
@@ -142,15 +146,16 @@ def frame_step(net, params, x, state):
     logits = acts[-1].reshape(acts[-1].shape[0], -1)
     score = accumulate_score(INT_OPS, state.score, logits, net.score_width)
     label = np.argmax(score, axis=1)
-    out = FrameOut(acc=tuple(accs), act=tuple(acts), theta=theta, score=score, label=label)
-    return out, NetState(thermal=thermal, score=score)
+    out = FrameOut(acc=tuple(accs), act=tuple(acts), theta=thetas[net.thermal.index],
+                   score=score, label=label, thetas=thetas)
+    return out, NetState(thermal=tuple(thermal), score=score)
 
 
 def run_network(net, params, frames, keep=(), keep_theta=False, state=None):
     """Run sequences ``frames`` (B, T, C, H, W) of event counts from reset.
 
     ``keep`` names layer indices whose outputs are returned for every frame
-    (they can be large); ``keep_theta`` keeps the thermal layer's heat.
+    (they can be large); ``keep_theta`` keeps the thermal layers' heat.
 
     Returns
     -------
@@ -166,15 +171,17 @@ def run_network(net, params, frames, keep=(), keep_theta=False, state=None):
         for k in keep:
             acts[k].append(out.act[k])
         if keep_theta:
-            thetas.append(out.theta)
+            thetas.append(out.thetas)
         logits.append(out.act[-1].reshape(batch, -1))
         scores.append(out.score)
         labels.append(out.label)
     stack = lambda v: np.stack(v, axis=1)  # noqa: E731
     return NetTrace(
         act=tuple(stack(acts[k]) if k in acts else None for k in range(len(net.layers))),
-        theta=stack(thetas) if keep_theta else None,
-        logits=stack(logits), score=stack(scores), label=stack(labels))
+        theta=stack([t[net.thermal.index] for t in thetas]) if keep_theta else None,
+        logits=stack(logits), score=stack(scores), label=stack(labels),
+        thetas={lf.index: stack([t[lf.index] for t in thetas]) for lf in net.thermals}
+        if keep_theta else None)
 
 
 def predict(net, params, frames, batch=64):

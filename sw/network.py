@@ -141,8 +141,14 @@ class NetFixed:
 
     @property
     def thermal(self):
-        """The thermal layer (a LayerFixed)."""
+        """The first thermal layer (a LayerFixed): the network's only one, unless it is an
+        all-MTJ network (:attr:`thermals`)."""
         return next(lf for lf in self.layers if lf.activation == "thermal")
+
+    @property
+    def thermals(self):
+        """Every thermal layer, in layer order (a tuple of LayerFixed)."""
+        return tuple(lf for lf in self.layers if lf.activation == "thermal")
 
     @property
     def macs(self):
@@ -277,8 +283,11 @@ def derive_network(cfg, host_head=False):
     x = (cfg.input.width, 0, False)
     layers = []
     thermal = [k for k, s in enumerate(cfg.layers) if s.activation == "thermal"]
-    if len(thermal) != 1:
-        _fail(src, "layers", f"needs exactly one layer with activation thermal, got {len(thermal)}")
+    if not thermal:
+        _fail(src, "layers", "needs at least one layer with activation thermal, got 0")
+    if len(thermal) > 1 and (design.device.threshold_sigma_ic0 or design.device.thermal_sigma_rel):
+        _fail(src, "design", f"{len(thermal)} thermal layers on a chip with device spread "
+                             f"({design.source}): its draws are per neuron of one layer")
     last = len(cfg.layers) - 1
     for k, spec in enumerate(cfg.layers):
         key = f"layers[{k}]"

@@ -67,14 +67,15 @@ def random_frames(net, frames, seed, rate=0.6):
 
 
 def expected(net, params, frames):
-    """Per frame: ({layer: channels-last values}, theta, [(logit, score)], label)."""
+    """Per frame: ({layer: channels-last values}, {thermal layer: heat per value},
+    [(logit, score)], label)."""
     state = netref.initial_state(net, 1)
     out = []
     for x in frames:
         step, state = netref.frame_step(net, params, x[None], state)
         acts = {k: a[0].transpose(1, 2, 0).reshape(-1).tolist() for k, a in enumerate(step.act)}
-        theta = np.repeat(step.theta[0].transpose(1, 2, 0).reshape(-1),     # per value
-                          net.thermal.per_neuron).tolist()
+        theta = {lf.index: np.repeat(step.thetas[lf.index][0].transpose(1, 2, 0).reshape(-1),
+                                     lf.per_neuron).tolist() for lf in net.thermals}
         classes = list(zip(acts[len(net.layers) - 1], step.score[0].tolist()))
         out.append((acts, theta, classes, int(step.label[0])))
     return out
@@ -177,21 +178,21 @@ def compare(net, params, segments, results):
 
     Strobes are compared per layer in order (layers of consecutive frames may interleave).
     """
-    thermal = net.thermal.index
+    thermal = {lf.index for lf in net.thermals}
     compared = 0
     for seg, (mon, ys) in zip(segments, results):
         ref = expected(net, params, seg.frames)
         complete = seg.abort_after is None
         for k, lf in enumerate(net.layers):
             seen = [(i, v, th) for (layer, i, v, th) in mon if layer == k]
-            want = [(i, v, frame[1][i] if k == thermal else 0)
+            want = [(i, v, frame[1][k][i] if k in thermal else 0)
                     for frame in ref for i, v in enumerate(frame[0][k])]
             if complete:
                 assert len(seen) == len(want), f"layer {lf.name}: {len(seen)} of {len(want)} values"
             for n, (s, w) in enumerate(zip(seen, want)):
                 assert s == w, (f"layer {lf.name}, frame {n // lf.outputs}, word {n % lf.outputs}: "
                                 f"got (index, value, theta) {s}, want {w}")
-            compared += len(seen) * (2 if k == thermal else 1)
+            compared += len(seen) * (2 if k in thermal else 1)
         want_y = []
         for _, _, classes, label in ref:
             for c, (logit, score) in enumerate(classes):

@@ -79,9 +79,10 @@ def test_default_network_shapes_and_macs():
      "bad.yaml: layers[0].out: must be absent: a thermal layer's output is the design's LUT "
      "(or spike) format"),
     (lambda d: d["layers"][1].update(activation="thermal"),
-     "bad.yaml: layers: needs exactly one layer with activation thermal, got 2"),
+     "bad.yaml: layers[1].out: must be absent: a thermal layer's output is the design's LUT "
+     "(or spike) format"),
     (lambda d: d["layers"][0].update(activation="relu", out={"width": 8, "frac": 4}),
-     "bad.yaml: layers: needs exactly one layer with activation thermal, got 0"),
+     "bad.yaml: layers: needs at least one layer with activation thermal, got 0"),
     (lambda d: d["layers"][2].update(activation="none"),
      "bad.yaml: layers[2].activation: none (logits) must be the last layer's activation, and only its"),
     (lambda d: d["layers"][1].update(pool=3),

@@ -19,7 +19,8 @@ quantised (QAT)
 
 The thermal layer's current is ``gain * (conv(x) + b) + offset`` in units of
 I_c0 (a learned gain and offset, so one network fits the device threshold);
-they fold into the integer weights and biases (:meth:`effective`).
+they fold into the integer weights and biases (:meth:`effective`). An all-MTJ
+network (several thermal layers) has a gain and offset per thermal layer.
 """
 
 from __future__ import annotations
@@ -61,6 +62,12 @@ class DescribedIPNet(nn.Module):
         fp = net.thermal.fp
         self.gain = nn.Parameter(torch.tensor(1.0))
         self.offset = nn.Parameter(torch.tensor(fp.thr0 / 2 ** fp.i_frac))
+        # an all-MTJ network's further thermal layers: a gain and offset each, by layer index
+        self.extra_gain = nn.ParameterDict(
+            {str(lf.index): nn.Parameter(torch.tensor(1.0)) for lf in net.thermals[1:]})
+        self.extra_offset = nn.ParameterDict(
+            {str(lf.index): nn.Parameter(torch.tensor(lf.fp.thr0 / 2 ** lf.fp.i_frac))
+             for lf in net.thermals[1:]})
         # In quantised mode every sum must be exact: float32 is, while every accumulator fits
         # 25 bits (|acc| < 2**24); wider networks run their quantised forward in float64.
         self.exact_dtype = torch.float32 if all(lf.acc_width <= 25 for lf in net.layers) \
@@ -72,7 +79,10 @@ class DescribedIPNet(nn.Module):
         """Real weight and bias of layer ``k`` (thermal: gain and offset folded in)."""
         mod, lf = self.layers[k], self.net.layers[k]
         if lf.activation == "thermal":
-            return self.gain * mod.weight, self.gain * mod.bias + self.offset
+            first = lf.index == self.net.thermal.index
+            gain = self.gain if first else self.extra_gain[str(lf.index)]
+            offset = self.offset if first else self.extra_offset[str(lf.index)]
+            return gain * mod.weight, gain * mod.bias + offset
         return mod.weight, mod.bias
 
     def _layer_integers(self, k):

@@ -181,7 +181,7 @@ def load_trained(cfg, net, path=None):
 
 
 def integer_evaluation(net, params, frames, labels, batch=50):
-    """Accuracy of the integer golden model and the thermal layer's extremes.
+    """Accuracy of the integer golden model and the thermal layers' extremes.
 
     Returns
     -------
@@ -190,32 +190,39 @@ def integer_evaluation(net, params, frames, labels, batch=50):
         saturation, units of I_c0), ``current_saturated`` (fraction of neuron updates
         whose current saturated), ``max_heat`` and ``p99_heat`` (heat units: the largest
         and the 99th percentile of the heat after every neuron update of the test set).
+        An all-MTJ network's figures are the largest over its thermal layers (the
+        saturated fraction over all their updates).
     """
-    lf = net.thermal
-    fp = lf.fp
-    lo, hi = fp.i_lo, fp.i_hi                  # the format's range or the card's current limit
+    layers = net.thermals
     preds, i_max, sat, count = [], 0.0, 0, 0
-    hist = np.zeros(1 << fp.theta_width, dtype=np.int64)     # heat after every update
+    hists = {lf.index: np.zeros(1 << lf.fp.theta_width, dtype=np.int64)   # heat after
+             for lf in layers}                                           # every update
     for k in range(0, len(frames), batch):
         x = netref.quantise_frames(net, frames[k:k + batch])
         state = netref.initial_state(net, len(x))
         for t in range(x.shape[1]):
             out, state = netref.frame_step(net, params, x[:, t], state)
-            acc = out.acc[lf.index]
-            exact = INT_OPS.shr(acc, fp.i_shift)
-            i_max = max(i_max, float(np.abs(exact).max()) * 2.0 ** -fp.i_frac)
-            i = requantise(INT_OPS, fp, acc)
-            sat += int(np.count_nonzero((i == lo) | (i == hi)))
-            count += i.size
-            hist += np.bincount(out.theta.reshape(-1), minlength=hist.size)
+            for lf in layers:
+                fp = lf.fp
+                acc = out.acc[lf.index]
+                exact = INT_OPS.shr(acc, fp.i_shift)
+                i_max = max(i_max, float(np.abs(exact).max()) * 2.0 ** -fp.i_frac)
+                i = requantise(INT_OPS, fp, acc)
+                sat += int(np.count_nonzero((i == fp.i_lo) | (i == fp.i_hi)))
+                count += i.size
+                hists[lf.index] += np.bincount(out.thetas[lf.index].reshape(-1),
+                                               minlength=hists[lf.index].size)
         preds.append(out.label)
     preds = np.concatenate(preds)
-    cumulative = np.cumsum(hist)
-    p99 = int(np.searchsorted(cumulative, 0.99 * cumulative[-1]))
+    max_heat = p99_heat = 0.0
+    for lf in layers:
+        hist, scale = hists[lf.index], 2.0 ** -lf.fp.theta_frac
+        cumulative = np.cumsum(hist)
+        p99_heat = max(p99_heat, int(np.searchsorted(cumulative, 0.99 * cumulative[-1])) * scale)
+        max_heat = max(max_heat, int(np.flatnonzero(hist)[-1]) * scale)
     return {"accuracy": float(np.mean(preds == np.asarray(labels))), "labels": preds,
             "max_current_ic0": i_max, "current_saturated": sat / max(count, 1),
-            "max_heat": int(np.flatnonzero(hist)[-1]) * 2.0 ** -fp.theta_frac,
-            "p99_heat": p99 * 2.0 ** -fp.theta_frac}
+            "max_heat": max_heat, "p99_heat": p99_heat}
 
 
 def heat_bound(fp):
@@ -242,7 +249,7 @@ def physics(net, stats):
     coef = coefficients(design.device)
     t_max = design.device.T0_K + coef.kappa_K * stats["max_heat"]
     t_p99 = design.device.T0_K + coef.kappa_K * stats["p99_heat"]
-    bound = heat_bound(net.thermal.fp)
+    bound = max(heat_bound(lf.fp) for lf in net.thermals)
     return {
             "heat_bound_units": bound,
             "temperature_bound_K": design.device.T0_K + coef.kappa_K * bound,"max_current_ic0": stats["max_current_ic0"],
