@@ -405,7 +405,8 @@ def describe(net):
     """Lines describing every layer: shapes, formats, shifts, MACs."""
     from tabulate import tabulate
     fmt = lambda w, f, s: f"{'s' if s else 'u'}{w}.{f}"  # noqa: E731
-    rows = [[lf.name, lf.kind, lf.activation, "x".join(map(str, lf.in_shape)),
+    rows = [[lf.name, lf.kind, lf.activation + ("" if lf.read == "none" else f"+{lf.read}"),
+             "x".join(map(str, lf.in_shape)),
              "x".join(map(str, lf.out_shape)), f"{lf.kernel[0]}/{lf.stride}/{lf.padding}/{lf.pool}",
              fmt(lf.x_width, lf.x_frac, lf.x_signed), fmt(lf.w_width, lf.w_frac, True),
              fmt(lf.out_width, lf.out_frac, lf.out_signed), lf.acc_width, lf.macs]

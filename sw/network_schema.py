@@ -102,6 +102,11 @@ class NetTraining:
     lr: float = spec("Adam learning rate of the float epochs", positive)
     qat_lr: float = spec("Adam learning rate of the quantisation-aware epochs", positive)
     seed: int = spec("seed of initialisation and data order", non_negative)
+    start: str = spec("how the thermal layers' gain and offset start: fixed (gain 1, offset "
+                      "the ambient threshold) or calibrated (from the first training batch, "
+                      "layer by layer: the current centred on the threshold with a spread of "
+                      "0.25 I_c0, then shifted to a mean output of 0.5; what an all-MTJ "
+                      "network needs)", one_of("fixed", "calibrated"), default="fixed")
 
 
 @dataclass(frozen=True)

@@ -197,3 +197,30 @@ def test_verilog_has_a_rom_of_its_own_per_unit_and_lints_clean(tmp_path):
     (tmp_path / "all_mtj.v").write_text(text)
     ok, out = lint(tmp_path / "all_mtj.v", "all_mtj")
     assert ok, out
+
+
+def test_calibrated_start_centres_every_thermal_layer():
+    """training.start: calibrated: after DescribedIPNet.calibrate each thermal layer's mean
+    output over the batch, as the next layer receives it (the LUT word over 2**8), is
+    0.5 * 255/256, every layer on the calibrated layers before it; the fixed start leaves the
+    deeper layers far from it."""
+    net = derive(mtj_dict())
+    x = torch.as_tensor(random_frames(net, 6 * 8, seed=3).reshape(8, 6, *net.input_shape),
+                        dtype=torch.float32)
+    torch.manual_seed(0)
+    model = DescribedIPNet(net)
+    fixed = [model._run(x, stop=lf.index + 1).mean().item() for lf in net.thermals]
+    starts = model.calibrate(x)
+    assert len(starts) == 3 and all(g > 0 for g, _ in starts)
+    for lf in net.thermals:
+        mean = model._run(x, stop=lf.index + 1).mean().item()
+        assert mean == pytest.approx(0.5 * 255 / 256, abs=0.01), lf.name
+    assert max(abs(m - 0.5) for m in fixed) > 0.2
+
+
+def test_bad_start_is_refused():
+    d = mtj_dict()
+    d["training"]["start"] = "warm"
+    with pytest.raises(ConfigError) as info:
+        parse_network(d, "t.yaml")
+    assert str(info.value) == "t.yaml: training.start: must be one of fixed, calibrated, got 'warm'"

@@ -182,3 +182,23 @@ def test_cycle_prediction_with_reads_is_exact(lanes, conv1, kernel):
     d["layers"][0].update(kernel=kernel, padding=kernel // 2)
     net = derive(d)
     assert predict_cycles_per_frame(net) == measure_cycles_per_frame(net, random_params(net, 1))
+
+
+def test_quantised_model_in_float64_after_the_thermal_layer():
+    """A wide next layer (16 input channels of 8 bits: a 26-bit accumulator) makes the QAT
+    model run in float64; the thermal layer's outputs and reads then meet float64 weights."""
+    d = read_dict("both", lanes=2, conv1=8)
+    d["layers"][1]["weight"] = {"width": 12, "frac": 11}
+    net = derive(d)
+    assert max(lf.acc_width for lf in net.layers) > 25
+    torch.manual_seed(1)
+    model = DescribedIPNet(net)
+    assert model.exact_dtype == torch.float64
+    with torch.no_grad():
+        model.gain.fill_(3.0)
+    model.quantised = True
+    frames = random_frames(net, 4, seed=2)[None].astype(np.float32)
+    with torch.no_grad():
+        logits = model.frame_logits(torch.as_tensor(frames)).double().numpy()
+    trace = netref.run_network(net, model.integer_params(), frames)
+    assert np.array_equal(logits * 2.0 ** net.layers[-1].out_frac, trace.logits)

@@ -122,6 +122,69 @@ class DescribedIPNet(nn.Module):
 
     def frame_logits(self, x):
         """Per-frame logits (B, T, classes), real-valued, from event counts (B, T, C, H, W)."""
+        return self._run(x)
+
+    def _thermal_args(self, fp, shape, dtype):
+        """(threshold offsets, per-neuron thermals) of a thermal layer of neuron ``shape``
+        (C, H, W), in the hardware's (h, w, c) neuron order."""
+        offset, thermals = None, None
+        if fp.thr_offset:
+            offset = channels_first(fp.thr_offset, shape).to(dtype)
+        if fp.devices:
+            thermals = tuple(channels_first(a, shape).to(dtype) for a in neuron_thermals(fp))
+        return offset, thermals
+
+    @torch.no_grad()
+    def calibrate(self, x, spread=0.25, firing_rate=0.5):
+        """Data-dependent start of every thermal layer's gain and offset, in layer order, on
+        the event counts ``x`` (B, T, C, H, W), in float mode: the current
+        ``gain * (conv(h) + b) + offset`` gets the ambient threshold as its mean and a standard
+        deviation of ``spread`` I_c0 over ``x``, then one common shift of the offset (found by
+        bisection within +-2 I_c0) makes the layer's mean output ``firing_rate`` (its heat
+        included), each layer on what the layers before it give once they are calibrated.
+        The benchmark IPNet's start (:meth:`sw.nets.ipnet.IPNet.calibrate_current`): without
+        it a deep thermal layer's neurons start all silent or all switching, and training
+        stays at chance. Only the initial values change. Returns [(gain, offset)] per thermal
+        layer."""
+        quantised, self.quantised = self.quantised, False
+        out = []
+        try:
+            for lf in self.net.thermals:
+                k, fp = lf.index, lf.fp
+                mod = self.layers[k]
+                h = self._run(x, stop=k)
+                pre = (F.linear(h.flatten(1), mod.weight)[:, :, None, None] if lf.kind == "dense"
+                       else F.conv2d(h, mod.weight, stride=lf.stride, padding=lf.padding))
+                if lf.pool > 1:
+                    pre = F.avg_pool2d(pre, lf.pool)
+                pre = (pre + mod.bias[None, :, None, None]).reshape(x.shape[0], x.shape[1],
+                                                                     *lf.out_shape)
+                first = k == self.net.thermal.index
+                gain = self.gain if first else self.extra_gain[str(k)]
+                offset = self.offset if first else self.extra_offset[str(k)]
+                std = pre.std().item()
+                if std > 0:
+                    gain.fill_(spread / std)
+                offset.fill_(fp.thr0 / 2 ** fp.i_frac - gain.item() * pre.mean().item())
+                args = self._thermal_args(fp, lf.out_shape, pre.dtype)
+
+                def mean_output(shift):
+                    acc = (gain * pre + offset + shift) * 2.0 ** (fp.i_frac + fp.i_shift)
+                    return thermal_sequence(fp, acc, offset=args[0], thermals=args[1]
+                                            ).y.mean().item()
+                lo, hi = -2.0, 2.0
+                for _ in range(20):
+                    mid = (lo + hi) / 2
+                    lo, hi = (lo, mid) if mean_output(mid) > firing_rate else (mid, hi)
+                offset.add_((lo + hi) / 2)
+                out.append((gain.item(), offset.item()))
+        finally:
+            self.quantised = quantised
+        return out
+
+    def _run(self, x, stop=None):
+        """The forward pass; with ``stop``, the input (B*T, C, H, W) of layer ``stop`` instead
+        of the logits."""
         net = self.net
         ops = QAT_OPS if self.quantised else TORCH_OPS
         b, t = x.shape[:2]
@@ -132,7 +195,9 @@ class DescribedIPNet(nn.Module):
             if self.exact_dtype != h.dtype:     # float32 holds every sum only below 2**24
                 h = h.to(self.exact_dtype)
         for k, lf in enumerate(net.layers):
-            w, bias = self._layer_integers(k)
+            if k == stop:
+                return h
+            w, bias = (v.to(h.dtype) for v in self._layer_integers(k))   # float64 when exact
             xs = h * 2.0 ** lf.x_frac
             if lf.kind == "dense":
                 acc = xs.flatten(1) @ w.T
@@ -147,13 +212,8 @@ class DescribedIPNet(nn.Module):
                 seq = acc.reshape(b, t, *acc.shape[1:])
                 if self.quantised:
                     seq = seq.double()
-                offset, thermals = None, None
-                shape = seq.shape[2:]            # the hardware's neuron order is (h, w, c)
-                if fp.thr_offset:
-                    offset = channels_first(fp.thr_offset, shape).to(seq.dtype)
-                if fp.devices:
-                    thermals = tuple(channels_first(a, shape).to(seq.dtype)
-                                     for a in neuron_thermals(fp))
+                # the hardware's neuron order is (h, w, c)
+                offset, thermals = self._thermal_args(fp, seq.shape[2:], seq.dtype)
                 trace = thermal_sequence(fp, seq, surrogate_width=self.surrogate_width, ops=ops,
                                          offset=offset, thermals=thermals)
                 y = trace.y

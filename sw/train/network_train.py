@@ -286,6 +286,8 @@ def train_network(path, runs_dir="build/networks", fresh=False, progress=None, o
     test = load_split(tr.task, dc, "test", data)
     torch.manual_seed(tr.seed)
     model = DescribedIPNet(net)
+    if tr.start == "calibrated":
+        model.calibrate(torch.as_tensor(train[0][:tr.batch], dtype=torch.float32))
     e_float = tr.epochs if epochs is None else epochs
     e_qat = tr.qat_epochs if qat_epochs is None else qat_epochs
     # Checkpoints resume only the run they belong to: same description, recipe and epochs.
