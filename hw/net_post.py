@@ -35,8 +35,8 @@ class NetPost(wiring.Component):
     """Turns accumulator groups into output values, in channels-last order per layer.
 
     A group of a thermal layer goes to that layer's :class:`~hw.neuron_unit.NeuronUnit`
-    (heat of all its neurons in a RAM, cleared after reset; one unit per thermal layer). A group of any
-    other layer is serialised, one lane per cycle, straight from the ``acc``
+    (heat of all its neurons in a RAM, cleared after reset; one unit per thermal layer).
+    A group of any other layer is serialised, one lane per cycle, straight from the ``acc``
     payload (the group is taken after its last real lane), through two registers
     (lane selected; requantised) and
     :func:`sw.fixed.requantise_output` with the layer's shift and format:

@@ -53,7 +53,8 @@ from .device import (coefficients, current_limit, device_thermals, heat_limit, j
 
 __all__ = [
     "FixedPoint", "derive_fixed_point", "IntOps", "INT_OPS", "sat_range",
-    "requantise", "joule_heat", "threshold", "read", "read_scale", "read_output", "preactivation", "cool", "warm",
+    "requantise", "joule_heat", "threshold", "read", "read_scale", "read_output",
+    "preactivation", "cool", "warm",
     "lut_index", "fire", "bias_term", "lfsr_next", "lfsr_sequence",
     "LFSR_TAPS", "LFSR_PERIOD", "quantise", "aligned_bias", "requantise_output",
     "accumulate_score", "neuron_offsets", "offset_width", "gain_width", "neuron_thermals", "HEAT_GAIN_FRAC",
