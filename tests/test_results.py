@@ -122,7 +122,10 @@ def tiny_results(tmp_path_factory):
     data = yaml.safe_load((ROOT / "configs" / "results.yaml").read_text())
     data["data"].update(size=16, steps=6, substeps=2, train=48, test=24)
     data["train"].update(max_epochs=2, patience=1, validation=16, seeds=[0, 1], features=16)
-    data["integer"].update(epochs=1)
+    for key in ("ipnet_seeds", "restarts"):          # the protocol's own tests are elsewhere
+        data["train"].pop(key, None)
+    data["spread"]["sigmas"] = [0.01, 0.02, 0.05]
+    data["integer"].update(epochs=1, variants=["taus"])
     data.update(tasks=["gestures22m", "steering"], models=["ipnet", "lstm", "framesum"],
                 steering_only=[], ablation={"task": "gestures22m", "depths": [1, 3],
                                             "variants": {"cut": {"heat_gradient": "cut"},
@@ -166,6 +169,14 @@ def test_tiny_results_tables_equal_the_runs(tiny_results):
     assert ph["T_max_K"] == 800.0 and ph["current_limit_ic0"] == 2.0
     assert 300 < ph["temperature_p99_K"] <= ph["temperature_max_K"] <= 800 + 12   # one heat unit
     assert ph["current_max_ic0"] <= 2.0
+    taus_int = res["quantisation"]["gestures22m, taus"]   # integer.variants: a row of its own
+    assert taus_int["task"] == "gestures22m" and taus_int["variant"] == "taus"
+    taus_lr = res["variants"]["taus"]["lr"]
+    assert taus_int["integer"]["values"] == [
+        json.loads((tmp / "runs" / f"gestures22m-ipnet-d1-taus-s{s}-lr{taus_lr:g}.qat.json")
+                   .read_text())["integer"] for s in (0, 1)]
+    assert taus_int["float"]["values"] == res["variants"]["taus"]["float"]["values"]
+    assert "| gestures22m, taus |" in (tmp / "docs" / "results.md").read_text()
     for task in data["tasks"]:                # the whole network in integers, every task
         q = res["quantisation"][task]
         assert set(q) == {"float", "heat_ignored", "ptq", "qat", "integer", "logits_equal",
@@ -486,6 +497,11 @@ def test_robust_protocol_keys(tmp_path):
     ("train.restarts", 11, "train.restarts: must be between 0 and 10, got 11"),
     ("train.ipnet_seeds", [0, 0], "train.ipnet_seeds: 0 is given twice, got [0, 0]"),
     ("models", ["ipnet", "rnn_matched"], "models: unknown 'rnn_matched'"),
+    ("integer.variants", ["read_twice"],
+     "integer.variants: 'read_twice' is not a variant of ablation.variants"),
+    ("integer.variants", ["all_mtj"],
+     "integer.variants: all_mtj sets thermal_depths; the integer network needs thermal neurons "
+     "at the first convolution with one gain and offset"),
 ])
 def test_robust_keys_refuse_bad_values(tmp_path, key, value, message):
     from ipnet_mtj.sw.errors import ConfigError

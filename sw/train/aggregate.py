@@ -111,6 +111,22 @@ def _read_energy(exp, design, name, runs):
                                    card.fixed_point.read_bits)}
 
 
+def _integer_row(row, integer, chosen):
+    """Add to a row of the integer table the figures of the integer networks of the runs
+    ``chosen`` picks (by spec), seeds in order: rounded, QAT and integer statistics, the
+    fraction of equal logits, the first seed's formats, the diverged count."""
+    ints = [r for s, r in sorted((integer or {}).items(), key=lambda kv: kv[0].seed)
+            if chosen(s)]
+    failed = [r for r in ints if "diverged" in r]
+    ints = [r for r in ints if "diverged" not in r]
+    if failed:
+        row["qat_diverged"] = len(failed)
+    if ints:
+        row.update({k: stats([r[k] for r in ints]) for k in ("ptq", "qat", "integer")},
+                   logits_equal=float(np.mean([r["logits_equal"] for r in ints])),
+                   formats=ints[0]["layers"])
+
+
 def aggregate(exp, design, done, spread=None, integer=None):
     """Tables as data, at each cell's chosen learning rate: metrics per task and model (with
     stalled and diverged seeds counted), IPNet's junction physics, heat-ignored and integer
@@ -144,17 +160,8 @@ def aggregate(exp, design, done, spread=None, integer=None):
             results["quantisation"][task] = {
                 "float": stats([m["metric"] for m in runs]),
                 "heat_ignored": stats([m["heat_ignored_metric"] for m in runs])}
-            ints = [r for s, r in sorted((integer or {}).items(), key=lambda kv: kv[0].seed)
-                    if s.task == task]
-            failed = [r for r in ints if "diverged" in r]
-            ints = [r for r in ints if "diverged" not in r]
-            if failed:
-                results["quantisation"][task]["qat_diverged"] = len(failed)
-            if ints:
-                results["quantisation"][task].update(
-                    {k: stats([r[k] for r in ints]) for k in ("ptq", "qat", "integer")},
-                    logits_equal=float(np.mean([r["logits_equal"] for r in ints])),
-                    formats=ints[0]["layers"])
+            _integer_row(results["quantisation"][task], integer,
+                         lambda s, task=task: s.task == task and not s.variant)
     ablation, variants, sweeps = {}, {}, {}
     for spec, m in done.items():
         if spec.task == exp.ablation.task and spec.model == "ipnet" and "diverged" not in m:
@@ -163,6 +170,14 @@ def aggregate(exp, design, done, spread=None, integer=None):
             if spread and spec in spread:
                 sweeps.setdefault(key, []).append(spread[spec])
     results["ablation"] = {d: _design_row(v, sweeps.get(d)) for d, v in sorted(ablation.items())}
+    for name in (exp.integer.variants if exp.integer else ()):    # integer.variants' rows
+        runs = variants.get(name, [])
+        if runs:
+            row = results["quantisation"][f"{exp.ablation.task}, {name}"] = {
+                "task": exp.ablation.task, "variant": name,
+                "float": stats([m["metric"] for m in runs]),
+                "heat_ignored": stats([m["heat_ignored_metric"] for m in runs])}
+            _integer_row(row, integer, lambda s, name=name: s.variant == name)
     results["variants"] = {name: _design_row(variants[name], sweeps.get(name)) | {
         "options": exp.ablation.variants[name]} | _read_energy(exp, design, name, variants[name])
         for name in (exp.ablation.variants or {}) if name in variants}

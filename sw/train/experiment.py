@@ -202,6 +202,10 @@ class Integer:
                            "them exactly)", between(2, 24))
     lanes: int = spec("MAC lanes of the accelerator the description is derived for",
                       between(1, 64))
+    variants: list = spec("ablation variants whose IPNet runs also become integer networks, "
+                          "beside the main table's (their thermal neurons at the first "
+                          "convolution with one gain and offset; a resistance read is "
+                          "allowed)", default=())
 
 
 @dataclass(frozen=True)
@@ -257,6 +261,16 @@ def load_experiment(path):
     rec = exp.data.recordings
     if rec is not None and rec.binning == "count" and rec.frame_events is None:
         raise ConfigError(f"{path}: data.recordings.frame_events: required by count binning")
+    for name in (exp.integer.variants if exp.integer else ()):
+        options = (exp.ablation.variants or {}).get(name)
+        if options is None:
+            raise ConfigError(f"{path}: integer.variants: {name!r} is not a variant of "
+                              f"ablation.variants")
+        layout = [k for k in ("current", "thermal_depths") if k in options]
+        if layout:
+            raise ConfigError(f"{path}: integer.variants: {name} sets {layout[0]}; the integer "
+                              f"network needs thermal neurons at the first convolution with one "
+                              f"gain and offset")
     design = load_config(exp.design_path())
     _check_benchmark_design(path, "design", design)
     for name, options in (exp.ablation.variants or {}).items():   # refuse a bad card at once

@@ -170,14 +170,15 @@ def _integer_job(exp_path, spec, runs_dir):
 
 def integer_specs(exp, done):
     """The runs whose whole network goes into integers: the main table's IPNet (thermal layer at
-    the frontier, default options) on every task, at its chosen learning rate, every seed that
-    did not diverge."""
+    the frontier, default options) on every task, and the ablation variants of
+    ``integer.variants``, at their chosen learning rate, every seed that did not diverge."""
     if exp.integer is None:
         return []
+    extra = set(exp.integer.variants)
     return sorted((s for s, m in chosen_runs(exp, done).items()
-                   if s.model == "ipnet" and s.depth == 1 and not s.variant
-                   and s.task in exp.tasks and "diverged" not in m),
-                  key=lambda s: (s.task, s.seed))
+                   if s.model == "ipnet" and s.depth == 1 and "diverged" not in m
+                   and ((not s.variant and s.task in exp.tasks) or s.variant in extra)),
+                  key=lambda s: (s.task, s.variant or "", s.seed))
 
 
 def run_integer(exp_path, runs_dir, done, runner):

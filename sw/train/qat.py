@@ -44,7 +44,8 @@ from ipnet_mtj.sw.nets.base import TaskHead
 from ipnet_mtj.sw.network import derive_network, parse_network
 
 from .experiment import load_experiment
-from .runs import cached_result, data_dir, run_hash, run_paths, split_validation, trained_model
+from .runs import (cached_result, data_dir, ipnet_options, run_hash, run_paths, split_validation,
+                   trained_model)
 from .trainer import Diverged, metric_of, predict, stale_checkpoint, train_run
 
 __all__ = ["describe_ipnet", "described_from", "HeadedNetwork", "integer_metric", "integer_run",
@@ -87,15 +88,20 @@ def _ranges(model, x):
             (top(bb.readout.weight), top(bb.readout.bias), top(seen["logits"]))]
 
 
-def describe_ipnet(exp, task, model, x, name="benchmark", counts=None, lr=None, seed=0):
+def describe_ipnet(exp, task, model, x, name="benchmark", counts=None, lr=None, seed=0,
+                   design=None):
     """The network description (a :class:`sw.network.NetworkConfig`, checked and derivable) of
     a trained benchmark IPNet of ``task``, its formats from the ranges over training samples
     ``x`` at the widths of ``exp.integer``; the input holds event counts up to ``counts``
     (default: ``x``'s largest). ``lr`` and ``seed`` (the run's) are recorded in its training
-    section."""
-    if model.depth != 1 or model.gain.dim() or len(model.depths) > 1 or model.read != "none":
+    section. ``design``: the design file the model's neurons come from (a variant's own;
+    default the experiment's). An IPNet with a resistance read (``read``) gets the same
+    ``read`` on its thermal layer: conv2 then takes the reads on the LUT word's scale, and
+    with ``both`` outputs and reads interleaved (:func:`described_from` reorders conv2's
+    weights)."""
+    if model.depth != 1 or model.gain.dim() or len(model.depths) > 1:
         raise ValueError("the integer network needs IPNet's default layout: thermal neurons at "
-                         "the first convolution only, one gain and offset, no read")
+                         "the first convolution only, one gain and offset")
     spec, fp = exp.integer, model.fp
     (w0, b0, _), conv2, fc, readout = _ranges(model, x)
     counts = int(np.max(np.asarray(x))) if counts is None else int(counts)
@@ -107,7 +113,8 @@ def describe_ipnet(exp, task, model, x, name="benchmark", counts=None, lr=None, 
     layers = [{"name": "conv1", "kind": "conv", "outputs": model.backbone.channels[0],
                "kernel": 5, "stride": 2, "padding": 2, "activation": "thermal",
                "weight": {"width": w0_width, "frac": f0},
-               "bias": {"width": spec.bias_bits, "frac": min(f0, _frac(b0, spec.bias_bits, True))}}]
+               "bias": {"width": spec.bias_bits, "frac": min(f0, _frac(b0, spec.bias_bits, True))},
+               **({"read": model.read} if model.read != "none" else {})}]
     side = (exp.data.size - 1) // 2 + 1             # conv1: 5 x 5, stride 2, padding 2
     side = (side - 1) // 2 + 1                      # conv2: 3 x 3, stride 2, padding 1
     pool = side // 4                                # the backbone pools to 4 x 4
@@ -132,7 +139,7 @@ def describe_ipnet(exp, task, model, x, name="benchmark", counts=None, lr=None, 
                                 "frac": min(x_frac + fw, _frac(b, spec.bias_bits, True))},
                        "out": {"width": out_bits, "frac": fo}})
         x_frac = fo
-    data = {"name": name, "design": exp.design,
+    data = {"name": name, "design": design or exp.design,
             "input": {"channels": int(np.shape(x)[2]), "size": exp.data.size, "width": width},
             "layers": layers, "hardware": {"lanes": spec.lanes},
             "training": {"experiment": Path(exp.source).name, "task": task,
@@ -160,12 +167,21 @@ def described_from(model, net):
     """The described network ``net`` holding a trained IPNet's float weights, gain and offset
     (float mode; its activations saturate at their formats). The thermal neurons pass on
     their LUT word over 2**y_width, y * (2**y_width - 1) / 2**y_width, where the IPNet passes
-    y: conv2's weights are scaled back by the inverse."""
+    y: conv2's weights are scaled back by the inverse (the reads of a layer with ``read`` are
+    on the same scale). The IPNet hands on outputs then reads (``torch.cat``), the description
+    interleaves them (neuron c's output at channel 2c, its read at 2c + 1): conv2's input
+    channels are reordered to match."""
     described = DescribedIPNet(net, surrogate_width=model.surrogate_width)
     bb, fp = model.backbone, net.thermal.fp
     scale = 2 ** fp.y_width / ((1 << fp.y_width) - 1) if fp.output == "lut" else 1.0
     for mine, theirs in zip(described.layers, (bb.conv1, bb.conv2, bb.fc, bb.readout)):
-        mine.weight.copy_(theirs.weight * (scale if theirs is bb.conv2 else 1.0))
+        w = theirs.weight
+        if theirs is bb.conv2:
+            w = w * scale
+            if net.thermal.read == "both":           # [y_0..y_C-1, r_0..r_C-1] -> y_0, r_0, ..
+                c = w.shape[1] // 2
+                w = torch.stack([w[:, :c], w[:, c:]], 2).flatten(1, 2)
+        mine.weight.copy_(w)
         mine.bias.copy_(theirs.bias)
     described.gain.copy_(model.gain)
     described.offset.copy_(model.offset)
@@ -208,8 +224,9 @@ def integer_run(exp_path, spec, runs_dir):
     if exp.integer is None:
         raise ValueError(f"{exp_path}: no integer: section")
     metrics = json.loads(run_paths(runs_dir, spec)[1].read_text(encoding="utf-8"))
+    recipe = {k: v for k, v in dataclasses.asdict(exp.integer).items() if k != "variants"}
     key = {"run_hash": run_hash(exp, design, spec), "metric": metrics["metric"],
-           "integer": dataclasses.asdict(exp.integer), "version": QAT_VERSION}
+           "integer": recipe, "version": QAT_VERSION}
     ckpt, out = qat_path(runs_dir, spec)
     cached = cached_result(out, key)
     if cached is not None:
@@ -220,7 +237,8 @@ def integer_run(exp_path, spec, runs_dir):
     test = load_split(spec.task, dc, "test", data_dir(runs_dir))
     model = trained_model(exp, fp, spec, runs_dir)
     cfg = describe_ipnet(exp, spec.task, model, train[0][:exp.train.batch * 2],
-                         counts=np.max(train[0]), lr=spec.lr, seed=spec.seed)
+                         counts=np.max(train[0]), lr=spec.lr, seed=spec.seed,
+                         design=ipnet_options(exp, spec).get("design"))
     net = derive_network(cfg, host_head=True)
     described = described_from(model, net)
     headed = HeadedNetwork(described, task.kind)
