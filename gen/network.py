@@ -93,7 +93,7 @@ def _layers_manifest(net):
     rows = []
     for lf in net.layers:
         row = {k: v for k, v in dataclasses.asdict(lf).items() if k != "fp"}
-        row.update(fan_in=lf.fan_in, window=lf.window, macs=lf.macs)
+        row.update(fan_in=lf.fan_in, window=lf.window, macs=lf.macs, outputs=lf.outputs)
         if lf.fp is not None:
             row["neurons"] = {k: v for k, v in vars(lf.fp).items()
                               if k not in ("lut", "quantisation")}

@@ -143,8 +143,7 @@ def harness_verilog(manifest, max_frames, stim_file="stim.hex", mon_file="mon.he
     frame_words = 1
     for d in manifest["layers"][0]["in_shape"]:
         frame_words *= d
-    per_frame = sum(layer["out_shape"][0] * layer["out_shape"][1] * layer["out_shape"][2]
-                    for layer in manifest["layers"])
+    per_frame = sum(layer["outputs"] for layer in manifest["layers"])   # monitor records
     monitor = {f: ports[f"monitor__{f}"]["width"] for f in MONITOR_FIELDS}
     return _render(
         "net_harness.v.j2", module=HARNESS_TOP, top=manifest["network"],
