@@ -202,3 +202,23 @@ def test_quantised_model_in_float64_after_the_thermal_layer():
         logits = model.frame_logits(torch.as_tensor(frames)).double().numpy()
     trace = netref.run_network(net, model.integer_params(), frames)
     assert np.array_equal(logits * 2.0 ** net.layers[-1].out_frac, trace.logits)
+
+
+def test_bench_harness_holds_every_value_a_layer_writes():
+    """The Verilog benches' monitor memory holds a frame's every record: with read: both the
+    thermal layer writes two values a neuron (the manifest's ``outputs``), 128 + 12 + 6 + 11
+    per frame here, not the 64 neurons' count."""
+    import re
+
+    from ipnet_mtj.gen.network import _layers_manifest
+    from ipnet_mtj.gen.ports import port_manifest
+    from ipnet_mtj.hw.net_accel import NetAccelerator
+    from ipnet_mtj.sim.harness import harness_verilog
+    net = derive(read_dict("both"))
+    rows = _layers_manifest(net)
+    assert [r["outputs"] for r in rows] == [128, 12, 6, 11]
+    manifest = {"ports": port_manifest(NetAccelerator(net, random_params(net, 0))),
+                "layers": rows, "network": "read_net", "classes": net.classes}
+    text = harness_verilog(manifest, max_frames=3)
+    depth = re.search(r"mon_mem \[0:(\d+)\]", text).group(1)
+    assert int(depth) == 3 * (128 + 12 + 6 + 11) - 1
