@@ -1,3 +1,4 @@
+# amaranth: UnusedElaboratable=no
 """The resistance read in a network description: what the next layer takes of each thermal
 neuron (``read: none | read | both``), in the description, the integer golden model, the
 quantisation-aware model and the accelerator (Amaranth simulation), bit for bit."""
