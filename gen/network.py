@@ -182,7 +182,7 @@ def generate_network(design, out_root="build", roms="inline", rom_prefix="", log
             "ports": ports,
             "axis": axis_layout({"network": design.top, "ports": ports}),
             "clock": CLOCK,
-            "reset": {**RESET, "clear_cycles": net.thermal.neurons},
+            "reset": {**RESET, "clear_cycles": max(lf.neurons for lf in net.thermals)},
             "timing": {"beats_in_per_frame": int(np.prod(net.input_shape)),
                        "beats_out_per_frame": net.classes,
                        "cycles_per_frame_lower_bound": lower_bound_cycles(net),

@@ -91,8 +91,8 @@ def to_signed(bits, width):
 def hardware_trace(net, widths, signed, mon, ys, steps):
     """The hardware's own record of one sequence, for the build report's figures: per frame, the
     thermal layer's values and heats in neuron-index order (with ``read: both`` its outputs,
-    without the reads), and each class's logit and score, and the label. None when the records are not
-    well formed (the scoreboard says why)."""
+    without the reads), and each class's logit and score, and the label. None when the
+    records are not well formed (the scoreboard says why)."""
     fields = unpack(mon, widths["monitor"])
     k = net.layers.index(net.thermal)
     n = net.thermal.outputs

@@ -40,21 +40,29 @@ class FrameOut:
     """Everything one frame produces, per layer (each (B, C, H, W) int64)."""
     acc: tuple       #: exact accumulators, after pooling and bias
     act: tuple       #: outputs: relu activations, thermal outputs, logits
-    theta: np.ndarray  #: (B, C, H, W) heat of the (first) thermal layer after this frame
+    thetas: dict     #: {layer index: (B, C, H, W) heat after this frame}, thermal layers in order
     score: np.ndarray  #: (B, classes)
     label: np.ndarray  #: (B,) argmax of score, first index on ties
-    thetas: dict = None  #: {layer index: (B, C, H, W) heat} of every thermal layer
+
+    @property
+    def theta(self):
+        """(B, C, H, W) heat of the first thermal layer (the only one but in all-MTJ)."""
+        return next(iter(self.thetas.values()))
 
 
 @dataclass(frozen=True)
 class NetTrace:
     """Per-frame outputs of :func:`run_network`; arrays are (B, T, ...)."""
     act: tuple         #: per layer (B, T, C, H, W); only the layers asked for (else None)
-    theta: np.ndarray  #: (B, T, C, H, W) of the (first) thermal layer, or None
+    thetas: dict       #: {layer index: (B, T, C, H, W)} of the thermal layers, or None
     logits: np.ndarray  #: (B, T, classes)
     score: np.ndarray   #: (B, T, classes)
     label: np.ndarray   #: (B, T)
-    thetas: dict = None  #: {layer index: (B, T, C, H, W)} of every thermal layer, or None
+
+    @property
+    def theta(self):
+        """(B, T, C, H, W) heat of the first thermal layer, or None (``keep_theta`` unset)."""
+        return None if self.thetas is None else next(iter(self.thetas.values()))
 
 
 def initial_state(net, batch=1):
@@ -146,8 +154,7 @@ def frame_step(net, params, x, state):
     logits = acts[-1].reshape(acts[-1].shape[0], -1)
     score = accumulate_score(INT_OPS, state.score, logits, net.score_width)
     label = np.argmax(score, axis=1)
-    out = FrameOut(acc=tuple(accs), act=tuple(acts), theta=thetas[net.thermal.index],
-                   score=score, label=label, thetas=thetas)
+    out = FrameOut(acc=tuple(accs), act=tuple(acts), thetas=thetas, score=score, label=label)
     return out, NetState(thermal=tuple(thermal), score=score)
 
 
@@ -178,10 +185,9 @@ def run_network(net, params, frames, keep=(), keep_theta=False, state=None):
     stack = lambda v: np.stack(v, axis=1)  # noqa: E731
     return NetTrace(
         act=tuple(stack(acts[k]) if k in acts else None for k in range(len(net.layers))),
-        theta=stack([t[net.thermal.index] for t in thetas]) if keep_theta else None,
-        logits=stack(logits), score=stack(scores), label=stack(labels),
         thetas={lf.index: stack([t[lf.index] for t in thetas]) for lf in net.thermals}
-        if keep_theta else None)
+        if keep_theta else None,
+        logits=stack(logits), score=stack(scores), label=stack(labels))
 
 
 def predict(net, params, frames, batch=64):

@@ -223,3 +223,18 @@ def test_bench_harness_holds_every_value_a_layer_writes():
     text = harness_verilog(manifest, max_frames=3)
     depth = re.search(r"mon_mem \[0:(\d+)\]", text).group(1)
     assert int(depth) == 3 * (128 + 12 + 6 + 11) - 1
+
+
+def test_event_cycle_prediction_with_reads_is_an_upper_bound():
+    """With event input and read: both a flush command costs max(2P, FLUSH_MIN): the
+    prediction is at or above every measured frame (an upper bound, as without reads)."""
+    from ipnet_mtj.hw.net_cycles import (event_frame_macs, measure_frame_cycles,
+                                         predict_event_cycles)
+    for lanes, conv1 in ((1, 4), (2, 4), (4, 8)):
+        d = read_dict("both", lanes=lanes, conv1=conv1)
+        d["hardware"]["input"] = "events"
+        net = derive(d)
+        frames = random_frames(net, 4, seed=3)
+        measured = measure_frame_cycles(net, random_params(net, 5), frames)
+        predicted = [predict_event_cycles(net, event_frame_macs(net, f)) for f in frames[1:]]
+        assert all(p >= m for p, m in zip(predicted, measured)), (lanes, predicted, measured)

@@ -25,6 +25,8 @@ network (several thermal layers) has a gain and offset per thermal layer.
 
 from __future__ import annotations
 
+import dataclasses
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -32,6 +34,8 @@ from torch import nn
 from ipnet_mtj.sw.fixed import (aligned_bias, neuron_thermals, quantise, requantise_output,
                                 sat_range)
 from ipnet_mtj.sw.model import QAT_OPS, TORCH_OPS, channels_first, round_ste, thermal_sequence
+
+from .calibration import rate_shift
 
 __all__ = ["DescribedIPNet"]
 
@@ -75,13 +79,18 @@ class DescribedIPNet(nn.Module):
 
     # -- weights ----------------------------------------------------------------------------------
 
+    def gain_offset(self, lf):
+        """The gain and offset of thermal layer ``lf``: ``gain`` and ``offset`` for the first,
+        ``extra_gain`` and ``extra_offset`` by layer index for an all-MTJ network's others."""
+        if lf.index == self.net.thermal.index:
+            return self.gain, self.offset
+        return self.extra_gain[str(lf.index)], self.extra_offset[str(lf.index)]
+
     def effective(self, k):
         """Real weight and bias of layer ``k`` (thermal: gain and offset folded in)."""
         mod, lf = self.layers[k], self.net.layers[k]
         if lf.activation == "thermal":
-            first = lf.index == self.net.thermal.index
-            gain = self.gain if first else self.extra_gain[str(lf.index)]
-            offset = self.offset if first else self.extra_offset[str(lf.index)]
+            gain, offset = self.gain_offset(lf)
             return gain * mod.weight, gain * mod.bias + offset
         return mod.weight, mod.bias
 
@@ -139,8 +148,8 @@ class DescribedIPNet(nn.Module):
         """Data-dependent start of every thermal layer's gain and offset, in layer order, on
         the event counts ``x`` (B, T, C, H, W), in float mode: the current
         ``gain * (conv(h) + b) + offset`` gets the ambient threshold as its mean and a standard
-        deviation of ``spread`` I_c0 over ``x``, then one common shift of the offset (found by
-        bisection within +-2 I_c0) makes the layer's mean output ``firing_rate`` (its heat
+        deviation of ``spread`` I_c0 over ``x``, then one common shift of the offset
+        (:func:`sw.nets.calibration.rate_shift`, within +-2 I_c0) makes the layer's mean output ``firing_rate`` (its heat
         included), each layer on what the layers before it give once they are calibrated.
         The benchmark IPNet's start (:meth:`sw.nets.ipnet.IPNet.calibrate_current`): without
         it a deep thermal layer's neurons start all silent or all switching, and training
@@ -159,24 +168,19 @@ class DescribedIPNet(nn.Module):
                     pre = F.avg_pool2d(pre, lf.pool)
                 pre = (pre + mod.bias[None, :, None, None]).reshape(x.shape[0], x.shape[1],
                                                                      *lf.out_shape)
-                first = k == self.net.thermal.index
-                gain = self.gain if first else self.extra_gain[str(k)]
-                offset = self.offset if first else self.extra_offset[str(k)]
+                gain, offset = self.gain_offset(lf)
                 std = pre.std().item()
                 if std > 0:
                     gain.fill_(spread / std)
                 offset.fill_(fp.thr0 / 2 ** fp.i_frac - gain.item() * pre.mean().item())
                 args = self._thermal_args(fp, lf.out_shape, pre.dtype)
+                lut = dataclasses.replace(fp, output="lut")   # bisected on the probability
 
                 def mean_output(shift):
-                    acc = (gain * pre + offset + shift) * 2.0 ** (fp.i_frac + fp.i_shift)
-                    return thermal_sequence(fp, acc, offset=args[0], thermals=args[1]
+                    acc = (gain * pre + offset + shift) * 2.0 ** (lut.i_frac + lut.i_shift)
+                    return thermal_sequence(lut, acc, offset=args[0], thermals=args[1]
                                             ).y.mean().item()
-                lo, hi = -2.0, 2.0
-                for _ in range(20):
-                    mid = (lo + hi) / 2
-                    lo, hi = (lo, mid) if mean_output(mid) > firing_rate else (mid, hi)
-                offset.add_((lo + hi) / 2)
+                offset.add_(rate_shift(mean_output, firing_rate))
                 out.append((gain.item(), offset.item()))
         finally:
             self.quantised = quantised

@@ -15,6 +15,7 @@ from ipnet_mtj.sw.fixed import neuron_thermals
 from ipnet_mtj.sw.model import thermal_sequence
 
 from .base import BackboneModel
+from .calibration import rate_shift
 
 __all__ = ["IPNet", "READS", "SURROGATE_PER_WIDTH", "SURROGATE_DEFAULT", "device_surrogate_width"]
 
@@ -212,30 +213,16 @@ class IPNet(BackboneModel):
         if firing_rate is not None:
             offset.add_(self._rate_shift(pre, firing_rate, depth))
 
-    #: bisection steps of :meth:`_rate_shift`: the shift to 2**-20 of its 4 I_c0 interval
-    RATE_STEPS = 20
-
     def _rate_shift(self, pre, rate, depth=None):
-        """The common shift of the current (I_c0, within +-2) at which the thermal neurons'
-        (of the stage at ``depth``, default the main one) mean switching probability over the
-        sequences of ``pre`` is ``rate`` (it rises with the shift; a spike or stochastic
-        design is bisected on its probability, without draws). A rate the shifts cannot reach
-        is an error."""
-        if not 0 < rate < 1:
-            raise ValueError(f"firing_rate: must lie in (0, 1), got {rate!r}")
-        fp, lo, hi = dataclasses.replace(self.fp, output="lut"), -2.0, 2.0
+        """The common shift of the current (I_c0) at which the thermal neurons' (of the stage
+        at ``depth``, default the main one) mean switching probability over the sequences of
+        ``pre`` is ``rate`` (:func:`sw.nets.calibration.rate_shift`)."""
+        fp = dataclasses.replace(self.fp, output="lut")
 
         def mean_output(shift):
             acc = (self.current(pre, depth) + shift) * 2.0 ** (fp.i_frac + fp.i_shift)
             return thermal_sequence(fp, acc, thermals=self.channel_thermals(depth)).y.mean().item()
-        for _ in range(self.RATE_STEPS):
-            mid = (lo + hi) / 2
-            lo, hi = (lo, mid) if mean_output(mid) > rate else (mid, hi)
-        reached = mean_output((lo + hi) / 2)
-        if abs(reached - rate) > 0.01:
-            raise ValueError(f"firing_rate: {rate:g} is out of reach of a shift within +-2 I_c0 "
-                             f"(the nearest mean output is {reached:.3f})")
-        return (lo + hi) / 2
+        return rate_shift(mean_output, rate)
 
     def _thermal(self, depth, pre, noise=True):
         """The thermal stage at ``depth`` on its pre-activation: what the next stage takes
